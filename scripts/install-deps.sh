@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs the Debian packages lamina needs that are missing. As root it runs
+# apt-get; otherwise it prints the command to run. Usage: install-deps.sh [--data]
+set -eu
+pkgs="gcc make cmake pkg-config zlib1g-dev libcjson-dev libpng-dev"
+[ "${1:-}" = "--data" ] && pkgs="$pkgs dataset-fashion-mnist"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends $missing
+else
+    echo "lamina needs these Debian packages:$missing" >&2
+    echo "run: sudo apt-get install$missing" >&2
+    exit 1
+fi

@@ -1,0 +1,156 @@
+/* dataset.c - in-memory data sets kept in their stored type. */
+#include "internal.h"
+
+#include <string.h>
+
+static size_t dtype_size(lam_dtype t) { return t == LAM_U8 ? 1 : 4; }
+
+lam_status lam_dataset_create(lam_dataset **out, lam_dtype dtype, int64_t n, int rank,
+                              const int64_t *shape, bool with_labels, int64_t target_size)
+{
+    *out = NULL;
+    if (n < 0 || rank < 1 || rank > 4 || !shape || target_size < 0 ||
+        (dtype != LAM_U8 && dtype != LAM_F32))
+        return lam_error(LAM_ERR_ARG, "dataset: need n >= 0, rank 1..4 and a known dtype "
+                                      "(got n=%lld, rank=%d)", (long long)n, rank);
+    int64_t size = 1;
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 1 || size > INT64_MAX / 8 / shape[i])
+            return lam_error(LAM_ERR_ARG, "dataset: dimension %d is %lld, expected >= 1",
+                             i, (long long)shape[i]);
+        size *= shape[i];
+    }
+    if (n > 0 && size > (INT64_MAX / 8) / n)
+        return lam_error(LAM_ERR_ARG, "dataset: %lld samples of %lld values overflow",
+                         (long long)n, (long long)size);
+    lam_dataset *ds = lam_calloc(1, sizeof *ds);
+    if (!ds) return LAM_ERR_NOMEM;
+    ds->n = n;
+    ds->rank = rank;
+    memcpy(ds->shape, shape, sizeof(int64_t) * (size_t)rank);
+    ds->sample_size = size;
+    ds->dtype = dtype;
+    ds->scale = dtype == LAM_U8 ? 1.0f / 255.0f : 1.0f;
+    ds->target_size = target_size;
+    ds->x = lam_calloc((size_t)(n * size), dtype_size(dtype));
+    if (!ds->x) goto nomem;
+    if (with_labels && !(ds->labels = lam_calloc((size_t)n, sizeof(int32_t)))) goto nomem;
+    if (target_size && !(ds->targets = lam_calloc((size_t)(n * target_size), sizeof(float))))
+        goto nomem;
+    *out = ds;
+    return LAM_OK;
+nomem:
+    lam_dataset_free(ds);
+    return LAM_ERR_NOMEM;
+}
+
+void lam_dataset_free(lam_dataset *ds)
+{
+    if (!ds) return;
+    lam_free(ds->x);
+    lam_free(ds->labels);
+    lam_free(ds->targets);
+    lam_free(ds);
+}
+
+int64_t lam_dataset_count(const lam_dataset *ds) { return ds ? ds->n : 0; }
+int64_t lam_dataset_sample_size(const lam_dataset *ds) { return ds->sample_size; }
+lam_dtype lam_dataset_dtype(const lam_dataset *ds) { return ds->dtype; }
+void *lam_dataset_x(lam_dataset *ds) { return ds->x; }
+int32_t *lam_dataset_labels(lam_dataset *ds) { return ds->labels; }
+float *lam_dataset_targets(lam_dataset *ds) { return ds->targets; }
+int64_t lam_dataset_target_size(const lam_dataset *ds) { return ds->target_size; }
+void lam_dataset_set_scale(lam_dataset *ds, float scale) { ds->scale = scale; }
+
+int lam_dataset_shape(const lam_dataset *ds, int64_t shape[4])
+{
+    for (int i = 0; i < 4; i++) shape[i] = i < ds->rank ? ds->shape[i] : 0;
+    return ds->rank;
+}
+
+int32_t lam_dataset_num_classes(const lam_dataset *ds)
+{
+    if (!ds->labels) return 0;
+    int32_t mx = -1;
+    for (int64_t i = 0; i < ds->n; i++)
+        if (ds->labels[i] > mx) mx = ds->labels[i];
+    return mx + 1;
+}
+
+lam_status lam_dataset_reshape(lam_dataset *ds, int rank, const int64_t *shape)
+{
+    if (rank < 1 || rank > 4)
+        return lam_error(LAM_ERR_ARG, "dataset reshape: rank %d, expected 1..4", rank);
+    int64_t size = 1;
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 1)
+            return lam_error(LAM_ERR_ARG, "dataset reshape: dimension %d is %lld", i,
+                             (long long)shape[i]);
+        size *= shape[i];
+    }
+    if (size != ds->sample_size)
+        return lam_error(LAM_ERR_SHAPE,
+                         "dataset reshape: %lld values per sample cannot become %lld",
+                         (long long)ds->sample_size, (long long)size);
+    ds->rank = rank;
+    for (int i = 0; i < 4; i++) ds->shape[i] = i < rank ? shape[i] : 0;
+    return LAM_OK;
+}
+
+lam_status lam_dataset_truncate(lam_dataset *ds, int64_t n)
+{
+    if (n < 0 || n > ds->n)
+        return lam_error(LAM_ERR_ARG, "dataset: cannot keep %lld of %lld samples",
+                         (long long)n, (long long)ds->n);
+    ds->n = n;
+    return LAM_OK;
+}
+
+lam_status lam_dataset_slice(const lam_dataset *ds, int64_t first, int64_t count,
+                             lam_dataset **out)
+{
+    *out = NULL;
+    if (first < 0 || count < 0 || first + count > ds->n)
+        return lam_error(LAM_ERR_ARG, "dataset: slice [%lld, %lld) outside %lld samples",
+                         (long long)first, (long long)(first + count), (long long)ds->n);
+    lam_dataset *s;
+    LAM_TRY(lam_dataset_create(&s, ds->dtype, count, ds->rank, ds->shape, ds->labels != NULL,
+                               ds->target_size));
+    size_t es = dtype_size(ds->dtype);
+    memcpy(s->x, (const char *)ds->x + (size_t)(first * ds->sample_size) * es,
+           (size_t)(count * ds->sample_size) * es);
+    if (ds->labels) memcpy(s->labels, ds->labels + first, (size_t)count * sizeof(int32_t));
+    if (ds->targets)
+        memcpy(s->targets, ds->targets + first * ds->target_size,
+               (size_t)(count * ds->target_size) * sizeof(float));
+    s->scale = ds->scale;
+    *out = s;
+    return LAM_OK;
+}
+
+lam_status lam_dataset_gather(const lam_dataset *ds, const int64_t *idx, int64_t count,
+                              float *x, int32_t *labels, float *targets)
+{
+    const int64_t d = ds->sample_size;
+    for (int64_t i = 0; i < count; i++) {
+        int64_t j = idx ? idx[i] : i;
+        if (j < 0 || j >= ds->n)
+            return lam_error(LAM_ERR_ARG, "dataset: sample %lld outside %lld samples",
+                             (long long)j, (long long)ds->n);
+        if (x) {
+            float *dst = x + i * d;
+            if (ds->dtype == LAM_U8) {
+                const uint8_t *src = (const uint8_t *)ds->x + j * d;
+                const float sc = ds->scale;
+                for (int64_t k = 0; k < d; k++) dst[k] = (float)src[k] * sc;
+            } else {
+                memcpy(dst, (const float *)ds->x + j * d, (size_t)d * sizeof(float));
+            }
+        }
+        if (labels) labels[i] = ds->labels ? ds->labels[j] : 0;
+        if (targets && ds->targets)
+            memcpy(targets + i * ds->target_size, ds->targets + j * ds->target_size,
+                   (size_t)ds->target_size * sizeof(float));
+    }
+    return LAM_OK;
+}

@@ -1,0 +1,49 @@
+/* test.h - the few macros every test uses. A test file is a program whose
+ * main() runs its checks and returns test_summary(). */
+#ifndef LAM_TEST_H
+#define LAM_TEST_H
+
+#include <math.h>
+#include <stdio.h>
+
+static int test_failures, test_checks;
+
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        test_checks++;                                                     \
+        if (!(cond)) {                                                     \
+            test_failures++;                                               \
+            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fputc('\n', stderr);                                           \
+        }                                                                  \
+    } while (0)
+
+/* A call that must succeed; prints lam_last_error() otherwise. */
+#define CHECK_OK(expr)                                                     \
+    do {                                                                   \
+        lam_status check_ok_s_ = (expr);                                   \
+        CHECK(check_ok_s_ == LAM_OK, "%s returned %d: %s", #expr, check_ok_s_, lam_last_error()); \
+    } while (0)
+
+/* A call that must fail with status st and a message containing needle. */
+#define CHECK_FAILS(expr, st, needle)                                      \
+    do {                                                                   \
+        lam_status check_f_s_ = (expr);                                    \
+        CHECK(check_f_s_ == (st), "%s returned %d, expected %d (%s)", #expr, check_f_s_, (st), \
+              lam_last_error());                                           \
+        CHECK(strstr(lam_last_error(), (needle)) != NULL,                  \
+              "message \"%s\" lacks \"%s\"", lam_last_error(), (needle));  \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                              \
+    CHECK(fabs((double)(a) - (double)(b)) <= (tol), "%s = %.9g, %s = %.9g, tol %g", #a, \
+          (double)(a), #b, (double)(b), (double)(tol))
+
+static inline int test_summary(const char *name)
+{
+    printf("%s: %d checks, %d failed\n", name, test_checks, test_failures);
+    return test_failures ? 1 : 0;
+}
+
+#endif
