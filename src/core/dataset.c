@@ -131,9 +131,15 @@ lam_status lam_dataset_slice(const lam_dataset *ds, int64_t first, int64_t count
 lam_status lam_dataset_gather(const lam_dataset *ds, const int64_t *idx, int64_t count,
                               float *x, int32_t *labels, float *targets)
 {
+    return lam_dataset_gather_at(ds, idx, 0, count, x, labels, targets);
+}
+
+lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int64_t first,
+                                 int64_t count, float *x, int32_t *labels, float *targets)
+{
     const int64_t d = ds->sample_size;
     for (int64_t i = 0; i < count; i++) {
-        int64_t j = idx ? idx[i] : i;
+        int64_t j = idx ? idx[i] : first + i;
         if (j < 0 || j >= ds->n)
             return lam_error(LAM_ERR_ARG, "dataset: sample %lld outside %lld samples",
                              (long long)j, (long long)ds->n);

@@ -63,6 +63,10 @@ struct lam_dataset {
     int64_t target_size;
 };
 
+/* lam_dataset_gather, where idx NULL means samples first, first+1, ... */
+lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int64_t first,
+                                 int64_t count, float *x, int32_t *labels, float *targets);
+
 /* Set by lam_request_stop(). */
 int lam_stop_requested(void);
 

@@ -1,0 +1,47 @@
+/* model.h - the model: a graph of nodes with flat parameter memory. */
+#ifndef LAM_MODEL_H
+#define LAM_MODEL_H
+
+#include "ops/op.h"
+
+struct lam_model {
+    char name[64];
+    int n, cap;
+    lam_node *nodes;      /* nodes[0] is the Input layer */
+    uint64_t seed;
+    lam_rng rng;
+
+    bool compiled;
+    lam_loss loss;
+    lam_optimizer opt;
+    bool has_accuracy;
+
+    int64_t nparams;
+    float *params, *grads;
+    int nslots;
+    float *slots[2];      /* optimizer state: Adam m, v; momentum; RMS */
+
+    int64_t step, epoch;  /* optimizer steps and completed epochs */
+
+    /* Planned for batches up to planned_batch. */
+    int planned_batch;
+    float *xbuf;
+    int32_t *labels;
+    float *targets;
+    float *scratch;
+    int64_t scratch_floats;
+    bool want_input_grad; /* compute dL/dx into nodes[0].dout */
+};
+
+/* Allocates activations and workspace for batches up to batch (no-op when
+ * already planned for at least that many). */
+lam_status lam_model_plan(lam_model *m, int batch);
+lam_node *lam_model_last(lam_model *m);
+/* Forward through every node; x is already in m->xbuf. */
+void lam_model_forward(lam_model *m, int batch, bool training);
+/* Loss and gradients for the batch in m->xbuf / m->labels / m->targets.
+ * Returns the summed (not averaged) loss and the number of correct
+ * predictions. Does not update the weights. */
+lam_status lam_model_backward(lam_model *m, int batch, double *loss_sum, int64_t *correct);
+
+#endif

@@ -1,0 +1,89 @@
+/* summary.c - Keras 3's model.summary() table. */
+#include "core/model.h"
+
+#include <string.h>
+
+/* "121,930" */
+static void with_commas(char *buf, size_t n, int64_t v)
+{
+    char tmp[32];
+    int len = snprintf(tmp, sizeof tmp, "%lld", (long long)v), k = 0;
+    for (int i = 0; i < len && (size_t)k + 1 < n; i++) {
+        if (i > 0 && (len - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = tmp[i];
+    }
+    buf[k] = '\0';
+}
+
+/* "476.29 KB" */
+static void human_bytes(char *buf, size_t n, double bytes)
+{
+    const char *units[] = {"B", "KB", "MB", "GB", "TB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(buf, n, "%.2f %s", bytes, units[u]);
+}
+
+/* Pads a UTF-8 string with spaces to `width` columns (all our text is ASCII). */
+static void cell(FILE *out, const char *s, int width, bool right)
+{
+    int len = (int)strlen(s);
+    if (right) fprintf(out, " %*s%s ", width - 2 - len > 0 ? width - 2 - len : 0, "", s);
+    else fprintf(out, " %s%*s ", s, width - 2 - len > 0 ? width - 2 - len : 0, "");
+}
+
+static void rule(FILE *out, const char *l, const char *mid, const char *r, const char *h,
+                 const int *w)
+{
+    fputs(l, out);
+    for (int c = 0; c < 3; c++) {
+        for (int i = 0; i < w[c]; i++) fputs(h, out);
+        fputs(c < 2 ? mid : r, out);
+    }
+    fputc('\n', out);
+}
+
+lam_status lam_model_summary(const lam_model *m, FILE *out)
+{
+    if (!m || !out) return lam_error(LAM_ERR_ARG, "lam_model_summary: NULL argument");
+    const int w[3] = {33, 24, 15};
+    fprintf(out, "Model: \"%s\"\n", m->name);
+    rule(out, "┏", "┳", "┓", "━", w);
+    fputs("┃", out);
+    cell(out, "Layer (type)", w[0], false);
+    fputs("┃", out);
+    cell(out, "Output Shape", w[1], false);
+    fputs("┃", out);
+    cell(out, "Param #", w[2], true);
+    fputs("┃\n", out);
+    rule(out, "┡", "╇", "┩", "━", w);
+    for (int i = 1; i < m->n; i++) {
+        const lam_node *nd = &m->nodes[i];
+        char name[160], shape[96], params[32];
+        snprintf(name, sizeof name, "%s (%s)", nd->spec.name, nd->op->class_name);
+        int k = snprintf(shape, sizeof shape, "(None");
+        for (int d = 0; d < nd->out_rank; d++)
+            k += snprintf(shape + k, sizeof shape - (size_t)k, ", %lld", (long long)nd->out_shape[d]);
+        snprintf(shape + k, sizeof shape - (size_t)k, ")");
+        with_commas(params, sizeof params, nd->param_count);
+        fputs("│", out);
+        cell(out, name, w[0], false);
+        fputs("│", out);
+        cell(out, shape, w[1], false);
+        fputs("│", out);
+        cell(out, params, w[2], true);
+        fputs("│\n", out);
+        if (i + 1 < m->n) rule(out, "├", "┼", "┤", "─", w);
+    }
+    rule(out, "└", "┴", "┘", "─", w);
+    char count[32], size[32];
+    with_commas(count, sizeof count, m->nparams);
+    human_bytes(size, sizeof size, 4.0 * (double)m->nparams);
+    fprintf(out, " Total params: %s (%s)\n", count, size);
+    fprintf(out, " Trainable params: %s (%s)\n", count, size);
+    fprintf(out, " Non-trainable params: 0 (0.00 B)\n");
+    return LAM_OK;
+}

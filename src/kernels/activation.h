@@ -1,0 +1,16 @@
+/* activation.h - activation kernels. */
+#ifndef LAM_KERNELS_ACTIVATION_H
+#define LAM_KERNELS_ACTIVATION_H
+
+#include "lamina.h"
+
+/* y[r, :] = act(y[r, :] + bias) for each of rows rows (bias may be NULL);
+ * softmax works across each row. */
+void lam_bias_act_forward(lam_activation act, float *y, const float *bias, int64_t rows,
+                          int64_t cols);
+/* dy := dL/dz from dy = dL/dy and the activation's output y. */
+void lam_act_backward(lam_activation act, const float *y, float *dy, int64_t rows, int64_t cols);
+/* db[j] = sum over rows of dz[r, j]. */
+void lam_bias_grad(const float *dz, int64_t rows, int64_t cols, float *db);
+
+#endif

@@ -1,0 +1,36 @@
+/* conv.h - convolution and pooling kernels on NHWC data. */
+#ifndef LAM_KERNELS_CONV_H
+#define LAM_KERNELS_CONV_H
+
+#include <stdint.h>
+
+/* The geometry of one 2-D window operation (convolution or pooling). */
+typedef struct lam_window {
+    int N, H, W, C;    /* input (N, H, W, C) */
+    int KH, KW;        /* window */
+    int SH, SW;        /* strides */
+    int PT, PL;        /* padding before (top, left); after is implied by OH, OW */
+    int OH, OW;        /* output spatial size */
+} lam_window;
+
+/* in (N, H, W, C) -> cols (N*OH*OW, KH*KW*C), column order (kh, kw, c),
+ * which matches a Keras kernel [KH, KW, C, F] read as a (KH*KW*C, F) matrix.
+ * Padded positions are zero. */
+void lam_im2col(const lam_window *g, const float *in, float *cols);
+/* The adjoint: dx (N, H, W, C) = sum of cols scattered back (dx is overwritten). */
+void lam_col2im(const lam_window *g, const float *cols, float *dx);
+
+/* Max pooling: out (N, OH, OW, C); argmax holds, per output, the index of the
+ * chosen input within its sample (h*W + w)*C + c. Padded positions never win. */
+void lam_maxpool_forward(const lam_window *g, const float *in, float *out, int32_t *argmax);
+void lam_maxpool_backward(const lam_window *g, const float *dy, const int32_t *argmax, float *dx);
+/* Average pooling; padded positions are left out of the count (as Keras). */
+void lam_avgpool_forward(const lam_window *g, const float *in, float *out);
+void lam_avgpool_backward(const lam_window *g, const float *dy, float *dx);
+
+/* Naive direct convolution, the reference for the im2col + GEMM path:
+ * out (N, OH, OW, F) = conv(in, kernel [KH, KW, C, F]) + bias. */
+void lam_conv2d_naive(const lam_window *g, const float *in, const float *kernel,
+                      const float *bias, int F, float *out);
+
+#endif

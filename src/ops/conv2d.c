@@ -1,0 +1,118 @@
+/* conv2d.c - Conv2D (NHWC, kernel [KH, KW, C, F], cross-correlation) as
+ * im2col + one GEMM over the whole batch; "same" and "valid" padding. */
+#include "kernels/activation.h"
+#include "kernels/kernels.h"
+#include "ops/window.h"
+
+lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, int sh, int sw,
+                            lam_padding pad)
+{
+    const char *cls = n->op->class_name;
+    if (n->in_rank != 3)
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): input has rank %d (shape per "
+                         "sample), expected 3 (height, width, channels)", n->spec.name, cls,
+                         n->in_rank);
+    if (kh < 1 || kw < 1 || sh < 1 || sw < 1)
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): window %dx%d, strides %dx%d; all "
+                         "must be >= 1", n->spec.name, cls, kh, kw, sh, sw);
+    int H = (int)n->in_shape[0], W = (int)n->in_shape[1];
+    g->H = H;
+    g->W = W;
+    g->C = (int)n->in_shape[2];
+    g->KH = kh;
+    g->KW = kw;
+    g->SH = sh;
+    g->SW = sw;
+    if (pad == LAM_PAD_SAME) {
+        g->OH = (H + sh - 1) / sh;
+        g->OW = (W + sw - 1) / sw;
+        int ph = (g->OH - 1) * sh + kh - H, pw = (g->OW - 1) * sw + kw - W;
+        g->PT = ph > 0 ? ph / 2 : 0; /* the odd pixel goes to the bottom/right */
+        g->PL = pw > 0 ? pw / 2 : 0;
+    } else {
+        if (kh > H || kw > W)
+            return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): window %dx%d is larger than "
+                             "its input %dx%d with padding \"valid\"", n->spec.name, cls, kh,
+                             kw, H, W);
+        g->OH = (H - kh) / sh + 1;
+        g->OW = (W - kw) / sw + 1;
+        g->PT = g->PL = 0;
+    }
+    g->N = 0;
+    return LAM_OK;
+}
+
+static lam_window conv_window(const lam_node *n, int batch)
+{
+    lam_window g;
+    lam_window_build(&g, n, n->spec.kernel[0], n->spec.kernel[1], n->spec.strides[0],
+                     n->spec.strides[1], n->spec.padding);
+    g.N = batch;
+    return g;
+}
+
+static lam_status conv_build(lam_node *n)
+{
+    if (n->spec.units < 1 || n->spec.units > (1 << 20))
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (Conv2D): filters is %d, expected >= 1",
+                         n->spec.name, n->spec.units);
+    lam_window g;
+    LAM_TRY(lam_window_build(&g, n, n->spec.kernel[0], n->spec.kernel[1], n->spec.strides[0],
+                             n->spec.strides[1], n->spec.padding));
+    n->out_rank = 3;
+    n->out_shape[0] = g.OH;
+    n->out_shape[1] = g.OW;
+    n->out_shape[2] = n->spec.units;
+    lam_node_add_tensor(n, "kernel", 4, (int64_t[]){g.KH, g.KW, g.C, n->spec.units});
+    if (n->spec.use_bias) lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units});
+    /* Forward keeps its im2col matrix for the weight gradient. */
+    n->saved_floats = (int64_t)g.OH * g.OW * g.KH * g.KW * g.C;
+    return LAM_OK;
+}
+
+static void conv_init(lam_node *n, float *p, lam_rng *rng)
+{
+    const int64_t *s = n->tensors[0].shape;
+    double receptive = (double)(s[0] * s[1]);
+    lam_init_glorot_uniform(p, n->tensors[0].count, receptive * (double)s[2],
+                            receptive * (double)s[3], rng);
+}
+
+static int64_t conv_scratch(const lam_node *n, int batch)
+{
+    return (int64_t)batch * n->saved_floats; /* dcols in backward */
+}
+
+/* x (N, H, W, C) -> y (N, OH, OW, F) */
+static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    lam_window g = conv_window(n, batch);
+    const int F = n->spec.units, K = g.KH * g.KW * g.C, M = batch * g.OH * g.OW;
+    const float *bias = n->spec.use_bias ? c->params + (int64_t)K * F : NULL;
+    lam_im2col(&g, x, n->saved);
+    lam_gemm(false, false, M, F, K, 1.0f, n->saved, K, c->params, F, 0.0f, y, F);
+    if (n->logits) {
+        lam_bias_act_forward(LAM_ACT_LINEAR, y, bias, M, F);
+        lam_node_activate(n, y, batch, F);
+    } else {
+        lam_bias_act_forward(n->spec.activation, y, bias, M, F);
+    }
+}
+
+static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
+                          float *dy, float *dx, int batch)
+{
+    lam_window g = conv_window(n, batch);
+    const int F = n->spec.units, K = g.KH * g.KW * g.C, M = batch * g.OH * g.OW;
+    lam_node_activate_backward(n, y, dy, batch, F);
+    /* dW (K, F) = cols^T . dz;  db = sum dz;  dcols = dz . W^T -> col2im */
+    lam_gemm(true, false, K, F, M, 1.0f, n->saved, K, dy, F, 0.0f, c->grads, F);
+    if (n->spec.use_bias) lam_bias_grad(dy, M, F, c->grads + (int64_t)K * F);
+    if (dx) {
+        lam_gemm(false, true, M, K, F, 1.0f, dy, F, c->params, F, 0.0f, c->scratch, K);
+        lam_col2im(&g, c->scratch, dx);
+    }
+}
+
+const lam_op lam_op_conv2d = {LAM_LAYER_CONV2D, "Conv2D", "conv2d", conv_build, conv_init,
+                              conv_forward, conv_backward, conv_scratch};

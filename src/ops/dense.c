@@ -1,0 +1,55 @@
+/* dense.c - Dense: y = act(x . W + b), W [in, units]. Applied to the last
+ * axis, as Keras does for inputs of higher rank. */
+#include "kernels/activation.h"
+#include "kernels/kernels.h"
+#include "ops/op.h"
+
+static lam_status dense_build(lam_node *n)
+{
+    if (n->spec.units < 1 || n->spec.units > (1 << 24))
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (Dense): units is %d, expected >= 1",
+                         n->spec.name, n->spec.units);
+    int64_t in = n->in_shape[n->in_rank - 1];
+    n->out_rank = n->in_rank;
+    for (int i = 0; i < n->in_rank; i++) n->out_shape[i] = n->in_shape[i];
+    n->out_shape[n->out_rank - 1] = n->spec.units;
+    lam_node_add_tensor(n, "kernel", 2, (int64_t[]){in, n->spec.units});
+    if (n->spec.use_bias) lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units});
+    return LAM_OK;
+}
+
+static void dense_init(lam_node *n, float *p, lam_rng *rng)
+{
+    int64_t in = n->tensors[0].shape[0], out = n->spec.units;
+    lam_init_glorot_uniform(p, in * out, (double)in, (double)out, rng);
+}
+
+/* x (rows, in) -> y (rows, units); rows = batch * leading dims. */
+static void dense_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    const int in = (int)n->tensors[0].shape[0], units = n->spec.units;
+    const int rows = (int)((int64_t)batch * n->in_size / in);
+    const float *W = c->params, *b = n->spec.use_bias ? c->params + (int64_t)in * units : NULL;
+    lam_gemm(false, false, rows, units, in, 1.0f, x, in, W, units, 0.0f, y, units);
+    if (n->logits) {
+        lam_bias_act_forward(LAM_ACT_LINEAR, y, b, rows, units);
+        lam_node_activate(n, y, batch, units);
+    } else {
+        lam_bias_act_forward(n->spec.activation, y, b, rows, units);
+    }
+}
+
+static void dense_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
+                           float *dy, float *dx, int batch)
+{
+    const int in = (int)n->tensors[0].shape[0], units = n->spec.units;
+    const int rows = (int)((int64_t)batch * n->in_size / in);
+    lam_node_activate_backward(n, y, dy, batch, units);
+    /* dW = x^T . dz;  db = sum dz;  dx = dz . W^T */
+    lam_gemm(true, false, in, units, rows, 1.0f, x, in, dy, units, 0.0f, c->grads, units);
+    if (n->spec.use_bias) lam_bias_grad(dy, rows, units, c->grads + (int64_t)in * units);
+    if (dx) lam_gemm(false, true, rows, in, units, 1.0f, dy, units, c->params, units, 0.0f, dx, in);
+}
+
+const lam_op lam_op_dense = {LAM_LAYER_DENSE, "Dense", "dense", dense_build, dense_init,
+                             dense_forward, dense_backward, NULL};

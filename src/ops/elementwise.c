@@ -1,0 +1,100 @@
+/* elementwise.c - layers that keep every value where it is: Flatten,
+ * Activation, Dropout. */
+#include "kernels/activation.h"
+#include "ops/op.h"
+
+#include <string.h>
+
+static lam_status flatten_build(lam_node *n)
+{
+    n->out_rank = 1;
+    n->out_shape[0] = n->in_size; /* NHWC order: (h*W + w)*C + c, as Keras */
+    return LAM_OK;
+}
+
+static void copy_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    memcpy(y, x, sizeof(float) * (size_t)batch * (size_t)n->in_size);
+}
+
+static void copy_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
+                          float *dy, float *dx, int batch)
+{
+    if (dx) memcpy(dx, dy, sizeof(float) * (size_t)batch * (size_t)n->in_size);
+}
+
+const lam_op lam_op_flatten = {LAM_LAYER_FLATTEN, "Flatten", "flatten", flatten_build, NULL,
+                               copy_forward, copy_backward, NULL};
+
+static lam_status same_shape_build(lam_node *n)
+{
+    n->out_rank = n->in_rank;
+    memcpy(n->out_shape, n->in_shape, sizeof n->out_shape);
+    return LAM_OK;
+}
+
+static lam_status activation_build(lam_node *n)
+{
+    if ((unsigned)n->spec.activation >= LAM_ACT_COUNT)
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (Activation): unknown activation %d",
+                         n->spec.name, n->spec.activation);
+    return same_shape_build(n);
+}
+
+static int64_t last_axis(const lam_node *n) { return n->in_shape[n->in_rank - 1]; }
+
+static void activation_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    memcpy(y, x, sizeof(float) * (size_t)batch * (size_t)n->in_size);
+    lam_node_activate(n, y, batch, last_axis(n));
+}
+
+static void activation_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
+                                float *dy, float *dx, int batch)
+{
+    if (!dx) return;
+    lam_node_activate_backward(n, y, dy, batch, last_axis(n));
+    memcpy(dx, dy, sizeof(float) * (size_t)batch * (size_t)n->in_size);
+}
+
+const lam_op lam_op_activation = {LAM_LAYER_ACTIVATION, "Activation", "activation",
+                                  activation_build, NULL, activation_forward,
+                                  activation_backward, NULL};
+
+static lam_status dropout_build(lam_node *n)
+{
+    if (!(n->spec.rate >= 0.0f && n->spec.rate < 1.0f))
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (Dropout): rate %g, expected 0 <= rate < 1",
+                         n->spec.name, (double)n->spec.rate);
+    n->saved_floats = n->in_size; /* the mask, already scaled by 1/(1-rate) */
+    return same_shape_build(n);
+}
+
+static void dropout_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    const int64_t total = (int64_t)batch * n->in_size;
+    if (!c->training || n->spec.rate == 0.0f) {
+        memcpy(y, x, sizeof(float) * (size_t)total);
+        for (int64_t i = 0; i < total; i++) n->saved[i] = 1.0f;
+        return;
+    }
+    /* The mask depends on (seed, step, layer) only: reproducible whatever the threads. */
+    lam_rng r;
+    lam_rng_derive(&r, c->seed, (uint64_t)c->step, (uint64_t)n->index);
+    const float keep = 1.0f - n->spec.rate, scale = 1.0f / keep;
+    for (int64_t i = 0; i < total; i++) {
+        n->saved[i] = lam_rng_uniform(&r) < keep ? scale : 0.0f;
+        y[i] = x[i] * n->saved[i];
+    }
+}
+
+static void dropout_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
+                             float *dy, float *dx, int batch)
+{
+    if (!dx) return;
+    const int64_t total = (int64_t)batch * n->in_size;
+    for (int64_t i = 0; i < total; i++) dx[i] = dy[i] * n->saved[i];
+}
+
+const lam_op lam_op_dropout = {LAM_LAYER_DROPOUT, "Dropout", "dropout", dropout_build, NULL,
+                               dropout_forward, dropout_backward, NULL};

@@ -1,0 +1,62 @@
+/* pooling.c - MaxPooling2D (records argmax for backward) and AveragePooling2D. */
+#include "ops/window.h"
+
+static int pool_stride(const lam_node *n, int axis)
+{
+    return n->spec.strides[axis] > 0 ? n->spec.strides[axis] : n->spec.pool[axis];
+}
+
+static lam_window pool_window(const lam_node *n, int batch)
+{
+    lam_window g;
+    lam_window_build(&g, n, n->spec.pool[0], n->spec.pool[1], pool_stride(n, 0),
+                     pool_stride(n, 1), n->spec.padding);
+    g.N = batch;
+    return g;
+}
+
+static lam_status pool_build(lam_node *n)
+{
+    lam_window g;
+    LAM_TRY(lam_window_build(&g, n, n->spec.pool[0], n->spec.pool[1], pool_stride(n, 0),
+                             pool_stride(n, 1), n->spec.padding));
+    n->out_rank = 3;
+    n->out_shape[0] = g.OH;
+    n->out_shape[1] = g.OW;
+    n->out_shape[2] = g.C;
+    if (n->spec.kind == LAM_LAYER_MAXPOOL2D) n->saved_ints = (int64_t)g.OH * g.OW * g.C;
+    return LAM_OK;
+}
+
+static void maxpool_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    lam_window g = pool_window(n, batch);
+    lam_maxpool_forward(&g, x, y, n->saved_idx);
+}
+
+static void maxpool_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
+                             float *dy, float *dx, int batch)
+{
+    if (!dx) return;
+    lam_window g = pool_window(n, batch);
+    lam_maxpool_backward(&g, dy, n->saved_idx, dx);
+}
+
+static void avgpool_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    lam_window g = pool_window(n, batch);
+    lam_avgpool_forward(&g, x, y);
+}
+
+static void avgpool_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
+                             float *dy, float *dx, int batch)
+{
+    if (!dx) return;
+    lam_window g = pool_window(n, batch);
+    lam_avgpool_backward(&g, dy, dx);
+}
+
+const lam_op lam_op_maxpool2d = {LAM_LAYER_MAXPOOL2D, "MaxPooling2D", "max_pooling2d",
+                                 pool_build, NULL, maxpool_forward, maxpool_backward, NULL};
+const lam_op lam_op_avgpool2d = {LAM_LAYER_AVGPOOL2D, "AveragePooling2D", "average_pooling2d",
+                                 pool_build, NULL, avgpool_forward, avgpool_backward, NULL};
