@@ -1,0 +1,283 @@
+/* test_gradients.c - finite-difference gradient checks for every op and
+ * loss, w.r.t. inputs and every parameter, over several shapes, strides and
+ * paddings.
+ *
+ * Error metric: |analytic - numeric| / max(|analytic|, |numeric|, 1e-2),
+ * i.e. relative error, with an absolute floor for gradients below 1e-2
+ * (float32 forward passes cannot resolve those more finely). Every checked
+ * coordinate must be <= 1e-3. Central differences in float32 are noisy, so
+ * the networks use smooth activations around the op under test; ReLU and
+ * max pooling are checked on inputs kept away from their kinks. */
+#include "core/model.h"
+#include "test.h"
+
+#include <string.h>
+
+double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labels,
+                        const float *targets, int batch, float *grad, int64_t *correct);
+
+static lam_rng rng;
+
+static double loss_now(lam_model *m, int batch)
+{
+    lam_model_forward(m, batch, true);
+    return lam_loss_compute(m->loss, lam_model_last(m), m->labels, m->targets, batch, NULL, NULL);
+}
+
+/* Central difference of the loss w.r.t. *v. */
+static double numeric(lam_model *m, int batch, float *v, float eps)
+{
+    float old = *v;
+    *v = old + eps;
+    double lp = loss_now(m, batch);
+    *v = old - eps;
+    double lm = loss_now(m, batch);
+    *v = old;
+    /* The loss is a sum over the batch; the gradient is of its mean. */
+    return (lp - lm) / (2.0 * eps) / batch;
+}
+
+static double rel_err(double a, double n)
+{
+    double d = fabs(a - n), s = fmax(fmax(fabs(a), fabs(n)), 1e-2);
+    return d / s;
+}
+
+typedef struct {
+    float input_lo, input_spacing; /* spacing > 0: distinct inputs, far from kinks */
+    float eps;
+} check_opts;
+
+/* Builds nothing: checks the model m as given, compiled with loss. */
+static void gradcheck(const char *what, lam_model *m, lam_loss loss, int batch, check_opts o)
+{
+    lam_optimizer sgd = lam_sgd();
+    CHECK_OK(lam_model_compile(m, &sgd, loss));
+    CHECK_OK(lam_model_plan(m, batch));
+    m->want_input_grad = true;
+    const int64_t in = m->nodes[0].out_size, D = lam_model_last(m)->out_size;
+    for (int64_t i = 0; i < batch * in; i++) {
+        if (o.input_spacing > 0) m->xbuf[i] = o.input_lo + o.input_spacing * (float)i;
+        else m->xbuf[i] = (float)(2 * lam_rng_uniform(&rng) - 1);
+    }
+    if (o.input_spacing > 0) /* shuffle the distinct values */
+        for (int64_t i = batch * in - 1; i > 0; i--) {
+            int64_t j = (int64_t)lam_rng_below(&rng, (uint64_t)i + 1);
+            float t = m->xbuf[i];
+            m->xbuf[i] = m->xbuf[j];
+            m->xbuf[j] = t;
+        }
+    for (int b = 0; b < batch; b++) {
+        m->labels[b] = (int32_t)lam_rng_below(&rng, (uint64_t)D);
+        double s = 0;
+        for (int64_t j = 0; j < D; j++) {
+            float t = (float)lam_rng_uniform(&rng);
+            if (loss == LAM_LOSS_BINARY_CE) t = t > 0.5f;
+            m->targets[b * D + j] = t;
+            s += t;
+        }
+        if (loss == LAM_LOSS_CATEGORICAL_CE)
+            for (int64_t j = 0; j < D; j++) m->targets[b * D + j] /= (float)s;
+    }
+    double loss_sum;
+    int64_t correct;
+    lam_model_forward(m, batch, true);
+    CHECK_OK(lam_model_backward(m, batch, &loss_sum, &correct));
+    /* Keep copies: numeric() runs forward again. */
+    float *ga = malloc(sizeof(float) * (size_t)(m->nparams + 1));
+    float *gx = malloc(sizeof(float) * (size_t)(batch * in));
+    memcpy(ga, m->grads, sizeof(float) * (size_t)m->nparams);
+    memcpy(gx, m->nodes[0].dout, sizeof(float) * (size_t)(batch * in));
+    double worst = 0;
+    int checked = 0;
+    /* Every parameter (models are small), then every input. */
+    for (int64_t p = 0; p < m->nparams; p++) {
+        double e = rel_err(ga[p], numeric(m, batch, &m->params[p], o.eps));
+        if (e > worst) worst = e;
+        CHECK(e <= 1e-3, "%s: parameter %lld: analytic %.7g vs numeric %.7g (rel %.2g)", what,
+              (long long)p, ga[p], numeric(m, batch, &m->params[p], o.eps), e);
+        checked++;
+    }
+    for (int64_t i = 0; i < batch * in; i++) {
+        double e = rel_err(gx[i], numeric(m, batch, &m->xbuf[i], o.eps));
+        if (e > worst) worst = e;
+        CHECK(e <= 1e-3, "%s: input %lld: analytic %.7g vs numeric %.7g (rel %.2g)", what,
+              (long long)i, gx[i], numeric(m, batch, &m->xbuf[i], o.eps), e);
+        checked++;
+    }
+    printf("%-48s %5d coordinates, worst relative error %.2e\n", what, checked, worst);
+    free(ga);
+    free(gx);
+}
+
+static lam_model *model_with_input(int rank, const int64_t *shape)
+{
+    lam_model *m = lam_sequential("gradcheck");
+    lam_model_set_seed(m, 7);
+    CHECK_OK(lam_model_add_input(m, rank, shape));
+    return m;
+}
+
+static const check_opts smooth = {0, 0, 1e-2f};
+
+static void check_dense(void)
+{
+    for (int act = LAM_ACT_LINEAR; act < LAM_ACT_COUNT; act++) {
+        if (act == LAM_ACT_RELU) continue; /* checked on kink-free inputs below */
+        lam_model *m = model_with_input(1, (int64_t[]){5});
+        CHECK_OK(lam_model_add_dense(m, 4, (lam_activation)act));
+        CHECK_OK(lam_model_add_dense(m, 3, LAM_ACT_LINEAR));
+        char name[64];
+        snprintf(name, sizeof name, "Dense(%s) + MSE", lam_activation_name((lam_activation)act));
+        gradcheck(name, m, LAM_LOSS_MSE, 3, smooth);
+        lam_model_free(m);
+    }
+    /* No bias; and Dense on a rank-2 input acts on the last axis. */
+    lam_model *m = model_with_input(2, (int64_t[]){3, 4});
+    lam_layer_spec s = lam_layer_defaults(LAM_LAYER_DENSE);
+    s.units = 2;
+    s.use_bias = false;
+    s.activation = LAM_ACT_TANH;
+    CHECK_OK(lam_model_add(m, &s));
+    CHECK_OK(lam_model_add_flatten(m));
+    gradcheck("Dense(no bias) on (3, 4) + Flatten", m, LAM_LOSS_MSE, 2, smooth);
+    lam_model_free(m);
+}
+
+static void check_conv(void)
+{
+    struct { int H, W, C, F, kh, kw, sh, sw; lam_padding pad; } cases[] = {
+        {5, 5, 1, 2, 3, 3, 1, 1, LAM_PAD_VALID},
+        {6, 5, 2, 3, 3, 3, 2, 2, LAM_PAD_SAME},
+        {7, 6, 2, 2, 2, 3, 2, 1, LAM_PAD_SAME},
+        {5, 6, 3, 2, 3, 2, 1, 2, LAM_PAD_VALID},
+        {4, 4, 2, 3, 1, 1, 1, 1, LAM_PAD_SAME},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lam_model *m = model_with_input(3, (int64_t[]){cases[k].H, cases[k].W, cases[k].C});
+        lam_layer_spec s = lam_layer_defaults(LAM_LAYER_CONV2D);
+        s.units = cases[k].F;
+        s.kernel[0] = cases[k].kh;
+        s.kernel[1] = cases[k].kw;
+        s.strides[0] = cases[k].sh;
+        s.strides[1] = cases[k].sw;
+        s.padding = cases[k].pad;
+        s.activation = k % 2 ? LAM_ACT_TANH : LAM_ACT_LINEAR;
+        s.use_bias = k != 3;
+        CHECK_OK(lam_model_add(m, &s));
+        CHECK_OK(lam_model_add_flatten(m));
+        char name[96];
+        snprintf(name, sizeof name, "Conv2D %dx%dx%d k%dx%d s%dx%d %s", cases[k].H, cases[k].W,
+                 cases[k].C, cases[k].kh, cases[k].kw, cases[k].sh, cases[k].sw,
+                 cases[k].pad == LAM_PAD_SAME ? "same" : "valid");
+        gradcheck(name, m, LAM_LOSS_MSE, 2, smooth);
+        lam_model_free(m);
+    }
+}
+
+static void check_pooling(void)
+{
+    struct { lam_layer_kind kind; int H, W, ph, pw, sh, sw; lam_padding pad; } cases[] = {
+        {LAM_LAYER_MAXPOOL2D, 4, 4, 2, 2, 0, 0, LAM_PAD_VALID},
+        {LAM_LAYER_MAXPOOL2D, 5, 5, 2, 2, 0, 0, LAM_PAD_VALID},
+        {LAM_LAYER_MAXPOOL2D, 5, 6, 3, 2, 2, 1, LAM_PAD_SAME},
+        {LAM_LAYER_AVGPOOL2D, 4, 4, 2, 2, 0, 0, LAM_PAD_VALID},
+        {LAM_LAYER_AVGPOOL2D, 5, 5, 2, 2, 0, 0, LAM_PAD_SAME},
+        {LAM_LAYER_AVGPOOL2D, 5, 6, 3, 2, 2, 1, LAM_PAD_SAME},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lam_model *m = model_with_input(3, (int64_t[]){cases[k].H, cases[k].W, 2});
+        lam_layer_spec s = lam_layer_defaults(cases[k].kind);
+        s.pool[0] = cases[k].ph;
+        s.pool[1] = cases[k].pw;
+        s.strides[0] = cases[k].sh;
+        s.strides[1] = cases[k].sw;
+        s.padding = cases[k].pad;
+        CHECK_OK(lam_model_add(m, &s));
+        CHECK_OK(lam_model_add_flatten(m));
+        char name[96];
+        snprintf(name, sizeof name, "%s %dx%d pool %dx%d %s",
+                 cases[k].kind == LAM_LAYER_MAXPOOL2D ? "MaxPooling2D" : "AveragePooling2D",
+                 cases[k].H, cases[k].W, cases[k].ph, cases[k].pw,
+                 cases[k].pad == LAM_PAD_SAME ? "same" : "valid");
+        /* Distinct inputs 0.05 apart: no ties, no switch of the max under eps. */
+        check_opts o = {-1.5f, 0.05f, 1e-2f};
+        gradcheck(name, m, LAM_LOSS_MSE, 2, o);
+        lam_model_free(m);
+    }
+}
+
+static void check_elementwise(void)
+{
+    for (int act = LAM_ACT_LINEAR; act < LAM_ACT_COUNT; act++) {
+        lam_model *m = model_with_input(1, (int64_t[]){6});
+        CHECK_OK(lam_model_add_activation(m, (lam_activation)act));
+        CHECK_OK(lam_model_add_dense(m, 3, LAM_ACT_LINEAR));
+        char name[64];
+        snprintf(name, sizeof name, "Activation(%s)", lam_activation_name((lam_activation)act));
+        /* Inputs spaced 0.05 apart and offset so none is within eps of 0. */
+        check_opts o = {-0.575f, 0.05f, 1e-2f};
+        gradcheck(name, m, LAM_LOSS_MSE, 3, o);
+        lam_model_free(m);
+    }
+    lam_model *m = model_with_input(3, (int64_t[]){2, 3, 2});
+    CHECK_OK(lam_model_add_flatten(m));
+    CHECK_OK(lam_model_add_dropout(m, 0.4f));
+    CHECK_OK(lam_model_add_dense(m, 2, LAM_ACT_TANH));
+    gradcheck("Flatten + Dropout(0.4) (training mask)", m, LAM_LOSS_MSE, 3, smooth);
+    lam_model_free(m);
+}
+
+static void check_losses(void)
+{
+    struct { lam_loss loss; lam_activation act; const char *name; } cases[] = {
+        {LAM_LOSS_SPARSE_CATEGORICAL_CE, LAM_ACT_SOFTMAX, "sparse CE from logits (softmax)"},
+        {LAM_LOSS_SPARSE_CATEGORICAL_CE, LAM_ACT_SIGMOID, "sparse CE on probabilities"},
+        {LAM_LOSS_CATEGORICAL_CE, LAM_ACT_SOFTMAX, "categorical CE from logits"},
+        {LAM_LOSS_CATEGORICAL_CE, LAM_ACT_SIGMOID, "categorical CE on probabilities"},
+        {LAM_LOSS_BINARY_CE, LAM_ACT_SIGMOID, "binary CE from logits (sigmoid)"},
+        {LAM_LOSS_BINARY_CE, LAM_ACT_SOFTMAX, "binary CE on probabilities"},
+        {LAM_LOSS_MSE, LAM_ACT_SOFTMAX, "MSE after softmax"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        lam_model *m = model_with_input(1, (int64_t[]){4});
+        CHECK_OK(lam_model_add_dense(m, 5, LAM_ACT_TANH));
+        CHECK_OK(lam_model_add_dense(m, 3, cases[k].act));
+        gradcheck(cases[k].name, m, cases[k].loss, 4, smooth);
+        lam_model_free(m);
+    }
+    /* The fused path: an Activation(softmax) layer after a linear Dense. */
+    lam_model *m = model_with_input(1, (int64_t[]){4});
+    CHECK_OK(lam_model_add_dense(m, 3, LAM_ACT_LINEAR));
+    CHECK_OK(lam_model_add_activation(m, LAM_ACT_SOFTMAX));
+    gradcheck("Activation(softmax) + sparse CE", m, LAM_LOSS_SPARSE_CATEGORICAL_CE, 4, smooth);
+    lam_model_free(m);
+}
+
+static void check_small_cnn(void)
+{
+    /* The seed's shape in miniature: conv, pool, conv, pool, flatten, dense, softmax. */
+    lam_model *m = model_with_input(3, (int64_t[]){10, 10, 1});
+    CHECK_OK(lam_model_add_conv2d(m, 2, 3, 3, LAM_ACT_TANH));
+    CHECK_OK(lam_model_add_avgpool2d(m, 2, 2));
+    CHECK_OK(lam_model_add_conv2d(m, 3, 2, 2, LAM_ACT_TANH));
+    CHECK_OK(lam_model_add_avgpool2d(m, 2, 2));
+    CHECK_OK(lam_model_add_flatten(m));
+    CHECK_OK(lam_model_add_dense(m, 4, LAM_ACT_TANH));
+    CHECK_OK(lam_model_add_dense(m, 3, LAM_ACT_SOFTMAX));
+    gradcheck("small CNN + sparse CE", m, LAM_LOSS_SPARSE_CATEGORICAL_CE, 2, smooth);
+    lam_model_free(m);
+}
+
+int main(void)
+{
+    lam_rng_seed(&rng, 2024);
+    lam_set_threads(1);
+    check_dense();
+    check_conv();
+    check_pooling();
+    check_elementwise();
+    check_losses();
+    check_small_cnn();
+    return test_summary("test_gradients");
+}
