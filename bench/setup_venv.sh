@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Creates bench/.venv (gitignored) holding the peer frameworks for the benchmark twins
+# (bench/torch_seed.py, bench/keras_seed.py) and for tests/make_fixtures.py.
+#
+#   bash bench/setup_venv.sh            # idempotent; re-run to repair
+#
+# What it installs, and why this way:
+#   * PyTorch comes from Debian (apt-get install python3-torch, 1.13 on Debian 12, CPU-only,
+#     ~100 MB). The PyPI torch wheel for Linux x86_64 is the CUDA build: it depends on the
+#     nvidia-*-cu12 wheels (several GB) and will not import without them, and the CPU-only
+#     wheels are not on PyPI. So the venv is made from the system python3 with
+#     --system-site-packages, which lets it see Debian's torch.
+#   * tensorflow-cpu (current, ships Keras 3) and tf-keras (Keras 2, the legacy tf.keras,
+#     used only by tests/make_fixtures.py for the tf.keras 2 JSON forms) come from PyPI.
+#   * numpy is pinned below 2: Debian's torch 1.13 is built against the NumPy 1.x ABI and
+#     breaks (torch.from_numpy etc.) under NumPy 2; tensorflow-cpu accepts 1.26.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+venv="$here/.venv"
+PY=/usr/bin/python3
+
+if ! $PY -c 'import torch' 2>/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-venv
+    else
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-venv
+    fi
+fi
+
+if [ ! -x "$venv/bin/python" ]; then
+    $PY -m venv --system-site-packages "$venv"
+fi
+"$venv/bin/python" -m pip install -q --upgrade pip
+"$venv/bin/python" -m pip install -q "numpy>=1.26,<2" tensorflow-cpu tf-keras
+"$venv/bin/python" - <<'EOF'
+import numpy, torch, tensorflow as tf, keras
+print(f"numpy {numpy.__version__}, torch {torch.__version__}, tensorflow {tf.__version__}, keras {keras.__version__}")
+EOF
