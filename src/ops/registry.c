@@ -2,7 +2,7 @@
 #include "ops/op.h"
 
 extern const lam_op lam_op_dense, lam_op_conv2d, lam_op_maxpool2d, lam_op_avgpool2d,
-    lam_op_flatten, lam_op_activation, lam_op_dropout;
+    lam_op_flatten, lam_op_activation, lam_op_dropout, lam_op_lstm, lam_op_gru, lam_op_simplernn;
 
 const lam_op *lam_op_for(lam_layer_kind kind)
 {
@@ -14,6 +14,9 @@ const lam_op *lam_op_for(lam_layer_kind kind)
         [LAM_LAYER_FLATTEN] = &lam_op_flatten,
         [LAM_LAYER_ACTIVATION] = &lam_op_activation,
         [LAM_LAYER_DROPOUT] = &lam_op_dropout,
+        [LAM_LAYER_LSTM] = &lam_op_lstm,
+        [LAM_LAYER_GRU] = &lam_op_gru,
+        [LAM_LAYER_SIMPLERNN] = &lam_op_simplernn,
     };
     return (unsigned)kind < LAM_LAYER_KIND_COUNT ? table[kind] : NULL;
 }

@@ -1,0 +1,595 @@
+/* recurrent.c - LSTM, GRU and SimpleRNN, each one op over the whole sequence
+ * with backpropagation through time inside, in Keras's weight layouts:
+ *
+ *   kernel           [F, G]   G = 4u (LSTM: i, f, c, o), 3u (GRU: z, r, h), u (SimpleRNN)
+ *   recurrent_kernel [u, G]
+ *   bias             [G], or [2, G] for GRU with reset_after (input row, recurrent row)
+ *
+ * Input per sample is (timesteps T, features F); the output is (T, u) with
+ * return_sequences, else (u). Initial states are zero. go_backwards consumes
+ * x[T-1] first and, as Keras, returns the sequence in processing order.
+ *
+ * Not supported: return_state (one output per layer in this API; rejected in
+ * build), masking (every sample of a dense batch has all T steps, so there is
+ * nothing to mask), dropout/recurrent_dropout, stateful, softmax activations.
+ *
+ * Layout and speed. x (B, T, F) is projected for all steps at once:
+ * Z = x . W + b as one [B*T, F] x [F, G] product. Per step only h_{t-1} . U
+ * remains ([B, u] x [u, G], accumulated straight into Z's rows for that step),
+ * followed by fused gate nonlinearities. The step loop runs in one OpenMP
+ * region where each thread owns a slice of the batch for the whole sequence,
+ * so there is no barrier per step (lam_gemm runs on the calling thread inside
+ * a parallel region). Backward walks the steps in reverse writing all gate
+ * gradients dG (B, T, G); the weight gradients then are single big products
+ * after the loop: dW = X^T dG, dU = Hprev^T dG, dx = dG W^T.
+ *
+ * Row order. "tin" is the input time index a step consumes (T-1-s for step s
+ * with go_backwards). Z, dG and X rows are in input order (row b*T + tin), so
+ * the two big products see X and dG aligned; H and C rows are in step order
+ * (row b*T + s), which is also the output order.
+ *
+ * saved (batch-planar, not per-sample interleaved, so that the B*T rows of Z
+ * have one stride):
+ *   LSTM:  Z (B,T,4u) gate activations i,f,g,o | C (B,T,u) cell | TC (B,T,u) act(c) | H (B,T,u)
+ *   GRU:   Z (B,T,3u) activations z,r,hh | RH (B,T,u) | H (B,T,u)
+ *          RH = h_{t-1} . U_h + b_rh (reset_after) or r * h_{t-1} (reset_after=False)
+ *   RNN:   Z (B,T,u) activations | H (B,T,u)
+ */
+#include "kernels/kernels.h"
+#include "ops/op.h"
+
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* ------------------------------------------------------------ elementwise */
+
+/* exp with ~1 ulp error (Cephes expf polynomial), branch-free so that the
+ * loops below vectorise: libm's expf/tanhf are scalar calls and would cost
+ * more than the matrix products at these sizes. */
+static inline float rnn_exp(float x)
+{
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float n = x * 1.44269504088896341f;
+    n = (n + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float z = r * r;
+    float y = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
+                 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f) * z + r + 1.0f;
+    union { int32_t i; float f; } s;
+    s.i = ((int32_t)n + 127) << 23;
+    return y * s.f;
+}
+
+static inline float rnn_sigmoid(float x) { return 1.0f / (1.0f + rnn_exp(-x)); }
+
+static inline float rnn_tanh(float x)
+{
+    /* Small |x|: odd polynomial (Cephes tanhf), where 1 - 2/(e^2x + 1)
+     * would lose digits to cancellation. */
+    float ax = fabsf(x), z = x * x;
+    float p = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
+                1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+    float q = 1.0f - 2.0f / (rnn_exp(2.0f * ax) + 1.0f);
+    q = x < 0 ? -q : q;
+    return ax < 0.625f ? p : q;
+}
+
+/* v := act(v) */
+static void act_inplace(lam_activation act, float *v, int n)
+{
+    switch (act) {
+    case LAM_ACT_SIGMOID:
+        #pragma omp simd
+        for (int j = 0; j < n; j++) v[j] = rnn_sigmoid(v[j]);
+        break;
+    case LAM_ACT_TANH:
+        #pragma omp simd
+        for (int j = 0; j < n; j++) v[j] = rnn_tanh(v[j]);
+        break;
+    case LAM_ACT_RELU:
+        for (int j = 0; j < n; j++) v[j] = v[j] > 0 ? v[j] : 0;
+        break;
+    default:
+        break;
+    }
+}
+
+/* d := d * act'(.) written in terms of the activation's output y. */
+static void act_grad(lam_activation act, const float *y, float *d, int n)
+{
+    switch (act) {
+    case LAM_ACT_SIGMOID:
+        #pragma omp simd
+        for (int j = 0; j < n; j++) d[j] *= y[j] * (1.0f - y[j]);
+        break;
+    case LAM_ACT_TANH:
+        #pragma omp simd
+        for (int j = 0; j < n; j++) d[j] *= 1.0f - y[j] * y[j];
+        break;
+    case LAM_ACT_RELU:
+        for (int j = 0; j < n; j++) d[j] = y[j] > 0 ? d[j] : 0;
+        break;
+    default:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ build */
+
+typedef struct rnn_dims {
+    int T, F, u, G;
+    bool gru_ra;      /* GRU with reset_after: separate recurrent bias row */
+} rnn_dims;
+
+static rnn_dims dims_of(const lam_node *n)
+{
+    rnn_dims d;
+    d.T = (int)n->in_shape[0];
+    d.F = (int)n->in_shape[1];
+    d.u = n->spec.units;
+    d.G = n->spec.kind == LAM_LAYER_LSTM ? 4 * d.u : n->spec.kind == LAM_LAYER_GRU ? 3 * d.u : d.u;
+    d.gru_ra = n->spec.kind == LAM_LAYER_GRU && n->spec.reset_after;
+    return d;
+}
+
+static bool act_supported(lam_activation a)
+{
+    return a == LAM_ACT_LINEAR || a == LAM_ACT_RELU || a == LAM_ACT_SIGMOID || a == LAM_ACT_TANH;
+}
+
+static lam_status rnn_build(lam_node *n)
+{
+    const char *cls = n->op->class_name, *name = n->spec.name;
+    if (n->in_rank != 2)
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): input has rank %d per sample, "
+                         "expected (timesteps, features)", name, cls, n->in_rank);
+    if (n->spec.units < 1 || n->spec.units > (1 << 16))
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): units is %d, expected 1 to 65536",
+                         name, cls, n->spec.units);
+    if (n->spec.return_state)
+        return lam_error(LAM_ERR_UNSUPPORTED, "layer \"%s\" (%s): return_state=True is not "
+                         "supported (a layer has exactly one output in lamina)", name, cls);
+    if (!act_supported(n->spec.activation))
+        return lam_error(LAM_ERR_UNSUPPORTED, "layer \"%s\" (%s): activation \"%s\" is not "
+                         "supported here (expected tanh, sigmoid, relu or linear)", name, cls,
+                         lam_activation_name(n->spec.activation));
+    if (n->spec.kind != LAM_LAYER_SIMPLERNN && !act_supported(n->spec.recurrent_activation))
+        return lam_error(LAM_ERR_UNSUPPORTED, "layer \"%s\" (%s): recurrent_activation \"%s\" "
+                         "is not supported (expected sigmoid, tanh, relu or linear)", name, cls,
+                         lam_activation_name(n->spec.recurrent_activation));
+    rnn_dims d = dims_of(n);
+    if ((int64_t)d.T * d.G > (1 << 26) || (int64_t)d.F * d.G > (1 << 28))
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): %d timesteps x %d features x %d "
+                         "units is too large", name, cls, d.T, d.F, d.u);
+    if (n->spec.return_sequences) {
+        n->out_rank = 2;
+        n->out_shape[0] = d.T;
+        n->out_shape[1] = d.u;
+    } else {
+        n->out_rank = 1;
+        n->out_shape[0] = d.u;
+    }
+    lam_node_add_tensor(n, "kernel", 2, (int64_t[]){d.F, d.G});
+    lam_node_add_tensor(n, "recurrent_kernel", 2, (int64_t[]){d.u, d.G});
+    if (n->spec.use_bias) {
+        if (d.gru_ra) lam_node_add_tensor(n, "bias", 2, (int64_t[]){2, d.G});
+        else lam_node_add_tensor(n, "bias", 1, (int64_t[]){d.G});
+    }
+    int64_t per_step = n->spec.kind == LAM_LAYER_LSTM ? d.G + 3 * d.u
+                       : n->spec.kind == LAM_LAYER_GRU ? d.G + 2 * d.u
+                                                        : d.G + d.u;
+    n->saved_floats = per_step * d.T;
+    return LAM_OK;
+}
+
+static void rnn_init(lam_node *n, float *p, lam_rng *rng)
+{
+    rnn_dims d = dims_of(n);
+    float *W = p, *U = p + (int64_t)d.F * d.G, *b = U + (int64_t)d.u * d.G;
+    lam_init_glorot_uniform(W, (int64_t)d.F * d.G, d.F, d.G, rng);
+    /* init has no status to return; if the orthogonal factorisation cannot
+     * get its workspace, fall back to glorot so the weights stay usable. */
+    if (lam_init_orthogonal(U, d.u, d.G, rng) != LAM_OK)
+        lam_init_glorot_uniform(U, (int64_t)d.u * d.G, d.u, d.G, rng);
+    if (n->spec.use_bias) {
+        memset(b, 0, sizeof(float) * (size_t)(d.gru_ra ? 2 * d.G : d.G));
+        if (n->spec.kind == LAM_LAYER_LSTM && n->spec.unit_forget_bias)
+            for (int j = 0; j < d.u; j++) b[d.u + j] = 1.0f;
+    }
+}
+
+/* Workspace: forward needs R (B, G) for GRU; backward dX and dR (B, T, G),
+ * Hprev (B, T, u) and two dh buffers plus one more (B, G) row block. */
+static int64_t rnn_scratch(const lam_node *n, int batch)
+{
+    rnn_dims d = dims_of(n);
+    return (int64_t)batch * d.T * (2 * d.G + d.u) + 4 * (int64_t)batch * d.G;
+}
+
+/* Threads for the step loop: each owns >= 4 samples (below that a gemm row
+ * panel is mostly padding). */
+static int loop_threads(int batch)
+{
+#ifdef _OPENMP
+    if (omp_in_parallel()) return 1;
+    int t = omp_get_max_threads(), cap = batch / 4;
+    if (cap < 1) cap = 1;
+    return t < cap ? t : cap;
+#else
+    (void)batch;
+    return 1;
+#endif
+}
+
+static void slice_of(int batch, int t, int nt, int *b0, int *b1)
+{
+    *b0 = (int)((int64_t)batch * t / nt);
+    *b1 = (int)((int64_t)batch * (t + 1) / nt);
+}
+
+/* ---------------------------------------------------------------- forward */
+
+/* Steps for samples [b0, b1). Z already holds x . W + b_in for every step. */
+static void forward_slice(const lam_node *n, const float *params, float *saved, float *R,
+                          int batch, int b0, int b1)
+{
+    const rnn_dims d = dims_of(n);
+    const int T = d.T, u = d.u, G = d.G, nb = b1 - b0;
+    const lam_activation act = n->spec.activation, ract = n->spec.recurrent_activation;
+    const bool back = n->spec.go_backwards;
+    const float *U = params + (int64_t)d.F * G;
+    const float *brec = d.gru_ra && n->spec.use_bias ? U + (int64_t)u * G + G : NULL;
+    const int64_t BT = (int64_t)batch * T;
+    float *Z = saved;                 /* (B, T, G) */
+    float *A1 = Z + BT * G;           /* LSTM C, GRU RH, RNN H */
+    float *A2 = A1 + BT * u;          /* LSTM TC, GRU H */
+    float *A3 = A2 + BT * u;          /* LSTM H */
+    float *H = n->spec.kind == LAM_LAYER_LSTM ? A3 : n->spec.kind == LAM_LAYER_GRU ? A2 : A1;
+
+    for (int s = 0; s < T; s++) {
+        const int tin = back ? T - 1 - s : s;
+        float *Zs = Z + ((int64_t)b0 * T + tin) * G;   /* rows of this slice, stride T*G */
+        const float *Hp = s > 0 ? H + ((int64_t)b0 * T + s - 1) * u : NULL; /* stride T*u */
+        switch (n->spec.kind) {
+        case LAM_LAYER_LSTM:
+        case LAM_LAYER_SIMPLERNN:
+            /* z_t += h_{t-1} . U for all gates at once */
+            if (Hp) lam_gemm(false, false, nb, G, u, 1.0f, Hp, T * u, U, G, 1.0f, Zs, T * G);
+            break;
+        case LAM_LAYER_GRU:
+            if (d.gru_ra) {
+                /* R = h_{t-1} . U + b_rec, kept apart: r multiplies its h part */
+                float *Rs = R + (int64_t)b0 * G;
+                if (Hp) lam_gemm(false, false, nb, G, u, 1.0f, Hp, T * u, U, G, 0.0f, Rs, G);
+                else memset(Rs, 0, sizeof(float) * (size_t)nb * G);
+                if (brec)
+                    for (int b = 0; b < nb; b++)
+                        for (int j = 0; j < G; j++) Rs[(int64_t)b * G + j] += brec[j];
+            } else if (Hp) {
+                /* z, r parts: += h_{t-1} . U[:, :2u] */
+                lam_gemm(false, false, nb, 2 * u, u, 1.0f, Hp, T * u, U, G, 1.0f, Zs, T * G);
+            }
+            break;
+        default:
+            break;
+        }
+        for (int b = b0; b < b1; b++) {
+            float *z = Z + ((int64_t)b * T + tin) * G;
+            const float *hp = s > 0 ? H + ((int64_t)b * T + s - 1) * u : NULL;
+            float *h = H + ((int64_t)b * T + s) * u;
+            if (n->spec.kind == LAM_LAYER_LSTM) {
+                float *c = A1 + ((int64_t)b * T + s) * u, *tc = A2 + ((int64_t)b * T + s) * u;
+                const float *cp = s > 0 ? c - u : NULL;
+                act_inplace(ract, z, 2 * u);         /* i, f */
+                act_inplace(act, z + 2 * u, u);      /* g */
+                act_inplace(ract, z + 3 * u, u);     /* o */
+                const float *gi = z, *gf = z + u, *gg = z + 2 * u;
+                if (cp) {
+                    #pragma omp simd
+                    for (int j = 0; j < u; j++) c[j] = gf[j] * cp[j] + gi[j] * gg[j];
+                } else {
+                    #pragma omp simd
+                    for (int j = 0; j < u; j++) c[j] = gi[j] * gg[j];
+                }
+                memcpy(tc, c, sizeof(float) * (size_t)u);
+                act_inplace(act, tc, u);
+                const float *go = z + 3 * u;
+                #pragma omp simd
+                for (int j = 0; j < u; j++) h[j] = go[j] * tc[j];
+            } else if (n->spec.kind == LAM_LAYER_GRU) {
+                float *rh = A1 + ((int64_t)b * T + tin) * u;
+                if (d.gru_ra) {
+                    const float *Rb = R + (int64_t)b * G;
+                    for (int j = 0; j < 2 * u; j++) z[j] += Rb[j];
+                    act_inplace(ract, z, 2 * u);
+                    const float *gr = z + u;
+                    memcpy(rh, Rb + 2 * u, sizeof(float) * (size_t)u);
+                    #pragma omp simd
+                    for (int j = 0; j < u; j++) z[2 * u + j] += gr[j] * rh[j];
+                } else {
+                    act_inplace(ract, z, 2 * u);
+                    const float *gr = z + u;
+                    if (hp) {
+                        #pragma omp simd
+                        for (int j = 0; j < u; j++) rh[j] = gr[j] * hp[j];
+                    } else {
+                        memset(rh, 0, sizeof(float) * (size_t)u);
+                    }
+                }
+                /* (reset_after=False adds (r*h) . U_h below, per slice) */
+                if (d.gru_ra || !hp) {
+                    act_inplace(act, z + 2 * u, u);
+                    const float *gz = z, *hh = z + 2 * u;
+                    if (hp) {
+                        #pragma omp simd
+                        for (int j = 0; j < u; j++) h[j] = gz[j] * hp[j] + (1.0f - gz[j]) * hh[j];
+                    } else {
+                        #pragma omp simd
+                        for (int j = 0; j < u; j++) h[j] = (1.0f - gz[j]) * hh[j];
+                    }
+                }
+            } else {
+                act_inplace(act, z, u);
+                memcpy(h, z, sizeof(float) * (size_t)u);
+            }
+        }
+        if (n->spec.kind == LAM_LAYER_GRU && !d.gru_ra && Hp) {
+            /* hh pre-activation += (r * h_{t-1}) . U_h, then finish the step */
+            const float *RHs = A1 + ((int64_t)b0 * T + tin) * u;
+            lam_gemm(false, false, nb, u, u, 1.0f, RHs, T * u, U + 2 * u, G, 1.0f, Zs + 2 * u,
+                     T * G);
+            for (int b = b0; b < b1; b++) {
+                float *z = Z + ((int64_t)b * T + tin) * G;
+                const float *hp = H + ((int64_t)b * T + s - 1) * u;
+                float *h = H + ((int64_t)b * T + s) * u;
+                act_inplace(act, z + 2 * u, u);
+                const float *gz = z, *hh = z + 2 * u;
+                #pragma omp simd
+                for (int j = 0; j < u; j++) h[j] = gz[j] * hp[j] + (1.0f - gz[j]) * hh[j];
+            }
+        }
+    }
+}
+
+/* x (B, T, F) -> y (B, T, u) or (B, u) */
+static void rnn_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    const rnn_dims d = dims_of(n);
+    const int T = d.T, u = d.u, G = d.G;
+    const int64_t BT = (int64_t)batch * T;
+    const float *W = c->params, *bias = n->spec.use_bias ? W + (int64_t)(d.F + u) * G : NULL;
+    float *Z = n->saved;
+    /* Z (B*T, G) = x (B*T, F) . W (F, G) + b_in, every step at once */
+    lam_gemm(false, false, (int)BT, G, d.F, 1.0f, x, d.F, W, G, 0.0f, Z, G);
+    if (bias)
+        for (int64_t r = 0; r < BT; r++) {
+            float *z = Z + r * G;
+            for (int j = 0; j < G; j++) z[j] += bias[j];
+        }
+    float *R = c->scratch; /* GRU reset_after: (B, G) */
+    int nt = loop_threads(batch);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0, tn = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        tn = omp_get_num_threads();
+#endif
+        int b0, b1;
+        slice_of(batch, t, tn, &b0, &b1);
+        if (b1 > b0) forward_slice(n, c->params, n->saved, R, batch, b0, b1);
+    }
+    const float *H = Z + BT * G +
+                     BT * u * (n->spec.kind == LAM_LAYER_LSTM ? 2 : n->spec.kind == LAM_LAYER_GRU ? 1 : 0);
+    if (n->spec.return_sequences) {
+        memcpy(y, H, sizeof(float) * (size_t)(BT * u));
+    } else {
+        for (int b = 0; b < batch; b++)
+            memcpy(y + (int64_t)b * u, H + ((int64_t)b * T + T - 1) * u, sizeof(float) * (size_t)u);
+    }
+}
+
+/* --------------------------------------------------------------- backward */
+
+/* Reverse steps for samples [b0, b1). dy rows: (B, T, u) or (B, u).
+ * Writes dX (B, T, G): gradient w.r.t. the input-side pre-activations, and
+ * for GRU reset_after dR (B, T, G): w.r.t. h_{t-1} . U + b_rec. */
+static void backward_slice(const lam_node *n, const float *params, const float *saved,
+                           const float *dy, float *dX, float *dR, float *dh, float *dhn,
+                           float *tmp, int batch, int b0, int b1)
+{
+    const rnn_dims d = dims_of(n);
+    const int T = d.T, u = d.u, G = d.G, nb = b1 - b0;
+    const lam_activation act = n->spec.activation, ract = n->spec.recurrent_activation;
+    const bool back = n->spec.go_backwards, seq = n->spec.return_sequences;
+    const float *U = params + (int64_t)d.F * G;
+    const int64_t BT = (int64_t)batch * T;
+    const float *Z = saved, *A1 = Z + BT * G, *A2 = A1 + BT * u, *A3 = A2 + BT * u;
+    const float *H = n->spec.kind == LAM_LAYER_LSTM ? A3 : n->spec.kind == LAM_LAYER_GRU ? A2 : A1;
+    /* dh, dhn: (B, u) current and next-older step; tmp: (B, G) per-row temporaries
+     * (LSTM: running dc in the first u, scratch in the rest). */
+    for (int b = b0; b < b1; b++) {
+        const float *src = seq ? dy + ((int64_t)b * T + T - 1) * u : dy + (int64_t)b * u;
+        memcpy(dh + (int64_t)b * u, src, sizeof(float) * (size_t)u);
+        if (n->spec.kind == LAM_LAYER_LSTM) memset(tmp + (int64_t)b * G, 0, sizeof(float) * (size_t)u);
+    }
+    for (int s = T - 1; s >= 0; s--) {
+        const int tin = back ? T - 1 - s : s;
+        for (int b = b0; b < b1; b++) {
+            const int64_t rs = (int64_t)b * T + s, rt = (int64_t)b * T + tin;
+            const float *z = Z + rt * G;
+            const float *hp = s > 0 ? H + (rs - 1) * u : NULL;
+            float *g = dX + rt * G, *dhb = dh + (int64_t)b * u, *dhp = dhn + (int64_t)b * u;
+            if (n->spec.kind == LAM_LAYER_LSTM) {
+                const float *gi = z, *gf = z + u, *gg = z + 2 * u, *go = z + 3 * u;
+                const float *tc = A2 + rs * u, *cp = s > 0 ? A1 + (rs - 1) * u : NULL;
+                float *dc = tmp + (int64_t)b * G, *t1 = dc + u;
+                /* dc += dh * o * act'(c) */
+                #pragma omp simd
+                for (int j = 0; j < u; j++) t1[j] = dhb[j] * go[j];
+                act_grad(act, tc, t1, u);
+                #pragma omp simd
+                for (int j = 0; j < u; j++) {
+                    dc[j] += t1[j];
+                    g[j] = dc[j] * gg[j];                       /* d i */
+                    g[u + j] = cp ? dc[j] * cp[j] : 0.0f;       /* d f */
+                    g[2 * u + j] = dc[j] * gi[j];               /* d g */
+                    g[3 * u + j] = dhb[j] * tc[j];              /* d o */
+                    dc[j] *= gf[j];                             /* to c_{t-1} */
+                }
+                act_grad(ract, gi, g, 2 * u);
+                act_grad(act, gg, g + 2 * u, u);
+                act_grad(ract, go, g + 3 * u, u);
+                if (hp) {
+                    if (seq) memcpy(dhp, dy + (rs - 1) * u, sizeof(float) * (size_t)u);
+                    else memset(dhp, 0, sizeof(float) * (size_t)u);
+                }
+            } else if (n->spec.kind == LAM_LAYER_GRU) {
+                const float *gz = z, *gr = z + u, *hh = z + 2 * u, *rh = A1 + rt * u;
+                float *dz = g, *dr = g + u, *dhh = g + 2 * u;
+                #pragma omp simd
+                for (int j = 0; j < u; j++) {
+                    dz[j] = dhb[j] * ((hp ? hp[j] : 0.0f) - hh[j]);
+                    dhh[j] = dhb[j] * (1.0f - gz[j]);
+                    dr[j] = 0.0f; /* reset_after=False at s = 0: r meets h_{-1} = 0 */
+                }
+                act_grad(ract, gz, dz, u);
+                act_grad(act, hh, dhh, u);
+                if (d.gru_ra) {
+                    float *q = dR + rt * G;
+                    #pragma omp simd
+                    for (int j = 0; j < u; j++) dr[j] = dhh[j] * rh[j];
+                    act_grad(ract, gr, dr, u);
+                    #pragma omp simd
+                    for (int j = 0; j < u; j++) {
+                        q[j] = dz[j];
+                        q[u + j] = dr[j];
+                        q[2 * u + j] = dhh[j] * gr[j];
+                    }
+                }
+                /* reset_after=False: dr needs d(r*h) = dhh . U_h^T, done per slice below */
+                if (hp) {
+                    #pragma omp simd
+                    for (int j = 0; j < u; j++)
+                        dhp[j] = (seq ? dy[(rs - 1) * u + j] : 0.0f) + dhb[j] * gz[j];
+                }
+            } else {
+                #pragma omp simd
+                for (int j = 0; j < u; j++) g[j] = dhb[j];
+                act_grad(act, z, g, u);
+                if (hp) {
+                    if (seq) memcpy(dhp, dy + (rs - 1) * u, sizeof(float) * (size_t)u);
+                    else memset(dhp, 0, sizeof(float) * (size_t)u);
+                }
+            }
+        }
+        if (s == 0) break;
+        float *dXs = dX + ((int64_t)b0 * T + tin) * G, *dhs = dhn + (int64_t)b0 * u;
+        if (n->spec.kind == LAM_LAYER_GRU && !d.gru_ra) {
+            /* d(r*h) = dhh . U_h^T; then dr and the r-path into dh_{t-1} */
+            float *drh = tmp + (int64_t)b0 * G;
+            lam_gemm(false, true, nb, u, u, 1.0f, dXs + 2 * u, T * G, U + 2 * u, G, 0.0f, drh, G);
+            for (int b = b0; b < b1; b++) {
+                const int64_t rs = (int64_t)b * T + s, rt = (int64_t)b * T + tin;
+                const float *gr = Z + rt * G + u, *hp = H + (rs - 1) * u;
+                float *dr = dX + rt * G + u, *q = tmp + (int64_t)b * G, *dhp = dhn + (int64_t)b * u;
+                #pragma omp simd
+                for (int j = 0; j < u; j++) {
+                    dr[j] = q[j] * hp[j];
+                    dhp[j] += q[j] * gr[j];
+                }
+                act_grad(ract, gr, dr, u);
+            }
+            /* dh_{t-1} += [dz, dr] . U_zr^T */
+            lam_gemm(false, true, nb, u, 2 * u, 1.0f, dXs, T * G, U, G, 1.0f, dhs, u);
+        } else {
+            const float *P = d.gru_ra ? dR + ((int64_t)b0 * T + tin) * G : dXs;
+            /* dh_{t-1} += dG_t . U^T, all gates in one product */
+            lam_gemm(false, true, nb, u, G, 1.0f, P, T * G, U, G, 1.0f, dhs, u);
+        }
+        /* swap: dhn becomes the current step's dh */
+        for (int b = b0; b < b1; b++)
+            memcpy(dh + (int64_t)b * u, dhn + (int64_t)b * u, sizeof(float) * (size_t)u);
+    }
+}
+
+static void col_sums(const float *a, int64_t rows, int cols, float *out)
+{
+    /* Fixed summation order: the result does not depend on threads. */
+    memset(out, 0, sizeof(float) * (size_t)cols);
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = a + r * cols;
+        for (int j = 0; j < cols; j++) out[j] += row[j];
+    }
+}
+
+static void rnn_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
+                         float *dy, float *dx, int batch)
+{
+    const rnn_dims d = dims_of(n);
+    const int T = d.T, u = d.u, G = d.G, F = d.F;
+    const int64_t BT = (int64_t)batch * T;
+    const float *W = c->params, *U = W + (int64_t)F * G;
+    float *dW = c->grads, *dU = dW + (int64_t)F * G, *db = dU + (int64_t)u * G;
+    float *dX = c->scratch;          /* (B, T, G) */
+    float *dR = dX + BT * G;         /* (B, T, G), GRU reset_after */
+    float *Hp = dR + BT * G;         /* (B, T, u) h_{t-1} in input order */
+    float *dh = Hp + BT * u, *dhn = dh + (int64_t)batch * G, *tmp = dhn + (int64_t)batch * G;
+    (void)y;
+    (void)U;
+    int nt = loop_threads(batch);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = 0, tn = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        tn = omp_get_num_threads();
+#endif
+        int b0, b1;
+        slice_of(batch, t, tn, &b0, &b1);
+        if (b1 > b0)
+            backward_slice(n, c->params, n->saved, dy, dX, dR, dh, dhn, tmp, batch, b0, b1);
+    }
+    /* Hp (B, T, u): row (b, tin(s)) = h_{s-1}, zero for s = 0 */
+    const float *H = n->saved + BT * G +
+                     BT * u * (n->spec.kind == LAM_LAYER_LSTM ? 2 : n->spec.kind == LAM_LAYER_GRU ? 1 : 0);
+    for (int b = 0; b < batch; b++)
+        for (int s = 0; s < T; s++) {
+            int tin = n->spec.go_backwards ? T - 1 - s : s;
+            float *dst = Hp + ((int64_t)b * T + tin) * u;
+            if (s == 0) memset(dst, 0, sizeof(float) * (size_t)u);
+            else memcpy(dst, H + ((int64_t)b * T + s - 1) * u, sizeof(float) * (size_t)u);
+        }
+    /* dW (F, G) = X^T . dX */
+    lam_gemm(true, false, F, G, (int)BT, 1.0f, x, F, dX, G, 0.0f, dW, G);
+    if (d.gru_ra) {
+        lam_gemm(true, false, u, G, (int)BT, 1.0f, Hp, u, dR, G, 0.0f, dU, G);
+        if (n->spec.use_bias) {
+            col_sums(dX, BT, G, db);
+            col_sums(dR, BT, G, db + G);
+        }
+    } else if (n->spec.kind == LAM_LAYER_GRU) {
+        /* z, r columns see h_{t-1}; the h columns see r * h_{t-1} (saved RH) */
+        const float *RH = n->saved + BT * G;
+        lam_gemm(true, false, u, 2 * u, (int)BT, 1.0f, Hp, u, dX, G, 0.0f, dU, G);
+        lam_gemm(true, false, u, u, (int)BT, 1.0f, RH, u, dX + 2 * u, G, 0.0f, dU + 2 * u, G);
+        if (n->spec.use_bias) col_sums(dX, BT, G, db);
+    } else {
+        lam_gemm(true, false, u, G, (int)BT, 1.0f, Hp, u, dX, G, 0.0f, dU, G);
+        if (n->spec.use_bias) col_sums(dX, BT, G, db);
+    }
+    /* dx (B*T, F) = dX . W^T */
+    if (dx) lam_gemm(false, true, (int)BT, F, G, 1.0f, dX, G, W, G, 0.0f, dx, F);
+}
+
+const lam_op lam_op_lstm = {LAM_LAYER_LSTM, "LSTM", "lstm", rnn_build, rnn_init,
+                            rnn_forward, rnn_backward, rnn_scratch};
+const lam_op lam_op_gru = {LAM_LAYER_GRU, "GRU", "gru", rnn_build, rnn_init,
+                           rnn_forward, rnn_backward, rnn_scratch};
+const lam_op lam_op_simplernn = {LAM_LAYER_SIMPLERNN, "SimpleRNN", "simple_rnn", rnn_build,
+                                 rnn_init, rnn_forward, rnn_backward, rnn_scratch};
