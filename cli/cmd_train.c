@@ -1,0 +1,269 @@
+/* cmd_train.c - `lamina train`: model.compile + model.fit + model.evaluate.
+ *
+ * Epoch counting follows Keras's fit(epochs=, initial_epoch=): with --resume,
+ * --epochs is the TOTAL number of epochs wanted, so a model saved after 2
+ * epochs resumed with --epochs 3 trains 1 more. lam_fit counts the epochs to
+ * run from initial_epoch, so the command converts. */
+#include "cli.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+
+static const char USAGE[] =
+    "usage: lamina train --model SPEC.json|MODEL.safetensors --data SOURCE [options]\n"
+    "       lamina train --resume MODEL.safetensors --data SOURCE [--epochs TOTAL] [options]\n"
+    "\n"
+    "Trains a model and, when the data source has a test split (Fashion-MNIST, an IDX folder\n"
+    "with t10k-* files) or --test is given, evaluates it on that split afterwards.\n"
+    "\n"
+    "  --model FILE          a Keras model.to_json() spec (*.json; compiled with the options\n"
+    "                        below) or a saved lamina model (trained further for --epochs)\n"
+    "  --resume FILE         continue a saved model: weights, optimizer state, epoch, step\n"
+    "                        and random state; --epochs is then the total epoch count (Keras\n"
+    "                        initial_epoch semantics; default: one more epoch); the result is\n"
+    "                        saved back to FILE unless --out is given\n"
+    "  --data SOURCE         training data (see `lamina --help`)\n"
+    "  --test SOURCE         evaluate on this data after training (default: the source's\n"
+    "                        test split, if any)\n"
+    "  --epochs N            default 1\n"
+    "  --batch-size N        default 32\n"
+    "  --validation-split F  the last fraction F of the training data, as Keras (default 0)\n"
+    "  --optimizer NAME      adam (default), sgd, rmsprop\n"
+    "  --lr F  --beta1 F  --beta2 F  --epsilon F  --momentum F  --nesterov  --rho F\n"
+    "                        optimizer settings (Keras defaults otherwise)\n"
+    "  --loss NAME           default sparse_categorical_crossentropy; also\n"
+    "                        categorical_crossentropy, binary_crossentropy, mse\n"
+    "  --seed N              weight initialisation, shuffling, dropout (default 42)\n"
+    "  --threads N           0 = all cores (default)\n"
+    "  --verbose 0|1|2       progress: 0 none, 1 bar, 2 a line per epoch (default 1; 0 with\n"
+    "                        --json, where progress goes to stderr)\n"
+    "  --limit N             train on the first N samples only\n"
+    "  --label-column C      CSV: label column name or index (default 0)\n"
+    "  --no-header           CSV: no header row\n"
+    "  --out FILE            save the trained model (safetensors)\n"
+    "  --json                print one JSON object: history, test result, output file\n";
+
+typedef struct train_args {
+    const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
+    long epochs, batch_size, seed, threads, verbose, limit;
+    double validation_split, lr, beta1, beta2, epsilon, momentum, rho;
+    bool nesterov, json, no_header;
+    bool seen_epochs, seen_verbose, seen_optimizer, seen_lr, seen_beta1, seen_beta2,
+        seen_epsilon, seen_momentum, seen_nesterov, seen_rho, seen_loss, seen_seed;
+} train_args;
+
+static int parse_args(int argc, char **argv, train_args *a)
+{
+    *a = (train_args){.epochs = 1, .batch_size = 32, .seed = 42, .verbose = 1,
+                      .optimizer = "adam", .loss = "sparse_categorical_crossentropy"};
+    const cli_option opts[] = {
+        {"--model", OPT_STR, &a->model, NULL},
+        {"--resume", OPT_STR, &a->resume, NULL},
+        {"--data", OPT_STR, &a->data, NULL},
+        {"--test", OPT_STR, &a->test, NULL},
+        {"--out", OPT_STR, &a->out, NULL},
+        {"--epochs", OPT_INT, &a->epochs, &a->seen_epochs},
+        {"--batch-size", OPT_INT, &a->batch_size, NULL},
+        {"--validation-split", OPT_FLOAT, &a->validation_split, NULL},
+        {"--optimizer", OPT_STR, &a->optimizer, &a->seen_optimizer},
+        {"--lr", OPT_FLOAT, &a->lr, &a->seen_lr},
+        {"--beta1", OPT_FLOAT, &a->beta1, &a->seen_beta1},
+        {"--beta2", OPT_FLOAT, &a->beta2, &a->seen_beta2},
+        {"--epsilon", OPT_FLOAT, &a->epsilon, &a->seen_epsilon},
+        {"--momentum", OPT_FLOAT, &a->momentum, &a->seen_momentum},
+        {"--nesterov", OPT_FLAG, &a->nesterov, &a->seen_nesterov},
+        {"--rho", OPT_FLOAT, &a->rho, &a->seen_rho},
+        {"--loss", OPT_STR, &a->loss, &a->seen_loss},
+        {"--seed", OPT_INT, &a->seed, &a->seen_seed},
+        {"--threads", OPT_INT, &a->threads, NULL},
+        {"--verbose", OPT_INT, &a->verbose, &a->seen_verbose},
+        {"--limit", OPT_INT, &a->limit, NULL},
+        {"--label-column", OPT_STR, &a->label_column, NULL},
+        {"--no-header", OPT_FLAG, &a->no_header, NULL},
+        {"--json", OPT_FLAG, &a->json, NULL},
+        {NULL, OPT_FLAG, NULL, NULL},
+    };
+    const char *pos[1];
+    int npos;
+    int rc = cli_parse("train", USAGE, argc, argv, opts, pos, 0, &npos);
+    if (rc) return rc;
+    if (!a->model && !a->resume) return cli_usage_error("train", "--model or --resume is required");
+    if (a->model && a->resume) return cli_usage_error("train", "give --model or --resume, not both");
+    if (!a->data) return cli_usage_error("train", "--data is required");
+    if (a->epochs < 0 || a->batch_size < 1 || a->threads < 0 || a->limit < 0 ||
+        a->verbose < 0 || a->verbose > 2)
+        return cli_usage_error("train", "--epochs, --limit, --threads must be >= 0, "
+                               "--batch-size >= 1, --verbose 0, 1 or 2");
+    if (a->json && !a->seen_verbose) a->verbose = 0;
+    /* A saved model carries its optimizer and state; compiling again would
+     * reinitialise its weights, so these options only apply to a spec. */
+    bool compile_opts = a->seen_optimizer || a->seen_lr || a->seen_beta1 || a->seen_beta2 ||
+                        a->seen_epsilon || a->seen_momentum || a->seen_nesterov ||
+                        a->seen_rho || a->seen_loss || a->seen_seed;
+    const char *saved = a->resume ? a->resume : cli_is_spec(a->model) ? NULL : a->model;
+    if (saved && compile_opts)
+        return cli_usage_error("train", "optimizer, loss and seed options apply to a JSON spec; "
+                               "%s keeps the ones it was trained with", saved);
+    return CLI_OK;
+}
+
+/* The optimizer named by --optimizer with the settings given overriding
+ * Keras's defaults. */
+static int make_optimizer(const train_args *a, lam_optimizer *opt)
+{
+    if (lam_optimizer_parse(a->optimizer, opt) != LAM_OK) return cli_lib_error();
+    if (a->seen_lr) opt->learning_rate = (float)a->lr;
+    if (a->seen_beta1) opt->beta_1 = (float)a->beta1;
+    if (a->seen_beta2) opt->beta_2 = (float)a->beta2;
+    if (a->seen_epsilon) opt->epsilon = (float)a->epsilon;
+    if (a->seen_momentum) opt->momentum = (float)a->momentum;
+    if (a->seen_nesterov) opt->nesterov = true;
+    if (a->seen_rho) opt->rho = (float)a->rho;
+    return CLI_OK;
+}
+
+/* Opens the model and decides where its epochs start (Keras initial_epoch). */
+static int prepare_model(const train_args *a, lam_model **m, int *initial_epoch)
+{
+    *initial_epoch = 0;
+    const char *path = a->resume ? a->resume : a->model;
+    if (cli_open_model(path, m) != CLI_OK) return CLI_FAIL;
+    if (cli_is_spec(path)) {
+        lam_optimizer opt;
+        lam_loss loss;
+        if (make_optimizer(a, &opt) != CLI_OK) return CLI_FAIL;
+        if (lam_loss_parse(a->loss, &loss) != LAM_OK) return cli_lib_error();
+        lam_model_set_seed(*m, (uint64_t)a->seed);
+        if (lam_model_compile(*m, &opt, loss) != LAM_OK) return cli_lib_error();
+        return CLI_OK;
+    }
+    lam_train_state st;
+    lam_model_train_state(*m, &st);
+    *initial_epoch = (int)st.epoch;
+    return CLI_OK;
+}
+
+static int load_data(const train_args *a, const lam_model *m, lam_dataset **train,
+                     lam_dataset **test)
+{
+    cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header};
+    if (cli_load_data(a->data, &dopt, train, a->test ? NULL : test) != CLI_OK) return CLI_FAIL;
+    if (a->test && cli_load_data(a->test, &dopt, NULL, test) != CLI_OK) return CLI_FAIL;
+    if (a->limit > 0 && a->limit < lam_dataset_count(*train) &&
+        lam_dataset_truncate(*train, a->limit) != LAM_OK)
+        return cli_lib_error();
+    if (cli_fit_data_to_model(m, *train, a->data) != CLI_OK) return CLI_FAIL;
+    if (*test && cli_fit_data_to_model(m, *test, a->test ? a->test : a->data) != CLI_OK)
+        return CLI_FAIL;
+    return CLI_OK;
+}
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    lam_request_stop(); /* lam_fit stops at the end of its step */
+}
+
+static cJSON *history_json(const lam_history *h, int initial_epoch)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (int i = 0; h && i < h->epochs; i++) {
+        const lam_epoch_log *e = &h->log[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "epoch", initial_epoch + i + 1);
+        cli_json_number(o, "loss", e->loss);
+        if (e->has_accuracy) cli_json_number(o, "accuracy", e->accuracy);
+        if (e->has_val) {
+            cli_json_number(o, "val_loss", e->val_loss);
+            if (e->has_accuracy) cli_json_number(o, "val_accuracy", e->val_accuracy);
+        }
+        cli_json_number(o, "seconds", e->seconds);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static void report(const train_args *a, const lam_history *h, int initial_epoch,
+                   const lam_eval_result *test, const char *out)
+{
+    if (!a->json) {
+        if (test) {
+            printf("test loss: %.4f\n", test->loss);
+            if (test->has_accuracy) printf("test accuracy: %.4f\n", test->accuracy);
+        }
+        if (out) printf("saved %s\n", out);
+        return;
+    }
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddItemToObject(root, "history", history_json(h, initial_epoch));
+    if (test) {
+        cJSON *t = cJSON_AddObjectToObject(root, "test");
+        cli_json_number(t, "loss", test->loss);
+        if (test->has_accuracy) cli_json_number(t, "accuracy", test->accuracy);
+        cli_json_number(t, "seconds", test->seconds);
+    } else {
+        cJSON_AddNullToObject(root, "test");
+    }
+    if (out) cJSON_AddStringToObject(root, "out", out);
+    else cJSON_AddNullToObject(root, "out");
+    cli_json_print(root);
+}
+
+static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset *train,
+               lam_dataset *test)
+{
+    lam_fit_options fo = lam_fit_defaults();
+    fo.initial_epoch = initial_epoch;
+    if (a->resume) {
+        /* Keras: fit(epochs=TOTAL, initial_epoch=done); default one more. */
+        long total = a->seen_epochs ? a->epochs : initial_epoch + 1;
+        fo.epochs = total > initial_epoch ? (int)(total - initial_epoch) : 0;
+    } else {
+        fo.epochs = (int)a->epochs;
+    }
+    fo.batch_size = (int)a->batch_size;
+    fo.validation_split = (float)a->validation_split;
+    fo.verbose = (int)a->verbose;
+    fo.out = a->json ? stderr : stdout; /* stdout holds only the JSON object */
+    lam_history *h = NULL;
+    signal(SIGINT, on_sigint);
+    lam_status st = lam_fit(m, train, &fo, &h);
+    signal(SIGINT, SIG_DFL);
+    if (st != LAM_OK) {
+        lam_history_free(h);
+        return cli_lib_error();
+    }
+    lam_eval_result res;
+    if (test && lam_evaluate(m, test, (int)a->batch_size, 0, &res) != LAM_OK) {
+        lam_history_free(h);
+        return cli_lib_error();
+    }
+    const char *out = a->out ? a->out : a->resume;
+    if (out && lam_model_save(m, out) != LAM_OK) {
+        lam_history_free(h);
+        return cli_lib_error();
+    }
+    report(a, h, initial_epoch, test ? &res : NULL, out);
+    lam_history_free(h);
+    return CLI_OK;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc) return rc;
+    lam_set_threads((int)a.threads);
+    lam_model *m = NULL;
+    lam_dataset *train = NULL, *test = NULL;
+    int initial_epoch = 0;
+    rc = prepare_model(&a, &m, &initial_epoch);
+    if (rc == CLI_OK) rc = load_data(&a, m, &train, &test);
+    if (rc == CLI_OK) rc = run(&a, m, initial_epoch, train, test);
+    lam_dataset_free(train);
+    lam_dataset_free(test);
+    lam_model_free(m);
+    return rc;
+}

@@ -1,0 +1,65 @@
+/* main.c - the `lamina` command: dispatches to one subcommand per file
+ * (cmd_*.c). */
+#include "cli.h"
+
+#include <string.h>
+
+typedef struct subcommand {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *what;
+} subcommand;
+
+static const subcommand SUBCOMMANDS[] = {
+    {"train", cmd_train, "train a model (Keras JSON spec or saved file) on a data set"},
+    {"evaluate", cmd_evaluate, "loss and accuracy of a saved model on a data set"},
+    {"predict", cmd_predict, "top classes for images (PNG, PGM), .npy arrays or a data set"},
+    {"summary", cmd_summary, "print a model's Keras summary table"},
+    {"demo", cmd_demo, "train the seed CNN on Fashion-MNIST and report test accuracy"},
+    {"compare", cmd_compare, "train classic and deep models on one split and compare them"},
+};
+#define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: lamina <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+        fprintf(f, "  %-9s %s\n", SUBCOMMANDS[i].name, SUBCOMMANDS[i].what);
+    fprintf(f,
+            "\ndata sources (--data):\n"
+            "  fashion-mnist         Fashion-MNIST from $LAMINA_DATA or "
+            "/usr/share/datasets/fashion-mnist\n"
+            "  DIR                   a folder of IDX files (train-images-idx3-ubyte[.gz], "
+            "train-labels-idx1-ubyte[.gz],\n"
+            "                        and t10k-* as the test split)\n"
+            "  FILE.csv              numeric CSV, one sample a row (--label-column NAME|INDEX, "
+            "--no-header)\n"
+            "  X.npy[:Y.npy]         NumPy arrays: samples along the first axis, integer labels\n"
+            "  FILE.libsvm|.svm|.txt libsvm text (\"label idx:val ...\")\n"
+            "\n`lamina <command> --help` describes a command; `lamina --version` prints the "
+            "version.\nExit status: 0 success, 1 failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+        printf("lamina %s\n", lam_version());
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < N_SUBCOMMANDS; i++)
+        if (!strcmp(cmd, SUBCOMMANDS[i].name)) {
+            int rc = SUBCOMMANDS[i].run(argc - 1, argv + 1);
+            return rc < 0 ? CLI_OK : rc; /* -1: --help was shown */
+        }
+    fprintf(stderr, "lamina: unknown command '%s' (see `lamina --help`)\n", cmd);
+    return CLI_USAGE;
+}
