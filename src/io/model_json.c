@@ -651,9 +651,10 @@ static cJSON *layer_json(const lam_model *m, int i)
     case LAM_LAYER_AVGPOOL2D:
         add_pair(cfg, "pool_size", s->pool[0], s->pool[1]);
         cJSON_AddStringToObject(cfg, "padding", s->padding == LAM_PAD_SAME ? "same" : "valid");
-        /* Keras writes the resolved strides; 0 means "the pool size". */
-        add_pair(cfg, "strides", s->strides[0] ? s->strides[0] : s->pool[0],
-                 s->strides[1] ? s->strides[1] : s->pool[1]);
+        /* 0 means "the pool size", which Keras spells null: the spec then
+         * reads back unchanged. */
+        if (s->strides[0] || s->strides[1]) add_pair(cfg, "strides", s->strides[0], s->strides[1]);
+        else cJSON_AddNullToObject(cfg, "strides");
         cJSON_AddStringToObject(cfg, "data_format", "channels_last");
         break;
     case LAM_LAYER_FLATTEN:
