@@ -46,10 +46,17 @@
 
 /* ------------------------------------------------------------ elementwise */
 
+/* The activation loops are compiled for AVX-512 / AVX2 / baseline with
+ * run-time dispatch (ifunc), and without trapping-math so that the selects
+ * below become vector blends instead of branches. */
+#define RNN_VEC __attribute__((target_clones("avx512f", "avx2,fma", "default"), \
+                               optimize("no-trapping-math")))
+#define RNN_INLINE static inline __attribute__((always_inline))
+
 /* exp with ~1 ulp error (Cephes expf polynomial), branch-free so that the
  * loops below vectorise: libm's expf/tanhf are scalar calls and would cost
  * more than the matrix products at these sizes. */
-static inline float rnn_exp(float x)
+RNN_INLINE float rnn_exp(float x)
 {
     x = x < -87.0f ? -87.0f : x;
     x = x > 88.0f ? 88.0f : x;
@@ -65,9 +72,9 @@ static inline float rnn_exp(float x)
     return y * s.f;
 }
 
-static inline float rnn_sigmoid(float x) { return 1.0f / (1.0f + rnn_exp(-x)); }
+RNN_INLINE float rnn_sigmoid(float x) { return 1.0f / (1.0f + rnn_exp(-x)); }
 
-static inline float rnn_tanh(float x)
+RNN_INLINE float rnn_tanh(float x)
 {
     /* Small |x|: odd polynomial (Cephes tanhf), where 1 - 2/(e^2x + 1)
      * would lose digits to cancellation. */
@@ -80,7 +87,7 @@ static inline float rnn_tanh(float x)
 }
 
 /* v := act(v) */
-static void act_inplace(lam_activation act, float *v, int n)
+RNN_VEC static void act_inplace(lam_activation act, float *v, int n)
 {
     switch (act) {
     case LAM_ACT_SIGMOID:
@@ -100,7 +107,7 @@ static void act_inplace(lam_activation act, float *v, int n)
 }
 
 /* d := d * act'(.) written in terms of the activation's output y. */
-static void act_grad(lam_activation act, const float *y, float *d, int n)
+RNN_VEC static void act_grad(lam_activation act, const float *y, float *d, int n)
 {
     switch (act) {
     case LAM_ACT_SIGMOID:
@@ -235,7 +242,7 @@ static void slice_of(int batch, int t, int nt, int *b0, int *b1)
 /* ---------------------------------------------------------------- forward */
 
 /* Steps for samples [b0, b1). Z already holds x . W + b_in for every step. */
-static void forward_slice(const lam_node *n, const float *params, float *saved, float *R,
+RNN_VEC static void forward_slice(const lam_node *n, const float *params, float *saved, float *R,
                           int batch, int b0, int b1)
 {
     const rnn_dims d = dims_of(n);
@@ -399,7 +406,7 @@ static void rnn_forward(lam_node *n, const lam_ctx *c, const float *x, float *y,
 /* Reverse steps for samples [b0, b1). dy rows: (B, T, u) or (B, u).
  * Writes dX (B, T, G): gradient w.r.t. the input-side pre-activations, and
  * for GRU reset_after dR (B, T, G): w.r.t. h_{t-1} . U + b_rec. */
-static void backward_slice(const lam_node *n, const float *params, const float *saved,
+RNN_VEC static void backward_slice(const lam_node *n, const float *params, const float *saved,
                            const float *dy, float *dX, float *dR, float *dh, float *dhn,
                            float *tmp, int batch, int b0, int b1)
 {
@@ -512,9 +519,10 @@ static void backward_slice(const lam_node *n, const float *params, const float *
             /* dh_{t-1} += dG_t . U^T, all gates in one product */
             lam_gemm(false, true, nb, u, G, 1.0f, P, T * G, U, G, 1.0f, dhs, u);
         }
-        /* swap: dhn becomes the current step's dh */
-        for (int b = b0; b < b1; b++)
-            memcpy(dh + (int64_t)b * u, dhn + (int64_t)b * u, sizeof(float) * (size_t)u);
+        /* dhn becomes the current step's dh (this thread's rows only) */
+        float *sw = dh;
+        dh = dhn;
+        dhn = sw;
     }
 }
 
