@@ -40,6 +40,8 @@ static const char USAGE[] =
     "  --verbose 0|1|2       progress: 0 none, 1 bar, 2 a line per epoch (default 1; 0 with\n"
     "                        --json, where progress goes to stderr)\n"
     "  --limit N             train on the first N samples only\n"
+    "  --test-limit N        evaluate on the first N test samples only\n"
+    "  --no-shuffle          keep the sample order (Keras shuffle=False)\n"
     "  --label-column C      CSV: label column name or index (default 0)\n"
     "  --no-header           CSV: no header row\n"
     "  --out FILE            save the trained model (safetensors)\n"
@@ -47,9 +49,9 @@ static const char USAGE[] =
 
 typedef struct train_args {
     const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
-    long epochs, batch_size, seed, threads, verbose, limit;
+    long epochs, batch_size, seed, threads, verbose, limit, test_limit;
     double validation_split, lr, beta1, beta2, epsilon, momentum, rho;
-    bool nesterov, json, no_header;
+    bool nesterov, json, no_header, no_shuffle;
     bool seen_epochs, seen_verbose, seen_optimizer, seen_lr, seen_beta1, seen_beta2,
         seen_epsilon, seen_momentum, seen_nesterov, seen_rho, seen_loss, seen_seed;
 } train_args;
@@ -80,8 +82,10 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--threads", OPT_INT, &a->threads, NULL},
         {"--verbose", OPT_INT, &a->verbose, &a->seen_verbose},
         {"--limit", OPT_INT, &a->limit, NULL},
+        {"--test-limit", OPT_INT, &a->test_limit, NULL},
         {"--label-column", OPT_STR, &a->label_column, NULL},
         {"--no-header", OPT_FLAG, &a->no_header, NULL},
+        {"--no-shuffle", OPT_FLAG, &a->no_shuffle, NULL},
         {"--json", OPT_FLAG, &a->json, NULL},
         {NULL, OPT_FLAG, NULL, NULL},
     };
@@ -92,9 +96,9 @@ static int parse_args(int argc, char **argv, train_args *a)
     if (!a->model && !a->resume) return cli_usage_error("train", "--model or --resume is required");
     if (a->model && a->resume) return cli_usage_error("train", "give --model or --resume, not both");
     if (!a->data) return cli_usage_error("train", "--data is required");
-    if (a->epochs < 0 || a->batch_size < 1 || a->threads < 0 || a->limit < 0 ||
+    if (a->epochs < 0 || a->batch_size < 1 || a->threads < 0 || a->limit < 0 || a->test_limit < 0 ||
         a->verbose < 0 || a->verbose > 2)
-        return cli_usage_error("train", "--epochs, --limit, --threads must be >= 0, "
+        return cli_usage_error("train", "--epochs, --limit, --test-limit, --threads must be >= 0, "
                                "--batch-size >= 1, --verbose 0, 1 or 2");
     if (a->json && !a->seen_verbose) a->verbose = 0;
     /* A saved model carries its optimizer and state; compiling again would
@@ -153,6 +157,9 @@ static int load_data(const train_args *a, const lam_model *m, lam_dataset **trai
     if (a->test && cli_load_data(a->test, &dopt, NULL, test) != CLI_OK) return CLI_FAIL;
     if (a->limit > 0 && a->limit < lam_dataset_count(*train) &&
         lam_dataset_truncate(*train, a->limit) != LAM_OK)
+        return cli_lib_error();
+    if (*test && a->test_limit > 0 && a->test_limit < lam_dataset_count(*test) &&
+        lam_dataset_truncate(*test, a->test_limit) != LAM_OK)
         return cli_lib_error();
     if (cli_fit_data_to_model(m, *train, a->data) != CLI_OK) return CLI_FAIL;
     if (*test && cli_fit_data_to_model(m, *test, a->test ? a->test : a->data) != CLI_OK)
@@ -224,6 +231,7 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
         fo.epochs = (int)a->epochs;
     }
     fo.batch_size = (int)a->batch_size;
+    fo.shuffle = !a->no_shuffle;
     fo.validation_split = (float)a->validation_split;
     fo.verbose = (int)a->verbose;
     fo.out = a->json ? stderr : stdout; /* stdout holds only the JSON object */

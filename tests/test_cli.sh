@@ -1,0 +1,134 @@
+#!/bin/sh
+# test_cli.sh - drives the `lamina` command end to end on tiny synthetic data
+# (and on Fashion-MNIST when it is installed). POSIX sh; run by ctest with
+# LAMINA_BUILD_DIR set, from tests/.
+set -eu
+
+L="${LAMINA_BUILD_DIR:-../build}/lamina"
+EXAMPLES="$(cd "$(dirname "$0")/../examples" && pwd)"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok - $*"; }
+# Value of a numeric "key": in a one-line JSON object (the first occurrence).
+json_num() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2" | head -n 1; }
+# Runs the command expecting exit status $1; output to $tmp/out, $tmp/err.
+expect_rc() {
+    want=$1; shift
+    set +e
+    "$L" "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    set -e
+    [ "$got" -eq "$want" ] || { cat "$tmp/err" >&2; fail "lamina $* exited $got, expected $want"; }
+}
+
+# --- help, version, summary ---------------------------------------------------
+"$L" --help | grep -q "usage: lamina" || fail "--help"
+"$L" --version | grep -q "^lamina " || fail "--version"
+for sub in train evaluate predict summary demo compare; do
+    "$L" "$sub" --help | grep -q "usage: lamina $sub" || fail "$sub --help"
+done
+ok "help for every subcommand"
+"$L" summary "$EXAMPLES/seed_cnn.json" | grep -q "121,930" || fail "seed CNN summary"
+"$L" summary "$EXAMPLES/seed_lstm.json" | grep -q "90,506" || fail "seed LSTM summary"
+ok "summary of the seed models"
+
+# --- a tiny synthetic problem: 200 rows, 4 features, 2 separated classes -----
+awk 'BEGIN { srand(7); print "label,a,b,c,d";
+             for (i = 0; i < 200; i++) { c = i % 2; m = c ? 1.5 : -1.5;
+                 printf "%d,%.3f,%.3f,%.3f,%.3f\n", c, m + rand() - .5, m + rand() - .5,
+                        -m + rand() - .5, rand() - .5 } }' >"$tmp/d.csv"
+cat >"$tmp/dense.json" <<'EOF'
+{"module": "keras", "class_name": "Sequential", "config": {"name": "tiny", "layers": [
+ {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "input_layer"}},
+ {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 8, "activation": "relu"}},
+ {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_1", "units": 2, "activation": "softmax"}}]}}
+EOF
+
+"$L" train --model "$tmp/dense.json" --data "$tmp/d.csv" --test "$tmp/d.csv" --epochs 10 \
+    --lr 0.01 --json --out "$tmp/m.safetensors" >"$tmp/train.json"
+grep -q '"history":\[{"epoch":1,' "$tmp/train.json" || fail "train --json history"
+[ "$(grep -c . "$tmp/train.json")" -eq 1 ] || fail "train --json prints one line"
+train_acc=$(sed -n 's/.*"test":{[^}]*"accuracy":\([-0-9.eE+]*\).*/\1/p' "$tmp/train.json")
+awk -v a="$train_acc" 'BEGIN { exit !(a >= 0.95) }' || fail "accuracy $train_acc < 0.95"
+ok "train --json: history, test accuracy $train_acc"
+
+"$L" evaluate "$tmp/m.safetensors" --data "$tmp/d.csv" --json >"$tmp/eval.json"
+eval_acc=$(json_num accuracy "$tmp/eval.json")
+[ "$eval_acc" = "$train_acc" ] || fail "evaluate accuracy $eval_acc != train's $train_acc"
+grep -q '"samples":200' "$tmp/eval.json" || fail "evaluate samples"
+ok "evaluate of the saved model matches train's evaluation"
+
+# --- resume: 2 epochs then 1 more == 3 epochs at once, bit for bit ------------
+resume_check() { # $1: extra train option ("" or --no-shuffle)
+    "$L" train --model "$tmp/dense.json" --data "$tmp/d.csv" --epochs 2 --verbose 0 \
+        --out "$tmp/r.safetensors" $1 >/dev/null
+    "$L" train --resume "$tmp/r.safetensors" --data "$tmp/d.csv" --epochs 3 --verbose 0 \
+        $1 >/dev/null
+    "$L" train --model "$tmp/dense.json" --data "$tmp/d.csv" --epochs 3 --verbose 0 \
+        --out "$tmp/f.safetensors" $1 >/dev/null
+    "$L" evaluate "$tmp/r.safetensors" --data "$tmp/d.csv" --json >"$tmp/er.json"
+    "$L" evaluate "$tmp/f.safetensors" --data "$tmp/d.csv" --json >"$tmp/ef.json"
+    [ "$(json_num loss "$tmp/er.json")" = "$(json_num loss "$tmp/ef.json")" ] ||
+        fail "resume ${1:-(shuffled)}: loss $(json_num loss "$tmp/er.json") after 2+1 epochs," \
+             "$(json_num loss "$tmp/ef.json") after 3"
+    cmp -s "$tmp/r.safetensors" "$tmp/f.safetensors" ||
+        fail "resume ${1:-(shuffled)}: saved files differ"
+}
+resume_check --no-shuffle
+ok "resume 2+1 epochs == 3 epochs without shuffling (files identical)"
+
+# --- predict on images: the model takes (2, 2, 1); the CSV's 4 features are
+# reshaped to it, and a 4x4 PGM is resized bilinearly ------------------------
+cat >"$tmp/img.json" <<'EOF'
+{"module": "keras", "class_name": "Sequential", "config": {"name": "img", "layers": [
+ {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 2, 2, 1], "name": "input_layer"}},
+ {"module": "keras.layers", "class_name": "Flatten", "config": {"name": "flatten"}},
+ {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 2, "activation": "softmax"}}]}}
+EOF
+"$L" train --model "$tmp/img.json" --data "$tmp/d.csv" --epochs 2 --verbose 0 \
+    --out "$tmp/img.safetensors" >/dev/null
+printf 'P2\n# a comment\n4 4\n255\n0 0 255 255\n0 0 255 255\n255 255 0 0\n255 255 0 0\n' >"$tmp/a.pgm"
+printf 'P5\n2 2\n255\n\377\000\000\377' >"$tmp/b.pgm"
+"$L" predict "$tmp/img.safetensors" "$tmp/a.pgm" "$tmp/b.pgm" --top 2 --json >"$tmp/pred.json"
+grep -q '"predictions":\[{"input":"[^"]*a.pgm","top":\[{"class":[01],"probability":' \
+    "$tmp/pred.json" || fail "predict --json on PGM: $(cat "$tmp/pred.json")"
+"$L" predict "$tmp/img.safetensors" "$tmp/b.pgm" | grep -q "b.pgm: [01] 0\.[0-9]*, [01] " ||
+    fail "predict text output"
+expect_rc 1 predict "$tmp/m.safetensors" "$tmp/a.pgm"
+grep -q "a.pgm" "$tmp/err" || fail "an image for a Dense(4) model must be refused naming it"
+ok "predict on PGM images"
+
+# --- errors -------------------------------------------------------------------
+expect_rc 1 evaluate "$tmp/missing.safetensors" --data "$tmp/d.csv"
+grep -q "^lamina: .*missing.safetensors" "$tmp/err" || fail "missing model file not named"
+printf '{"class_name": "Sequential", "config": {"layers": [' >"$tmp/bad.json"
+expect_rc 1 summary "$tmp/bad.json"
+grep -q "bad.json" "$tmp/err" || fail "malformed spec not named"
+expect_rc 1 train --model "$tmp/dense.json" --data "$tmp/nothere.csv"
+grep -q "nothere.csv" "$tmp/err" || fail "missing data file not named"
+expect_rc 2 train --model "$tmp/dense.json" --data "$tmp/d.csv" --frobnicate
+grep -q "frobnicate" "$tmp/err" || fail "unknown option not named"
+expect_rc 2 train --model "$tmp/dense.json"
+expect_rc 2 nosuchcommand
+ok "errors: exit 1 naming the file, usage errors exit 2"
+
+# --- Fashion-MNIST, when installed -------------------------------------------
+if [ -d "${LAMINA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
+    # 2,000 test images rather than 10,000 keep the script well under a minute.
+    "$L" train --model "$EXAMPLES/seed_cnn.json" --data fashion-mnist --epochs 1 --limit 2000 \
+        --test-limit 2000 --json --out "$tmp/cnn.safetensors" >"$tmp/ft.json"
+    "$L" evaluate "$tmp/cnn.safetensors" --data fashion-mnist --limit 2000 --json >"$tmp/fe.json"
+    a=$(sed -n 's/.*"test":{[^}]*"accuracy":\([-0-9.eE+]*\).*/\1/p' "$tmp/ft.json")
+    b=$(json_num accuracy "$tmp/fe.json")
+    [ -n "$a" ] && [ "$a" = "$b" ] || fail "fashion-mnist: train test accuracy $a, evaluate $b"
+    ok "fashion-mnist: train and evaluate agree on test accuracy $a"
+else
+    echo "skip - Fashion-MNIST not installed"
+fi
+# Last, so that the checks above run whatever this finds: with shuffling, the
+# order of epoch 3 must not depend on whether epochs 1-2 ran in this process.
+resume_check ""
+ok "resume 2+1 epochs == 3 epochs with shuffling (files identical)"
+echo "all CLI tests passed"
