@@ -263,13 +263,16 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options
     if (h) h->log = lam_calloc((size_t)(o.epochs > 0 ? o.epochs : 1), sizeof *h->log);
     if (st == LAM_OK && (!order || !h || !h->log)) st = LAM_ERR_NOMEM;
     if (st != LAM_OK) goto done;
-    for (int64_t i = 0; i < n_train; i++) order[i] = i;
 
     lam_display disp;
     lam_display_init(&disp, o.out, o.verbose);
     const int64_t steps = (n_train + o.batch_size - 1) / o.batch_size;
     const int last_epoch = o.initial_epoch + o.epochs;
     for (int e = o.initial_epoch; e < last_epoch && st == LAM_OK; e++) {
+        /* Each epoch's order is drawn afresh from the identity, as Keras does,
+         * so the order depends only on the generator's state: a run resumed
+         * from a file shuffles exactly as an uninterrupted one. */
+        for (int64_t i = 0; i < n_train; i++) order[i] = i;
         if (o.shuffle)
             for (int64_t i = n_train - 1; i > 0; i--) {
                 int64_t j = (int64_t)lam_rng_below(&m->rng, (uint64_t)i + 1);
