@@ -3,6 +3,7 @@
 #include "kernels/conv.h"
 
 #include <float.h>
+#include <stdbool.h>
 #include <string.h>
 
 void lam_im2col(const lam_window *g, const float *in, float *cols)
@@ -71,6 +72,7 @@ void lam_maxpool_forward(const lam_window *g, const float *in, float *out, int32
 {
     const int64_t in_sz = (int64_t)g->H * g->W * g->C;
     const int64_t out_sz = (int64_t)g->OH * g->OW * g->C;
+    const int C = g->C;
     #pragma omp parallel for schedule(static) if (g->N > 1)
     for (int n = 0; n < g->N; n++) {
         const float *x = in + n * in_sz;
@@ -78,27 +80,33 @@ void lam_maxpool_forward(const lam_window *g, const float *in, float *out, int32
         int32_t *am = argmax + n * out_sz;
         for (int oh = 0; oh < g->OH; oh++)
             for (int ow = 0; ow < g->OW; ow++) {
-                float *yo = y + ((int64_t)oh * g->OW + ow) * g->C;
-                int32_t *ao = am + ((int64_t)oh * g->OW + ow) * g->C;
-                for (int c = 0; c < g->C; c++) {
-                    yo[c] = -FLT_MAX;
-                    ao[c] = -1;
+                float *restrict yo = y + ((int64_t)oh * g->OW + ow) * C;
+                int32_t *restrict ao = am + ((int64_t)oh * g->OW + ow) * C;
+                /* The window clipped to the input: padded positions never win. */
+                int h0 = oh * g->SH - g->PT, w0 = ow * g->SW - g->PL;
+                int h1 = h0 + g->KH, w1 = w0 + g->KW;
+                h0 = h0 < 0 ? 0 : h0;
+                w0 = w0 < 0 ? 0 : w0;
+                h1 = h1 > g->H ? g->H : h1;
+                w1 = w1 > g->W ? g->W : w1;
+                const int32_t first = (int32_t)(((int64_t)h0 * g->W + w0) * C);
+                for (int c = 0; c < C; c++) {
+                    yo[c] = x[first + c];
+                    ao[c] = first + c;
                 }
-                for (int kh = 0; kh < g->KH; kh++) {
-                    int ih = oh * g->SH + kh - g->PT;
-                    if (ih < 0 || ih >= g->H) continue;
-                    for (int kw = 0; kw < g->KW; kw++) {
-                        int iw = ow * g->SW + kw - g->PL;
-                        if (iw < 0 || iw >= g->W) continue;
-                        int32_t base = (int32_t)(((int64_t)ih * g->W + iw) * g->C);
-                        const float *xs = x + base;
-                        for (int c = 0; c < g->C; c++)
-                            if (xs[c] > yo[c] || ao[c] < 0) {
-                                yo[c] = xs[c];
-                                ao[c] = base + c;
-                            }
+                /* Branch-free selects over channels: the compiler vectorises them. */
+                for (int ih = h0; ih < h1; ih++)
+                    for (int iw = w0; iw < w1; iw++) {
+                        const int32_t base = (int32_t)(((int64_t)ih * g->W + iw) * C);
+                        const float *restrict xs = x + base;
+                        for (int c = 0; c < C; c++) {
+                            /* Masks, not branches: random data would mispredict
+                             * every other compare. */
+                            const int32_t gt = -(int32_t)(xs[c] > yo[c]);
+                            yo[c] = xs[c] > yo[c] ? xs[c] : yo[c];
+                            ao[c] = (ao[c] & ~gt) | ((base + c) & gt);
+                        }
                     }
-                }
             }
     }
 }
