@@ -49,8 +49,12 @@
 /* The activation loops are compiled for AVX-512 / AVX2 / baseline with
  * run-time dispatch (ifunc), and without trapping-math so that the selects
  * below become vector blends instead of branches. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define RNN_VEC __attribute__((target_clones("avx512f", "avx2,fma", "default"), \
                                optimize("no-trapping-math")))
+#else
+#define RNN_VEC /* other compilers: baseline ISA, still correct */
+#endif
 #define RNN_INLINE static inline __attribute__((always_inline))
 
 /* exp with ~1 ulp error (Cephes expf polynomial), branch-free so that the
