@@ -96,8 +96,8 @@ static int parse_args(int argc, char **argv, train_args *a)
     if (!a->model && !a->resume) return cli_usage_error("train", "--model or --resume is required");
     if (a->model && a->resume) return cli_usage_error("train", "give --model or --resume, not both");
     if (!a->data) return cli_usage_error("train", "--data is required");
-    if (a->epochs < 0 || a->batch_size < 1 || a->threads < 0 || a->limit < 0 || a->test_limit < 0 ||
-        a->verbose < 0 || a->verbose > 2)
+    if (a->epochs < 0 || a->batch_size < 1 || a->threads < 0 || a->limit < 0 ||
+        a->test_limit < 0 || a->verbose < 0 || a->verbose > 2)
         return cli_usage_error("train", "--epochs, --limit, --test-limit, --threads must be >= 0, "
                                "--batch-size >= 1, --verbose 0, 1 or 2");
     if (a->json && !a->seen_verbose) a->verbose = 0;
@@ -227,6 +227,9 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
         /* Keras: fit(epochs=TOTAL, initial_epoch=done); default one more. */
         long total = a->seen_epochs ? a->epochs : initial_epoch + 1;
         fo.epochs = total > initial_epoch ? (int)(total - initial_epoch) : 0;
+        if (fo.epochs == 0)
+            fprintf(stderr, "lamina: %s has already trained %d epochs (--epochs is the total); "
+                    "nothing to train\n", a->resume, initial_epoch);
     } else {
         fo.epochs = (int)a->epochs;
     }
