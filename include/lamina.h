@@ -324,6 +324,13 @@ typedef struct lam_fit_options {
     FILE *out;                   /* where verbose output goes (default stdout) */
     lam_progress_fn progress;    /* called in addition to the verbose display */
     void *progress_user;
+    /* Called after every checkpoint_every_steps optimizer steps (0: never
+     * inside an epoch), at the end of every epoch, and when a stop is
+     * requested (lam_request_stop), typically to lam_model_save. An error
+     * it returns stops training with that error. */
+    lam_status (*checkpoint)(lam_model *m, void *user);
+    void *checkpoint_user;
+    int64_t checkpoint_every_steps;
 } lam_fit_options;
 lam_fit_options lam_fit_defaults(void);
 
@@ -355,11 +362,18 @@ lam_status lam_predict(lam_model *m, const lam_dataset *data, int batch_size, fl
 /* One batch from raw floats: x is n * input_size. */
 lam_status lam_predict_raw(lam_model *m, const float *x, int64_t n, float *out);
 
-/* Training progress, kept for resuming. */
+/* Training progress, kept for resuming. A checkpoint taken inside an epoch
+ * also records where in the epoch it was, so that resuming continues the
+ * same sample order from the next batch. */
 typedef struct lam_train_state {
-    int64_t epoch;   /* completed epochs */
-    int64_t step;    /* optimizer steps taken */
-    uint64_t rng[4]; /* the model's generator */
+    int64_t epoch;          /* completed epochs */
+    int64_t step;           /* optimizer steps taken */
+    uint64_t rng[4];        /* the model's generator */
+    int64_t epoch_step;     /* steps done in the unfinished epoch (0: none) */
+    int64_t epoch_batch_size;     /* its batch size */
+    uint64_t epoch_rng[4];  /* the generator as that epoch began */
+    double epoch_loss;      /* its summed loss so far */
+    int64_t epoch_correct;  /* and its correct predictions */
 } lam_train_state;
 void lam_model_train_state(const lam_model *m, lam_train_state *out);
 lam_status lam_model_set_train_state(lam_model *m, const lam_train_state *st);

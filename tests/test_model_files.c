@@ -481,6 +481,61 @@ static void test_json_rejects(void)
     lam_model_free(m);
 }
 
+/* A stop requested during step 6 (as SIGINT would) ends training after
+ * step 7 with a checkpoint; loading it and continuing gives the same weights
+ * as an uninterrupted run. */
+static int checkpoints_taken;
+static lam_status save_checkpoint(lam_model *m, void *user)
+{
+    lam_status st = lam_model_save(m, (const char *)user);
+    if (++checkpoints_taken == 2) lam_request_stop();
+    return st;
+}
+
+static void test_checkpoint_inside_epoch(void)
+{
+    lam_dataset *ds = random_data(80, 3);
+    lam_fit_options fo = lam_fit_defaults();
+    fo.verbose = 0;
+    fo.batch_size = 8;
+    fo.epochs = 2;
+    lam_model *full = small_cnn(7, true);
+    CHECK_OK(lam_fit(full, ds, &fo, NULL));
+
+    const char *path = tmp_path("inside.safetensors");
+    lam_model *a = small_cnn(7, true);
+    fo.checkpoint = save_checkpoint;
+    fo.checkpoint_user = (void *)path;
+    fo.checkpoint_every_steps = 3;
+    checkpoints_taken = 0;
+    CHECK_FAILS(lam_fit(a, ds, &fo, NULL), LAM_ERR_INTERRUPTED, "epoch 1, step 7");
+    lam_clear_stop();
+    lam_model *b = NULL;
+    CHECK_OK(lam_model_load(path, &b));
+    if (b) {
+        lam_train_state ts;
+        lam_model_train_state(b, &ts);
+        CHECK(ts.epoch == 0 && ts.epoch_step == 7 && ts.step == 7,
+              "checkpoint at epoch %lld, step %lld in epoch", (long long)ts.epoch,
+              (long long)ts.epoch_step);
+        fo.checkpoint = NULL;
+        fo.batch_size = 16;
+        CHECK_FAILS(lam_fit(b, ds, &fo, NULL), LAM_ERR_ARG, "batch size 8");
+        fo.batch_size = 8;
+        lam_history *h = NULL;
+        CHECK_OK(lam_fit(b, ds, &fo, &h));
+        CHECK(memcmp(lam_model_params(b), lam_model_params(full),
+                     sizeof(float) * (size_t)lam_model_param_count(full)) == 0,
+              "resumed-inside-epoch weights differ from an uninterrupted run");
+        CHECK(h && h->epochs == 2, "history of the resumed run has %d epochs", h ? h->epochs : -1);
+        lam_history_free(h);
+        lam_model_free(b);
+    }
+    lam_model_free(a);
+    lam_model_free(full);
+    lam_dataset_free(ds);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/lamina_test_model_files.%ld", (long)getpid());
@@ -492,6 +547,7 @@ int main(void)
     test_fixtures();
     test_json_rejects();
     test_resume();
+    test_checkpoint_inside_epoch();
     test_broken_files();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);

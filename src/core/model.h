@@ -22,6 +22,10 @@ struct lam_model {
     float *slots[2];      /* optimizer state: Adam m, v; momentum; RMS */
 
     int64_t step, epoch;  /* optimizer steps and completed epochs */
+    /* The unfinished epoch, for checkpoints taken inside it. */
+    int64_t epoch_step, epoch_batch_size, epoch_correct;
+    double epoch_loss;
+    lam_rng epoch_rng;
 
     /* Planned for batches up to planned_batch. */
     int planned_batch;

@@ -145,6 +145,20 @@ static cJSON *build_header(const lam_model *m, const char *path, lam_status *st)
     /* The seed drives dropout masks (with the step), so resuming needs it. */
     snprintf(num, sizeof num, "%" PRIu64, m->seed);
     ok = ok && meta_add(meta, "seed", num);
+    if (ts.epoch_step > 0) {
+        /* A checkpoint inside an epoch: where it was, to continue the same order. */
+        snprintf(num, sizeof num, "%" PRId64, ts.epoch_step);
+        ok = ok && meta_add(meta, "epoch_step", num);
+        snprintf(num, sizeof num, "%" PRId64, ts.epoch_batch_size);
+        ok = ok && meta_add(meta, "epoch_batch_size", num);
+        snprintf(num, sizeof num, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64,
+                 ts.epoch_rng[0], ts.epoch_rng[1], ts.epoch_rng[2], ts.epoch_rng[3]);
+        ok = ok && meta_add(meta, "epoch_rng", num);
+        snprintf(num, sizeof num, "%a", ts.epoch_loss); /* hex float: exact */
+        ok = ok && meta_add(meta, "epoch_loss", num);
+        snprintf(num, sizeof num, "%" PRId64, ts.epoch_correct);
+        ok = ok && meta_add(meta, "epoch_correct", num);
+    }
 
     uint64_t offset = 0;
     int nt = lam_model_num_tensors(m);
@@ -273,6 +287,25 @@ static lam_status parse_u64(const char *path, const char *key, const char *s, ui
     return LAM_OK;
 }
 
+/* A generator state: 4 comma-separated whole numbers, not all zero. */
+static lam_status parse_rng(const cJSON *meta, const char *path, const char *key, uint64_t out[4])
+{
+    const char *s;
+    LAM_TRY(meta_str(meta, path, key, true, &s));
+    for (int i = 0; i < 4; i++) {
+        const char *e = s;
+        LAM_TRY(parse_u64(path, key, s, &out[i], &e));
+        if (*e != (i < 3 ? ',' : '\0'))
+            return lam_error(LAM_ERR_FORMAT, "%s: __metadata__ \"%s\" must be 4 comma-separated "
+                             "whole numbers", path, key);
+        s = e + (i < 3);
+    }
+    if ((out[0] | out[1] | out[2] | out[3]) == 0)
+        return lam_error(LAM_ERR_FORMAT, "%s: __metadata__ \"%s\" is all zero (an invalid "
+                         "generator state)", path, key);
+    return LAM_OK;
+}
+
 /* The progress, seed and generator state from the metadata. */
 static lam_status load_state(const cJSON *meta, const char *path, lam_train_state *ts,
                              uint64_t *seed, bool *has_seed)
@@ -287,18 +320,31 @@ static lam_status load_state(const cJSON *meta, const char *path, lam_train_stat
     LAM_TRY(parse_u64(path, "step", s, &v, NULL));
     if (v > INT64_MAX) return lam_error(LAM_ERR_FORMAT, "%s: step %s is out of range", path, s);
     ts->step = (int64_t)v;
-    LAM_TRY(meta_str(meta, path, "rng", true, &s));
-    for (int i = 0; i < 4; i++) {
-        const char *e;
-        LAM_TRY(parse_u64(path, "rng", s, &ts->rng[i], &e));
-        if (*e != (i < 3 ? ',' : '\0'))
-            return lam_error(LAM_ERR_FORMAT, "%s: __metadata__ \"rng\" must be 4 comma-separated "
-                             "whole numbers", path);
-        s = e + (i < 3);
+    LAM_TRY(parse_rng(meta, path, "rng", ts->rng));
+    LAM_TRY(meta_str(meta, path, "epoch_step", false, &s));
+    if (s) {
+        LAM_TRY(parse_u64(path, "epoch_step", s, &v, NULL));
+        if (v > INT32_MAX)
+            return lam_error(LAM_ERR_FORMAT, "%s: epoch_step %s is out of range", path, s);
+        ts->epoch_step = (int64_t)v;
+        LAM_TRY(meta_str(meta, path, "epoch_batch_size", true, &s));
+        LAM_TRY(parse_u64(path, "epoch_batch_size", s, &v, NULL));
+        if (v < 1 || v > INT32_MAX)
+            return lam_error(LAM_ERR_FORMAT, "%s: epoch_batch_size %s is out of range", path, s);
+        ts->epoch_batch_size = (int64_t)v;
+        LAM_TRY(parse_rng(meta, path, "epoch_rng", ts->epoch_rng));
+        LAM_TRY(meta_str(meta, path, "epoch_correct", true, &s));
+        LAM_TRY(parse_u64(path, "epoch_correct", s, &v, NULL));
+        if (v > INT64_MAX)
+            return lam_error(LAM_ERR_FORMAT, "%s: epoch_correct %s is out of range", path, s);
+        ts->epoch_correct = (int64_t)v;
+        LAM_TRY(meta_str(meta, path, "epoch_loss", true, &s));
+        char *end;
+        ts->epoch_loss = strtod(s, &end);
+        if (end == s || *end || !(ts->epoch_loss >= 0))
+            return lam_error(LAM_ERR_FORMAT, "%s: __metadata__ \"epoch_loss\" is \"%s\", expected "
+                             "a number >= 0", path, s);
     }
-    if ((ts->rng[0] | ts->rng[1] | ts->rng[2] | ts->rng[3]) == 0)
-        return lam_error(LAM_ERR_FORMAT, "%s: __metadata__ \"rng\" is all zero (an invalid "
-                         "generator state)", path);
     LAM_TRY(meta_str(meta, path, "seed", false, &s));
     *has_seed = s != NULL;
     if (s) LAM_TRY(parse_u64(path, "seed", s, seed, NULL));
@@ -463,6 +509,7 @@ static lam_status load_from(const char *path, const unsigned char *buf, size_t s
     if ((st = meta_str(meta, path, "model_config", true, &arch)) != LAM_OK) goto done;
     if ((st = meta_str(meta, path, "training_config", false, &tcs)) != LAM_OK) goto done;
     lam_train_state ts;
+    memset(&ts, 0, sizeof ts);
     uint64_t seed = 0;
     bool has_seed = false;
     if ((st = load_state(meta, path, &ts, &seed, &has_seed)) != LAM_OK) goto done;

@@ -266,12 +266,33 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options
 
     lam_display disp;
     lam_display_init(&disp, o.out, o.verbose);
+    bool stop_after_epoch = false;
     const int64_t steps = (n_train + o.batch_size - 1) / o.batch_size;
     const int last_epoch = o.initial_epoch + o.epochs;
+    /* A checkpoint taken inside epoch initial_epoch + 1 continues from its
+     * next batch with the same order; otherwise the partial state is void. */
+    bool resume_inside = m->epoch_step > 0 && m->epoch == o.initial_epoch &&
+                         o.initial_epoch < last_epoch;
+    if (resume_inside && (m->epoch_batch_size != o.batch_size || m->epoch_step >= steps)) {
+        st = lam_error(LAM_ERR_ARG, "model \"%s\": the checkpoint stopped at step %lld of "
+                       "epoch %d with batch size %lld; resume with that batch size (got %d)",
+                       m->name, (long long)m->epoch_step, o.initial_epoch + 1,
+                       (long long)m->epoch_batch_size, o.batch_size);
+        goto done;
+    }
+    if (!resume_inside) m->epoch_step = 0;
     for (int e = o.initial_epoch; e < last_epoch && st == LAM_OK; e++) {
         /* Each epoch's order is drawn afresh from the identity, as Keras does,
          * so the order depends only on the generator's state: a run resumed
          * from a file shuffles exactly as an uninterrupted one. */
+        if (m->epoch_step > 0) {
+            m->rng = m->epoch_rng;
+        } else {
+            m->epoch_rng = m->rng;
+            m->epoch_loss = 0;
+            m->epoch_correct = 0;
+            m->epoch_batch_size = o.batch_size;
+        }
         for (int64_t i = 0; i < n_train; i++) order[i] = i;
         if (o.shuffle)
             for (int64_t i = n_train - 1; i > 0; i--) {
@@ -283,9 +304,9 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options
         lam_progress p = {.event = LAM_PROGRESS_EPOCH_BEGIN, .epoch = e + 1, .epochs = last_epoch,
                           .steps = steps, .has_accuracy = m->has_accuracy};
         emit(&o, &disp, &p);
-        double t0 = lam_now(), loss_sum = 0;
-        int64_t correct = 0, seen = 0;
-        for (int64_t s = 0; s < steps; s++) {
+        double t0 = lam_now(), loss_sum = m->epoch_loss;
+        int64_t correct = m->epoch_correct, seen = m->epoch_step * o.batch_size;
+        for (int64_t s = m->epoch_step; s < steps; s++) {
             int count = (int)(n_train - seen < o.batch_size ? n_train - seen : o.batch_size);
             load_batch(m, train, o.shuffle ? order + seen : NULL, seen, count);
             double l = 0;
@@ -295,7 +316,10 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options
             loss_sum += l;
             correct += c;
             seen += count;
-            if (s == 0) p.first_step_seconds = lam_now() - t0;
+            m->epoch_step = s + 1;
+            m->epoch_loss = loss_sum;
+            m->epoch_correct = correct;
+            if (p.first_step_seconds == 0) p.first_step_seconds = lam_now() - t0;
             p.event = LAM_PROGRESS_STEP;
             p.step = s + 1;
             p.seconds = lam_now() - t0;
@@ -303,10 +327,22 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options
             p.accuracy = (double)correct / (double)accuracy_units(m, seen);
             if (s + 1 < steps) emit(&o, &disp, &p);
             if (lam_stop_requested()) {
+                if (o.checkpoint && s + 1 < steps && (st = o.checkpoint(m, o.checkpoint_user)))
+                    break;
                 st = lam_error(LAM_ERR_INTERRUPTED, "model \"%s\": training stopped on request "
                                "at epoch %d, step %lld", m->name, e + 1, (long long)(s + 1));
                 break;
             }
+            if (o.checkpoint && o.checkpoint_every_steps > 0 && s + 1 < steps &&
+                m->step % o.checkpoint_every_steps == 0 &&
+                (st = o.checkpoint(m, o.checkpoint_user)) != LAM_OK)
+                break;
+        }
+        if (st == LAM_ERR_INTERRUPTED && m->epoch_step == steps) {
+            /* Stopped on the epoch's last step: finish the epoch normally
+             * below (validation, checkpoint), then report the stop. */
+            st = LAM_OK;
+            stop_after_epoch = true;
         }
         if (st != LAM_OK) break;
         if (val) {
@@ -320,6 +356,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options
         p.event = LAM_PROGRESS_EPOCH_END;
         p.seconds = lam_now() - t0;
         m->epoch = e + 1;
+        m->epoch_step = 0;
         lam_epoch_log *lg = &h->log[h->epochs++];
         lg->loss = p.loss;
         lg->accuracy = p.accuracy;
@@ -329,6 +366,10 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options
         lg->val_accuracy = p.val_accuracy;
         lg->seconds = p.seconds;
         emit(&o, &disp, &p);
+        if (o.checkpoint && (st = o.checkpoint(m, o.checkpoint_user)) != LAM_OK) break;
+        if (stop_after_epoch)
+            st = lam_error(LAM_ERR_INTERRUPTED, "model \"%s\": training stopped on request at "
+                           "the end of epoch %d", m->name, e + 1);
     }
 done:
     lam_free(order);
@@ -340,18 +381,31 @@ done:
 
 void lam_model_train_state(const lam_model *m, lam_train_state *out)
 {
+    memset(out, 0, sizeof *out);
     out->epoch = m->epoch;
     out->step = m->step;
     memcpy(out->rng, m->rng.s, sizeof out->rng);
+    if (m->epoch_step == 0) return; /* no unfinished epoch: nothing more to keep */
+    out->epoch_step = m->epoch_step;
+    out->epoch_batch_size = m->epoch_batch_size;
+    memcpy(out->epoch_rng, m->epoch_rng.s, sizeof out->epoch_rng);
+    out->epoch_loss = m->epoch_loss;
+    out->epoch_correct = m->epoch_correct;
 }
 
 lam_status lam_model_set_train_state(lam_model *m, const lam_train_state *st)
 {
-    if (st->epoch < 0 || st->step < 0)
-        return lam_error(LAM_ERR_ARG, "model \"%s\": training state with negative epoch or step",
-                         m->name);
+    if (st->epoch < 0 || st->step < 0 || st->epoch_step < 0 || st->epoch_correct < 0 ||
+        (st->epoch_step > 0 && st->epoch_batch_size < 1))
+        return lam_error(LAM_ERR_ARG, "model \"%s\": training state with a negative epoch, "
+                         "step or count", m->name);
     m->epoch = st->epoch;
     m->step = st->step;
     memcpy(m->rng.s, st->rng, sizeof m->rng.s);
+    m->epoch_step = st->epoch_step;
+    m->epoch_batch_size = st->epoch_batch_size;
+    memcpy(m->epoch_rng.s, st->epoch_rng, sizeof m->epoch_rng.s);
+    m->epoch_loss = st->epoch_loss;
+    m->epoch_correct = st->epoch_correct;
     return LAM_OK;
 }
