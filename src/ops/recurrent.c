@@ -17,7 +17,7 @@
  * Z = x . W + b as one [B*T, F] x [F, G] product. Per step only h_{t-1} . U
  * remains ([B, u] x [u, G], accumulated straight into Z's rows for that step),
  * followed by fused gate nonlinearities. The step loop runs in one OpenMP
- * region where each thread owns a slice of the batch for the whole sequence,
+ * region where each thread takes chunks of the batch for the whole sequence,
  * so there is no barrier per step (lam_gemm runs on the calling thread inside
  * a parallel region). Backward walks the steps in reverse writing all gate
  * gradients dG (B, T, G); the weight gradients then are single big products
@@ -222,8 +222,8 @@ static int64_t rnn_scratch(const lam_node *n, int batch)
     return (int64_t)batch * d.T * (2 * d.G + d.u) + 4 * (int64_t)batch * d.G;
 }
 
-/* Threads for the step loop: each owns >= 4 samples (below that a gemm row
- * panel is mostly padding). */
+/* Threads for the step loop: each chunk has >= 4 samples (below that a gemm
+ * row panel is mostly padding). */
 static int loop_threads(int batch)
 {
 #ifdef _OPENMP
@@ -237,10 +237,20 @@ static int loop_threads(int batch)
 #endif
 }
 
-static void slice_of(int batch, int t, int nt, int *b0, int *b1)
+/* Batch chunks for nt threads: two per thread, handed out dynamically, so
+ * that when a thread is descheduled (a busy machine) the others take its
+ * share instead of waiting for it at the end of the sequence. */
+static int loop_chunks(int batch, int nt)
 {
-    *b0 = (int)((int64_t)batch * t / nt);
-    *b1 = (int)((int64_t)batch * (t + 1) / nt);
+    if (nt <= 1) return 1;
+    int c = 2 * nt, cap = batch / 4;
+    return c < cap ? c : cap < 1 ? 1 : cap;
+}
+
+static void chunk_of(int batch, int ch, int nch, int *b0, int *b1)
+{
+    *b0 = (int)((int64_t)batch * ch / nch);
+    *b1 = (int)((int64_t)batch * (ch + 1) / nch);
 }
 
 /* ---------------------------------------------------------------- forward */
@@ -383,16 +393,11 @@ static void rnn_forward(lam_node *n, const lam_ctx *c, const float *x, float *y,
             for (int j = 0; j < G; j++) z[j] += bias[j];
         }
     float *R = c->scratch; /* GRU reset_after: (B, G) */
-    int nt = loop_threads(batch);
-    #pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int t = 0, tn = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        tn = omp_get_num_threads();
-#endif
+    const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+    for (int ch = 0; ch < nch; ch++) {
         int b0, b1;
-        slice_of(batch, t, tn, &b0, &b1);
+        chunk_of(batch, ch, nch, &b0, &b1);
         if (b1 > b0) forward_slice(n, c->params, n->saved, R, batch, b0, b1);
     }
     const float *H = Z + BT * G +
@@ -554,16 +559,11 @@ static void rnn_backward(lam_node *n, const lam_ctx *c, const float *x, const fl
     float *dh = Hp + BT * u, *dhn = dh + (int64_t)batch * G, *tmp = dhn + (int64_t)batch * G;
     (void)y;
     (void)U;
-    int nt = loop_threads(batch);
-    #pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int t = 0, tn = 1;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-        tn = omp_get_num_threads();
-#endif
+    const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+    for (int ch = 0; ch < nch; ch++) {
         int b0, b1;
-        slice_of(batch, t, tn, &b0, &b1);
+        chunk_of(batch, ch, nch, &b0, &b1);
         if (b1 > b0)
             backward_slice(n, c->params, n->saved, dy, dX, dR, dh, dhn, tmp, batch, b0, b1);
     }
