@@ -25,5 +25,18 @@ demo-lstm: deps-data build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# The whole ctest suite under AddressSanitizer + UndefinedBehaviorSanitizer
+# (LeakSanitizer included), in its own build folder. Any report fails the run.
+ASAN_BUILD ?= build-asan
+test-sanitize: deps
+	@cmake -S . -B $(ASAN_BUILD) -DLAMINA_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && OMP_NUM_THREADS=2 LAMINA_QUICK=1 \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp:print_suppressions=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS)
+
 clean:
 	rm -rf $(BUILD) build-asan

@@ -1,9 +1,18 @@
 #!/bin/sh
 # Installs the Debian packages lamina needs that are missing. As root it runs
-# apt-get; otherwise it prints the command to run. Usage: install-deps.sh [--data]
+# apt-get; otherwise it prints the command to run.
+# Usage: install-deps.sh [--data] [--fuzz]
+#   --data  also Fashion-MNIST
+#   --fuzz  also clang and libFuzzer's runtime (scripts/fuzz.sh)
 set -eu
 pkgs="gcc make cmake pkg-config zlib1g-dev libcjson-dev libpng-dev"
-[ "${1:-}" = "--data" ] && pkgs="$pkgs dataset-fashion-mnist"
+for arg in "$@"; do
+    case "$arg" in
+    --data) pkgs="$pkgs dataset-fashion-mnist" ;;
+    --fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
+    *) echo "install-deps.sh: unknown option $arg (use --data, --fuzz)" >&2; exit 2 ;;
+    esac
+done
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,0 +1,125 @@
+/* test_fuzz_regressions.c - replays every file of fuzz/regressions/<target>/
+ * (inputs that once crashed a fuzz target, kept after the fix) and of the
+ * seed corpora fuzz/corpus/<target>/ through the fuzz targets themselves, so
+ * that each file goes through the readers exactly as the fuzzer fed it.
+ * Each call must either load or fail with a non-empty lam_last_error() and
+ * no result (the targets abort otherwise, which fails this test); under
+ * `make test-sanitize` any memory error or leak fails it too. Every seed
+ * file must load. Run from tests/ (ctest does). */
+#include "lamina.h"
+#include "test.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Each target as a plain function. */
+#define LLVMFuzzerTestOneInput fuzz_idx_one
+#include "../fuzz/fuzz_idx.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_csv_one
+#include "../fuzz/fuzz_csv.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_npy_one
+#include "../fuzz/fuzz_npy.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_libsvm_one
+#include "../fuzz/fuzz_libsvm.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_json_spec_one
+#include "../fuzz/fuzz_json_spec.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_model_file_one
+#include "../fuzz/fuzz_model_file.c"
+#undef LLVMFuzzerTestOneInput
+
+static const struct {
+    const char *name;
+    int (*one)(const uint8_t *, size_t);
+} targets[] = {
+    {"fuzz_idx", fuzz_idx_one},       {"fuzz_csv", fuzz_csv_one},
+    {"fuzz_npy", fuzz_npy_one},       {"fuzz_libsvm", fuzz_libsvm_one},
+    {"fuzz_json_spec", fuzz_json_spec_one}, {"fuzz_model_file", fuzz_model_file_one},
+};
+
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, len = 0;
+    uint8_t *b = malloc(cap);
+    size_t r;
+    while (b && (r = fread(b + len, 1, cap - len, f)) > 0) {
+        len += r;
+        if (len == cap) {
+            uint8_t *nb = realloc(b, cap *= 2);
+            if (!nb) free(b);
+            b = nb;
+        }
+    }
+    fclose(f);
+    *n = len;
+    return b;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Replays every file of folder through target t; returns the file count.
+ * seeds: each file must load at least one way (the idx and npy targets read
+ * each input two ways, as images and as labels, as x and as y). */
+static int replay(int t, const char *folder, bool seeds)
+{
+    char dirpath[512];
+    snprintf(dirpath, sizeof dirpath, "../fuzz/%s/%s", folder, targets[t].name);
+    DIR *d = opendir(dirpath);
+    if (!d) {
+        CHECK(!seeds, "%s: %s", dirpath, strerror(errno));
+        return 0;
+    }
+    char *names[512];
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && count < 512)
+        if (e->d_name[0] != '.') names[count++] = strdup(e->d_name);
+    closedir(d);
+    qsort(names, (size_t)count, sizeof *names, by_name);
+    for (int i = 0; i < count; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dirpath, names[i]);
+        size_t n = 0;
+        uint8_t *data = slurp(path, &n);
+        CHECK(data != NULL, "cannot read %s", path);
+        if (data) {
+            long loaded = fuzz_loaded, failed = fuzz_failed;
+            targets[t].one(data, n);
+            long l = fuzz_loaded - loaded, f = fuzz_failed - failed;
+            test_checks++;
+            if (seeds) CHECK(l > 0, "seed %s does not load: %s", path, lam_last_error());
+            printf("  %s: %ld loaded, %ld refused%s%s\n", path, l, f, f ? ": " : "",
+                   f ? fuzz_last_refusal : "");
+        }
+        free(data);
+        free(names[i]);
+    }
+    return count;
+}
+
+int main(void)
+{
+    lam_set_threads(1);
+    int regressions = 0, seeds = 0;
+    for (int t = 0; t < (int)(sizeof targets / sizeof *targets); t++) {
+        regressions += replay(t, "regressions", false);
+        seeds += replay(t, "corpus", true);
+    }
+    CHECK(seeds >= 12, "only %d seed files found (run from tests/)", seeds);
+    printf("replayed %d regression files and %d seed files; %ld loads, %ld refusals\n",
+           regressions, seeds, fuzz_loaded, fuzz_failed);
+    fuzz_cleanup();
+    return test_summary("test_fuzz_regressions");
+}
