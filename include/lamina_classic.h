@@ -98,7 +98,8 @@ lam_status lam_forest_predict_proba(const lam_forest *f, const float *x, int64_t
                                     float *out);
 lam_status lam_forest_predict(const lam_forest *f, const float *x, int64_t n, int64_t d,
                               int32_t *out);
-/* Mean of the trees' importances (each tree's normalised), out: n_features. */
+/* Mean of the trees' importances (each tree's normalised), renormalised to
+ * sum 1 as scikit-learn does; out: n_features. */
 lam_status lam_forest_feature_importances(const lam_forest *f, double *out);
 int32_t lam_forest_num_classes(const lam_forest *f);
 int64_t lam_forest_num_features(const lam_forest *f);

@@ -219,6 +219,11 @@ lam_status lam_forest_feature_importances(const lam_forest *f, double *out)
         for (int64_t j = 0; j < f->d; j++) out[j] += tmp[j] / f->n_trees;
     }
     lam_free(tmp);
+    /* As scikit-learn: renormalised, since single-leaf trees contribute 0. */
+    double total = 0;
+    for (int64_t j = 0; j < f->d; j++) total += out[j];
+    if (total > 0)
+        for (int64_t j = 0; j < f->d; j++) out[j] /= total;
     return LAM_OK;
 }
 

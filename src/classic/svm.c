@@ -668,7 +668,6 @@ lam_status lam_svm_fit(lam_svm *s, const float *x, int64_t n, int64_t d, const i
     int32_t *sorted = NULL, *cls_of = NULL, *sv_map = NULL;
     int64_t *cls_start = NULL, *cls_rows = NULL;
     double *sq = NULL, **alphas = NULL;
-    const float **rows = NULL;
 
     /* gamma "scale" = 1 / (d * Var(X)) over all entries, as scikit-learn. */
     s->d = d;
@@ -700,8 +699,7 @@ lam_status lam_svm_fit(lam_svm *s, const float *x, int64_t n, int64_t d, const i
     cls_start = lam_calloc((size_t)k + 1, sizeof(int64_t));
     cls_rows = lam_malloc((size_t)n * sizeof(int64_t));
     sq = lam_malloc((size_t)n * sizeof(double));
-    rows = lam_malloc((size_t)n * sizeof *rows);
-    if (!s->classes || !cls_of || !cls_start || !cls_rows || !sq || !rows) goto done;
+    if (!s->classes || !cls_of || !cls_start || !cls_rows || !sq) goto done;
     memcpy(s->classes, sorted, (size_t)k * sizeof(int32_t));
     for (int64_t i = 0; i < n; i++) {
         int32_t *hit = bsearch(&y[i], s->classes, (size_t)k, sizeof(int32_t), cmp_i32);
@@ -839,7 +837,6 @@ done:
     lam_free(cls_start);
     lam_free(cls_rows);
     lam_free(sq);
-    lam_free(rows);
     lam_free(sv_map);
     if (st != LAM_OK) {
         svm_clear(s);
