@@ -99,7 +99,7 @@ static void fuzz_check(lam_status s, const void *out, const char *what)
 }
 
 /* Touches every byte of a loaded data set so that ASan sees a short buffer. */
-static void fuzz_touch_dataset(lam_dataset *ds)
+__attribute__((unused)) static void fuzz_touch_dataset(lam_dataset *ds)
 {
     if (!ds) return;
     int64_t n = lam_dataset_count(ds), ss = lam_dataset_sample_size(ds);
