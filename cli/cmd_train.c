@@ -44,12 +44,16 @@ static const char USAGE[] =
     "  --no-shuffle          keep the sample order (Keras shuffle=False)\n"
     "  --label-column C      CSV: label column name or index (default 0)\n"
     "  --no-header           CSV: no header row\n"
-    "  --out FILE            save the trained model (safetensors)\n"
+    "  --out FILE            save the trained model (safetensors); written atomically at the\n"
+    "                        start (to check the path), after every epoch, every\n"
+    "                        --checkpoint-every steps, and on Ctrl-C\n"
+    "  --checkpoint-every N  also save every N optimizer steps inside an epoch; resuming\n"
+    "                        continues from the next batch, with the same sample order\n"
     "  --json                print one JSON object: history, test result, output file\n";
 
 typedef struct train_args {
     const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
-    long epochs, batch_size, seed, threads, verbose, limit, test_limit;
+    long epochs, batch_size, seed, threads, verbose, limit, test_limit, checkpoint_every;
     double validation_split, lr, beta1, beta2, epsilon, momentum, rho;
     bool nesterov, json, no_header, no_shuffle;
     bool seen_epochs, seen_verbose, seen_optimizer, seen_lr, seen_beta1, seen_beta2,
@@ -87,6 +91,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--no-header", OPT_FLAG, &a->no_header, NULL},
         {"--no-shuffle", OPT_FLAG, &a->no_shuffle, NULL},
         {"--json", OPT_FLAG, &a->json, NULL},
+        {"--checkpoint-every", OPT_INT, &a->checkpoint_every, NULL},
         {NULL, OPT_FLAG, NULL, NULL},
     };
     const char *pos[1];
@@ -96,6 +101,10 @@ static int parse_args(int argc, char **argv, train_args *a)
     if (!a->model && !a->resume) return cli_usage_error("train", "--model or --resume is required");
     if (a->model && a->resume) return cli_usage_error("train", "give --model or --resume, not both");
     if (!a->data) return cli_usage_error("train", "--data is required");
+    if (a->checkpoint_every < 0)
+        return cli_usage_error("train", "--checkpoint-every must be >= 0");
+    if (a->checkpoint_every > 0 && !a->out && !a->resume)
+        return cli_usage_error("train", "--checkpoint-every needs --out FILE to save to");
     if (a->epochs < 0 || a->batch_size < 1 || a->threads < 0 || a->limit < 0 ||
         a->test_limit < 0 || a->verbose < 0 || a->verbose > 2)
         return cli_usage_error("train", "--epochs, --limit, --test-limit, --threads must be >= 0, "
@@ -170,7 +179,14 @@ static int load_data(const train_args *a, const lam_model *m, lam_dataset **trai
 static void on_sigint(int sig)
 {
     (void)sig;
-    lam_request_stop(); /* lam_fit stops at the end of its step */
+    lam_request_stop(); /* lam_fit stops at the end of its step and checkpoints */
+}
+
+/* lam_fit's checkpoint hook: an atomic save, so a kill at any moment leaves
+ * the previous checkpoint or the new one, never a mix. */
+static lam_status save_checkpoint(lam_model *m, void *path)
+{
+    return lam_model_save(m, (const char *)path);
 }
 
 static cJSON *history_json(const lam_history *h, int initial_epoch)
@@ -238,21 +254,30 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
     fo.validation_split = (float)a->validation_split;
     fo.verbose = (int)a->verbose;
     fo.out = a->json ? stderr : stdout; /* stdout holds only the JSON object */
+    const char *out = a->out ? a->out : a->resume;
+    if (out) {
+        /* An unwritable path or a full disk shows now, not after the training. */
+        if (lam_model_save(m, out) != LAM_OK) return cli_lib_error();
+        fo.checkpoint = save_checkpoint;
+        fo.checkpoint_user = (void *)out;
+        fo.checkpoint_every_steps = a->checkpoint_every;
+    }
     lam_history *h = NULL;
     signal(SIGINT, on_sigint);
+    signal(SIGTERM, on_sigint);
     lam_status st = lam_fit(m, train, &fo, &h);
     signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (st != LAM_OK) {
         lam_history_free(h);
-        return cli_lib_error();
+        int rc = cli_lib_error();
+        if (st == LAM_ERR_INTERRUPTED && out)
+            fprintf(stderr, "lamina: checkpoint saved in %s; continue with "
+                    "`lamina train --resume %s --data %s`\n", out, out, a->data);
+        return st == LAM_ERR_INTERRUPTED ? 130 : rc;
     }
     lam_eval_result res;
     if (test && lam_evaluate(m, test, (int)a->batch_size, 0, &res) != LAM_OK) {
-        lam_history_free(h);
-        return cli_lib_error();
-    }
-    const char *out = a->out ? a->out : a->resume;
-    if (out && lam_model_save(m, out) != LAM_OK) {
         lam_history_free(h);
         return cli_lib_error();
     }
