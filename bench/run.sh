@@ -36,6 +36,7 @@ if [ ! -x "$fma" ]; then
     fma="$tmp/fma_peak"
     cc -std=gnu11 -O2 -fopenmp "$here/fma_peak.c" -o "$fma" 2>"$tmp/cc.log" || fma=""
 fi
+load_before="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 peak_json="{}"
 if [ -n "$fma" ]; then
     echo "== fma_peak" >&2
@@ -48,7 +49,7 @@ run_one() {  # framework model threads
     case "$fw" in
         lamina)
             if [ ! -x "$BUILD/bench/bench_seed" ]; then
-                grep -q "bench_seed" "$notes" || echo "lamina skipped: $BUILD/bench/bench_seed is not built." >> "$notes"
+                grep -q "bench_seed" "$notes" || echo "lamina skipped: ${BUILD#"$root"/}/bench/bench_seed is not built." >> "$notes"
                 return
             fi
             cmd=(env OMP_NUM_THREADS="$t" "$BUILD/bench/bench_seed" "${flags[@]}") ;;
@@ -72,6 +73,8 @@ for m in $MODELS; do
         done
     done
 done
+
+echo "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null) (on $(nproc) CPUs; anything else running skews the figures)" >> "$notes"
 
 "$PY" - "$RESULTS" "$notes" "$peak_json" "$LIMIT" "$REPEATS" <<'EOF'
 import json, sys
