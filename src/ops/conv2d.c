@@ -91,12 +91,7 @@ static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y
     const float *bias = n->spec.use_bias ? c->params + (int64_t)K * F : NULL;
     lam_im2col(&g, x, n->saved);
     lam_gemm(false, false, M, F, K, 1.0f, n->saved, K, c->params, F, 0.0f, y, F);
-    if (n->logits) {
-        lam_bias_act_forward(LAM_ACT_LINEAR, y, bias, M, F);
-        lam_node_activate(n, y, batch, F);
-    } else {
-        lam_bias_act_forward(n->spec.activation, y, bias, M, F);
-    }
+    lam_node_bias_activate(n, y, bias, batch, F);
 }
 
 static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,

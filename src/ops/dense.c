@@ -31,12 +31,7 @@ static void dense_forward(lam_node *n, const lam_ctx *c, const float *x, float *
     const int rows = (int)((int64_t)batch * n->in_size / in);
     const float *W = c->params, *b = n->spec.use_bias ? c->params + (int64_t)in * units : NULL;
     lam_gemm(false, false, rows, units, in, 1.0f, x, in, W, units, 0.0f, y, units);
-    if (n->logits) {
-        lam_bias_act_forward(LAM_ACT_LINEAR, y, b, rows, units);
-        lam_node_activate(n, y, batch, units);
-    } else {
-        lam_bias_act_forward(n->spec.activation, y, b, rows, units);
-    }
+    lam_node_bias_activate(n, y, b, batch, units);
 }
 
 static void dense_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,

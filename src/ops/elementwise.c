@@ -46,7 +46,7 @@ static int64_t last_axis(const lam_node *n) { return n->in_shape[n->in_rank - 1]
 static void activation_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
 {
     memcpy(y, x, sizeof(float) * (size_t)batch * (size_t)n->in_size);
-    lam_node_activate(n, y, batch, last_axis(n));
+    lam_node_bias_activate(n, y, NULL, batch, last_axis(n));
 }
 
 static void activation_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,

@@ -72,9 +72,9 @@ const lam_op *lam_op_for(lam_layer_kind kind);
 /* Helpers shared by ops. */
 /* Adds a weight tensor description to n. */
 void lam_node_add_tensor(lam_node *n, const char *what, int rank, const int64_t *shape);
-/* Applies n's activation to y in place (copying pre-activations to
- * n->logits first when the loss wants them). y is [batch, units]. */
-void lam_node_activate(lam_node *n, float *y, int batch, int64_t units);
+/* y := act(y + bias) in place over rows of `units` values (bias may be
+ * NULL), keeping the pre-activations in n->logits when the loss wants them. */
+void lam_node_bias_activate(lam_node *n, float *y, const float *bias, int batch, int64_t units);
 /* Turns dL/dy into dL/dz in place unless the loss already did. */
 void lam_node_activate_backward(lam_node *n, const float *y, float *dy, int batch,
                                 int64_t units);
