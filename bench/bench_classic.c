@@ -96,7 +96,9 @@ int main(int argc, char **argv)
     int64_t limit = 0, test_limit = 0;
     int depth = 10, trees = 100, threads = 0;
     lam_criterion crit = LAM_CRITERION_ENTROPY;
-    double linC = 1, C = 10, gamma = 0, cache = 200, eps = 1e-3;
+    /* Linear C defaults to 0.01 here (library default 1): on raw pixels the
+     * dual solver needs ~25x longer at C = 1 for 0.2 points less accuracy. */
+    double linC = 0.01, C = 10, gamma = 0, cache = 200, eps = 1e-3;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) break;
