@@ -1022,7 +1022,7 @@ lam_status lam_svm_load(const char *path, lam_svm **out)
     int64_t sh[2] = {-1, -1};
     if ((st = lam_st_tensor_copy(&f, "classes", LAM_ST_I32, 1, sh, (void **)&s->classes))) goto done;
     s->k = (int)sh[0];
-    if (s->k < 2 || s->k > 65536) {
+    if (s->k < 2 || s->k > 4096) { /* k (k - 1) / 2 pairs must stay small */
         st = lam_error(LAM_ERR_FORMAT, "%s: %d classes", path, s->k);
         goto done;
     }
