@@ -67,6 +67,10 @@ static void model_free_plan(lam_model *m)
 {
     for (int i = 0; i < m->n; i++) {
         lam_node *nd = &m->nodes[i];
+        if (i > 0 && nd->op->aliases_input) {
+            nd->out = nd->dout = NULL; /* the input's buffers */
+            continue;
+        }
         if (i > 0) lam_free_aligned(nd->out);
         lam_free_aligned(nd->dout);
         lam_free_aligned(nd->saved);
@@ -432,6 +436,11 @@ lam_status lam_model_plan(lam_model *m, int batch)
     for (int i = 1; i < m->n; i++) {
         lam_node *nd = &m->nodes[i];
         size_t osz = sizeof(float) * B * (size_t)nd->out_size;
+        if (nd->op->aliases_input) {
+            nd->out = m->nodes[i - 1].out;
+            nd->dout = m->nodes[i - 1].dout;
+            continue;
+        }
         if (!(nd->out = lam_alloc_aligned(osz)) || !(nd->dout = lam_alloc_aligned(osz)))
             goto nomem;
         if (nd->saved_floats &&
@@ -467,6 +476,7 @@ void lam_model_forward(lam_model *m, int batch, bool training)
 {
     for (int i = 1; i < m->n; i++) {
         lam_node *nd = &m->nodes[i];
+        if (nd->out == m->nodes[i - 1].out) continue; /* an alias: nothing to compute */
         lam_ctx c = node_ctx(m, nd, training);
         nd->op->forward(nd, &c, m->nodes[i - 1].out, nd->out, batch);
     }
@@ -482,6 +492,7 @@ lam_status lam_model_backward(lam_model *m, int batch, double *loss_sum, int64_t
                                  correct);
     for (int i = m->n - 1; i >= 1; i--) {
         lam_node *nd = &m->nodes[i];
+        if (nd->out == m->nodes[i - 1].out) continue; /* an alias: dx is dy already */
         lam_ctx c = node_ctx(m, nd, true);
         float *dx = (i > 1 || m->want_input_grad) ? m->nodes[i - 1].dout : NULL;
         nd->op->backward(nd, &c, m->nodes[i - 1].out, nd->out, nd->dout, dx, batch);

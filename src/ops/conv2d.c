@@ -109,5 +109,13 @@ static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const f
     }
 }
 
-const lam_op lam_op_conv2d = {LAM_LAYER_CONV2D, "Conv2D", "conv2d", conv_build, conv_init,
-                              conv_forward, conv_backward, conv_scratch};
+const lam_op lam_op_conv2d = {
+    .kind = LAM_LAYER_CONV2D,
+    .class_name = "Conv2D",
+    .base_name = "conv2d",
+    .build = conv_build,
+    .init = conv_init,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .scratch = conv_scratch,
+};

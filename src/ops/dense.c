@@ -46,5 +46,12 @@ static void dense_backward(lam_node *n, const lam_ctx *c, const float *x, const 
     if (dx) lam_gemm(false, true, rows, in, units, 1.0f, dy, units, c->params, units, 0.0f, dx, in);
 }
 
-const lam_op lam_op_dense = {LAM_LAYER_DENSE, "Dense", "dense", dense_build, dense_init,
-                             dense_forward, dense_backward, NULL};
+const lam_op lam_op_dense = {
+    .kind = LAM_LAYER_DENSE,
+    .class_name = "Dense",
+    .base_name = "dense",
+    .build = dense_build,
+    .init = dense_init,
+    .forward = dense_forward,
+    .backward = dense_backward,
+};

@@ -12,19 +12,13 @@ static lam_status flatten_build(lam_node *n)
     return LAM_OK;
 }
 
-static void copy_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
-{
-    memcpy(y, x, sizeof(float) * (size_t)batch * (size_t)n->in_size);
-}
-
-static void copy_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
-                          float *dy, float *dx, int batch)
-{
-    if (dx) memcpy(dx, dy, sizeof(float) * (size_t)batch * (size_t)n->in_size);
-}
-
-const lam_op lam_op_flatten = {LAM_LAYER_FLATTEN, "Flatten", "flatten", flatten_build, NULL,
-                               copy_forward, copy_backward, NULL};
+const lam_op lam_op_flatten = {
+    .kind = LAM_LAYER_FLATTEN,
+    .class_name = "Flatten",
+    .base_name = "flatten",
+    .build = flatten_build,
+    .aliases_input = true, /* (h*W + w)*C + c: the NHWC bytes as they are */
+};
 
 static lam_status same_shape_build(lam_node *n)
 {
@@ -57,9 +51,14 @@ static void activation_backward(lam_node *n, const lam_ctx *c, const float *x, c
     memcpy(dx, dy, sizeof(float) * (size_t)batch * (size_t)n->in_size);
 }
 
-const lam_op lam_op_activation = {LAM_LAYER_ACTIVATION, "Activation", "activation",
-                                  activation_build, NULL, activation_forward,
-                                  activation_backward, NULL};
+const lam_op lam_op_activation = {
+    .kind = LAM_LAYER_ACTIVATION,
+    .class_name = "Activation",
+    .base_name = "activation",
+    .build = activation_build,
+    .forward = activation_forward,
+    .backward = activation_backward,
+};
 
 static lam_status dropout_build(lam_node *n)
 {
@@ -96,5 +95,11 @@ static void dropout_backward(lam_node *n, const lam_ctx *c, const float *x, cons
     for (int64_t i = 0; i < total; i++) dx[i] = dy[i] * n->saved[i];
 }
 
-const lam_op lam_op_dropout = {LAM_LAYER_DROPOUT, "Dropout", "dropout", dropout_build, NULL,
-                               dropout_forward, dropout_backward, NULL};
+const lam_op lam_op_dropout = {
+    .kind = LAM_LAYER_DROPOUT,
+    .class_name = "Dropout",
+    .base_name = "dropout",
+    .build = dropout_build,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+};

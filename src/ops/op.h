@@ -65,6 +65,9 @@ typedef struct lam_op {
                      float *dx, int batch);
     /* Workspace floats needed at this batch size (NULL: none). */
     int64_t (*scratch)(const lam_node *n, int batch);
+    /* The output is the input, reinterpreted (Flatten): the plan shares the
+     * input's buffers and forward/backward are never called. */
+    bool aliases_input;
 } lam_op;
 
 const lam_op *lam_op_for(lam_layer_kind kind);

@@ -56,7 +56,19 @@ static void avgpool_backward(lam_node *n, const lam_ctx *c, const float *x, cons
     lam_avgpool_backward(&g, dy, dx);
 }
 
-const lam_op lam_op_maxpool2d = {LAM_LAYER_MAXPOOL2D, "MaxPooling2D", "max_pooling2d",
-                                 pool_build, NULL, maxpool_forward, maxpool_backward, NULL};
-const lam_op lam_op_avgpool2d = {LAM_LAYER_AVGPOOL2D, "AveragePooling2D", "average_pooling2d",
-                                 pool_build, NULL, avgpool_forward, avgpool_backward, NULL};
+const lam_op lam_op_maxpool2d = {
+    .kind = LAM_LAYER_MAXPOOL2D,
+    .class_name = "MaxPooling2D",
+    .base_name = "max_pooling2d",
+    .build = pool_build,
+    .forward = maxpool_forward,
+    .backward = maxpool_backward,
+};
+const lam_op lam_op_avgpool2d = {
+    .kind = LAM_LAYER_AVGPOOL2D,
+    .class_name = "AveragePooling2D",
+    .base_name = "average_pooling2d",
+    .build = pool_build,
+    .forward = avgpool_forward,
+    .backward = avgpool_backward,
+};

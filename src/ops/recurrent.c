@@ -599,9 +599,33 @@ static void rnn_backward(lam_node *n, const lam_ctx *c, const float *x, const fl
     if (dx) lam_gemm(false, true, (int)BT, F, G, 1.0f, dX, G, W, G, 0.0f, dx, F);
 }
 
-const lam_op lam_op_lstm = {LAM_LAYER_LSTM, "LSTM", "lstm", rnn_build, rnn_init,
-                            rnn_forward, rnn_backward, rnn_scratch};
-const lam_op lam_op_gru = {LAM_LAYER_GRU, "GRU", "gru", rnn_build, rnn_init,
-                           rnn_forward, rnn_backward, rnn_scratch};
-const lam_op lam_op_simplernn = {LAM_LAYER_SIMPLERNN, "SimpleRNN", "simple_rnn", rnn_build,
-                                 rnn_init, rnn_forward, rnn_backward, rnn_scratch};
+const lam_op lam_op_lstm = {
+    .kind = LAM_LAYER_LSTM,
+    .class_name = "LSTM",
+    .base_name = "lstm",
+    .build = rnn_build,
+    .init = rnn_init,
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .scratch = rnn_scratch,
+};
+const lam_op lam_op_gru = {
+    .kind = LAM_LAYER_GRU,
+    .class_name = "GRU",
+    .base_name = "gru",
+    .build = rnn_build,
+    .init = rnn_init,
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .scratch = rnn_scratch,
+};
+const lam_op lam_op_simplernn = {
+    .kind = LAM_LAYER_SIMPLERNN,
+    .class_name = "SimpleRNN",
+    .base_name = "simple_rnn",
+    .build = rnn_build,
+    .init = rnn_init,
+    .forward = rnn_forward,
+    .backward = rnn_backward,
+    .scratch = rnn_scratch,
+};
