@@ -626,8 +626,9 @@ static void test_save_load(void)
  * LAMINA_SANITIZE, never a leak). */
 static void test_alloc_failures(void)
 {
-    int bad = 0;
-    for (long k = 1; k < 400; k++) {
+    int bad = 0, done = 0;
+    long k;
+    for (k = 1; k < 3000 && !done; k++) {
         lam_tree *t = NULL;
         lam_forest *f = NULL;
         lam_svm *s = NULL;
@@ -655,9 +656,11 @@ static void test_alloc_failures(void)
         lam_forest_free(f);
         lam_svm_free(s);
         lam_linear_free(m);
-        if (st == LAM_OK) break;
+        done = st == LAM_OK;
     }
     CHECK(bad == 0, "%d allocation failures gave another status", bad);
+    CHECK(done, "still failing after %ld allocations", k);
+    printf("allocation failures: each of the %ld allocations of the sequence failed in turn\n", k - 2);
 }
 
 int main(void)
