@@ -46,6 +46,7 @@ status=0
 for t in $targets; do
     work="$build/corpus/$t"
     art="$build/artifacts/$t"
+    rm -rf "$art"
     mkdir -p "$work" "$art"
     log="$build/$t.log"
     set +e
