@@ -24,6 +24,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Limits of the dense matrix a file may expand to: 2^24 features (64 MiB a
+ * row) and 2^32 values (16 GiB). */
+#define LIBSVM_MAX_FEATURES ((int64_t)1 << 24)
+#define LIBSVM_MAX_VALUES ((int64_t)1 << 32)
+
 typedef struct svm_ctx {
     const char *path;
     const char *text, *end;
@@ -247,6 +252,15 @@ lam_status lam_load_libsvm(const char *path, int64_t n_features, lam_dataset **o
     if (c.nf == 0) {
         s = lam_error(LAM_ERR_FORMAT, "%s: no features in any line; pass n_features to "
                       "load label-only rows", path);
+        goto done;
+    }
+    /* lamina's data sets are dense: a sparse file with a huge index would
+     * ask for gigabytes of zeros. Refuse that here, with the reason. */
+    if (c.nf > LIBSVM_MAX_FEATURES || c.rows > LIBSVM_MAX_VALUES / c.nf) {
+        s = lam_error(LAM_ERR_UNSUPPORTED, "%s: %lld samples x %lld features is too large for a "
+                      "dense data set (at most %lld features and %lld values)", path,
+                      (long long)c.rows, (long long)c.nf, (long long)LIBSVM_MAX_FEATURES,
+                      (long long)LIBSVM_MAX_VALUES);
         goto done;
     }
     const int64_t shape[1] = {c.nf};
