@@ -371,15 +371,22 @@ lam_status lam_model_compile(lam_model *m, const lam_optimizer *opt, lam_loss lo
                          "return_sequences=False)", m->name, lam_loss_name(loss),
                          last->spec.name, last->out_rank);
     if (!m->params) {
-        m->params = lam_alloc_aligned(sizeof(float) * (size_t)(m->nparams ? m->nparams : 1));
-        m->grads = lam_alloc_aligned(sizeof(float) * (size_t)(m->nparams ? m->nparams : 1));
-        if (!m->params || !m->grads) return LAM_ERR_NOMEM;
+        float *params = lam_alloc_aligned(sizeof(float) * (size_t)(m->nparams ? m->nparams : 1));
+        float *grads = params ? lam_alloc_aligned(sizeof(float) * (size_t)(m->nparams ? m->nparams : 1)) : NULL;
         /* Initialise in layer order from the model's seed: reproducible. */
         lam_rng_seed(&m->rng, m->seed);
-        for (int i = 1; i < m->n; i++) {
+        lam_status st = grads ? LAM_OK : LAM_ERR_NOMEM;
+        for (int i = 1; i < m->n && st == LAM_OK; i++) {
             lam_node *nd = &m->nodes[i];
-            if (nd->op->init) nd->op->init(nd, m->params + nd->param_offset, &m->rng);
+            if (nd->op->init) st = nd->op->init(nd, params + nd->param_offset, &m->rng);
         }
+        if (st != LAM_OK) {
+            lam_free_aligned(params);
+            lam_free_aligned(grads);
+            return st;
+        }
+        m->params = params;
+        m->grads = grads;
     }
     m->opt = *opt;
     m->loss = loss;

@@ -70,12 +70,13 @@ static lam_status conv_build(lam_node *n)
     return LAM_OK;
 }
 
-static void conv_init(lam_node *n, float *p, lam_rng *rng)
+static lam_status conv_init(lam_node *n, float *p, lam_rng *rng)
 {
     const int64_t *s = n->tensors[0].shape;
     double receptive = (double)(s[0] * s[1]);
     lam_init_glorot_uniform(p, n->tensors[0].count, receptive * (double)s[2],
                             receptive * (double)s[3], rng);
+    return LAM_OK;
 }
 
 static int64_t conv_scratch(const lam_node *n, int batch)

@@ -18,10 +18,11 @@ static lam_status dense_build(lam_node *n)
     return LAM_OK;
 }
 
-static void dense_init(lam_node *n, float *p, lam_rng *rng)
+static lam_status dense_init(lam_node *n, float *p, lam_rng *rng)
 {
     int64_t in = n->tensors[0].shape[0], out = n->spec.units;
     lam_init_glorot_uniform(p, in * out, (double)in, (double)out, rng);
+    return LAM_OK;
 }
 
 /* x (rows, in) -> y (rows, units); rows = batch * leading dims. */

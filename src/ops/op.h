@@ -55,7 +55,7 @@ typedef struct lam_op {
      * saved_floats/saved_ints. */
     lam_status (*build)(lam_node *n);
     /* Initialise this node's parameters (NULL: all zero). */
-    void (*init)(lam_node *n, float *params, lam_rng *rng);
+    lam_status (*init)(lam_node *n, float *params, lam_rng *rng);
     /* x [batch, in_size] -> y [batch, out_size]. */
     void (*forward)(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch);
     /* dy [batch, out_size] (may be overwritten) -> dx [batch, in_size]

@@ -198,20 +198,18 @@ static lam_status rnn_build(lam_node *n)
     return LAM_OK;
 }
 
-static void rnn_init(lam_node *n, float *p, lam_rng *rng)
+static lam_status rnn_init(lam_node *n, float *p, lam_rng *rng)
 {
     rnn_dims d = dims_of(n);
     float *W = p, *U = p + (int64_t)d.F * d.G, *b = U + (int64_t)d.u * d.G;
     lam_init_glorot_uniform(W, (int64_t)d.F * d.G, d.F, d.G, rng);
-    /* init has no status to return; if the orthogonal factorisation cannot
-     * get its workspace, fall back to glorot so the weights stay usable. */
-    if (lam_init_orthogonal(U, d.u, d.G, rng) != LAM_OK)
-        lam_init_glorot_uniform(U, (int64_t)d.u * d.G, d.u, d.G, rng);
+    LAM_TRY(lam_init_orthogonal(U, d.u, d.G, rng));
     if (n->spec.use_bias) {
         memset(b, 0, sizeof(float) * (size_t)(d.gru_ra ? 2 * d.G : d.G));
         if (n->spec.kind == LAM_LAYER_LSTM && n->spec.unit_forget_bias)
             for (int j = 0; j < d.u; j++) b[d.u + j] = 1.0f;
     }
+    return LAM_OK;
 }
 
 /* Workspace: forward needs R (B, G) for GRU; backward dX and dR (B, T, G),
