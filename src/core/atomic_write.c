@@ -7,6 +7,7 @@
  * rename itself survives a crash. Where O_TMPFILE is not available (other
  * file systems or kernels) a named temporary file "PATH.tmp.PID" is used
  * instead, which a kill during the write can leave behind. */
+#define _GNU_SOURCE /* O_TMPFILE */
 #include "internal.h"
 
 #include <errno.h>
