@@ -1,22 +1,70 @@
 /* activation.c - elementwise activations and their derivatives, written in
- * terms of the output y so the backward pass needs no extra buffer. */
+ * terms of the output y so the backward pass needs no extra buffer.
+ *
+ * exp, sigmoid and tanh are branch-free polynomials (about 1 ulp) rather
+ * than libm calls, so that every loop here vectorises: a scalar tanhf per
+ * element would cost more than the matrix products of a recurrent step. */
 #include "kernels/activation.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
-static float sigmoidf(float z)
+#define ACT_INLINE static inline __attribute__((always_inline))
+
+/* exp with ~1 ulp error (Cephes expf polynomial), branch-free so that the
+ * loops below vectorise: libm's expf/tanhf are scalar calls and would cost
+ * more than the matrix products at these sizes. */
+ACT_INLINE float fast_exp(float x)
 {
-    /* Split by sign so exp never overflows. */
-    if (z >= 0) return 1.0f / (1.0f + expf(-z));
-    float e = expf(z);
-    return e / (1.0f + e);
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float n = x * 1.44269504088896341f;
+    n = (n + 12582912.0f) - 12582912.0f; /* round to nearest */
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float z = r * r;
+    float y = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
+                 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f) * z + r + 1.0f;
+    union { int32_t i; float f; } s;
+    s.i = ((int32_t)n + 127) << 23;
+    return y * s.f;
 }
 
-void lam_bias_act_forward(lam_activation act, float *y, const float *bias, int64_t rows,
+ACT_INLINE float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
+
+ACT_INLINE float fast_tanh(float x)
+{
+    /* Small |x|: odd polynomial (Cephes tanhf), where 1 - 2/(e^2x + 1)
+     * would lose digits to cancellation. */
+    float ax = fabsf(x), z = x * x;
+    float p = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
+                1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+    float q = 1.0f - 2.0f / (fast_exp(2.0f * ax) + 1.0f);
+    q = x < 0 ? -q : q;
+    return ax < 0.625f ? p : q;
+}
+
+/* Softmax across one row, stably (max subtracted). */
+ACT_INLINE void softmax_row(float *row, int64_t cols)
+{
+    float mx = row[0];
+    for (int64_t j = 1; j < cols; j++) mx = row[j] > mx ? row[j] : mx;
+    float s = 0;
+    for (int64_t j = 0; j < cols; j++) {
+        row[j] = fast_exp(row[j] - mx);
+        s += row[j];
+    }
+    const float inv = 1.0f / s;
+    for (int64_t j = 0; j < cols; j++) row[j] *= inv;
+}
+
+LAM_VEC void lam_act_rows(lam_activation act, float *y, const float *bias, int64_t rows,
                           int64_t cols)
 {
-    #pragma omp parallel for schedule(static) if (rows * cols > 32768)
     for (int64_t r = 0; r < rows; r++) {
         float *row = y + r * cols;
         if (bias)
@@ -26,33 +74,23 @@ void lam_bias_act_forward(lam_activation act, float *y, const float *bias, int64
             for (int64_t j = 0; j < cols; j++) row[j] = row[j] > 0 ? row[j] : 0;
             break;
         case LAM_ACT_SIGMOID:
-            for (int64_t j = 0; j < cols; j++) row[j] = sigmoidf(row[j]);
+            for (int64_t j = 0; j < cols; j++) row[j] = fast_sigmoid(row[j]);
             break;
         case LAM_ACT_TANH:
-            for (int64_t j = 0; j < cols; j++) row[j] = tanhf(row[j]);
+            for (int64_t j = 0; j < cols; j++) row[j] = fast_tanh(row[j]);
             break;
-        case LAM_ACT_SOFTMAX: {
-            float mx = row[0];
-            for (int64_t j = 1; j < cols; j++) mx = row[j] > mx ? row[j] : mx;
-            double s = 0;
-            for (int64_t j = 0; j < cols; j++) {
-                row[j] = expf(row[j] - mx);
-                s += row[j];
-            }
-            float inv = (float)(1.0 / s);
-            for (int64_t j = 0; j < cols; j++) row[j] *= inv;
+        case LAM_ACT_SOFTMAX:
+            softmax_row(row, cols);
             break;
-        }
         default:
             break;
         }
     }
 }
 
-void lam_act_backward(lam_activation act, const float *y, float *dy, int64_t rows, int64_t cols)
+LAM_VEC void lam_act_grad_rows(lam_activation act, const float *y, float *dy, int64_t rows,
+                               int64_t cols)
 {
-    if (act == LAM_ACT_LINEAR) return;
-    #pragma omp parallel for schedule(static) if (rows * cols > 32768)
     for (int64_t r = 0; r < rows; r++) {
         const float *yr = y + r * cols;
         float *d = dy + r * cols;
@@ -68,9 +106,9 @@ void lam_act_backward(lam_activation act, const float *y, float *dy, int64_t row
             break;
         case LAM_ACT_SOFTMAX: {
             /* dz = y * (dy - sum(dy * y)) */
-            double s = 0;
-            for (int64_t j = 0; j < cols; j++) s += (double)d[j] * yr[j];
-            for (int64_t j = 0; j < cols; j++) d[j] = yr[j] * (d[j] - (float)s);
+            float s = 0;
+            for (int64_t j = 0; j < cols; j++) s += d[j] * yr[j];
+            for (int64_t j = 0; j < cols; j++) d[j] = yr[j] * (d[j] - s);
             break;
         }
         default:
@@ -79,7 +117,50 @@ void lam_act_backward(lam_activation act, const float *y, float *dy, int64_t row
     }
 }
 
-void lam_bias_grad(const float *dz, int64_t rows, int64_t cols, float *db)
+/* Rows split across threads when there are enough of them to pay for it. */
+static int act_threads(int64_t rows, int64_t cols)
+{
+#ifdef _OPENMP
+    if (rows > 1 && rows * cols > 32768 && !omp_in_parallel()) return omp_get_max_threads();
+#endif
+    (void)rows;
+    (void)cols;
+    return 1;
+}
+
+void lam_bias_act_forward(lam_activation act, float *y, const float *bias, int64_t rows,
+                          int64_t cols)
+{
+    const int nt = act_threads(rows, cols);
+    if (nt == 1) {
+        lam_act_rows(act, y, bias, rows, cols);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
+    {
+        const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
+        const int64_t r0 = rows * t / k, r1 = rows * (t + 1) / k;
+        lam_act_rows(act, y + r0 * cols, bias, r1 - r0, cols);
+    }
+}
+
+void lam_act_backward(lam_activation act, const float *y, float *dy, int64_t rows, int64_t cols)
+{
+    if (act == LAM_ACT_LINEAR) return;
+    const int nt = act_threads(rows, cols);
+    if (nt == 1) {
+        lam_act_grad_rows(act, y, dy, rows, cols);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
+    {
+        const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
+        const int64_t r0 = rows * t / k, r1 = rows * (t + 1) / k;
+        lam_act_grad_rows(act, y + r0 * cols, dy + r0 * cols, r1 - r0, cols);
+    }
+}
+
+LAM_VEC void lam_bias_grad(const float *dz, int64_t rows, int64_t cols, float *db)
 {
     /* Sum over rows in a fixed order so the result does not depend on threads. */
     memset(db, 0, sizeof(float) * (size_t)cols);

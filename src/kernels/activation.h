@@ -10,6 +10,10 @@ void lam_bias_act_forward(lam_activation act, float *y, const float *bias, int64
                           int64_t cols);
 /* dy := dL/dz from dy = dL/dy and the activation's output y. */
 void lam_act_backward(lam_activation act, const float *y, float *dy, int64_t rows, int64_t cols);
+/* The same, on the calling thread only: for callers that already split the
+ * work across threads (the recurrent step loops). */
+void lam_act_rows(lam_activation act, float *y, const float *bias, int64_t rows, int64_t cols);
+void lam_act_grad_rows(lam_activation act, const float *y, float *dy, int64_t rows, int64_t cols);
 /* db[j] = sum over rows of dz[r, j]. */
 void lam_bias_grad(const float *dz, int64_t rows, int64_t cols, float *db);
 

@@ -7,6 +7,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Loops worth vector code are compiled for AVX-512, AVX2+FMA and the
+ * baseline, chosen at run time (ifunc), so the default build runs on any
+ * x86-64; without trapping-math, selects become blends instead of branches. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define LAM_VEC __attribute__((target_clones("avx512f", "avx2,fma", "default"), \
+                               optimize("no-trapping-math")))
+#else
+#define LAM_VEC /* other compilers and CPUs: baseline ISA, still correct */
+#endif
+
 /* C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C[M,N]
  * op(A) = A (A is M x K, row stride lda) or, with trans_a, A^T (A is K x M).
  * op(B) = B (K x N, ldb) or, with trans_b, B^T (B is N x K).

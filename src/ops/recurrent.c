@@ -35,6 +35,7 @@
  *          RH = h_{t-1} . U_h + b_rh (reset_after) or r * h_{t-1} (reset_after=False)
  *   RNN:   Z (B,T,u) activations | H (B,T,u)
  */
+#include "kernels/activation.h"
 #include "kernels/kernels.h"
 #include "ops/op.h"
 
@@ -43,92 +44,6 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-/* ------------------------------------------------------------ elementwise */
-
-/* The activation loops are compiled for AVX-512 / AVX2 / baseline with
- * run-time dispatch (ifunc), and without trapping-math so that the selects
- * below become vector blends instead of branches. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define RNN_VEC __attribute__((target_clones("avx512f", "avx2,fma", "default"), \
-                               optimize("no-trapping-math")))
-#else
-#define RNN_VEC /* other compilers: baseline ISA, still correct */
-#endif
-#define RNN_INLINE static inline __attribute__((always_inline))
-
-/* exp with ~1 ulp error (Cephes expf polynomial), branch-free so that the
- * loops below vectorise: libm's expf/tanhf are scalar calls and would cost
- * more than the matrix products at these sizes. */
-RNN_INLINE float rnn_exp(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    float n = x * 1.44269504088896341f;
-    n = (n + 12582912.0f) - 12582912.0f; /* round to nearest */
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float z = r * r;
-    float y = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
-                 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f) * z + r + 1.0f;
-    union { int32_t i; float f; } s;
-    s.i = ((int32_t)n + 127) << 23;
-    return y * s.f;
-}
-
-RNN_INLINE float rnn_sigmoid(float x) { return 1.0f / (1.0f + rnn_exp(-x)); }
-
-RNN_INLINE float rnn_tanh(float x)
-{
-    /* Small |x|: odd polynomial (Cephes tanhf), where 1 - 2/(e^2x + 1)
-     * would lose digits to cancellation. */
-    float ax = fabsf(x), z = x * x;
-    float p = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
-                1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
-    float q = 1.0f - 2.0f / (rnn_exp(2.0f * ax) + 1.0f);
-    q = x < 0 ? -q : q;
-    return ax < 0.625f ? p : q;
-}
-
-/* v := act(v) */
-RNN_VEC static void act_inplace(lam_activation act, float *v, int n)
-{
-    switch (act) {
-    case LAM_ACT_SIGMOID:
-        #pragma omp simd
-        for (int j = 0; j < n; j++) v[j] = rnn_sigmoid(v[j]);
-        break;
-    case LAM_ACT_TANH:
-        #pragma omp simd
-        for (int j = 0; j < n; j++) v[j] = rnn_tanh(v[j]);
-        break;
-    case LAM_ACT_RELU:
-        for (int j = 0; j < n; j++) v[j] = v[j] > 0 ? v[j] : 0;
-        break;
-    default:
-        break;
-    }
-}
-
-/* d := d * act'(.) written in terms of the activation's output y. */
-RNN_VEC static void act_grad(lam_activation act, const float *y, float *d, int n)
-{
-    switch (act) {
-    case LAM_ACT_SIGMOID:
-        #pragma omp simd
-        for (int j = 0; j < n; j++) d[j] *= y[j] * (1.0f - y[j]);
-        break;
-    case LAM_ACT_TANH:
-        #pragma omp simd
-        for (int j = 0; j < n; j++) d[j] *= 1.0f - y[j] * y[j];
-        break;
-    case LAM_ACT_RELU:
-        for (int j = 0; j < n; j++) d[j] = y[j] > 0 ? d[j] : 0;
-        break;
-    default:
-        break;
-    }
-}
 
 /* ------------------------------------------------------------------ build */
 
@@ -254,7 +169,7 @@ static void chunk_of(int batch, int ch, int nch, int *b0, int *b1)
 /* ---------------------------------------------------------------- forward */
 
 /* Steps for samples [b0, b1). Z already holds x . W + b_in for every step. */
-RNN_VEC static void forward_slice(const lam_node *n, const float *params, float *saved, float *R,
+LAM_VEC static void forward_slice(const lam_node *n, const float *params, float *saved, float *R,
                           int batch, int b0, int b1)
 {
     const rnn_dims d = dims_of(n);
@@ -304,9 +219,9 @@ RNN_VEC static void forward_slice(const lam_node *n, const float *params, float 
             if (n->spec.kind == LAM_LAYER_LSTM) {
                 float *c = A1 + ((int64_t)b * T + s) * u, *tc = A2 + ((int64_t)b * T + s) * u;
                 const float *cp = s > 0 ? c - u : NULL;
-                act_inplace(ract, z, 2 * u);         /* i, f */
-                act_inplace(act, z + 2 * u, u);      /* g */
-                act_inplace(ract, z + 3 * u, u);     /* o */
+                lam_act_rows(ract, z, NULL, 1, 2 * u);         /* i, f */
+                lam_act_rows(act, z + 2 * u, NULL, 1, u);      /* g */
+                lam_act_rows(ract, z + 3 * u, NULL, 1, u);     /* o */
                 const float *gi = z, *gf = z + u, *gg = z + 2 * u;
                 if (cp) {
                     #pragma omp simd
@@ -316,7 +231,7 @@ RNN_VEC static void forward_slice(const lam_node *n, const float *params, float 
                     for (int j = 0; j < u; j++) c[j] = gi[j] * gg[j];
                 }
                 memcpy(tc, c, sizeof(float) * (size_t)u);
-                act_inplace(act, tc, u);
+                lam_act_rows(act, tc, NULL, 1, u);
                 const float *go = z + 3 * u;
                 #pragma omp simd
                 for (int j = 0; j < u; j++) h[j] = go[j] * tc[j];
@@ -325,13 +240,13 @@ RNN_VEC static void forward_slice(const lam_node *n, const float *params, float 
                 if (d.gru_ra) {
                     const float *Rb = R + (int64_t)b * G;
                     for (int j = 0; j < 2 * u; j++) z[j] += Rb[j];
-                    act_inplace(ract, z, 2 * u);
+                    lam_act_rows(ract, z, NULL, 1, 2 * u);
                     const float *gr = z + u;
                     memcpy(rh, Rb + 2 * u, sizeof(float) * (size_t)u);
                     #pragma omp simd
                     for (int j = 0; j < u; j++) z[2 * u + j] += gr[j] * rh[j];
                 } else {
-                    act_inplace(ract, z, 2 * u);
+                    lam_act_rows(ract, z, NULL, 1, 2 * u);
                     const float *gr = z + u;
                     if (hp) {
                         #pragma omp simd
@@ -342,7 +257,7 @@ RNN_VEC static void forward_slice(const lam_node *n, const float *params, float 
                 }
                 /* (reset_after=False adds (r*h) . U_h below, per slice) */
                 if (d.gru_ra || !hp) {
-                    act_inplace(act, z + 2 * u, u);
+                    lam_act_rows(act, z + 2 * u, NULL, 1, u);
                     const float *gz = z, *hh = z + 2 * u;
                     if (hp) {
                         #pragma omp simd
@@ -353,7 +268,7 @@ RNN_VEC static void forward_slice(const lam_node *n, const float *params, float 
                     }
                 }
             } else {
-                act_inplace(act, z, u);
+                lam_act_rows(act, z, NULL, 1, u);
                 memcpy(h, z, sizeof(float) * (size_t)u);
             }
         }
@@ -366,7 +281,7 @@ RNN_VEC static void forward_slice(const lam_node *n, const float *params, float 
                 float *z = Z + ((int64_t)b * T + tin) * G;
                 const float *hp = H + ((int64_t)b * T + s - 1) * u;
                 float *h = H + ((int64_t)b * T + s) * u;
-                act_inplace(act, z + 2 * u, u);
+                lam_act_rows(act, z + 2 * u, NULL, 1, u);
                 const float *gz = z, *hh = z + 2 * u;
                 #pragma omp simd
                 for (int j = 0; j < u; j++) h[j] = gz[j] * hp[j] + (1.0f - gz[j]) * hh[j];
@@ -413,7 +328,7 @@ static void rnn_forward(lam_node *n, const lam_ctx *c, const float *x, float *y,
 /* Reverse steps for samples [b0, b1). dy rows: (B, T, u) or (B, u).
  * Writes dX (B, T, G): gradient w.r.t. the input-side pre-activations, and
  * for GRU reset_after dR (B, T, G): w.r.t. h_{t-1} . U + b_rec. */
-RNN_VEC static void backward_slice(const lam_node *n, const float *params, const float *saved,
+LAM_VEC static void backward_slice(const lam_node *n, const float *params, const float *saved,
                            const float *dy, float *dX, float *dR, float *dh, float *dhn,
                            float *tmp, int batch, int b0, int b1)
 {
@@ -446,7 +361,7 @@ RNN_VEC static void backward_slice(const lam_node *n, const float *params, const
                 /* dc += dh * o * act'(c) */
                 #pragma omp simd
                 for (int j = 0; j < u; j++) t1[j] = dhb[j] * go[j];
-                act_grad(act, tc, t1, u);
+                lam_act_grad_rows(act, tc, t1, 1, u);
                 #pragma omp simd
                 for (int j = 0; j < u; j++) {
                     dc[j] += t1[j];
@@ -456,9 +371,9 @@ RNN_VEC static void backward_slice(const lam_node *n, const float *params, const
                     g[3 * u + j] = dhb[j] * tc[j];              /* d o */
                     dc[j] *= gf[j];                             /* to c_{t-1} */
                 }
-                act_grad(ract, gi, g, 2 * u);
-                act_grad(act, gg, g + 2 * u, u);
-                act_grad(ract, go, g + 3 * u, u);
+                lam_act_grad_rows(ract, gi, g, 1, 2 * u);
+                lam_act_grad_rows(act, gg, g + 2 * u, 1, u);
+                lam_act_grad_rows(ract, go, g + 3 * u, 1, u);
                 if (hp) {
                     if (seq) memcpy(dhp, dy + (rs - 1) * u, sizeof(float) * (size_t)u);
                     else memset(dhp, 0, sizeof(float) * (size_t)u);
@@ -472,13 +387,13 @@ RNN_VEC static void backward_slice(const lam_node *n, const float *params, const
                     dhh[j] = dhb[j] * (1.0f - gz[j]);
                     dr[j] = 0.0f; /* reset_after=False at s = 0: r meets h_{-1} = 0 */
                 }
-                act_grad(ract, gz, dz, u);
-                act_grad(act, hh, dhh, u);
+                lam_act_grad_rows(ract, gz, dz, 1, u);
+                lam_act_grad_rows(act, hh, dhh, 1, u);
                 if (d.gru_ra) {
                     float *q = dR + rt * G;
                     #pragma omp simd
                     for (int j = 0; j < u; j++) dr[j] = dhh[j] * rh[j];
-                    act_grad(ract, gr, dr, u);
+                    lam_act_grad_rows(ract, gr, dr, 1, u);
                     #pragma omp simd
                     for (int j = 0; j < u; j++) {
                         q[j] = dz[j];
@@ -495,7 +410,7 @@ RNN_VEC static void backward_slice(const lam_node *n, const float *params, const
             } else {
                 #pragma omp simd
                 for (int j = 0; j < u; j++) g[j] = dhb[j];
-                act_grad(act, z, g, u);
+                lam_act_grad_rows(act, z, g, 1, u);
                 if (hp) {
                     if (seq) memcpy(dhp, dy + (rs - 1) * u, sizeof(float) * (size_t)u);
                     else memset(dhp, 0, sizeof(float) * (size_t)u);
@@ -517,7 +432,7 @@ RNN_VEC static void backward_slice(const lam_node *n, const float *params, const
                     dr[j] = q[j] * hp[j];
                     dhp[j] += q[j] * gr[j];
                 }
-                act_grad(ract, gr, dr, u);
+                lam_act_grad_rows(ract, gr, dr, 1, u);
             }
             /* dh_{t-1} += [dz, dr] . U_zr^T */
             lam_gemm(false, true, nb, u, 2 * u, 1.0f, dXs, T * G, U, G, 1.0f, dhs, u);
