@@ -1,6 +1,7 @@
 /* optimizer.c - Adam, SGD (momentum, Nesterov) and RMSprop with Keras's
  * exact update rules, over the flat parameter and gradient buffers. */
 #include "core/model.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -57,64 +58,81 @@ lam_status lam_optimizer_check(const lam_optimizer *o)
     return LAM_OK;
 }
 
-/* One update of every parameter; elementwise, so the split across threads
- * does not change the bits. */
+/* The updates over [0, n), vectorised; Keras's formulas exactly. */
+LAM_VEC static void adam_update(float *restrict p, const float *restrict g, float *restrict m,
+                                float *restrict v, int64_t n,
+                                float alpha, float b1c, float b2c, float eps)
+{
+    for (int64_t i = 0; i < n; i++) {
+        m[i] += (g[i] - m[i]) * b1c;
+        v[i] += (g[i] * g[i] - v[i]) * b2c;
+        p[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
+    }
+}
+
+LAM_VEC static void sgd_update(float *restrict p, const float *restrict g, float *restrict v,
+                               int64_t n, float lr,
+                               float mu, bool nesterov)
+{
+    if (!v) {
+        for (int64_t i = 0; i < n; i++) p[i] -= lr * g[i];
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        v[i] = mu * v[i] - lr * g[i];
+        p[i] += nesterov ? mu * v[i] - lr * g[i] : v[i];
+    }
+}
+
+LAM_VEC static void rmsprop_update(float *restrict p, const float *restrict g, float *restrict v,
+                                   float *restrict mom, int64_t n,
+                                   float lr, float rho, float eps, float mu)
+{
+    for (int64_t i = 0; i < n; i++) {
+        v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];
+        float inc = lr * g[i] / sqrtf(v[i] + eps);
+        if (mom) {
+            mom[i] = mu * mom[i] + inc;
+            p[i] -= mom[i];
+        } else {
+            p[i] -= inc;
+        }
+    }
+}
+
+/* One update of every parameter. Elementwise, so splitting the buffer
+ * across threads does not change the bits. */
 void lam_optimizer_step(lam_model *m)
 {
     const lam_optimizer *o = &m->opt;
     const int64_t n = m->nparams;
-    float *p = m->params;
-    const float *g = m->grads;
-    const float lr = o->learning_rate;
     const double t = (double)(m->step + 1);
-    switch (o->kind) {
-    case LAM_OPT_ADAM: {
-        /* Keras: alpha = lr sqrt(1-b2^t)/(1-b1^t); eps added to the
-         * uncorrected sqrt(v). */
-        const float alpha =
-            (float)(lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));
-        const float b1c = 1.0f - o->beta_1, b2c = 1.0f - o->beta_2, eps = o->epsilon;
-        float *mm = m->slots[0], *vv = m->slots[1];
-        #pragma omp parallel for schedule(static) if (n > 65536)
-        for (int64_t i = 0; i < n; i++) {
-            mm[i] += (g[i] - mm[i]) * b1c;
-            vv[i] += (g[i] * g[i] - vv[i]) * b2c;
-            p[i] -= alpha * mm[i] / (sqrtf(vv[i]) + eps);
+    /* Keras's Adam: alpha = lr sqrt(1-b2^t)/(1-b1^t); eps added to the
+     * uncorrected sqrt(v). */
+    const float alpha = (float)(o->learning_rate * sqrt(1.0 - pow(o->beta_2, t)) /
+                                (1.0 - pow(o->beta_1, t)));
+    const int chunks = n > 65536 ? 2 * lam_get_threads() : 1;
+    #pragma omp parallel for schedule(static) if (chunks > 1)
+    for (int c = 0; c < chunks; c++) {
+        const int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
+        float *p = m->params + b, *s0 = m->slots[0] ? m->slots[0] + b : NULL,
+              *s1 = m->slots[1] ? m->slots[1] + b : NULL;
+        const float *g = m->grads + b;
+        switch (o->kind) {
+        case LAM_OPT_ADAM:
+            adam_update(p, g, s0, s1, e - b, alpha, 1.0f - o->beta_1, 1.0f - o->beta_2,
+                        o->epsilon);
+            break;
+        case LAM_OPT_SGD:
+            sgd_update(p, g, o->momentum > 0 ? s0 : NULL, e - b, o->learning_rate, o->momentum,
+                       o->nesterov);
+            break;
+        case LAM_OPT_RMSPROP:
+            /* Keras 3: v = rho v + (1-rho) g^2; inc = lr g / sqrt(v + eps). */
+            rmsprop_update(p, g, s0, m->nslots > 1 ? s1 : NULL, e - b, o->learning_rate, o->rho,
+                           o->epsilon, o->momentum);
+            break;
         }
-        break;
-    }
-    case LAM_OPT_SGD: {
-        if (o->momentum > 0) {
-            float *v = m->slots[0];
-            const float mu = o->momentum;
-            #pragma omp parallel for schedule(static) if (n > 65536)
-            for (int64_t i = 0; i < n; i++) {
-                v[i] = mu * v[i] - lr * g[i];
-                p[i] += o->nesterov ? mu * v[i] - lr * g[i] : v[i];
-            }
-        } else {
-            #pragma omp parallel for schedule(static) if (n > 65536)
-            for (int64_t i = 0; i < n; i++) p[i] -= lr * g[i];
-        }
-        break;
-    }
-    case LAM_OPT_RMSPROP: {
-        /* Keras 3: v = rho v + (1-rho) g^2; inc = lr g / sqrt(v + eps). */
-        float *v = m->slots[0], *mom = m->nslots > 1 ? m->slots[1] : NULL;
-        const float rho = o->rho, eps = o->epsilon, mu = o->momentum;
-        #pragma omp parallel for schedule(static) if (n > 65536)
-        for (int64_t i = 0; i < n; i++) {
-            v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];
-            float inc = lr * g[i] / sqrtf(v[i] + eps);
-            if (mom) {
-                mom[i] = mu * mom[i] + inc;
-                p[i] -= mom[i];
-            } else {
-                p[i] -= inc;
-            }
-        }
-        break;
-    }
     }
     m->step++;
 }
