@@ -73,6 +73,8 @@ int cli_fit_data_to_model(const lam_model *m, lam_dataset *ds, const char *sourc
 
 /* Opens a model: a Keras JSON spec (*.json) or a saved lamina file. */
 int cli_open_model(const char *path, lam_model **out);
+/* Adds the seed's CNN (cnn) or stacked LSTM to an empty model. */
+lam_status cli_build_seed(lam_model *m, bool cnn, int64_t H, int64_t W, int classes);
 bool cli_is_spec(const char *path);
 
 /* ------------------------------------------------------- json_out.c */

@@ -196,28 +196,6 @@ static int run_classic(const classic_ops *ops, const split *s, const char *tmpfi
 
 /* ---------------------------------------------------------- deep models */
 
-/* The seed CNN and LSTM for samples of H x W (x 1) and the data's classes. */
-static lam_status build_deep(lam_model *m, bool cnn, int64_t H, int64_t W, int classes)
-{
-    lam_status st;
-    if (cnn) {
-        st = lam_model_add_input(m, 3, (int64_t[]){H, W, 1});
-        if (!st) st = lam_model_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
-        if (!st) st = lam_model_add_maxpool2d(m, 2, 2);
-        if (!st) st = lam_model_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
-        if (!st) st = lam_model_add_maxpool2d(m, 2, 2);
-        if (!st) st = lam_model_add_flatten(m);
-        if (!st) st = lam_model_add_dense(m, 64, LAM_ACT_RELU);
-    } else {
-        st = lam_model_add_input(m, 2, (int64_t[]){H, W});
-        if (!st) st = lam_model_add_lstm(m, 64, true);
-        if (!st) st = lam_model_add_lstm(m, 64, true);
-        if (!st) st = lam_model_add_lstm(m, 64, false);
-    }
-    if (!st) st = lam_model_add_dense(m, classes, LAM_ACT_SOFTMAX);
-    return st;
-}
-
 /* H, W of 2-D samples ((H, W) or (H, W, 1)); false for other shapes. */
 static bool image_shape(lam_dataset *ds, int64_t *H, int64_t *W)
 {
@@ -248,7 +226,7 @@ static int run_deep(const compare_args *a, bool cnn, split *s, const char *tmpfi
     float *p = malloc(sizeof(float) * (size_t)(s->nte * D + 1));
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)(s->nte + 1));
     int rc = p && pred ? CLI_OK : cli_error("out of memory");
-    if (rc == CLI_OK && (build_deep(m, cnn, H, W, (int)D) != LAM_OK ||
+    if (rc == CLI_OK && (cli_build_seed(m, cnn, H, W, (int)D) != LAM_OK ||
                          lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE) != LAM_OK))
         rc = cli_lib_error();
     if (rc == CLI_OK) rc = cli_fit_data_to_model(m, s->train, a->data);

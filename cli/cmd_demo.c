@@ -18,19 +18,6 @@ static const char USAGE[] =
     "  --threads N     0 = all cores (default)\n"
     "  --verbose 0|1|2 default 1\n";
 
-static lam_status build_seed_cnn(lam_model *m)
-{
-    lam_status st = lam_model_add_input(m, 3, (int64_t[]){28, 28, 1});
-    if (!st) st = lam_model_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
-    if (!st) st = lam_model_add_maxpool2d(m, 2, 2);
-    if (!st) st = lam_model_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
-    if (!st) st = lam_model_add_maxpool2d(m, 2, 2);
-    if (!st) st = lam_model_add_flatten(m);
-    if (!st) st = lam_model_add_dense(m, 64, LAM_ACT_RELU);
-    if (!st) st = lam_model_add_dense(m, 10, LAM_ACT_SOFTMAX);
-    return st;
-}
-
 int cmd_demo(int argc, char **argv)
 {
     long epochs = 1, limit = 0, batch = 32, seed = 42, threads = 0, verbose = 1;
@@ -62,7 +49,7 @@ int cmd_demo(int argc, char **argv)
     if (m) lam_model_set_seed(m, (uint64_t)seed);
     if (!m || (limit > 0 && limit < lam_dataset_count(train) &&
                lam_dataset_truncate(train, limit) != LAM_OK) ||
-        build_seed_cnn(m) != LAM_OK ||
+        cli_build_seed(m, true, 28, 28, 10) != LAM_OK ||
         lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE) != LAM_OK ||
         lam_model_summary(m, stdout) != LAM_OK || lam_fit(m, train, &fo, NULL) != LAM_OK ||
         lam_evaluate(m, test, (int)batch, 0, &res) != LAM_OK) {

@@ -23,3 +23,27 @@ int cli_open_model(const char *path, lam_model **out)
     }
     return CLI_OK;
 }
+
+/* The seed's CNN (Conv2D 32, pool, Conv2D 64, pool, Flatten, Dense 64) or stacked
+ * LSTM (3 x LSTM 64), for samples of H x W (x 1), ending in a softmax over
+ * the data's classes. */
+lam_status cli_build_seed(lam_model *m, bool cnn, int64_t H, int64_t W, int classes)
+{
+    lam_status st;
+    if (cnn) {
+        st = lam_model_add_input(m, 3, (int64_t[]){H, W, 1});
+        if (!st) st = lam_model_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
+        if (!st) st = lam_model_add_maxpool2d(m, 2, 2);
+        if (!st) st = lam_model_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
+        if (!st) st = lam_model_add_maxpool2d(m, 2, 2);
+        if (!st) st = lam_model_add_flatten(m);
+        if (!st) st = lam_model_add_dense(m, 64, LAM_ACT_RELU);
+    } else {
+        st = lam_model_add_input(m, 2, (int64_t[]){H, W});
+        if (!st) st = lam_model_add_lstm(m, 64, true);
+        if (!st) st = lam_model_add_lstm(m, 64, true);
+        if (!st) st = lam_model_add_lstm(m, 64, false);
+    }
+    if (!st) st = lam_model_add_dense(m, classes, LAM_ACT_SOFTMAX);
+    return st;
+}
