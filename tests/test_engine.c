@@ -288,6 +288,45 @@ static void reproducible(void)
     lam_dataset_free(train);
 }
 
+/* The same for a CNN big enough that every kernel splits its work across
+ * threads (GEMM blocks, activation rows, bias-gradient columns, pooling). */
+static void reproducible_cnn(void)
+{
+    lam_dataset *ds;
+    CHECK_OK(lam_dataset_create(&ds, LAM_U8, 96, 3, (int64_t[]){14, 14, 1}, true, 0));
+    uint8_t *px = lam_dataset_x(ds);
+    for (int64_t i = 0; i < 96 * 14 * 14; i++) px[i] = (uint8_t)lam_rng_below(&rng, 256);
+    for (int i = 0; i < 96; i++) lam_dataset_labels(ds)[i] = i % 10;
+    float *w[2];
+    int64_t np = 0;
+    for (int k = 0; k < 2; k++) {
+        lam_set_threads(k + 1);
+        lam_model *m = lam_sequential(NULL);
+        lam_model_set_seed(m, 3);
+        CHECK_OK(lam_model_add_input(m, 3, (int64_t[]){14, 14, 1}));
+        CHECK_OK(lam_model_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU));
+        CHECK_OK(lam_model_add_maxpool2d(m, 2, 2));
+        CHECK_OK(lam_model_add_conv2d(m, 64, 3, 3, LAM_ACT_TANH));
+        CHECK_OK(lam_model_add_flatten(m));
+        CHECK_OK(lam_model_add_dense(m, 10, LAM_ACT_SOFTMAX));
+        lam_optimizer o = lam_adam();
+        CHECK_OK(lam_model_compile(m, &o, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+        lam_fit_options fo = lam_fit_defaults();
+        fo.verbose = 0;
+        CHECK_OK(lam_fit(m, ds, &fo, NULL));
+        np = m->nparams;
+        w[k] = malloc(sizeof(float) * (size_t)np);
+        memcpy(w[k], m->params, sizeof(float) * (size_t)np);
+        lam_model_free(m);
+    }
+    CHECK(memcmp(w[0], w[1], sizeof(float) * (size_t)np) == 0,
+          "a CNN trained with 1 and 2 threads has different weights");
+    free(w[0]);
+    free(w[1]);
+    lam_set_threads(1);
+    lam_dataset_free(ds);
+}
+
 static void initialisers(void)
 {
     lam_model *m = lam_sequential(NULL);
@@ -428,6 +467,7 @@ int main(void)
     initialisers();
     learns_toy_problem();
     reproducible();
+    reproducible_cnn();
     builder_refusals();
     non_finite_stops();
     allocation_failures();

@@ -160,12 +160,32 @@ void lam_act_backward(lam_activation act, const float *y, float *dy, int64_t row
     }
 }
 
-LAM_VEC void lam_bias_grad(const float *dz, int64_t rows, int64_t cols, float *db)
+/* db[j0..j1) summed over rows in a fixed order. */
+LAM_VEC static void bias_grad_cols(const float *restrict dz, int64_t rows, int64_t cols,
+                                   int64_t j0, int64_t j1, float *restrict db)
 {
-    /* Sum over rows in a fixed order so the result does not depend on threads. */
-    memset(db, 0, sizeof(float) * (size_t)cols);
+    for (int64_t j = j0; j < j1; j++) db[j] = 0;
     for (int64_t r = 0; r < rows; r++) {
         const float *d = dz + r * cols;
-        for (int64_t j = 0; j < cols; j++) db[j] += d[j];
+        for (int64_t j = j0; j < j1; j++) db[j] += d[j];
+    }
+}
+
+void lam_bias_grad(const float *dz, int64_t rows, int64_t cols, float *db)
+{
+    /* Threads take blocks of columns, never of rows: each sum keeps one
+     * order, so the result does not depend on the number of threads. */
+    const int nt = cols >= 32 ? act_threads(rows, cols) : 1;
+    if (nt == 1) {
+        bias_grad_cols(dz, rows, cols, 0, cols, db);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
+    {
+        const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
+        /* Blocks of 16 columns: whole vectors for each thread. */
+        const int64_t blocks = (cols + 15) / 16;
+        const int64_t j0 = 16 * (blocks * t / k), j1 = 16 * (blocks * (t + 1) / k);
+        bias_grad_cols(dz, rows, cols, j0, j1 < cols ? j1 : cols, db);
     }
 }
