@@ -30,6 +30,7 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+    lam_fpu_flush_begin(); /* as lam_fit does */
     const bool lstm = argc > 1 && !strcmp(argv[1], "lstm");
     const int steps = argc > 2 ? atoi(argv[2]) : 50, B = 32;
     lam_model *m = lam_sequential(NULL);

@@ -70,6 +70,11 @@ lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int6
 /* Set by lam_request_stop(). */
 int lam_stop_requested(void);
 
+/* Flush denormal floats to zero in this thread and lamina's worker threads
+ * (see fpu.c); returns what lam_fpu_flush_end restores in this thread. */
+unsigned lam_fpu_flush_begin(void);
+void lam_fpu_flush_end(unsigned saved);
+
 /* Monotonic seconds. */
 double lam_now(void);
 

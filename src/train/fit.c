@@ -155,8 +155,8 @@ static lam_status evaluate_batches(lam_model *m, const lam_dataset *ds, int batc
     return LAM_OK;
 }
 
-lam_status lam_evaluate(lam_model *m, const lam_dataset *data, int batch_size, int verbose,
-                        lam_eval_result *out)
+static lam_status evaluate_impl(lam_model *m, const lam_dataset *data, int batch_size,
+                                int verbose, lam_eval_result *out)
 {
     if (!m || !out) return lam_error(LAM_ERR_ARG, "lam_evaluate: NULL argument");
     if (!m->compiled)
@@ -169,7 +169,7 @@ lam_status lam_evaluate(lam_model *m, const lam_dataset *data, int batch_size, i
     return evaluate_batches(m, data, batch_size, verbose ? &disp : NULL, out);
 }
 
-lam_status lam_predict_raw(lam_model *m, const float *x, int64_t n, float *out)
+static lam_status predict_raw_impl(lam_model *m, const float *x, int64_t n, float *out)
 {
     if (!m || (!x && n) || (!out && n)) return lam_error(LAM_ERR_ARG, "lam_predict_raw: NULL argument");
     if (!m->compiled)
@@ -186,7 +186,7 @@ lam_status lam_predict_raw(lam_model *m, const float *x, int64_t n, float *out)
     return LAM_OK;
 }
 
-lam_status lam_predict(lam_model *m, const lam_dataset *data, int batch_size, float *out)
+static lam_status predict_impl(lam_model *m, const lam_dataset *data, int batch_size, float *out)
 {
     if (!m || !out) return lam_error(LAM_ERR_ARG, "lam_predict: NULL argument");
     if (!m->compiled)
@@ -225,8 +225,8 @@ static void emit(const lam_fit_options *o, lam_display *disp, const lam_progress
     if (o->progress) o->progress(p, o->progress_user);
 }
 
-lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options *opt,
-                   lam_history **history)
+static lam_status fit_impl(lam_model *m, const lam_dataset *train, const lam_fit_options *opt,
+                           lam_history **history)
 {
     if (history) *history = NULL;
     if (!m || !train) return lam_error(LAM_ERR_ARG, "lam_fit: NULL argument");
@@ -408,4 +408,40 @@ lam_status lam_model_set_train_state(lam_model *m, const lam_train_state *st)
     m->epoch_loss = st->epoch_loss;
     m->epoch_correct = st->epoch_correct;
     return LAM_OK;
+}
+
+/* The public entry points: each computes with denormals flushed (fpu.c). */
+
+lam_status lam_evaluate(lam_model *m, const lam_dataset *data, int batch_size, int verbose,
+                        lam_eval_result *out)
+{
+    const unsigned fpu = lam_fpu_flush_begin();
+    lam_status s = evaluate_impl(m, data, batch_size, verbose, out);
+    lam_fpu_flush_end(fpu);
+    return s;
+}
+
+lam_status lam_predict_raw(lam_model *m, const float *x, int64_t n, float *out)
+{
+    const unsigned fpu = lam_fpu_flush_begin();
+    lam_status s = predict_raw_impl(m, x, n, out);
+    lam_fpu_flush_end(fpu);
+    return s;
+}
+
+lam_status lam_predict(lam_model *m, const lam_dataset *data, int batch_size, float *out)
+{
+    const unsigned fpu = lam_fpu_flush_begin();
+    lam_status s = predict_impl(m, data, batch_size, out);
+    lam_fpu_flush_end(fpu);
+    return s;
+}
+
+lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options *opt,
+                   lam_history **history)
+{
+    const unsigned fpu = lam_fpu_flush_begin();
+    lam_status s = fit_impl(m, train, opt, history);
+    lam_fpu_flush_end(fpu);
+    return s;
 }
