@@ -33,7 +33,7 @@ if [ ! -x "$venv/bin/python" ]; then
     $PY -m venv --system-site-packages "$venv"
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q "numpy>=1.26,<2" tensorflow-cpu tf-keras
+"$venv/bin/python" -m pip install -q "numpy>=1.26,<2" tensorflow-cpu tf-keras scikit-learn
 "$venv/bin/python" - <<'EOF'
 import numpy, torch, tensorflow as tf, keras
 print(f"numpy {numpy.__version__}, torch {torch.__version__}, tensorflow {tf.__version__}, keras {keras.__version__}")
