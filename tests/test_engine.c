@@ -241,9 +241,14 @@ static void learns_toy_problem(void)
               h->log[14].val_accuracy);
         CHECK(h->log[0].seconds > 0, "epoch time not recorded");
     }
-    lam_eval_result r;
+    lam_eval_result r, r256;
     CHECK_OK(lam_evaluate(m, test, 32, 0, &r));
     CHECK(r.accuracy > 0.95, "test accuracy %g on separable blobs", r.accuracy);
+    /* A larger batch is evaluated in pieces of the planned 32: same figures. */
+    CHECK_OK(lam_evaluate(m, test, 256, 0, &r256));
+    CHECK(r256.loss == r.loss && r256.accuracy == r.accuracy,
+          "evaluate at batch 256: loss %.17g vs %.17g at 32", r256.loss, r.loss);
+    CHECK(m->planned_batch == 32, "evaluate grew the plan to %d", m->planned_batch);
     /* predict agrees with evaluate's accuracy. */
     float *p = malloc(sizeof(float) * 400 * 4);
     CHECK_OK(lam_predict(m, test, 64, p));

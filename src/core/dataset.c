@@ -44,6 +44,24 @@ nomem:
     return LAM_ERR_NOMEM;
 }
 
+lam_status lam_dataset_adopt(lam_dataset **out, lam_dtype dtype, int64_t n, int rank,
+                             const int64_t *shape, void *x)
+{
+    /* Built empty, then given the n samples: nothing is allocated or copied
+     * for x, so a reader never holds two copies of a large data set. */
+    LAM_TRY(lam_dataset_create(out, dtype, 0, rank, shape, false, 0));
+    lam_dataset *ds = *out;
+    if (!(ds->labels = lam_calloc((size_t)(n ? n : 1), sizeof(int32_t)))) {
+        lam_dataset_free(ds);
+        *out = NULL;
+        return LAM_ERR_NOMEM;
+    }
+    lam_free(ds->x);
+    ds->x = x;
+    ds->n = n;
+    return LAM_OK;
+}
+
 void lam_dataset_free(lam_dataset *ds)
 {
     if (!ds) return;

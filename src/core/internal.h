@@ -63,6 +63,12 @@ struct lam_dataset {
     int64_t target_size;
 };
 
+/* A data set of n samples holding x (allocated with lam_malloc), which it
+ * takes over on success (on failure the caller still owns x), with n zeroed
+ * labels. */
+lam_status lam_dataset_adopt(lam_dataset **out, lam_dtype dtype, int64_t n, int rank,
+                             const int64_t *shape, void *x);
+
 /* lam_dataset_gather, where idx NULL means samples first, first+1, ... */
 lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int64_t first,
                                  int64_t count, float *x, int32_t *labels, float *targets);

@@ -247,9 +247,9 @@ lam_status lam_load_idx(const char *images_path, const char *labels_path, lam_da
     s = idx_slurp(&lb, "labels", &raw);
     if (s != LAM_OK) goto done;
     const int64_t shape[3] = {im.dims[1], im.dims[2], 1};
-    s = lam_dataset_create(&ds, LAM_U8, im.dims[0], 3, shape, true, 0);
+    s = lam_dataset_adopt(&ds, LAM_U8, im.dims[0], 3, shape, pix);
     if (s != LAM_OK) goto done;
-    memcpy(ds->x, pix, (size_t)im.bytes);
+    pix = NULL; /* the data set's now */
     for (int64_t i = 0; i < ds->n; i++) ds->labels[i] = raw[i];
     ds->scale = 1.0f / 255.0f;
     *out = ds;

@@ -120,22 +120,37 @@ static int64_t accuracy_units(const lam_model *m, int64_t samples)
     return m->loss == LAM_LOSS_BINARY_CE ? samples * m->nodes[m->n - 1].out_size : samples;
 }
 
+/* Inference works in pieces of at most this many samples: the batch size
+ * asked for, or less when the model is already planned for fewer (a model
+ * trained at 32 evaluates at 256 without growing its training buffers,
+ * and with the same results: samples do not interact in inference). */
+static lam_status inference_plan(lam_model *m, int batch_size, int *piece)
+{
+    *piece = m->planned_batch > 0 && m->planned_batch < batch_size ? m->planned_batch
+                                                                   : batch_size;
+    return lam_model_plan(m, *piece);
+}
+
 static lam_status evaluate_batches(lam_model *m, const lam_dataset *ds, int batch_size,
                                    lam_display *disp, lam_eval_result *res)
 {
-    LAM_TRY(lam_model_plan(m, batch_size));
+    int piece;
+    LAM_TRY(inference_plan(m, batch_size, &piece));
     double t0 = lam_now(), first = 0, loss = 0;
     int64_t correct = 0, seen = 0;
     const int64_t steps = (ds->n + batch_size - 1) / batch_size;
     for (int64_t s = 0; s < steps; s++) {
-        int count = (int)(ds->n - seen < batch_size ? ds->n - seen : batch_size);
-        load_batch(m, ds, NULL, seen, count);
-        lam_model_forward(m, count, false);
-        int64_t c = 0;
-        loss += lam_loss_compute(m->loss, lam_model_last(m), m->labels, m->targets, count,
-                                 NULL, &c);
-        correct += c;
-        seen += count;
+        const int64_t end = ds->n - seen < batch_size ? ds->n : seen + batch_size;
+        for (; seen < end; seen += piece) {
+            int count = (int)(end - seen < piece ? end - seen : piece);
+            load_batch(m, ds, NULL, seen, count);
+            lam_model_forward(m, count, false);
+            int64_t c = 0;
+            loss += lam_loss_compute(m->loss, lam_model_last(m), m->labels, m->targets, count,
+                                     NULL, &c);
+            correct += c;
+        }
+        seen = end;
         if (s == 0) first = lam_now() - t0;
         if (disp) {
             lam_progress p = {.event = s + 1 == steps ? LAM_PROGRESS_EVAL_END
@@ -194,10 +209,11 @@ static lam_status predict_impl(lam_model *m, const lam_dataset *data, int batch_
     if (batch_size < 1)
         return lam_error(LAM_ERR_ARG, "predict: batch_size %d, expected >= 1", batch_size);
     LAM_TRY(check_data(m, data, "prediction", false));
-    LAM_TRY(lam_model_plan(m, batch_size));
+    int piece;
+    LAM_TRY(inference_plan(m, batch_size, &piece));
     const int64_t D = lam_model_last(m)->out_size;
-    for (int64_t i = 0; i < data->n; i += batch_size) {
-        int count = (int)(data->n - i < batch_size ? data->n - i : batch_size);
+    for (int64_t i = 0; i < data->n; i += piece) {
+        int count = (int)(data->n - i < piece ? data->n - i : piece);
         load_batch(m, data, NULL, i, count);
         lam_model_forward(m, count, false);
         memcpy(out + i * D, lam_model_last(m)->out, sizeof(float) * (size_t)(count * D));
