@@ -159,6 +159,7 @@ int main(int argc, char **argv)
     if (all || !strcmp(model, "forest")) {
         lam_forest_params p = lam_forest_defaults();
         p.n_trees = trees;
+        p.criterion = crit;
         lam_forest *f;
         RUN(lam_forest_create(&f, &p));
         t0 = now();
@@ -168,7 +169,8 @@ int main(int argc, char **argv)
         cpu1 = cpu();
         RUN(lam_forest_predict(f, xte, nte, d, pred));
         t2 = now();
-        printf("forest: %d trees, gini, sqrt features, unlimited depth\n", trees);
+        printf("forest: %d trees, %s, sqrt features, unlimited depth\n", trees,
+               crit == LAM_CRITERION_GINI ? "gini" : "entropy");
         report("forest", accuracy(pred, yte, nte), t1 - t0, t2 - t1, nte);
         lam_forest_free(f);
     }
