@@ -30,7 +30,10 @@ ACT_INLINE float fast_exp(float x)
     float y = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
                  4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f) * z + r + 1.0f;
     union { int32_t i; float f; } s;
-    s.i = ((int32_t)n + 127) << 23;
+    /* 2^n built in the exponent bits; NaN (n != n) takes 0 here and still
+     * propagates through y. Unsigned shift: no undefined behaviour. */
+    const int32_t k = n == n ? (int32_t)n : 0;
+    s.i = (int32_t)((uint32_t)(k + 127) << 23);
     return y * s.f;
 }
 
