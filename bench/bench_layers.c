@@ -8,11 +8,6 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
-
-void lam_optimizer_step(lam_model *m);
-double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labels,
-                        const float *targets, int batch, float *grad, int64_t *correct);
-
 /* Process CPU seconds: on a shared machine wall time measures the other
  * tenants; CPU time measures us (summed over threads). */
 static double cpu_now(void)

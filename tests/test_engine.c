@@ -8,8 +8,6 @@
 
 #include <string.h>
 
-void lam_optimizer_step(lam_model *m);
-
 static lam_rng rng;
 
 static void fill(float *v, int64_t n)

@@ -13,9 +13,6 @@
 
 #include <string.h>
 
-double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labels,
-                        const float *targets, int batch, float *grad, int64_t *correct);
-
 static lam_rng rng;
 
 static double loss_now(lam_model *m, int batch)

@@ -14,9 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labels,
-                        const float *targets, int batch, float *grad, int64_t *correct);
-
 /* ------------------------------------------------------------ .npy loader */
 
 /* Reads a little-endian float32 C-order .npy (format 1.0) into a malloc'ed

@@ -353,8 +353,6 @@ void lam_node_add_tensor(lam_node *n, const char *what, int rank, const int64_t 
 lam_loss lam_model_loss(const lam_model *m) { return m->loss; }
 const lam_optimizer *lam_model_optimizer(const lam_model *m) { return &m->opt; }
 
-lam_status lam_optimizer_check(const lam_optimizer *o);
-
 lam_status lam_model_compile(lam_model *m, const lam_optimizer *opt, lam_loss loss)
 {
     if (!m || !opt) return lam_error(LAM_ERR_ARG, "lam_model_compile: NULL argument");
@@ -488,9 +486,6 @@ void lam_model_forward(lam_model *m, int batch, bool training)
         nd->op->forward(nd, &c, m->nodes[i - 1].out, nd->out, batch);
     }
 }
-
-double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labels,
-                        const float *targets, int batch, float *grad, int64_t *correct);
 
 lam_status lam_model_backward(lam_model *m, int batch, double *loss_sum, int64_t *correct)
 {

@@ -48,4 +48,15 @@ void lam_model_forward(lam_model *m, int batch, bool training);
  * predictions. Does not update the weights. */
 lam_status lam_model_backward(lam_model *m, int batch, double *loss_sum, int64_t *correct);
 
+/* Training internals shared by the engine, the tests and the benchmarks. */
+/* The loss summed over the batch, its gradient w.r.t. the last node's output
+ * (or pre-activation, when fused) written into grad (may be NULL), and the
+ * number of correct predictions. */
+double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labels,
+                        const float *targets, int batch, float *grad, int64_t *correct);
+/* One optimizer update of every parameter from m->grads. */
+void lam_optimizer_step(lam_model *m);
+/* Rejects impossible optimizer settings, naming them. */
+lam_status lam_optimizer_check(const lam_optimizer *o);
+
 #endif

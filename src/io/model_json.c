@@ -12,6 +12,7 @@
  * silently dropped: the model would train or predict differently from the
  * Keras one. Unknown keys whose value is null or false are accepted, since
  * Keras keeps adding such switched-off options (quantization_config, ...). */
+#include "core/model.h"
 #include "io/model_file.h"
 
 #include <errno.h>
@@ -21,8 +22,6 @@
 #include <strings.h>
 
 /* train/optimizer.c: validates hyperparameters (errors name the bad one). */
-lam_status lam_optimizer_check(const lam_optimizer *o);
-
 /* ---------------------------------------------------------------- reading */
 
 /* Who a message is about. */

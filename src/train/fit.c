@@ -6,8 +6,6 @@
 #include <math.h>
 #include <string.h>
 
-void lam_optimizer_step(lam_model *m);
-
 lam_fit_options lam_fit_defaults(void)
 {
     return (lam_fit_options){.epochs = 1, .batch_size = 32, .shuffle = true, .verbose = 1};
@@ -89,9 +87,6 @@ static lam_status check_data(const lam_model *m, const lam_dataset *ds, const ch
     }
     return LAM_OK;
 }
-
-double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labels,
-                        const float *targets, int batch, float *grad, int64_t *correct);
 
 /* Copies samples idx[0..count) (or first.. when idx is NULL) into the
  * planned batch buffers, turning labels into targets where the loss wants. */
