@@ -33,7 +33,7 @@ static void fuzz_cleanup(void)
 
 /* The path of temporary file k for this process and extension, e.g.
  * /dev/shm/lamina-fuzz-1234-0.idx. */
-static const char *fuzz_path(int k, const char *ext)
+static inline const char *fuzz_path(int k, const char *ext)
 {
     char p[256];
     struct stat st;
@@ -47,7 +47,7 @@ static const char *fuzz_path(int k, const char *ext)
     return fuzz_paths[fuzz_npaths++];
 }
 
-static void fuzz_write(const char *path, const uint8_t *data, size_t size)
+static inline void fuzz_write(const char *path, const uint8_t *data, size_t size)
 {
     FILE *f = fopen(path, "wb");
     if (!f) {
