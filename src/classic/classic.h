@@ -92,5 +92,8 @@ lam_status lam_st_meta_int(const lam_st_file *f, const char *key, int64_t lo, in
                            int64_t *out);
 lam_status lam_st_meta_double(const lam_st_file *f, const char *key, double *out);
 lam_status lam_st_meta_str(const lam_st_file *f, const char *key, const char **out);
+/* The tree hyperparameters (criterion, depth, split and leaf sizes, features,
+ * seed) from a tree's or a forest's file metadata. */
+lam_status lam_tree_params_read(const lam_st_file *f, const char *path, lam_tree_params *p);
 
 #endif

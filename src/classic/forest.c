@@ -304,7 +304,7 @@ lam_status lam_forest_load(const char *path, lam_forest **out)
     LAM_TRY(lam_st_open(&f, path, "forest"));
     lam_forest_params p = lam_forest_defaults();
     lam_forest *fo = NULL;
-    int64_t d, k, nt, v;
+    int64_t d, k, nt;
     const char *str;
     lam_status s;
     if ((s = lam_st_meta_int(&f, "n_features", 1, INT32_MAX, &d)) ||
@@ -314,23 +314,14 @@ lam_status lam_forest_load(const char *path, lam_forest **out)
     p.n_trees = (int)nt;
     if ((s = lam_st_meta_str(&f, "bootstrap", &str))) goto done;
     p.bootstrap = strcmp(str, "true") == 0;
-    if ((s = lam_st_meta_str(&f, "criterion", &str))) goto done;
-    if (strcmp(str, "gini") == 0) p.criterion = LAM_CRITERION_GINI;
-    else if (strcmp(str, "entropy") == 0) p.criterion = LAM_CRITERION_ENTROPY;
-    else {
-        s = lam_error(LAM_ERR_FORMAT, "%s: unknown criterion \"%s\"", path, str);
-        goto done;
-    }
-    if ((s = lam_st_meta_int(&f, "max_depth", 0, INT32_MAX, &v))) goto done;
-    p.max_depth = (int)v;
-    if ((s = lam_st_meta_int(&f, "min_samples_split", 2, INT32_MAX, &v))) goto done;
-    p.min_samples_split = (int)v;
-    if ((s = lam_st_meta_int(&f, "min_samples_leaf", 1, INT32_MAX, &v))) goto done;
-    p.min_samples_leaf = (int)v;
-    if ((s = lam_st_meta_int(&f, "max_features", -1, INT32_MAX, &v))) goto done;
-    p.max_features = (int)v;
-    if ((s = lam_st_meta_int(&f, "seed", 0, INT64_MAX, &v))) goto done;
-    p.seed = (uint64_t)v;
+    lam_tree_params saved = lam_tree_defaults();
+    if ((s = lam_tree_params_read(&f, path, &saved))) goto done;
+    p.criterion = saved.criterion;
+    p.max_depth = saved.max_depth;
+    p.min_samples_split = saved.min_samples_split;
+    p.min_samples_leaf = saved.min_samples_leaf;
+    p.max_features = saved.max_features;
+    p.seed = saved.seed;
     int64_t sh[2] = {nt, -1};
     const void *cnt_raw;
     if ((s = lam_st_tensor_get(&f, "tree_nodes", LAM_ST_I32, 1, sh, &cnt_raw))) goto done;

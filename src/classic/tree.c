@@ -706,6 +706,27 @@ lam_status lam_tree_save(const lam_tree *t, const char *path)
     return lam_st_save(path, "tree", ts, 7, meta, 8);
 }
 
+lam_status lam_tree_params_read(const lam_st_file *f, const char *path, lam_tree_params *p)
+{
+    const char *crit;
+    int64_t v;
+    LAM_TRY(lam_st_meta_str(f, "criterion", &crit));
+    if (strcmp(crit, "gini") == 0) p->criterion = LAM_CRITERION_GINI;
+    else if (strcmp(crit, "entropy") == 0) p->criterion = LAM_CRITERION_ENTROPY;
+    else return lam_error(LAM_ERR_FORMAT, "%s: unknown criterion \"%s\"", path, crit);
+    LAM_TRY(lam_st_meta_int(f, "max_depth", 0, INT32_MAX, &v));
+    p->max_depth = (int)v;
+    LAM_TRY(lam_st_meta_int(f, "min_samples_split", 2, INT32_MAX, &v));
+    p->min_samples_split = (int)v;
+    LAM_TRY(lam_st_meta_int(f, "min_samples_leaf", 1, INT32_MAX, &v));
+    p->min_samples_leaf = (int)v;
+    LAM_TRY(lam_st_meta_int(f, "max_features", -1, INT32_MAX, &v));
+    p->max_features = (int)v;
+    LAM_TRY(lam_st_meta_int(f, "seed", 0, INT64_MAX, &v));
+    p->seed = (uint64_t)v;
+    return LAM_OK;
+}
+
 lam_status lam_tree_load(const char *path, lam_tree **out)
 {
     if (!out) return lam_error(LAM_ERR_ARG, "tree load: out is NULL");
@@ -713,30 +734,13 @@ lam_status lam_tree_load(const char *path, lam_tree **out)
     lam_st_file f;
     LAM_TRY(lam_st_open(&f, path, "tree"));
     lam_tree_params p = lam_tree_defaults();
-    int64_t d, k, v;
-    const char *crit;
+    int64_t d, k;
     lam_status s;
     lam_tree *t = NULL;
     if ((s = lam_st_meta_int(&f, "n_features", 1, INT32_MAX, &d)) ||
         (s = lam_st_meta_int(&f, "n_classes", 1, INT32_MAX, &k)) ||
-        (s = lam_st_meta_str(&f, "criterion", &crit)))
+        (s = lam_tree_params_read(&f, path, &p)))
         goto done;
-    if (strcmp(crit, "gini") == 0) p.criterion = LAM_CRITERION_GINI;
-    else if (strcmp(crit, "entropy") == 0) p.criterion = LAM_CRITERION_ENTROPY;
-    else {
-        s = lam_error(LAM_ERR_FORMAT, "%s: unknown criterion \"%s\"", path, crit);
-        goto done;
-    }
-    if ((s = lam_st_meta_int(&f, "max_depth", 0, INT32_MAX, &v))) goto done;
-    p.max_depth = (int)v;
-    if ((s = lam_st_meta_int(&f, "min_samples_split", 2, INT32_MAX, &v))) goto done;
-    p.min_samples_split = (int)v;
-    if ((s = lam_st_meta_int(&f, "min_samples_leaf", 1, INT32_MAX, &v))) goto done;
-    p.min_samples_leaf = (int)v;
-    if ((s = lam_st_meta_int(&f, "max_features", -1, INT32_MAX, &v))) goto done;
-    p.max_features = (int)v;
-    if ((s = lam_st_meta_int(&f, "seed", 0, INT64_MAX, &v))) goto done;
-    p.seed = (uint64_t)v;
     int64_t shape[2] = {-1, -1};
     const void *src;
     if ((s = lam_st_tensor_get(&f, "feature", LAM_ST_I32, 1, shape, &src))) goto done;
