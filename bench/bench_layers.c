@@ -60,7 +60,7 @@ int main(int argc, char **argv)
     for (int s = 0; s < steps; s++) {
         for (int i = 1; i < n; i++) {
             lam_node *nd = &m->nodes[i];
-            if (nd->out == m->nodes[i - 1].out) continue;
+            if (nd->op->aliases_input) continue;
             lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset, m->scratch,
                          true, m->seed, m->step};
             double t0 = cpu_now();
@@ -71,7 +71,7 @@ int main(int argc, char **argv)
         lam_loss_compute(m->loss, last, m->labels, m->targets, B, last->dout, NULL);
         for (int i = n - 1; i >= 1; i--) {
             lam_node *nd = &m->nodes[i];
-            if (nd->out == m->nodes[i - 1].out) continue;
+            if (nd->op->aliases_input) continue;
             lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset, m->scratch,
                          true, m->seed, m->step};
             double t0 = cpu_now();

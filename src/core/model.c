@@ -481,7 +481,7 @@ void lam_model_forward(lam_model *m, int batch, bool training)
 {
     for (int i = 1; i < m->n; i++) {
         lam_node *nd = &m->nodes[i];
-        if (nd->out == m->nodes[i - 1].out) continue; /* an alias: nothing to compute */
+        if (nd->op->aliases_input) continue; /* its output is its input */
         lam_ctx c = node_ctx(m, nd, training);
         nd->op->forward(nd, &c, m->nodes[i - 1].out, nd->out, batch);
     }
@@ -494,7 +494,7 @@ lam_status lam_model_backward(lam_model *m, int batch, double *loss_sum, int64_t
                                  correct);
     for (int i = m->n - 1; i >= 1; i--) {
         lam_node *nd = &m->nodes[i];
-        if (nd->out == m->nodes[i - 1].out) continue; /* an alias: dx is dy already */
+        if (nd->op->aliases_input) continue; /* dx is dy already */
         lam_ctx c = node_ctx(m, nd, true);
         float *dx = (i > 1 || m->want_input_grad) ? m->nodes[i - 1].dout : NULL;
         nd->op->backward(nd, &c, m->nodes[i - 1].out, nd->out, nd->dout, dx, batch);
