@@ -51,6 +51,17 @@ static lam_window conv_window(const lam_node *n, int batch)
     return g;
 }
 
+/* How a convolution is computed; chosen once at build from its shape. The
+ * environment variable LAM_CONV_ALGO (im2col) forces a family where it
+ * applies, for benchmarks and for tests that compare the families. */
+enum conv_algo { CONV_IM2COL };
+
+static int conv_choose_algo(const lam_window *g)
+{
+    (void)g;
+    return CONV_IM2COL;
+}
+
 static lam_status conv_build(lam_node *n)
 {
     if (n->spec.units < 1 || n->spec.units > (1 << 20))
@@ -65,6 +76,7 @@ static lam_status conv_build(lam_node *n)
     n->out_shape[2] = n->spec.units;
     lam_node_add_tensor(n, "kernel", 4, (int64_t[]){g.KH, g.KW, g.C, n->spec.units});
     if (n->spec.use_bias) lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units});
+    n->algo = conv_choose_algo(&g);
     /* Forward keeps its im2col matrix for the weight gradient. */
     n->saved_floats = (int64_t)g.OH * g.OW * g.KH * g.KW * g.C;
     return LAM_OK;
@@ -85,7 +97,7 @@ static int64_t conv_scratch(const lam_node *n, int batch)
 }
 
 /* x (N, H, W, C) -> y (N, OH, OW, F) */
-static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+static void conv_forward_im2col(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
 {
     lam_window g = conv_window(n, batch);
     const int F = n->spec.units, K = g.KH * g.KW * g.C, M = batch * g.OH * g.OW;
@@ -95,8 +107,8 @@ static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y
     lam_node_bias_activate(n, y, bias, batch, F);
 }
 
-static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
-                          float *dy, float *dx, int batch)
+static void conv_backward_im2col(lam_node *n, const lam_ctx *c, const float *x,
+                                 const float *y, float *dy, float *dx, int batch)
 {
     lam_window g = conv_window(n, batch);
     const int F = n->spec.units, K = g.KH * g.KW * g.C, M = batch * g.OH * g.OW;
@@ -107,6 +119,21 @@ static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const f
     if (dx) {
         lam_gemm(false, true, M, K, F, 1.0f, dy, F, c->params, F, 0.0f, c->scratch, K);
         lam_col2im(&g, c->scratch, dx);
+    }
+}
+
+static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    switch (n->algo) {
+    default: conv_forward_im2col(n, c, x, y, batch); break;
+    }
+}
+
+static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
+                          float *dy, float *dx, int batch)
+{
+    switch (n->algo) {
+    default: conv_backward_im2col(n, c, x, y, dy, dx, batch); break;
     }
 }
 

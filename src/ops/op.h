@@ -28,6 +28,7 @@ typedef struct lam_node {
     int64_t param_offset, param_count;
     int64_t saved_floats;         /* per sample, kept from forward for backward */
     int64_t saved_ints;           /* per sample (e.g. argmax positions) */
+    int algo;                     /* the kernel family build chose (op-specific) */
     /* Planned buffers, [batch x size]. */
     float *out, *dout, *saved, *logits;
     int32_t *saved_idx;
