@@ -2,7 +2,11 @@
  * im2col + one GEMM over the whole batch; "same" and "valid" padding. */
 #include "kernels/activation.h"
 #include "kernels/kernels.h"
+#include "kernels/winograd.h"
 #include "ops/window.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, int sh, int sw,
                             lam_padding pad)
@@ -52,13 +56,20 @@ static lam_window conv_window(const lam_node *n, int batch)
 }
 
 /* How a convolution is computed; chosen once at build from its shape. The
- * environment variable LAM_CONV_ALGO (im2col) forces a family where it
- * applies, for benchmarks and for tests that compare the families. */
-enum conv_algo { CONV_IM2COL };
+ * environment variable LAM_CONV_ALGO (im2col, winograd) forces a family where
+ * it applies, for benchmarks and for tests that compare the families.
+ *   im2col    any window: one GEMM over the batch, K = KH*KW*C.
+ *   winograd  3x3, stride 1: F(2x2, 3x3), 16 GEMMs of K = C; 2.25x fewer
+ *             multiplications, worth it once C fills a vector (C >= 8). */
+enum conv_algo { CONV_IM2COL, CONV_WINOGRAD };
 
 static int conv_choose_algo(const lam_window *g)
 {
-    (void)g;
+    const char *force = getenv("LAM_CONV_ALGO");
+    bool winograd = lam_winograd_applies(g);
+    if (force && strcmp(force, "im2col") == 0) return CONV_IM2COL;
+    if (force && strcmp(force, "winograd") == 0 && winograd) return CONV_WINOGRAD;
+    if (winograd && g->C >= 8) return CONV_WINOGRAD;
     return CONV_IM2COL;
 }
 
@@ -77,8 +88,10 @@ static lam_status conv_build(lam_node *n)
     lam_node_add_tensor(n, "kernel", 4, (int64_t[]){g.KH, g.KW, g.C, n->spec.units});
     if (n->spec.use_bias) lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units});
     n->algo = conv_choose_algo(&g);
-    /* Forward keeps its im2col matrix for the weight gradient. */
-    n->saved_floats = (int64_t)g.OH * g.OW * g.KH * g.KW * g.C;
+    /* Forward keeps what the weight gradient reads: the im2col matrix or
+     * the transformed input tiles. */
+    if (n->algo == CONV_WINOGRAD) n->saved_floats = lam_winograd_saved_floats(&g);
+    else n->saved_floats = (int64_t)g.OH * g.OW * g.KH * g.KW * g.C;
     return LAM_OK;
 }
 
@@ -93,6 +106,10 @@ static lam_status conv_init(lam_node *n, float *p, lam_rng *rng)
 
 static int64_t conv_scratch(const lam_node *n, int batch)
 {
+    if (n->algo == CONV_WINOGRAD) {
+        lam_window g = conv_window(n, batch);
+        return lam_winograd_scratch_floats(&g, n->spec.units);
+    }
     return (int64_t)batch * n->saved_floats; /* dcols in backward */
 }
 
@@ -122,9 +139,31 @@ static void conv_backward_im2col(lam_node *n, const lam_ctx *c, const float *x,
     }
 }
 
+static void conv_forward_winograd(lam_node *n, const lam_ctx *c, const float *x, float *y,
+                                  int batch)
+{
+    lam_window g = conv_window(n, batch);
+    const int F = n->spec.units;
+    const float *bias = n->spec.use_bias ? c->params + (int64_t)9 * g.C * F : NULL;
+    lam_winograd_forward(&g, F, x, c->params, n->saved, y, c->scratch);
+    lam_node_bias_activate(n, y, bias, batch, F);
+}
+
+static void conv_backward_winograd(lam_node *n, const lam_ctx *c, const float *x,
+                                   const float *y, float *dy, float *dx, int batch)
+{
+    lam_window g = conv_window(n, batch);
+    const int F = n->spec.units;
+    lam_node_activate_backward(n, y, dy, batch, F);
+    lam_winograd_backward(&g, F, c->params, n->saved, dy, c->grads, dx, c->scratch);
+    if (n->spec.use_bias)
+        lam_bias_grad(dy, (int64_t)batch * g.OH * g.OW, F, c->grads + (int64_t)9 * g.C * F);
+}
+
 static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
 {
     switch (n->algo) {
+    case CONV_WINOGRAD: conv_forward_winograd(n, c, x, y, batch); break;
     default: conv_forward_im2col(n, c, x, y, batch); break;
     }
 }
@@ -133,6 +172,7 @@ static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const f
                           float *dy, float *dx, int batch)
 {
     switch (n->algo) {
+    case CONV_WINOGRAD: conv_backward_winograd(n, c, x, y, dy, dx, batch); break;
     default: conv_backward_im2col(n, c, x, y, dy, dx, batch); break;
     }
 }

@@ -1,0 +1,148 @@
+/* test_winograd.c - the F(2x2, 3x3) convolution against direct references:
+ * forward against lam_conv2d_naive, the kernel and input gradients against
+ * direct sums, over paddings, odd sizes (partial tiles), channel and filter
+ * counts that are not multiples of the vector width, and one image or
+ * several; then bit-identical results with 1 and 2 threads. */
+#include "kernels/winograd.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static float rndf(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)(rng_state >> 40) / 16777216.0f * 2.0f - 1.0f;
+}
+
+static float *random_floats(int64_t n)
+{
+    float *p = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) p[i] = rndf();
+    return p;
+}
+
+static lam_window window(int N, int H, int W, int C, bool same)
+{
+    lam_window g = {.N = N, .H = H, .W = W, .C = C, .KH = 3, .KW = 3, .SH = 1, .SW = 1};
+    g.PT = g.PL = same ? 1 : 0;
+    g.OH = same ? H : H - 2;
+    g.OW = same ? W : W - 2;
+    return g;
+}
+
+/* Direct gradients of y = conv(x, k): dk[kh,kw,c,f] = sum x . dz and
+ * dx[ih,iw,c] = sum k . dz, in double. */
+static void naive_backward(const lam_window *g, int F, const float *x, const float *k,
+                           const float *dz, double *dk, double *dx)
+{
+    memset(dk, 0, sizeof(double) * 9 * (size_t)g->C * F);
+    memset(dx, 0, sizeof(double) * (size_t)g->N * g->H * g->W * g->C);
+    for (int n = 0; n < g->N; n++)
+        for (int oh = 0; oh < g->OH; oh++)
+            for (int ow = 0; ow < g->OW; ow++)
+                for (int kh = 0; kh < 3; kh++)
+                    for (int kw = 0; kw < 3; kw++) {
+                        int ih = oh + kh - g->PT, iw = ow + kw - g->PL;
+                        if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) continue;
+                        for (int c = 0; c < g->C; c++)
+                            for (int f = 0; f < F; f++) {
+                                double d = dz[(((int64_t)n * g->OH + oh) * g->OW + ow) * F + f];
+                                int64_t xi = (((int64_t)n * g->H + ih) * g->W + iw) * g->C + c;
+                                int64_t ki = ((int64_t)(kh * 3 + kw) * g->C + c) * F + f;
+                                dk[ki] += x[xi] * d;
+                                dx[xi] += k[ki] * d;
+                            }
+                    }
+}
+
+/* Largest |a - b| relative to the largest |b| (the arrays' scale). */
+static double scaled_error(const float *a, const double *b, int64_t n)
+{
+    double worst = 0, scale = 1e-30;
+    for (int64_t i = 0; i < n; i++) scale = fmax(scale, fabs(b[i]));
+    for (int64_t i = 0; i < n; i++) worst = fmax(worst, fabs(a[i] - b[i]));
+    return worst / scale;
+}
+
+static void check_case(int N, int H, int W, int C, int F, bool same)
+{
+    lam_window g = window(N, H, W, C, same);
+    const int64_t nx = (int64_t)N * H * W * C, ny = (int64_t)N * g.OH * g.OW * F;
+    const int64_t nk = 9 * (int64_t)C * F;
+    float *x = random_floats(nx), *k = random_floats(nk), *dz = random_floats(ny);
+    float *V = malloc(sizeof(float) * (size_t)(N * lam_winograd_saved_floats(&g)));
+    float *scratch = malloc(sizeof(float) * (size_t)lam_winograd_scratch_floats(&g, F));
+    float *y = malloc(sizeof(float) * (size_t)ny), *yr = malloc(sizeof(float) * (size_t)ny);
+    float *dk = malloc(sizeof(float) * (size_t)nk), *dx = malloc(sizeof(float) * (size_t)nx);
+    double *dkr = malloc(sizeof(double) * (size_t)nk), *dxr = malloc(sizeof(double) * (size_t)nx);
+    double *yd = malloc(sizeof(double) * (size_t)ny);
+
+    lam_winograd_forward(&g, F, x, k, V, y, scratch);
+    lam_conv2d_naive(&g, x, k, NULL, F, yr);
+    for (int64_t i = 0; i < ny; i++) yd[i] = yr[i];
+    double ey = scaled_error(y, yd, ny);
+    CHECK(ey < 2e-6, "forward N=%d %dx%dx%d F=%d %s: error %.3g", N, H, W, C, F,
+          same ? "same" : "valid", ey);
+
+    naive_backward(&g, F, x, k, dz, dkr, dxr);
+    memset(dx, 0xff, sizeof(float) * (size_t)nx); /* NaN: every element must be written */
+    lam_winograd_backward(&g, F, k, V, dz, dk, dx, scratch);
+    double ek = scaled_error(dk, dkr, nk), ex = scaled_error(dx, dxr, nx);
+    CHECK(ek < 2e-6, "dkernel N=%d %dx%dx%d F=%d: error %.3g", N, H, W, C, F, ek);
+    CHECK(ex < 2e-6, "dx N=%d %dx%dx%d F=%d: error %.3g", N, H, W, C, F, ex);
+
+    /* Without dx the kernel gradient is the same, bit for bit. */
+    float *dk2 = malloc(sizeof(float) * (size_t)nk);
+    lam_winograd_backward(&g, F, k, V, dz, dk2, NULL, scratch);
+    CHECK(memcmp(dk, dk2, sizeof(float) * (size_t)nk) == 0, "dkernel depends on dx");
+
+#ifdef _OPENMP
+    /* The same with one thread and with two, bit for bit. */
+    float *y1 = malloc(sizeof(float) * (size_t)ny), *dx1 = malloc(sizeof(float) * (size_t)nx);
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    lam_winograd_forward(&g, F, x, k, V, y1, scratch);
+    lam_winograd_backward(&g, F, k, V, dz, dk2, dx1, scratch);
+    omp_set_num_threads(2);
+    lam_winograd_forward(&g, F, x, k, V, y, scratch);
+    lam_winograd_backward(&g, F, k, V, dz, dk, dx, scratch);
+    omp_set_num_threads(threads);
+    CHECK(memcmp(y, y1, sizeof(float) * (size_t)ny) == 0, "forward differs with 1 and 2 threads");
+    CHECK(memcmp(dk, dk2, sizeof(float) * (size_t)nk) == 0, "dkernel differs with 1 and 2 threads");
+    CHECK(memcmp(dx, dx1, sizeof(float) * (size_t)nx) == 0, "dx differs with 1 and 2 threads");
+    free(y1);
+    free(dx1);
+#endif
+    free(x), free(k), free(dz), free(V), free(scratch), free(y), free(yr), free(dk), free(dx);
+    free(dkr), free(dxr), free(yd), free(dk2);
+}
+
+int main(void)
+{
+    struct { int N, H, W, C, F; bool same; } cases[] = {
+        {1, 4, 4, 1, 1, false},   /* one tile */
+        {2, 13, 13, 32, 64, false}, /* the seed CNN's second convolution */
+        {3, 7, 6, 20, 17, true},  /* odd height, channel and filter tails */
+        {1, 5, 9, 8, 3, true},
+        {2, 3, 3, 16, 33, true},  /* the padding is most of the patch */
+        {4, 6, 7, 35, 16, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_case(cases[i].N, cases[i].H, cases[i].W, cases[i].C, cases[i].F, cases[i].same);
+
+    lam_window g = window(1, 8, 8, 4, true);
+    CHECK(lam_winograd_applies(&g), "3x3 stride 1 applies");
+    g.SH = 2;
+    CHECK(!lam_winograd_applies(&g), "stride 2 does not apply");
+    g.SH = 1;
+    g.KW = 5;
+    CHECK(!lam_winograd_applies(&g), "3x5 does not apply");
+    return test_summary("test_winograd");
+}
