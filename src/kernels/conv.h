@@ -20,10 +20,17 @@ void lam_im2col(const lam_window *g, const float *in, float *cols);
 /* The adjoint: dx (N, H, W, C) = sum of cols scattered back (dx is overwritten). */
 void lam_col2im(const lam_window *g, const float *cols, float *dx);
 
-/* Max pooling: out (N, OH, OW, C); argmax holds, per output, the index of the
- * chosen input within its sample (h*W + w)*C + c. Padded positions never win. */
-void lam_maxpool_forward(const lam_window *g, const float *in, float *out, int32_t *argmax);
-void lam_maxpool_backward(const lam_window *g, const float *dy, const int32_t *argmax, float *dx);
+/* Max pooling: out (N, OH, OW, C). record (lam_maxpool_record_ints(g) ints
+ * per sample, or NULL when no backward follows) says which input won each
+ * window, for lam_maxpool_backward; its layout depends on the window.
+ * Ties go to the first input in window order; padded positions never win. */
+int64_t lam_maxpool_record_ints(const lam_window *g);
+void lam_maxpool_forward(const lam_window *g, const float *in, float *out, int32_t *record);
+/* dx (N, H, W, C) is overwritten: dy routed to the winners, 0 elsewhere. */
+void lam_maxpool_backward(const lam_window *g, const float *dy, const int32_t *record, float *dx);
+/* References: the same results by direct search of each window. */
+void lam_maxpool_forward_naive(const lam_window *g, const float *in, float *out);
+void lam_maxpool_backward_naive(const lam_window *g, const float *in, const float *dy, float *dx);
 /* Average pooling; padded positions are left out of the count (as Keras). */
 void lam_avgpool_forward(const lam_window *g, const float *in, float *out);
 void lam_avgpool_backward(const lam_window *g, const float *dy, float *dx);

@@ -1,4 +1,5 @@
-/* pooling.c - MaxPooling2D (records argmax for backward) and AveragePooling2D. */
+/* pooling.c - MaxPooling2D (records which input won, for backward) and
+ * AveragePooling2D. */
 #include "ops/window.h"
 
 static int pool_stride(const lam_node *n, int axis)
@@ -24,14 +25,15 @@ static lam_status pool_build(lam_node *n)
     n->out_shape[0] = g.OH;
     n->out_shape[1] = g.OW;
     n->out_shape[2] = g.C;
-    if (n->spec.kind == LAM_LAYER_MAXPOOL2D) n->saved_ints = (int64_t)g.OH * g.OW * g.C;
+    if (n->spec.kind == LAM_LAYER_MAXPOOL2D) n->saved_ints = lam_maxpool_record_ints(&g);
     return LAM_OK;
 }
 
 static void maxpool_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
 {
     lam_window g = pool_window(n, batch);
-    lam_maxpool_forward(&g, x, y, n->saved_idx);
+    /* Which input won is only needed when a backward pass follows. */
+    lam_maxpool_forward(&g, x, y, c->training ? n->saved_idx : NULL);
 }
 
 static void maxpool_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
