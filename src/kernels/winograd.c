@@ -1,7 +1,8 @@
-/* winograd.c - F(2x2, 3x3) convolution: transforms vectorised over channels,
- * the 16 point-wise products handed to lam_gemm. See winograd.h for the
- * algebra. Every loop is split over images, tile rows or points, never over
- * a reduction, so results do not depend on the thread count. */
+/* winograd.c - F(m x m, 3x3) convolution, m = 2 or 4: the transforms are
+ * small constant matrices applied to 16 channels at a time, the point-wise
+ * products are handed to lam_gemm. See winograd.h for the algebra. Every
+ * loop is split over images, tile rows or points, never over a reduction,
+ * so results do not depend on the thread count. */
 #include "kernels/winograd.h"
 
 #include "kernels/kernels.h"
@@ -18,6 +19,72 @@
 typedef float wg_vec __attribute__((vector_size(WG_LANES * sizeof(float))));
 
 #define WG_INLINE static inline __attribute__((always_inline))
+
+/* ------------------------------------------------------------------------ */
+/* The transforms (Lavin & Gray; interpolation points 0, +-1, +-2, inf).     */
+
+/* F(2x2, 3x3): input tile 4x4. */
+static const float BT2[4 * 4] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+static const float G2[4 * 3] = {1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1};
+static const float AT2[2 * 4] = {1, 1, 1, 0, 0, 1, -1, -1};
+/* F(4x4, 3x3): input tile 6x6. */
+static const float BT4[6 * 6] = {
+    4, 0, -5, 0, 1, 0,  0, -4, -4, 1, 1, 0,  0, 4, -4, -1, 1, 0,
+    0, -2, -1, 2, 1, 0, 0, 2, -1, -2, 1, 0,  0, 4, 0, -5, 0, 1,
+};
+static const float G4[6 * 3] = {
+    1.0f / 4,  0,          0,          -1.0f / 6, -1.0f / 6, -1.0f / 6,
+    -1.0f / 6, 1.0f / 6,   -1.0f / 6,  1.0f / 24, 1.0f / 12, 1.0f / 6,
+    1.0f / 24, -1.0f / 12, 1.0f / 6,   0,         0,         1,
+};
+static const float AT4[4 * 6] = {
+    1, 1, 1, 1, 1, 0,  0, 1, -1, 2, -2, 0,  0, 1, 1, 4, 4, 0,  0, 1, -1, 8, -8, 1,
+};
+
+#define WG_MAX_A 6 /* largest input tile */
+
+/* out (p x p) = P X P^T for X (q x q), where P is the r x c table T, or its
+ * transpose when trans (then p = c, q = r). With T a constant table and the
+ * loops unrolled, the zero terms vanish and the +-1 factors become plain
+ * adds at compile time, so one routine serves all six transforms. */
+WG_INLINE void wg_sandwich(const float *T, int r, int c, bool trans, const wg_vec *X,
+                           wg_vec *out)
+{
+    const int p = trans ? c : r, q = trans ? r : c;
+    wg_vec t[WG_MAX_A * WG_MAX_A]; /* t (p x q) = P X */
+#pragma GCC unroll 8
+    for (int i = 0; i < p; i++)
+#pragma GCC unroll 8
+        for (int l = 0; l < q; l++) {
+            wg_vec acc = {0};
+            bool any = false;
+#pragma GCC unroll 8
+            for (int k = 0; k < q; k++) {
+                float w = trans ? T[k * c + i] : T[i * c + k];
+                if (w == 0.0f) continue;
+                wg_vec term = w == 1.0f ? X[k * q + l] : w == -1.0f ? -X[k * q + l] : w * X[k * q + l];
+                acc = any ? acc + term : term;
+                any = true;
+            }
+            t[i * q + l] = acc;
+        }
+#pragma GCC unroll 8
+    for (int i = 0; i < p; i++)
+#pragma GCC unroll 8
+        for (int j = 0; j < p; j++) {
+            wg_vec acc = {0};
+            bool any = false;
+#pragma GCC unroll 8
+            for (int l = 0; l < q; l++) {
+                float w = trans ? T[l * c + j] : T[j * c + l];
+                if (w == 0.0f) continue;
+                wg_vec term = w == 1.0f ? t[i * q + l] : w == -1.0f ? -t[i * q + l] : w * t[i * q + l];
+                acc = any ? acc + term : term;
+                any = true;
+            }
+            out[i * p + j] = acc;
+        }
+}
 
 /* The first n (<= WG_LANES) lanes from p, the rest zero; p may be NULL
  * (a padded position: all zero). */
@@ -38,337 +105,322 @@ WG_INLINE void wg_store(float *p, wg_vec v, int n)
 
 WG_INLINE void wg_add(float *p, wg_vec v, int n)
 {
-    wg_vec old = wg_load(p, n);
-    wg_store(p, old + v, n);
+    wg_store(p, wg_load(p, n) + v, n);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Geometry.                                                                 */
 
 bool lam_winograd_applies(const lam_window *g)
 {
     return g->KH == 3 && g->KW == 3 && g->SH == 1 && g->SW == 1;
 }
 
-static int tiles_h(const lam_window *g) { return (g->OH + 1) / 2; }
-static int tiles_w(const lam_window *g) { return (g->OW + 1) / 2; }
-
-int64_t lam_winograd_tiles(const lam_window *g) { return (int64_t)tiles_h(g) * tiles_w(g); }
-
-int64_t lam_winograd_saved_floats(const lam_window *g)
+int lam_winograd_tile(const lam_window *g)
 {
-    return 16 * lam_winograd_tiles(g) * g->C;
+    /* 4x4 tiles do 2.25/4 of the 2x2 tiles' multiplications per output,
+     * but waste more on ragged edges; below 4 outputs there is no gain. */
+    return g->OH >= 4 && g->OW >= 4 ? 4 : 2;
 }
 
-/* Workspace layout: U (or dU) [16][C][F], then per-tile data. Each part
+static int tiles_h(const lam_window *g, int m) { return (g->OH + m - 1) / m; }
+static int tiles_w(const lam_window *g, int m) { return (g->OW + m - 1) / m; }
+static int64_t tiles(const lam_window *g, int m) { return (int64_t)tiles_h(g, m) * tiles_w(g, m); }
+static int points(int m) { return (m + 2) * (m + 2); }
+
+int64_t lam_winograd_saved_floats(const lam_window *g, int m)
+{
+    return points(m) * tiles(g, m) * g->C;
+}
+
+/* Workspace layout: U (or dU) [P][C][F], then per-tile data. Each part
  * starts on a 64-byte boundary. */
 static int64_t round16(int64_t x) { return (x + 15) / 16 * 16; }
 
-int64_t lam_winograd_scratch_floats(const lam_window *g, int F)
+int64_t lam_winograd_scratch_floats(const lam_window *g, int m, int F)
 {
-    int64_t nt = (int64_t)g->N * lam_winograd_tiles(g);
-    int64_t u = round16(16 * (int64_t)g->C * F);
-    int64_t fwd = u + round16(16 * nt * F);                                /* U, M */
-    int64_t bwd = 2 * u + round16(16 * nt * F) + round16(16 * nt * g->C);  /* U, dU, dM, dV */
+    const int64_t P = points(m), nt = (int64_t)g->N * tiles(g, m);
+    const int64_t u = round16(P * g->C * F);
+    int64_t fwd = u + round16(P * nt * F);                               /* U, M */
+    int64_t bwd = 2 * u + round16(P * nt * F) + round16(P * nt * g->C);  /* U, dU, dM, dV */
     return fwd > bwd ? fwd : bwd;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Kernel transforms: small (C*F per point), plain loops over filters.       */
-
-/* kernel [3, 3, C, F] -> U [16][C][F], U = G g G^T with
- * G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]];
- * 16 (channel, filter) pairs at a time. */
-LAM_VEC static void kernel_transform(const float *kernel, int C, int F, float *U)
-{
-    const int64_t CF = (int64_t)C * F;
-    for (int64_t i = 0; i < CF; i += WG_LANES) {
-        int lanes = CF - i < WG_LANES ? (int)(CF - i) : WG_LANES;
-        wg_vec k[9], t[12];
-        for (int j = 0; j < 9; j++) k[j] = wg_load(kernel + j * CF + i, lanes);
-        for (int col = 0; col < 3; col++) { /* t (4x3) = G g */
-            wg_vec g0 = k[col], g1 = k[3 + col], g2 = k[6 + col];
-            t[col] = g0;
-            t[3 + col] = 0.5f * (g0 + g1 + g2);
-            t[6 + col] = 0.5f * (g0 - g1 + g2);
-            t[9 + col] = g2;
-        }
-        for (int r = 0; r < 4; r++) { /* U (4x4) = t G^T */
-            wg_vec g0 = t[3 * r], g1 = t[3 * r + 1], g2 = t[3 * r + 2];
-            float *u = U + (4 * r) * CF + i;
-            wg_store(u, g0, lanes);
-            wg_store(u + CF, 0.5f * (g0 + g1 + g2), lanes);
-            wg_store(u + 2 * CF, 0.5f * (g0 - g1 + g2), lanes);
-            wg_store(u + 3 * CF, g2, lanes);
-        }
-    }
-}
-
-/* dU [16][C][F] -> dkernel [3, 3, C, F] = G^T dU G (the adjoint of the above). */
-LAM_VEC static void kernel_transform_adjoint(const float *dU, int C, int F, float *dkernel)
-{
-    const int64_t CF = (int64_t)C * F;
-    for (int64_t i = 0; i < CF; i += WG_LANES) {
-        int lanes = CF - i < WG_LANES ? (int)(CF - i) : WG_LANES;
-        wg_vec u[16], t[12];
-        for (int e = 0; e < 16; e++) u[e] = wg_load(dU + e * CF + i, lanes);
-        for (int col = 0; col < 4; col++) { /* t (3x4) = G^T u */
-            wg_vec a = u[col], b = u[4 + col], c = u[8 + col], d = u[12 + col];
-            t[col] = a + 0.5f * (b + c);
-            t[4 + col] = 0.5f * (b - c);
-            t[8 + col] = 0.5f * (b + c) + d;
-        }
-        for (int r = 0; r < 3; r++) { /* dkernel (3x3) = t G */
-            wg_vec a = t[4 * r], b = t[4 * r + 1], c = t[4 * r + 2], d = t[4 * r + 3];
-            float *o = dkernel + (3 * r) * CF + i;
-            wg_store(o, a + 0.5f * (b + c), lanes);
-            wg_store(o + CF, 0.5f * (b - c), lanes);
-            wg_store(o + 2 * CF, 0.5f * (b + c) + d, lanes);
-        }
-    }
-}
-
-/* ------------------------------------------------------------------------ */
-/* Tile transforms, 16 channels at a time.                                   */
-
-/* v = B^T d B, B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]. */
-WG_INLINE void bt_d_b(const wg_vec d[16], wg_vec v[16])
-{
-    wg_vec r[16];
-    for (int j = 0; j < 4; j++) {
-        r[j] = d[j] - d[8 + j];
-        r[4 + j] = d[4 + j] + d[8 + j];
-        r[8 + j] = d[8 + j] - d[4 + j];
-        r[12 + j] = d[4 + j] - d[12 + j];
-    }
-    for (int i = 0; i < 4; i++) {
-        const wg_vec *s = r + 4 * i;
-        v[4 * i] = s[0] - s[2];
-        v[4 * i + 1] = s[1] + s[2];
-        v[4 * i + 2] = s[2] - s[1];
-        v[4 * i + 3] = s[1] - s[3];
-    }
-}
-
-/* d = B v B^T, the adjoint of bt_d_b. */
-WG_INLINE void b_v_bt(const wg_vec v[16], wg_vec d[16])
-{
-    wg_vec r[16];
-    for (int j = 0; j < 4; j++) {
-        r[j] = v[j];
-        r[4 + j] = v[4 + j] - v[8 + j] + v[12 + j];
-        r[8 + j] = v[4 + j] + v[8 + j] - v[j];
-        r[12 + j] = -v[12 + j];
-    }
-    for (int i = 0; i < 4; i++) {
-        const wg_vec *s = r + 4 * i;
-        d[4 * i] = s[0];
-        d[4 * i + 1] = s[1] - s[2] + s[3];
-        d[4 * i + 2] = s[1] + s[2] - s[0];
-        d[4 * i + 3] = -s[3];
-    }
-}
-
-/* y (2x2) = A^T m A, A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]. */
-WG_INLINE void at_m_a(const wg_vec m[16], wg_vec y[4])
-{
-    wg_vec t[8];
-    for (int j = 0; j < 4; j++) {
-        t[j] = m[j] + m[4 + j] + m[8 + j];
-        t[4 + j] = m[4 + j] - m[8 + j] - m[12 + j];
-    }
-    for (int i = 0; i < 2; i++) {
-        const wg_vec *s = t + 4 * i;
-        y[2 * i] = s[0] + s[1] + s[2];
-        y[2 * i + 1] = s[1] - s[2] - s[3];
-    }
-}
-
-/* m (4x4) = A y A^T, the adjoint of at_m_a. */
-WG_INLINE void a_y_at(const wg_vec y[4], wg_vec m[16])
-{
-    wg_vec t[8]; /* 4x2 */
-    for (int j = 0; j < 2; j++) {
-        t[j] = y[j];
-        t[2 + j] = y[j] + y[2 + j];
-        t[4 + j] = y[j] - y[2 + j];
-        t[6 + j] = -y[2 + j];
-    }
-    for (int i = 0; i < 4; i++) {
-        const wg_vec *s = t + 2 * i;
-        m[4 * i] = s[0];
-        m[4 * i + 1] = s[0] + s[1];
-        m[4 * i + 2] = s[0] - s[1];
-        m[4 * i + 3] = -s[1];
-    }
-}
-
 /* Where input row/column i of tile coordinate t lies, or -1 outside. */
-static int patch_pos(int t, int i, int pad, int size)
+static int patch_pos(int m, int t, int i, int pad, int size)
 {
-    int p = 2 * t - pad + i;
+    int p = m * t - pad + i;
     return p >= 0 && p < size ? p : -1;
 }
 
-/* The 16 input pixels of tile (th, tw) of image x (NULL where padded). */
-static void patch_pointers(const lam_window *g, const float *x, int th, int tw, int ld,
-                           const float *p[16])
+/* The a x a input pixels of tile (th, tw) of image x (NULL where padded). */
+static void patch_pointers(const lam_window *g, int m, const float *x, int th, int tw,
+                           const float **p)
 {
-    for (int i = 0; i < 4; i++) {
-        int ih = patch_pos(th, i, g->PT, g->H);
-        for (int j = 0; j < 4; j++) {
-            int iw = patch_pos(tw, j, g->PL, g->W);
-            p[4 * i + j] = ih < 0 || iw < 0 ? NULL : x + ((int64_t)ih * g->W + iw) * ld;
+    const int a = m + 2;
+    for (int i = 0; i < a; i++) {
+        int ih = patch_pos(m, th, i, g->PT, g->H);
+        for (int j = 0; j < a; j++) {
+            int iw = patch_pos(m, tw, j, g->PL, g->W);
+            p[a * i + j] = ih < 0 || iw < 0 ? NULL : x + ((int64_t)ih * g->W + iw) * g->C;
         }
     }
 }
 
-/* V[e][nt][c] for the tiles of row th of image n. */
-LAM_VEC static void input_transform_row(const lam_window *g, const float *x, float *V,
-                                        int64_t NT, int n, int th)
+/* ------------------------------------------------------------------------ */
+/* The transforms of one variant. Each is written once, as an always-inline
+ * body taking the tile size m, and instantiated for m = 2 and m = 4 so that
+ * the tables are compile-time constants in each. */
+
+/* kernel [3, 3, C, F] -> U [P][C][F] = G g G^T, 16 (c, f) pairs at a time. */
+WG_INLINE void kernel_transform_body(int m, const float *kernel, int C, int F, float *U)
 {
-    const int C = g->C, TW = tiles_w(g);
+    const float *Gt = m == 4 ? G4 : G2;
+    const int a = m + 2;
+    const int64_t CF = (int64_t)C * F;
+    for (int64_t i = 0; i < CF; i += WG_LANES) {
+        int lanes = CF - i < WG_LANES ? (int)(CF - i) : WG_LANES;
+        wg_vec k[9], u[WG_MAX_A * WG_MAX_A];
+        for (int j = 0; j < 9; j++) k[j] = wg_load(kernel + j * CF + i, lanes);
+        wg_sandwich(Gt, a, 3, false, k, u);
+        for (int e = 0; e < a * a; e++) wg_store(U + e * CF + i, u[e], lanes);
+    }
+}
+
+/* dU [P][C][F] -> dkernel [3, 3, C, F] = G^T dU G. */
+WG_INLINE void kernel_adjoint_body(int m, const float *dU, int C, int F, float *dkernel)
+{
+    const float *Gt = m == 4 ? G4 : G2;
+    const int a = m + 2;
+    const int64_t CF = (int64_t)C * F;
+    for (int64_t i = 0; i < CF; i += WG_LANES) {
+        int lanes = CF - i < WG_LANES ? (int)(CF - i) : WG_LANES;
+        wg_vec u[WG_MAX_A * WG_MAX_A], k[9];
+        for (int e = 0; e < a * a; e++) u[e] = wg_load(dU + e * CF + i, lanes);
+        wg_sandwich(Gt, a, 3, true, u, k);
+        for (int j = 0; j < 9; j++) wg_store(dkernel + j * CF + i, k[j], lanes);
+    }
+}
+
+/* V[e][nt][c] = (B^T d B)[e] for the tiles of row th of image n. */
+WG_INLINE void input_row_body(int m, const lam_window *g, const float *x, float *V, int64_t NT,
+                              int n, int th)
+{
+    const float *BT = m == 4 ? BT4 : BT2;
+    const int a = m + 2, C = g->C, TW = tiles_w(g, m);
     const float *img = x + (int64_t)n * g->H * g->W * C;
     for (int tw = 0; tw < TW; tw++) {
-        const float *p[16];
-        patch_pointers(g, img, th, tw, C, p);
-        float *dst = V + ((int64_t)n * lam_winograd_tiles(g) + (int64_t)th * TW + tw) * C;
+        const float *p[WG_MAX_A * WG_MAX_A];
+        patch_pointers(g, m, img, th, tw, p);
+        float *dst = V + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * C;
         for (int c = 0; c < C; c += WG_LANES) {
             int lanes = C - c < WG_LANES ? C - c : WG_LANES;
-            wg_vec d[16], v[16];
-            for (int k = 0; k < 16; k++) d[k] = wg_load(p[k] ? p[k] + c : NULL, lanes);
-            bt_d_b(d, v);
-            for (int e = 0; e < 16; e++) wg_store(dst + e * NT * C + c, v[e], lanes);
+            wg_vec d[WG_MAX_A * WG_MAX_A], v[WG_MAX_A * WG_MAX_A];
+            for (int k = 0; k < a * a; k++) d[k] = wg_load(p[k] ? p[k] + c : NULL, lanes);
+            wg_sandwich(BT, a, a, false, d, v);
+            for (int e = 0; e < a * a; e++) wg_store(dst + e * NT * C + c, v[e], lanes);
         }
     }
 }
 
-/* y for the tiles of row th of image n, from M[e][nt][f]. */
-LAM_VEC static void output_transform_row(const lam_window *g, int F, const float *M,
-                                         int64_t NT, float *y, int n, int th)
+/* y = A^T M A for the tiles of row th of image n. */
+WG_INLINE void output_row_body(int m, const lam_window *g, int F, const float *M, int64_t NT,
+                               float *y, int n, int th)
 {
-    const int TW = tiles_w(g);
+    const float *AT = m == 4 ? AT4 : AT2;
+    const int a = m + 2, TW = tiles_w(g, m);
     float *img = y + (int64_t)n * g->OH * g->OW * F;
     for (int tw = 0; tw < TW; tw++) {
-        const float *src = M + ((int64_t)n * lam_winograd_tiles(g) + (int64_t)th * TW + tw) * F;
+        const float *src = M + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * F;
         for (int f = 0; f < F; f += WG_LANES) {
             int lanes = F - f < WG_LANES ? F - f : WG_LANES;
-            wg_vec m[16], out[4];
-            for (int e = 0; e < 16; e++) m[e] = wg_load(src + e * NT * F + f, lanes);
-            at_m_a(m, out);
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 2; b++) {
-                    int oh = 2 * th + a, ow = 2 * tw + b;
+            wg_vec mv[WG_MAX_A * WG_MAX_A], out[4 * 4];
+            for (int e = 0; e < a * a; e++) mv[e] = wg_load(src + e * NT * F + f, lanes);
+            wg_sandwich(AT, m, a, false, mv, out);
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < m; j++) {
+                    int oh = m * th + i, ow = m * tw + j;
                     if (oh < g->OH && ow < g->OW)
-                        wg_store(img + ((int64_t)oh * g->OW + ow) * F + f, out[2 * a + b], lanes);
+                        wg_store(img + ((int64_t)oh * g->OW + ow) * F + f, out[m * i + j], lanes);
                 }
         }
     }
 }
 
-/* dM[e][nt][f] for the tiles of row th of image n, from dz. */
-LAM_VEC static void output_transform_adjoint_row(const lam_window *g, int F, const float *dz,
-                                                 float *dM, int64_t NT, int n, int th)
+/* dM = A dz A^T for the tiles of row th of image n. */
+WG_INLINE void output_adjoint_row_body(int m, const lam_window *g, int F, const float *dz,
+                                       float *dM, int64_t NT, int n, int th)
 {
-    const int TW = tiles_w(g);
+    const float *AT = m == 4 ? AT4 : AT2;
+    const int a = m + 2, TW = tiles_w(g, m);
     const float *img = dz + (int64_t)n * g->OH * g->OW * F;
     for (int tw = 0; tw < TW; tw++) {
-        float *dst = dM + ((int64_t)n * lam_winograd_tiles(g) + (int64_t)th * TW + tw) * F;
+        float *dst = dM + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * F;
         for (int f = 0; f < F; f += WG_LANES) {
             int lanes = F - f < WG_LANES ? F - f : WG_LANES;
-            wg_vec dy[4], m[16];
-            for (int a = 0; a < 2; a++)
-                for (int b = 0; b < 2; b++) {
-                    int oh = 2 * th + a, ow = 2 * tw + b;
-                    dy[2 * a + b] = wg_load(oh < g->OH && ow < g->OW
-                                                ? img + ((int64_t)oh * g->OW + ow) * F + f
-                                                : NULL,
-                                            lanes);
+            wg_vec dy[4 * 4], mv[WG_MAX_A * WG_MAX_A];
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < m; j++) {
+                    int oh = m * th + i, ow = m * tw + j;
+                    bool in = oh < g->OH && ow < g->OW;
+                    dy[m * i + j] =
+                        wg_load(in ? img + ((int64_t)oh * g->OW + ow) * F + f : NULL, lanes);
                 }
-            a_y_at(dy, m);
-            for (int e = 0; e < 16; e++) wg_store(dst + e * NT * F + f, m[e], lanes);
+            wg_sandwich(AT, m, a, true, dy, mv);
+            for (int e = 0; e < a * a; e++) wg_store(dst + e * NT * F + f, mv[e], lanes);
         }
     }
 }
 
-/* dx of image n (written) from dV[e][nt][c]: each tile's B dV B^T is added
- * onto its 4x4 patch; neighbouring patches overlap, so one image is one
- * thread's work and the sums run in tile order. */
-LAM_VEC static void input_transform_adjoint_image(const lam_window *g, const float *dV,
-                                                  int64_t NT, float *dx, int n)
+/* dx of image n (written) = the sum over tiles of B dV B^T on each patch;
+ * neighbouring patches overlap, so one image is one thread's work and the
+ * sums run in tile order. */
+WG_INLINE void input_adjoint_image_body(int m, const lam_window *g, const float *dV, int64_t NT,
+                                        float *dx, int n)
 {
-    const int C = g->C, TH = tiles_h(g), TW = tiles_w(g);
+    const float *BT = m == 4 ? BT4 : BT2;
+    const int a = m + 2, C = g->C, TH = tiles_h(g, m), TW = tiles_w(g, m);
     float *img = dx + (int64_t)n * g->H * g->W * C;
     memset(img, 0, sizeof(float) * (size_t)g->H * g->W * C);
     for (int th = 0; th < TH; th++)
         for (int tw = 0; tw < TW; tw++) {
-            float *p[16];
-            patch_pointers(g, img, th, tw, C, (const float **)p);
-            const float *src = dV + ((int64_t)n * lam_winograd_tiles(g) + (int64_t)th * TW + tw) * C;
+            const float *p[WG_MAX_A * WG_MAX_A];
+            patch_pointers(g, m, img, th, tw, p);
+            const float *src = dV + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * C;
             for (int c = 0; c < C; c += WG_LANES) {
                 int lanes = C - c < WG_LANES ? C - c : WG_LANES;
-                wg_vec v[16], d[16];
-                for (int e = 0; e < 16; e++) v[e] = wg_load(src + e * NT * C + c, lanes);
-                b_v_bt(v, d);
-                for (int k = 0; k < 16; k++)
-                    if (p[k]) wg_add(p[k] + c, d[k], lanes);
+                wg_vec v[WG_MAX_A * WG_MAX_A], d[WG_MAX_A * WG_MAX_A];
+                for (int e = 0; e < a * a; e++) v[e] = wg_load(src + e * NT * C + c, lanes);
+                wg_sandwich(BT, a, a, true, v, d);
+                for (int k = 0; k < a * a; k++)
+                    if (p[k]) wg_add((float *)p[k] + c, d[k], lanes);
             }
         }
 }
 
+/* The instances: one function per (transform, m), each a set of target
+ * clones. */
+#define WG_INSTANCES(m)                                                                    \
+    LAM_VEC static void kernel_transform_##m(const float *k, int C, int F, float *U)      \
+    {                                                                                      \
+        kernel_transform_body(m, k, C, F, U);                                              \
+    }                                                                                      \
+    LAM_VEC static void kernel_adjoint_##m(const float *dU, int C, int F, float *dk)      \
+    {                                                                                      \
+        kernel_adjoint_body(m, dU, C, F, dk);                                              \
+    }                                                                                      \
+    LAM_VEC static void input_row_##m(const lam_window *g, const float *x, float *V,      \
+                                      int64_t NT, int n, int th)                           \
+    {                                                                                      \
+        input_row_body(m, g, x, V, NT, n, th);                                             \
+    }                                                                                      \
+    LAM_VEC static void output_row_##m(const lam_window *g, int F, const float *M,        \
+                                       int64_t NT, float *y, int n, int th)                \
+    {                                                                                      \
+        output_row_body(m, g, F, M, NT, y, n, th);                                         \
+    }                                                                                      \
+    LAM_VEC static void output_adjoint_row_##m(const lam_window *g, int F, const float *dz, \
+                                               float *dM, int64_t NT, int n, int th)       \
+    {                                                                                      \
+        output_adjoint_row_body(m, g, F, dz, dM, NT, n, th);                               \
+    }                                                                                      \
+    LAM_VEC static void input_adjoint_image_##m(const lam_window *g, const float *dV,     \
+                                                int64_t NT, float *dx, int n)              \
+    {                                                                                      \
+        input_adjoint_image_body(m, g, dV, NT, dx, n);                                     \
+    }
+WG_INSTANCES(2)
+WG_INSTANCES(4)
+
+static void kernel_transform(int m, const float *k, int C, int F, float *U)
+{
+    if (m == 4) kernel_transform_4(k, C, F, U);
+    else kernel_transform_2(k, C, F, U);
+}
+static void kernel_adjoint(int m, const float *dU, int C, int F, float *dk)
+{
+    if (m == 4) kernel_adjoint_4(dU, C, F, dk);
+    else kernel_adjoint_2(dU, C, F, dk);
+}
+static void input_row(int m, const lam_window *g, const float *x, float *V, int64_t NT, int n,
+                      int th)
+{
+    if (m == 4) input_row_4(g, x, V, NT, n, th);
+    else input_row_2(g, x, V, NT, n, th);
+}
+static void output_row(int m, const lam_window *g, int F, const float *M, int64_t NT, float *y,
+                       int n, int th)
+{
+    if (m == 4) output_row_4(g, F, M, NT, y, n, th);
+    else output_row_2(g, F, M, NT, y, n, th);
+}
+static void output_adjoint_row(int m, const lam_window *g, int F, const float *dz, float *dM,
+                               int64_t NT, int n, int th)
+{
+    if (m == 4) output_adjoint_row_4(g, F, dz, dM, NT, n, th);
+    else output_adjoint_row_2(g, F, dz, dM, NT, n, th);
+}
+static void input_adjoint_image(int m, const lam_window *g, const float *dV, int64_t NT,
+                                float *dx, int n)
+{
+    if (m == 4) input_adjoint_image_4(g, dV, NT, dx, n);
+    else input_adjoint_image_2(g, dV, NT, dx, n);
+}
+
 /* ------------------------------------------------------------------------ */
 
-void lam_winograd_forward(const lam_window *g, int F, const float *x, const float *kernel,
+void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, const float *kernel,
                           float *V, float *y, float *scratch)
 {
-    const int C = g->C, TH = tiles_h(g);
-    const int64_t NT = (int64_t)g->N * lam_winograd_tiles(g);
-    const int64_t rows = (int64_t)g->N * TH;
-    float *U = scratch;
-    float *M = scratch + round16(16 * (int64_t)C * F);
-    kernel_transform(kernel, C, F, U);
+    const int C = g->C, TH = tiles_h(g, m), P = points(m);
+    const int64_t NT = (int64_t)g->N * tiles(g, m), rows = (int64_t)g->N * TH;
+    float *U = scratch, *M = scratch + round16(P * (int64_t)C * F);
+    kernel_transform(m, kernel, C, F, U);
     #pragma omp parallel
     {
         #pragma omp for schedule(static)
-        for (int64_t r = 0; r < rows; r++) input_transform_row(g, x, V, NT, (int)(r / TH), (int)(r % TH));
+        for (int64_t r = 0; r < rows; r++) input_row(m, g, x, V, NT, (int)(r / TH), (int)(r % TH));
         /* M[e] (NT x F) = V[e] (NT x C) . U[e] (C x F) */
         #pragma omp for schedule(static)
-        for (int e = 0; e < 16; e++)
+        for (int e = 0; e < P; e++)
             lam_gemm(false, false, (int)NT, F, C, 1.0f, V + e * NT * C, C,
                      U + (int64_t)e * C * F, F, 0.0f, M + e * NT * F, F);
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++)
-            output_transform_row(g, F, M, NT, y, (int)(r / TH), (int)(r % TH));
+            output_row(m, g, F, M, NT, y, (int)(r / TH), (int)(r % TH));
     }
 }
 
-void lam_winograd_backward(const lam_window *g, int F, const float *kernel, const float *V,
+void lam_winograd_backward(const lam_window *g, int m, int F, const float *kernel, const float *V,
                            const float *dz, float *dkernel, float *dx, float *scratch)
 {
-    const int C = g->C, TH = tiles_h(g);
-    const int64_t NT = (int64_t)g->N * lam_winograd_tiles(g);
-    const int64_t rows = (int64_t)g->N * TH, u = round16(16 * (int64_t)C * F);
+    const int C = g->C, TH = tiles_h(g, m), P = points(m);
+    const int64_t NT = (int64_t)g->N * tiles(g, m), rows = (int64_t)g->N * TH;
+    const int64_t u = round16(P * (int64_t)C * F);
     float *U = scratch, *dU = scratch + u, *dM = scratch + 2 * u;
-    float *dV = dM + round16(16 * NT * F);
-    if (dx) kernel_transform(kernel, C, F, U);
+    float *dV = dM + round16(P * NT * F);
+    if (dx) kernel_transform(m, kernel, C, F, U);
     #pragma omp parallel
     {
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++)
-            output_transform_adjoint_row(g, F, dz, dM, NT, (int)(r / TH), (int)(r % TH));
+            output_adjoint_row(m, g, F, dz, dM, NT, (int)(r / TH), (int)(r % TH));
         /* dU[e] (C x F) = V[e]^T . dM[e];  dV[e] (NT x C) = dM[e] . U[e]^T.
          * The tile sum of dU[e] is one GEMM: its order is fixed. */
         #pragma omp for schedule(static, 1)
-        for (int e = 0; e < 32; e++) {
-            int p = e & 15;
-            if (e < 16)
-                lam_gemm(true, false, C, F, (int)NT, 1.0f, V + p * NT * C, C, dM + p * NT * F, F,
-                         0.0f, dU + (int64_t)p * C * F, F);
+        for (int j = 0; j < 2 * P; j++) {
+            int e = j % P;
+            if (j < P)
+                lam_gemm(true, false, C, F, (int)NT, 1.0f, V + e * NT * C, C, dM + e * NT * F, F,
+                         0.0f, dU + (int64_t)e * C * F, F);
             else if (dx)
-                lam_gemm(false, true, (int)NT, C, F, 1.0f, dM + p * NT * F, F,
-                         U + (int64_t)p * C * F, F, 0.0f, dV + p * NT * C, C);
+                lam_gemm(false, true, (int)NT, C, F, 1.0f, dM + e * NT * F, F,
+                         U + (int64_t)e * C * F, F, 0.0f, dV + e * NT * C, C);
         }
         if (dx) {
             #pragma omp for schedule(static)
-            for (int n = 0; n < g->N; n++) input_transform_adjoint_image(g, dV, NT, dx, n);
+            for (int n = 0; n < g->N; n++) input_adjoint_image(m, g, dV, NT, dx, n);
         }
     }
-    kernel_transform_adjoint(dU, C, F, dkernel);
+    kernel_adjoint(m, dU, C, F, dkernel);
 }

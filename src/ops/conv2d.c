@@ -56,22 +56,28 @@ static lam_window conv_window(const lam_node *n, int batch)
 }
 
 /* How a convolution is computed; chosen once at build from its shape. The
- * environment variable LAM_CONV_ALGO (im2col, winograd) forces a family where
- * it applies, for benchmarks and for tests that compare the families.
- *   im2col    any window: one GEMM over the batch, K = KH*KW*C.
- *   winograd  3x3, stride 1: F(2x2, 3x3), 16 GEMMs of K = C; 2.25x fewer
- *             multiplications, worth it once C fills a vector (C >= 8). */
-enum conv_algo { CONV_IM2COL, CONV_WINOGRAD };
+ * environment variable LAM_CONV_ALGO (im2col, winograd2, winograd4) forces a
+ * family where it applies, for benchmarks and for tests that compare them.
+ *   im2col     any window: one GEMM over the batch, K = KH*KW*C.
+ *   winograd2  3x3, stride 1: F(2x2, 3x3), 16 GEMMs of K = C, 2.25x fewer
+ *   winograd4  multiplications; F(4x4, 3x3), 36 GEMMs, 4x fewer. Worth it
+ *              once C fills a vector (C >= 8); the tile follows the output
+ *              size (lam_winograd_tile). */
+enum conv_algo { CONV_IM2COL, CONV_WINOGRAD2, CONV_WINOGRAD4 };
 
 static int conv_choose_algo(const lam_window *g)
 {
     const char *force = getenv("LAM_CONV_ALGO");
     bool winograd = lam_winograd_applies(g);
     if (force && strcmp(force, "im2col") == 0) return CONV_IM2COL;
-    if (force && strcmp(force, "winograd") == 0 && winograd) return CONV_WINOGRAD;
-    if (winograd && g->C >= 8) return CONV_WINOGRAD;
+    if (force && strcmp(force, "winograd2") == 0 && winograd) return CONV_WINOGRAD2;
+    if (force && strcmp(force, "winograd4") == 0 && winograd) return CONV_WINOGRAD4;
+    if (winograd && g->C >= 8)
+        return lam_winograd_tile(g) == 4 ? CONV_WINOGRAD4 : CONV_WINOGRAD2;
     return CONV_IM2COL;
 }
+
+static int winograd_tile(const lam_node *n) { return n->algo == CONV_WINOGRAD4 ? 4 : 2; }
 
 static lam_status conv_build(lam_node *n)
 {
@@ -90,7 +96,7 @@ static lam_status conv_build(lam_node *n)
     n->algo = conv_choose_algo(&g);
     /* Forward keeps what the weight gradient reads: the im2col matrix or
      * the transformed input tiles. */
-    if (n->algo == CONV_WINOGRAD) n->saved_floats = lam_winograd_saved_floats(&g);
+    if (n->algo != CONV_IM2COL) n->saved_floats = lam_winograd_saved_floats(&g, winograd_tile(n));
     else n->saved_floats = (int64_t)g.OH * g.OW * g.KH * g.KW * g.C;
     return LAM_OK;
 }
@@ -106,9 +112,9 @@ static lam_status conv_init(lam_node *n, float *p, lam_rng *rng)
 
 static int64_t conv_scratch(const lam_node *n, int batch)
 {
-    if (n->algo == CONV_WINOGRAD) {
+    if (n->algo != CONV_IM2COL) {
         lam_window g = conv_window(n, batch);
-        return lam_winograd_scratch_floats(&g, n->spec.units);
+        return lam_winograd_scratch_floats(&g, winograd_tile(n), n->spec.units);
     }
     return (int64_t)batch * n->saved_floats; /* dcols in backward */
 }
@@ -145,7 +151,7 @@ static void conv_forward_winograd(lam_node *n, const lam_ctx *c, const float *x,
     lam_window g = conv_window(n, batch);
     const int F = n->spec.units;
     const float *bias = n->spec.use_bias ? c->params + (int64_t)9 * g.C * F : NULL;
-    lam_winograd_forward(&g, F, x, c->params, n->saved, y, c->scratch);
+    lam_winograd_forward(&g, winograd_tile(n), F, x, c->params, n->saved, y, c->scratch);
     lam_node_bias_activate(n, y, bias, batch, F);
 }
 
@@ -155,7 +161,7 @@ static void conv_backward_winograd(lam_node *n, const lam_ctx *c, const float *x
     lam_window g = conv_window(n, batch);
     const int F = n->spec.units;
     lam_node_activate_backward(n, y, dy, batch, F);
-    lam_winograd_backward(&g, F, c->params, n->saved, dy, c->grads, dx, c->scratch);
+    lam_winograd_backward(&g, winograd_tile(n), F, c->params, n->saved, dy, c->grads, dx, c->scratch);
     if (n->spec.use_bias)
         lam_bias_grad(dy, (int64_t)batch * g.OH * g.OW, F, c->grads + (int64_t)9 * g.C * F);
 }
@@ -163,7 +169,8 @@ static void conv_backward_winograd(lam_node *n, const lam_ctx *c, const float *x
 static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
 {
     switch (n->algo) {
-    case CONV_WINOGRAD: conv_forward_winograd(n, c, x, y, batch); break;
+    case CONV_WINOGRAD2:
+    case CONV_WINOGRAD4: conv_forward_winograd(n, c, x, y, batch); break;
     default: conv_forward_im2col(n, c, x, y, batch); break;
     }
 }
@@ -172,7 +179,8 @@ static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const f
                           float *dy, float *dx, int batch)
 {
     switch (n->algo) {
-    case CONV_WINOGRAD: conv_backward_winograd(n, c, x, y, dy, dx, batch); break;
+    case CONV_WINOGRAD2:
+    case CONV_WINOGRAD4: conv_backward_winograd(n, c, x, y, dy, dx, batch); break;
     default: conv_backward_im2col(n, c, x, y, dy, dx, batch); break;
     }
 }
