@@ -133,7 +133,7 @@ int64_t lam_winograd_saved_floats(const lam_window *g, int m)
     return points(m) * tiles(g, m) * g->C;
 }
 
-/* Workspace layout: U (or dU) [P][C][F], then per-tile data. Each part
+/* Workspace layout: U (or dU) [P][C][F], then per-tile data [NT][P][...]. Each part
  * starts on a 64-byte boundary. */
 static int64_t round16(int64_t x) { return (x + 15) / 16 * 16; }
 
@@ -202,7 +202,7 @@ WG_INLINE void kernel_adjoint_body(int m, const float *dU, int C, int F, float *
     }
 }
 
-/* V[e][nt][c] = (B^T d B)[e] for the tiles of row th of image n. */
+/* V[nt][e][c] = (B^T d B)[e] for the tiles of row th of image n. */
 WG_INLINE void input_row_body(int m, const lam_window *g, const float *x, float *V, int64_t NT,
                               int n, int th)
 {
@@ -212,13 +212,13 @@ WG_INLINE void input_row_body(int m, const lam_window *g, const float *x, float 
     for (int tw = 0; tw < TW; tw++) {
         const float *p[WG_MAX_A * WG_MAX_A];
         patch_pointers(g, m, img, th, tw, p);
-        float *dst = V + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * C;
+        float *dst = V + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * a * a * C;
         for (int c = 0; c < C; c += WG_LANES) {
             int lanes = C - c < WG_LANES ? C - c : WG_LANES;
             wg_vec d[WG_MAX_A * WG_MAX_A], v[WG_MAX_A * WG_MAX_A];
             for (int k = 0; k < a * a; k++) d[k] = wg_load(p[k] ? p[k] + c : NULL, lanes);
             wg_sandwich(BT, a, a, false, d, v);
-            for (int e = 0; e < a * a; e++) wg_store(dst + e * NT * C + c, v[e], lanes);
+            for (int e = 0; e < a * a; e++) wg_store(dst + e * C + c, v[e], lanes);
         }
     }
 }
@@ -231,11 +231,11 @@ WG_INLINE void output_row_body(int m, const lam_window *g, int F, const float *M
     const int a = m + 2, TW = tiles_w(g, m);
     float *img = y + (int64_t)n * g->OH * g->OW * F;
     for (int tw = 0; tw < TW; tw++) {
-        const float *src = M + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * F;
+        const float *src = M + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * a * a * F;
         for (int f = 0; f < F; f += WG_LANES) {
             int lanes = F - f < WG_LANES ? F - f : WG_LANES;
             wg_vec mv[WG_MAX_A * WG_MAX_A], out[4 * 4];
-            for (int e = 0; e < a * a; e++) mv[e] = wg_load(src + e * NT * F + f, lanes);
+            for (int e = 0; e < a * a; e++) mv[e] = wg_load(src + e * F + f, lanes);
             wg_sandwich(AT, m, a, false, mv, out);
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < m; j++) {
@@ -255,7 +255,7 @@ WG_INLINE void output_adjoint_row_body(int m, const lam_window *g, int F, const 
     const int a = m + 2, TW = tiles_w(g, m);
     const float *img = dz + (int64_t)n * g->OH * g->OW * F;
     for (int tw = 0; tw < TW; tw++) {
-        float *dst = dM + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * F;
+        float *dst = dM + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * a * a * F;
         for (int f = 0; f < F; f += WG_LANES) {
             int lanes = F - f < WG_LANES ? F - f : WG_LANES;
             wg_vec dy[4 * 4], mv[WG_MAX_A * WG_MAX_A];
@@ -267,7 +267,7 @@ WG_INLINE void output_adjoint_row_body(int m, const lam_window *g, int F, const 
                         wg_load(in ? img + ((int64_t)oh * g->OW + ow) * F + f : NULL, lanes);
                 }
             wg_sandwich(AT, m, a, true, dy, mv);
-            for (int e = 0; e < a * a; e++) wg_store(dst + e * NT * F + f, mv[e], lanes);
+            for (int e = 0; e < a * a; e++) wg_store(dst + e * F + f, mv[e], lanes);
         }
     }
 }
@@ -286,11 +286,11 @@ WG_INLINE void input_adjoint_image_body(int m, const lam_window *g, const float 
         for (int tw = 0; tw < TW; tw++) {
             const float *p[WG_MAX_A * WG_MAX_A];
             patch_pointers(g, m, img, th, tw, p);
-            const float *src = dV + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * C;
+            const float *src = dV + ((int64_t)n * tiles(g, m) + (int64_t)th * TW + tw) * a * a * C;
             for (int c = 0; c < C; c += WG_LANES) {
                 int lanes = C - c < WG_LANES ? C - c : WG_LANES;
                 wg_vec v[WG_MAX_A * WG_MAX_A], d[WG_MAX_A * WG_MAX_A];
-                for (int e = 0; e < a * a; e++) v[e] = wg_load(src + e * NT * C + c, lanes);
+                for (int e = 0; e < a * a; e++) v[e] = wg_load(src + e * C + c, lanes);
                 wg_sandwich(BT, a, a, true, v, d);
                 for (int k = 0; k < a * a; k++)
                     if (p[k]) wg_add((float *)p[k] + c, d[k], lanes);
@@ -383,8 +383,8 @@ void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, con
         /* M[e] (NT x F) = V[e] (NT x C) . U[e] (C x F) */
         #pragma omp for schedule(static)
         for (int e = 0; e < P; e++)
-            lam_gemm(false, false, (int)NT, F, C, 1.0f, V + e * NT * C, C,
-                     U + (int64_t)e * C * F, F, 0.0f, M + e * NT * F, F);
+            lam_gemm(false, false, (int)NT, F, C, 1.0f, V + e * C, P * C,
+                     U + (int64_t)e * C * F, F, 0.0f, M + e * F, P * F);
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++)
             output_row(m, g, F, M, NT, y, (int)(r / TH), (int)(r % TH));
@@ -411,11 +411,11 @@ void lam_winograd_backward(const lam_window *g, int m, int F, const float *kerne
         for (int j = 0; j < 2 * P; j++) {
             int e = j % P;
             if (j < P)
-                lam_gemm(true, false, C, F, (int)NT, 1.0f, V + e * NT * C, C, dM + e * NT * F, F,
+                lam_gemm(true, false, C, F, (int)NT, 1.0f, V + e * C, P * C, dM + e * F, P * F,
                          0.0f, dU + (int64_t)e * C * F, F);
             else if (dx)
-                lam_gemm(false, true, (int)NT, C, F, 1.0f, dM + e * NT * F, F,
-                         U + (int64_t)e * C * F, F, 0.0f, dV + e * NT * C, C);
+                lam_gemm(false, true, (int)NT, C, F, 1.0f, dM + e * F, P * F,
+                         U + (int64_t)e * C * F, F, 0.0f, dV + e * C, P * C);
         }
         if (dx) {
             #pragma omp for schedule(static)

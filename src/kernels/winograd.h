@@ -20,8 +20,11 @@
  *   dM = A dY A^T,  dU[e] = V[e]^T dM[e],  dV[e] = dM[e] U[e]^T,
  *   dd = B dV B^T (scattered back onto the overlapping patches),
  *   dg = G^T dU G.
- * Transformed data are point-major, [16][tiles][channels], so that each
- * point's product is one GEMM with unit row strides. */
+ * Transformed data are tile-major, [tiles][points][channels]: a tile's
+ * transform reads and writes one contiguous block (measured faster than
+ * point-major slabs, which make the transforms stride across 16 or 36
+ * distant rows), and each point's product is still one GEMM, with row
+ * stride points * channels. */
 #ifndef LAM_KERNELS_WINOGRAD_H
 #define LAM_KERNELS_WINOGRAD_H
 
