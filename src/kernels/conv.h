@@ -2,6 +2,7 @@
 #ifndef LAM_KERNELS_CONV_H
 #define LAM_KERNELS_CONV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The geometry of one 2-D window operation (convolution or pooling). */
@@ -34,6 +35,26 @@ void lam_maxpool_backward_naive(const lam_window *g, const float *in, const floa
 /* Average pooling; padded positions are left out of the count (as Keras). */
 void lam_avgpool_forward(const lam_window *g, const float *in, float *out);
 void lam_avgpool_backward(const lam_window *g, const float *dy, float *dx);
+
+/* Direct convolution for few input channels: K = KH*KW*C <= this. */
+#define LAM_CONV_DIRECT_MAX_K 64
+bool lam_conv_direct_applies(const lam_window *g);
+/* out (N, OH, OW, F) = conv(in, kernel [KH, KW, C, F]) + bias (may be NULL),
+ * then ReLU when relu is set. */
+void lam_conv_direct_forward(const lam_window *g, int F, const float *in, const float *kernel,
+                             const float *bias, bool relu, float *out);
+/* Floats of scratch lam_conv_direct_backward_weights needs (g->N images). */
+int64_t lam_conv_direct_scratch_floats(const lam_window *g, int F);
+/* dkernel (K, F) = sum over the batch and pixels of in-window x * dz, and
+ * dbias (F, may be NULL) = sum of dz, both overwritten. With ymask (the
+ * ReLU's output, same shape as dz) dz counts only where ymask > 0: ReLU's
+ * backward, fused. The same bits whatever the number of threads. */
+void lam_conv_direct_backward_weights(const lam_window *g, int F, const float *in,
+                                      const float *dz, const float *ymask, float *dkernel,
+                                      float *dbias, float *scratch);
+/* Tests: the widest instruction set the direct kernels may use (0 baseline,
+ * 1 AVX2+FMA, 2 AVX-512); returns the previous cap; cap < 0 only reads it. */
+int lam_conv_direct_isa(int cap);
 
 /* Naive direct convolution, the reference for the im2col + GEMM path:
  * out (N, OH, OW, F) = conv(in, kernel [KH, KW, C, F]) + bias. */

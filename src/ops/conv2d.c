@@ -56,14 +56,17 @@ static lam_window conv_window(const lam_node *n, int batch)
 }
 
 /* How a convolution is computed; chosen once at build from its shape. The
- * environment variable LAM_CONV_ALGO (im2col, winograd2, winograd4) forces a
+ * environment variable LAM_CONV_ALGO (im2col, winograd2, winograd4, direct) forces a
  * family where it applies, for benchmarks and for tests that compare them.
  *   im2col     any window: one GEMM over the batch, K = KH*KW*C.
  *   winograd2  3x3, stride 1: F(2x2, 3x3), 16 GEMMs of K = C, 2.25x fewer
  *   winograd4  multiplications; F(4x4, 3x3), 36 GEMMs, 4x fewer. Worth it
  *              once C fills a vector (C >= 8); the tile follows the output
- *              size (lam_winograd_tile). */
-enum conv_algo { CONV_IM2COL, CONV_WINOGRAD2, CONV_WINOGRAD4 };
+ *              size (lam_winograd_tile).
+ *   direct     K = KH*KW*C <= 64: filters in vector lanes, accumulators in
+ *              registers, bias and ReLU fused; chosen for C < 8 (the first
+ *              layer), where im2col's GEMM (K = 9) is memory-bound. */
+enum conv_algo { CONV_IM2COL, CONV_WINOGRAD2, CONV_WINOGRAD4, CONV_DIRECT };
 
 static int conv_choose_algo(const lam_window *g)
 {
@@ -72,6 +75,8 @@ static int conv_choose_algo(const lam_window *g)
     if (force && strcmp(force, "im2col") == 0) return CONV_IM2COL;
     if (force && strcmp(force, "winograd2") == 0 && winograd) return CONV_WINOGRAD2;
     if (force && strcmp(force, "winograd4") == 0 && winograd) return CONV_WINOGRAD4;
+    if (force && strcmp(force, "direct") == 0 && lam_conv_direct_applies(g)) return CONV_DIRECT;
+    if (g->C < 8 && lam_conv_direct_applies(g)) return CONV_DIRECT;
     if (winograd && g->C >= 8)
         return lam_winograd_tile(g) == 4 ? CONV_WINOGRAD4 : CONV_WINOGRAD2;
     return CONV_IM2COL;
@@ -96,7 +101,8 @@ static lam_status conv_build(lam_node *n)
     n->algo = conv_choose_algo(&g);
     /* Forward keeps what the weight gradient reads: the im2col matrix or
      * the transformed input tiles. */
-    if (n->algo != CONV_IM2COL) n->saved_floats = lam_winograd_saved_floats(&g, winograd_tile(n));
+    if (n->algo == CONV_DIRECT) n->saved_floats = 0; /* reads x itself */
+    else if (n->algo != CONV_IM2COL) n->saved_floats = lam_winograd_saved_floats(&g, winograd_tile(n));
     else n->saved_floats = (int64_t)g.OH * g.OW * g.KH * g.KW * g.C;
     return LAM_OK;
 }
@@ -112,6 +118,13 @@ static lam_status conv_init(lam_node *n, float *p, lam_rng *rng)
 
 static int64_t conv_scratch(const lam_node *n, int batch)
 {
+    if (n->algo == CONV_DIRECT) {
+        /* Per-image weight-gradient sums, then dcols for dx. */
+        lam_window g = conv_window(n, batch);
+        int64_t dcols = (int64_t)batch * g.OH * g.OW * g.KH * g.KW * g.C;
+        int64_t sums = lam_conv_direct_scratch_floats(&g, n->spec.units);
+        return sums > dcols ? sums : dcols;
+    }
     if (n->algo != CONV_IM2COL) {
         lam_window g = conv_window(n, batch);
         return lam_winograd_scratch_floats(&g, winograd_tile(n), n->spec.units);
@@ -166,9 +179,44 @@ static void conv_backward_winograd(lam_node *n, const lam_ctx *c, const float *x
         lam_bias_grad(dy, (int64_t)batch * g.OH * g.OW, F, c->grads + (int64_t)9 * g.C * F);
 }
 
+/* ReLU (or none) is applied in the kernel unless the loss wants the
+ * pre-activations or the activation is another one. */
+static bool conv_direct_fuses(const lam_node *n)
+{
+    return !n->logits && (n->spec.activation == LAM_ACT_RELU || n->spec.activation == LAM_ACT_LINEAR);
+}
+
+static void conv_forward_direct(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    lam_window g = conv_window(n, batch);
+    const int F = n->spec.units, K = g.KH * g.KW * g.C;
+    const float *bias = n->spec.use_bias ? c->params + (int64_t)K * F : NULL;
+    const bool fused = conv_direct_fuses(n);
+    lam_conv_direct_forward(&g, F, x, c->params, bias, fused && n->spec.activation == LAM_ACT_RELU, y);
+    if (!fused) lam_node_bias_activate(n, y, NULL, batch, F);
+}
+
+static void conv_backward_direct(lam_node *n, const lam_ctx *c, const float *x, const float *y,
+                                 float *dy, float *dx, int batch)
+{
+    lam_window g = conv_window(n, batch);
+    const int F = n->spec.units, K = g.KH * g.KW * g.C;
+    float *dbias = n->spec.use_bias ? c->grads + (int64_t)K * F : NULL;
+    /* Without dx, ReLU's backward is folded into the weight-gradient loop. */
+    const bool mask = !dx && !n->grad_is_preact && n->spec.activation == LAM_ACT_RELU;
+    if (!mask) lam_node_activate_backward(n, y, dy, batch, F);
+    lam_conv_direct_backward_weights(&g, F, x, dy, mask ? y : NULL, c->grads, dbias, c->scratch);
+    if (dx) {
+        lam_gemm(false, true, batch * g.OH * g.OW, K, F, 1.0f, dy, F, c->params, F, 0.0f,
+                 c->scratch, K);
+        lam_col2im(&g, c->scratch, dx);
+    }
+}
+
 static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
 {
     switch (n->algo) {
+    case CONV_DIRECT: conv_forward_direct(n, c, x, y, batch); break;
     case CONV_WINOGRAD2:
     case CONV_WINOGRAD4: conv_forward_winograd(n, c, x, y, batch); break;
     default: conv_forward_im2col(n, c, x, y, batch); break;
@@ -179,6 +227,7 @@ static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const f
                           float *dy, float *dx, int batch)
 {
     switch (n->algo) {
+    case CONV_DIRECT: conv_backward_direct(n, c, x, y, dy, dx, batch); break;
     case CONV_WINOGRAD2:
     case CONV_WINOGRAD4: conv_backward_winograd(n, c, x, y, dy, dx, batch); break;
     default: conv_backward_im2col(n, c, x, y, dy, dx, batch); break;
