@@ -7,6 +7,7 @@
  * with a the analytic and n the central-difference derivative (eps 5e-3, loss
  * accumulated in double); every err must be <= 1e-3. */
 #include "core/model.h"
+#include "kernels/recurrent_kernels.h"
 #include "test.h"
 
 #include <lamina.h>
@@ -320,6 +321,149 @@ static void gradcheck_stack(void)
     lam_model_free(m);
 }
 
+
+/* ------------------------------------------ fused LSTM step kernels */
+
+static float frand(void) { return (float)(2 * urand() - 1); }
+
+static float *rand_buf(long n, float scale)
+{
+    float *p = malloc(sizeof(float) * (size_t)n);
+    for (long i = 0; i < n; i++) p[i] = scale * frand();
+    return p;
+}
+
+/* max |a - b| / max(|b|, 1) over rows x cols of two strided arrays
+ * (linear and relu activations let values grow well past 1) */
+static double strided_diff(const float *a, const float *b, int rows, int cols, long ld)
+{
+    double mx = 0;
+    for (int r = 0; r < rows; r++)
+        for (int j = 0; j < cols; j++) {
+            double x = a[r * ld + j], y = b[r * ld + j];
+            double d = fabs(x - y) / (fabs(y) > 1 ? fabs(y) : 1);
+            if (d > mx || d != d) mx = d != d ? INFINITY : d;
+        }
+    return mx;
+}
+
+/* lam_lstm_step_forward / _backward against their naive references, for
+ * vector width w, on strided rows (as the sequence layout has them), with
+ * and without previous state, bias and dy, and ragged rows and units. */
+static void lstm_kernel_case(int w, int rows, int F, int u, lam_activation act,
+                             lam_activation ract, bool first, bool last)
+{
+    const int G = 4 * u;
+    const long ldx = F + 3, ldz = G + 5, ldh = u + 7, ldc = u + 1, ldy = u + 2;
+    float *W = rand_buf((long)F * G, 0.5f), *U = rand_buf((long)u * G, 0.5f);
+    float *bias = rand_buf(G, 0.5f), *x = rand_buf(rows * ldx, 1.0f);
+    float *hp = rand_buf(rows * ldh, 1.0f), *cp = rand_buf(rows * ldh, 1.0f);
+    float *P = malloc(sizeof(float) * (size_t)lam_lstm_packed_floats(F, u));
+    float *out[2][4]; /* z, c, tc, h for fast and naive */
+    for (int v = 0; v < 2; v++) {
+        out[v][0] = rand_buf(rows * ldz, 1.0f);
+        for (int k = 1; k < 4; k++) out[v][k] = rand_buf(rows * ldh, 1.0f);
+    }
+    lam_lstm_pack_forward(w, F, u, W, U, P);
+    const float *bb = last ? NULL : bias; /* vary: no bias on some cases */
+    lam_lstm_step_forward(w, rows, F, u, P, bb, act, ract, x, ldx, out[0][0], ldz,
+                          first ? NULL : hp, first ? NULL : cp, out[0][1], out[0][2], out[0][3],
+                          ldh);
+    lam_lstm_step_forward_naive(rows, F, u, W, U, bb, act, ract, x, ldx, out[1][0], ldz,
+                                first ? NULL : hp, first ? NULL : cp, out[1][1], out[1][2],
+                                out[1][3], ldh);
+    double d = strided_diff(out[0][0], out[1][0], rows, G, ldz);
+    for (int k = 1; k < 4; k++) {
+        double dk = strided_diff(out[0][k], out[1][k], rows, u, ldh);
+        d = dk > d || dk != dk ? dk : d;
+    }
+    CHECK(d <= 1e-5, "lstm forward kernel w=%d rows=%d F=%d u=%d act=%d/%d first=%d: "
+          "max rel |fast - naive| = %g", w, rows, F, u, act, ract, first, d);
+
+    /* backward on the forward's (naive) outputs: z, tc from above */
+    float *gn = rand_buf(rows * ldz, 0.5f), *dy = rand_buf(rows * ldy, 1.0f);
+    float *dc[2], *g[2];
+    dc[0] = rand_buf(rows * ldc, 1.0f);
+    dc[1] = malloc(sizeof(float) * (size_t)(rows * ldc));
+    memcpy(dc[1], dc[0], sizeof(float) * (size_t)(rows * ldc));
+    g[0] = rand_buf(rows * ldz, 1.0f);
+    g[1] = rand_buf(rows * ldz, 1.0f);
+    lam_lstm_pack_backward(w, u, U, P);
+    lam_lstm_step_backward(w, rows, u, P, act, ract, last ? NULL : gn, first && !last ? NULL : dy,
+                           ldy, out[1][0], ldz, out[1][2], first ? NULL : cp, ldh, dc[0], ldc,
+                           g[0], ldz);
+    lam_lstm_step_backward_naive(rows, u, U, act, ract, last ? NULL : gn,
+                                 first && !last ? NULL : dy, ldy, out[1][0], ldz, out[1][2],
+                                 first ? NULL : cp, ldh, dc[1], ldc, g[1], ldz);
+    d = strided_diff(g[0], g[1], rows, G, ldz);
+    double dd = strided_diff(dc[0], dc[1], rows, u, ldc);
+    d = dd > d || dd != dd ? dd : d;
+    CHECK(d <= 1e-5, "lstm backward kernel w=%d rows=%d u=%d act=%d/%d first=%d last=%d: "
+          "max rel |fast - naive| = %g", w, rows, u, act, ract, first, last, d);
+
+    free(W), free(U), free(bias), free(x), free(hp), free(cp), free(P);
+    for (int v = 0; v < 2; v++) {
+        for (int k = 0; k < 4; k++) free(out[v][k]);
+        free(dc[v]), free(g[v]);
+    }
+    free(gn), free(dy);
+}
+
+static void lstm_kernels(void)
+{
+    static const int shapes[][3] = {{32, 28, 64}, {32, 64, 64}, {13, 5, 9}, {7, 3, 20},
+                                    {5, 64, 33}, {1, 1, 1}, {9, 16, 80}};
+    static const lam_activation acts[][2] = {{LAM_ACT_TANH, LAM_ACT_SIGMOID},
+                                             {LAM_ACT_RELU, LAM_ACT_TANH},
+                                             {LAM_ACT_LINEAR, LAM_ACT_RELU},
+                                             {LAM_ACT_SIGMOID, LAM_ACT_LINEAR}};
+    for (int w = 8; w <= 16; w += 8)
+        for (int i = 0; i < (int)(sizeof shapes / sizeof shapes[0]); i++)
+            for (int a = 0; a < 4; a++)
+                for (int v = 0; v < 3; v++)
+                    lstm_kernel_case(w, shapes[i][0], shapes[i][1], shapes[i][2], acts[a][0],
+                                     acts[a][1], v == 1, v == 2);
+}
+
+/* A training step of stacked LSTMs gives the same bits with 1 and 2
+ * threads (the step loops split the batch between threads). */
+static void lstm_threads_identical(void)
+{
+    float *g[2] = {NULL, NULL};
+    int64_t np = 0;
+    for (int k = 0; k < 2; k++) {
+        lam_set_threads(k + 1);
+        lam_model *m = lam_sequential("threads");
+        CHECK_OK(lam_model_add_input(m, 2, (int64_t[]){9, 6}));
+        CHECK_OK(lam_model_add_lstm(m, 20, true));
+        CHECK_OK(lam_model_add_lstm(m, 17, false));
+        CHECK_OK(lam_model_add_dense(m, 3, LAM_ACT_LINEAR));
+        lam_optimizer sgd = lam_sgd();
+        CHECK_OK(lam_model_compile(m, &sgd, LAM_LOSS_MSE));
+        const int B = 27;
+        CHECK_OK(lam_model_plan(m, B));
+        m->want_input_grad = true;
+        rs = 12345; /* same data both times */
+        for (int64_t i = 0; i < B * lam_model_input_size(m); i++) m->xbuf[i] = frand();
+        for (int64_t i = 0; i < B * lam_model_output_size(m); i++) m->targets[i] = frand();
+        lam_model_forward(m, B, true);
+        double loss;
+        int64_t correct;
+        CHECK_OK(lam_model_backward(m, B, &loss, &correct));
+        np = lam_model_param_count(m);
+        g[k] = malloc(sizeof(float) * (size_t)(np + B * lam_model_input_size(m)));
+        memcpy(g[k], lam_model_grads(m), sizeof(float) * (size_t)np);
+        memcpy(g[k] + np, m->nodes[0].dout, sizeof(float) * (size_t)(B * lam_model_input_size(m)));
+        np += B * lam_model_input_size(m);
+        lam_model_free(m);
+    }
+    lam_set_threads(1);
+    CHECK(memcmp(g[0], g[1], sizeof(float) * (size_t)np) == 0,
+          "LSTM gradients differ between 1 and 2 threads");
+    free(g[0]);
+    free(g[1]);
+}
+
 /* ------------------------------------------------------ summary, errors */
 
 static void seed_param_counts(void)
@@ -416,6 +560,8 @@ int main(void)
     gradcheck_layer(LAM_LAYER_LSTM, true, false, true);
     gradcheck_stack();
 
+    lstm_kernels();
+    lstm_threads_identical();
     seed_param_counts();
     errors();
     return test_summary("test_recurrent");

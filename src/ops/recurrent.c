@@ -37,6 +37,7 @@
  */
 #include "kernels/activation.h"
 #include "kernels/kernels.h"
+#include "kernels/recurrent_kernels.h"
 #include "ops/op.h"
 
 #include <math.h>
@@ -127,12 +128,25 @@ static lam_status rnn_init(lam_node *n, float *p, lam_rng *rng)
     return LAM_OK;
 }
 
+/* Floats of the backward workspace before any packed U. */
+static int64_t rnn_work(int batch, rnn_dims d)
+{
+    return (int64_t)batch * d.T * (2 * d.G + d.u) + 4 * (int64_t)batch * d.G;
+}
+
+/* Where the LSTM's packed U starts in the workspace: after off floats,
+ * rounded up to a cache line (the workspace itself is 64-byte aligned). */
+static int64_t lstm_packed_offset(int64_t off) { return (off + 15) / 16 * 16; }
+
 /* Workspace: forward needs R (B, G) for GRU; backward dX and dR (B, T, G),
  * Hprev (B, T, u) and two dh buffers plus one more (B, G) row block. */
 static int64_t rnn_scratch(const lam_node *n, int batch)
 {
     rnn_dims d = dims_of(n);
-    return (int64_t)batch * d.T * (2 * d.G + d.u) + 4 * (int64_t)batch * d.G;
+    int64_t s = rnn_work(batch, d);
+    /* LSTM: the packed recurrent kernel after that, 64-byte aligned */
+    if (n->spec.kind == LAM_LAYER_LSTM) s = lstm_packed_offset(s) + lam_lstm_packed_floats(d.F, d.u);
+    return s;
 }
 
 /* Threads for the step loop: each chunk has >= 4 samples (below that a gemm
@@ -164,6 +178,103 @@ static void chunk_of(int batch, int ch, int nch, int *b0, int *b1)
 {
     *b0 = (int)((int64_t)batch * ch / nch);
     *b1 = (int)((int64_t)batch * (ch + 1) / nch);
+}
+
+/* ------------------------------------------------------------- LSTM */
+
+/* LSTM forward: per step one fused kernel, [x_t, h_{t-1}] . [W; U] with
+ * the weights packed once for the whole sequence, and the bias, gate
+ * nonlinearities and cell update in the product's epilogue. (One product
+ * x . W over all steps beforehand would write the pre-activations to memory
+ * only to read them back a step at a time.) */
+static void lstm_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+{
+    const rnn_dims d = dims_of(n);
+    const int T = d.T, u = d.u, G = d.G, w = lam_lstm_width();
+    const int64_t BT = (int64_t)batch * T;
+    const float *W = c->params, *U = W + (int64_t)d.F * G;
+    const float *bias = n->spec.use_bias ? U + (int64_t)u * G : NULL;
+    const lam_activation act = n->spec.activation, ract = n->spec.recurrent_activation;
+    const bool back = n->spec.go_backwards;
+    float *Z = n->saved, *C = Z + BT * G, *TC = C + BT * u, *H = TC + BT * u;
+    float *P = c->scratch + lstm_packed_offset(rnn_work(batch, d));
+    lam_lstm_pack_forward(w, d.F, u, W, U, P);
+    const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+    for (int ch = 0; ch < nch; ch++) {
+        int b0, b1;
+        chunk_of(batch, ch, nch, &b0, &b1);
+        for (int s = 0; s < T && b1 > b0; s++) {
+            const int tin = back ? T - 1 - s : s;
+            const int64_t rs = (int64_t)b0 * T + s;
+            const int64_t ri = (int64_t)b0 * T + tin;
+            lam_lstm_step_forward(w, b1 - b0, d.F, u, P, bias, act, ract, x + ri * d.F,
+                                  (int64_t)T * d.F, Z + ri * G, (int64_t)T * G,
+                                  s ? H + (rs - 1) * u : NULL,
+                                  s ? C + (rs - 1) * u : NULL, C + rs * u, TC + rs * u,
+                                  H + rs * u, (int64_t)T * u);
+        }
+    }
+    if (n->spec.return_sequences) {
+        memcpy(y, H, sizeof(float) * (size_t)(BT * u));
+    } else {
+        for (int b = 0; b < batch; b++)
+            memcpy(y + (int64_t)b * u, H + ((int64_t)b * T + T - 1) * u, sizeof(float) * (size_t)u);
+    }
+}
+
+/* LSTM backward: per step (in reverse) the fused kernel turns
+ * dh_t = dy_t + dG_{t+1} . U^T into the step's gate gradients dG_t; the
+ * weight gradients are then single products over all steps. */
+static void lstm_backward(lam_node *n, const lam_ctx *c, const float *x, float *dy, float *dx,
+                          int batch)
+{
+    const rnn_dims d = dims_of(n);
+    const int T = d.T, u = d.u, G = d.G, F = d.F, w = lam_lstm_width();
+    const int64_t BT = (int64_t)batch * T;
+    const float *W = c->params, *U = W + (int64_t)F * G;
+    float *dW = c->grads, *dU = dW + (int64_t)F * G, *db = dU + (int64_t)u * G;
+    const lam_activation act = n->spec.activation, ract = n->spec.recurrent_activation;
+    const bool back = n->spec.go_backwards, seq = n->spec.return_sequences;
+    const float *Z = n->saved, *C = Z + BT * G, *TC = C + BT * u, *H = TC + BT * u;
+    float *dX = c->scratch;              /* (B, T, G) gate gradients, input order */
+    float *Hp = dX + 2 * BT * G;         /* (B, T, u) h_{t-1}, input order */
+    float *dC = Hp + BT * u;             /* (B, u) running dL/dc */
+    float *P = c->scratch + lstm_packed_offset(rnn_work(batch, d));
+    lam_lstm_pack_backward(w, u, U, P);
+    const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
+    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+    for (int ch = 0; ch < nch; ch++) {
+        int b0, b1;
+        chunk_of(batch, ch, nch, &b0, &b1);
+        const int nb = b1 - b0;
+        if (nb <= 0) continue;
+        memset(dC + (int64_t)b0 * u, 0, sizeof(float) * (size_t)nb * u);
+        for (int s = T - 1; s >= 0; s--) {
+            const int tin = back ? T - 1 - s : s, tnext = back ? T - 2 - s : s + 1;
+            const int64_t rs = (int64_t)b0 * T + s;
+            const float *dys = seq ? dy + rs * u : s == T - 1 ? dy + (int64_t)b0 * u : NULL;
+            lam_lstm_step_backward(w, nb, u, P, act, ract,
+                                   s < T - 1 ? dX + ((int64_t)b0 * T + tnext) * G : NULL, dys,
+                                   seq ? (int64_t)T * u : u, Z + ((int64_t)b0 * T + tin) * G,
+                                   (int64_t)T * G, TC + rs * u, s ? C + (rs - 1) * u : NULL,
+                                   (int64_t)T * u, dC + (int64_t)b0 * u, u,
+                                   dX + ((int64_t)b0 * T + tin) * G, (int64_t)T * G);
+        }
+        /* Hp rows of these samples: row (b, tin(s)) = h_{s-1}, zero for s = 0 */
+        for (int b = b0; b < b1; b++)
+            for (int s = 0; s < T; s++) {
+                float *dst = Hp + ((int64_t)b * T + (back ? T - 1 - s : s)) * u;
+                if (s == 0) memset(dst, 0, sizeof(float) * (size_t)u);
+                else memcpy(dst, H + ((int64_t)b * T + s - 1) * u, sizeof(float) * (size_t)u);
+            }
+    }
+    /* dW (F, G) = X^T . dX;  dU (u, G) = Hp^T . dX;  db = column sums of dX */
+    lam_gemm(true, false, F, G, (int)BT, 1.0f, x, F, dX, G, 0.0f, dW, G);
+    lam_gemm(true, false, u, G, (int)BT, 1.0f, Hp, u, dX, G, 0.0f, dU, G);
+    if (n->spec.use_bias) lam_bias_grad(dX, BT, G, db);
+    /* dx (B*T, F) = dX . W^T */
+    if (dx) lam_gemm(false, true, (int)BT, F, G, 1.0f, dX, G, W, G, 0.0f, dx, F);
 }
 
 /* ---------------------------------------------------------------- forward */
@@ -293,6 +404,10 @@ LAM_VEC static void forward_slice(const lam_node *n, const float *params, float 
 /* x (B, T, F) -> y (B, T, u) or (B, u) */
 static void rnn_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
 {
+    if (n->spec.kind == LAM_LAYER_LSTM) {
+        lstm_forward(n, c, x, y, batch);
+        return;
+    }
     const rnn_dims d = dims_of(n);
     const int T = d.T, u = d.u, G = d.G;
     const int64_t BT = (int64_t)batch * T;
@@ -461,6 +576,10 @@ static void col_sums(const float *a, int64_t rows, int cols, float *out)
 static void rnn_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
                          float *dy, float *dx, int batch)
 {
+    if (n->spec.kind == LAM_LAYER_LSTM) {
+        lstm_backward(n, c, x, dy, dx, batch);
+        return;
+    }
     const rnn_dims d = dims_of(n);
     const int T = d.T, u = d.u, G = d.G, F = d.F;
     const int64_t BT = (int64_t)batch * T;

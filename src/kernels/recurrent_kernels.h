@@ -1,0 +1,75 @@
+/* recurrent_kernels.h - fused LSTM step kernels (compute only, no model
+ * knowledge). Gate order is Keras's: i, f, c (called g here), o.
+ *
+ * A step of the recurrence is a small product: forward [rows, F + u] x
+ * [F + u, 4u] (the step's input and h_{t-1} against W stacked over U, so the
+ * pre-activations never go to memory), backward [rows, 4u] x [4u, u] (the
+ * gate gradients against U^T). The kernels keep the weights packed once per
+ * sequence (lam_gemm packs its B on every call) and fuse the gate
+ * nonlinearities and the cell update into the product's epilogue, while the
+ * tile is still in registers / L1.
+ *
+ * Packing and tiles depend on a vector width w (8 or 16 floats):
+ * lam_lstm_width() gives the one this CPU runs best; any w gives the same
+ * results up to rounding, and a given w gives the same bits whatever rows a
+ * call covers (each output element is one fixed chain of operations), so
+ * callers may split the batch between threads freely. */
+#ifndef LAM_KERNELS_RECURRENT_H
+#define LAM_KERNELS_RECURRENT_H
+
+#include "lamina.h"
+
+#include <stdint.h>
+
+/* The vector width for this CPU (16 with AVX-512F, else 8); fixed per process. */
+int lam_lstm_width(void);
+
+/* Floats a packed kernel needs, for any width, either direction. */
+int64_t lam_lstm_packed_floats(int F, int u);
+
+/* Forward: the input kernel W (F, 4u) stacked over U (u, 4u), both
+ * row-major, -> P for lam_lstm_step_forward. Backward: U -> P for
+ * lam_lstm_step_backward. */
+void lam_lstm_pack_forward(int w, int F, int u, const float *W, const float *U, float *P);
+void lam_lstm_pack_backward(int w, int u, const float *U, float *P);
+
+/* One forward step for rows [0, rows), the input projection included:
+ *   x (rows, F), row stride ldx: the step's inputs
+ *   hp, cp (rows, u), stride ldh: h_{t-1} and c_{t-1}, or NULL for a zero state
+ *   z (rows, 4u), stride ldz: out: the gate activations i, f, g, o of
+ *       x.W + h_{t-1}.U + bias
+ *   bias (4u) or NULL
+ *   c, tc, h (rows, u), stride ldh: out: c_t, act(c_t), h_t = o * act(c_t)
+ * act is the cell activation (Keras "activation"), ract the gates'. */
+void lam_lstm_step_forward(int w, int rows, int F, int u, const float *P, const float *bias,
+                           lam_activation act, lam_activation ract, const float *x, int64_t ldx,
+                           float *z, int64_t ldz, const float *hp, const float *cp, float *c,
+                           float *tc, float *h, int64_t ldh);
+/* The same with W, U unpacked: double-precision products, libm functions. */
+void lam_lstm_step_forward_naive(int rows, int F, int u, const float *W, const float *U,
+                                 const float *bias, lam_activation act, lam_activation ract,
+                                 const float *x, int64_t ldx, float *z, int64_t ldz,
+                                 const float *hp, const float *cp, float *c, float *tc, float *h,
+                                 int64_t ldh);
+
+/* One backward step for rows [0, rows):
+ *   gn (rows, 4u), stride ldg: dL/d(gate pre-activations) of step t+1, or
+ *       NULL at the last step; dh_t = dy_t + gn . U^T
+ *   dy (rows, u), stride ldy: dL/dh_t from the layer's output, or NULL (zero)
+ *   z (rows, 4u), stride ldz: gate activations of step t
+ *   tc, cp (rows, u), stride ldh: act(c_t), and c_{t-1} or NULL (zero state)
+ *   dc (rows, u), stride ldc: on entry dL/dc_t through c_{t+1}; on return
+ *       dL/dc_{t-1} through c_t
+ *   g (rows, 4u), stride ldg: dL/d(gate pre-activations) of step t (output;
+ *       must not overlap gn) */
+void lam_lstm_step_backward(int w, int rows, int u, const float *P, lam_activation act,
+                            lam_activation ract, const float *gn, const float *dy, int64_t ldy,
+                            const float *z, int64_t ldz, const float *tc, const float *cp,
+                            int64_t ldh, float *dc, int64_t ldc, float *g, int64_t ldg);
+void lam_lstm_step_backward_naive(int rows, int u, const float *U, lam_activation act,
+                                  lam_activation ract, const float *gn, const float *dy,
+                                  int64_t ldy, const float *z, int64_t ldz, const float *tc,
+                                  const float *cp, int64_t ldh, float *dc, int64_t ldc, float *g,
+                                  int64_t ldg);
+
+#endif
