@@ -193,10 +193,12 @@ NM(load_dz)(const float *dz, const float *ym, VF *out, int NV, int n)
             if (ym) out[v] = (VF)((NM(vi))out[v] & (NM(vi))(VLOAD(ym + v * VL) > (VF){0}));
         }
     } else {
+        /* Only a one-vector block is partial (n < VL); the bound says so. */
+        const size_t bytes = sizeof(float) * (size_t)(n < VL ? n : VL);
         VF d = {0}, m = {0};
-        memcpy(&d, dz, sizeof(float) * (size_t)n);
+        memcpy(&d, dz, bytes);
         if (ym) {
-            memcpy(&m, ym, sizeof(float) * (size_t)n);
+            memcpy(&m, ym, bytes);
             d = (VF)((NM(vi))d & (NM(vi))(m > (VF){0}));
         }
         out[0] = d;
