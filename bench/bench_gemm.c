@@ -21,6 +21,8 @@ static const shape shapes[] = {
     {"winograd fwd", false, false, 1152, 64, 32},
     {"winograd dU (ta)", true, false, 32, 64, 1152},
     {"winograd dV (tb)", false, true, 1152, 32, 64},
+    {"winograd b1 fwd", false, false, 9, 64, 32},
+    {"dense b1 fwd", false, false, 1, 64, 1600},
     {"conv wgrad (ta)", true, false, 288, 64, 3872},
     {"conv igrad (tb)", false, true, 3872, 288, 64},
     {"conv1 fwd", false, false, 21632, 32, 9},

@@ -1,8 +1,10 @@
 /* bench_layers.c - where a training step's time goes: forward and backward
  * CPU microseconds per sample for each layer of the seed CNN or LSTM, on random
- * data at batch 32 (median over steps). Not a test.
+ * data at batch 32 (median over steps). With "latency", the inference
+ * forward pass of one sample instead, in wall-clock microseconds per layer
+ * (all threads work on the one sample). Not a test.
  *
- * usage: bench_layers [cnn|lstm] [steps] */
+ * usage: bench_layers [cnn|lstm] [steps] [latency] */
 #include "core/model.h"
 
 #include <stdlib.h>
@@ -17,6 +19,13 @@ static double cpu_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static double wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -27,7 +36,9 @@ int main(int argc, char **argv)
 {
     lam_fpu_flush_begin(); /* as lam_fit does */
     const bool lstm = argc > 1 && !strcmp(argv[1], "lstm");
-    const int steps = argc > 2 ? atoi(argv[2]) : 50, B = 32;
+    const bool latency = argc > 3 && !strcmp(argv[3], "latency");
+    const int steps = argc > 2 ? atoi(argv[2]) : 50, B = latency ? 1 : 32;
+    double (*now)(void) = latency ? wall_now : cpu_now;
     lam_model *m = lam_sequential(NULL);
     if (lstm) {
         lam_model_add_input(m, 2, (int64_t[]){28, 28});
@@ -62,11 +73,12 @@ int main(int argc, char **argv)
             lam_node *nd = &m->nodes[i];
             if (nd->op->aliases_input) continue;
             lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset, m->scratch,
-                         true, m->seed, m->step};
-            double t0 = cpu_now();
+                         !latency, m->seed, m->step};
+            double t0 = now();
             nd->op->forward(nd, &c, m->nodes[i - 1].out, nd->out, B);
-            fw[i * steps + s] = cpu_now() - t0;
+            fw[i * steps + s] = now() - t0;
         }
+        if (latency) continue;
         lam_node *last = &m->nodes[n - 1];
         lam_loss_compute(m->loss, last, m->labels, m->targets, B, last->dout, NULL);
         for (int i = n - 1; i >= 1; i--) {
@@ -84,14 +96,24 @@ int main(int argc, char **argv)
         opt[s] = cpu_now() - t0;
     }
     double total = 0;
-    printf("%-22s %12s %12s   (CPU us per sample, batch %d, %d threads)\n", "layer", "forward",
-           "backward", B, lam_get_threads());
+    if (latency)
+        printf("%-22s %12s   (wall us, inference, batch 1, %d threads)\n", "layer", "forward",
+               lam_get_threads());
+    else
+        printf("%-22s %12s %12s   (CPU us per sample, batch %d, %d threads)\n", "layer",
+               "forward", "backward", B, lam_get_threads());
     for (int i = 1; i < n; i++) {
         qsort(fw + i * steps, (size_t)steps, sizeof(double), cmp);
         qsort(bw + i * steps, (size_t)steps, sizeof(double), cmp);
         double f = fw[i * steps + steps / 2] / B * 1e6, b = bw[i * steps + steps / 2] / B * 1e6;
         total += f + b;
-        printf("%-22s %12.1f %12.1f\n", m->nodes[i].spec.name, f, b);
+        if (latency) printf("%-22s %12.1f\n", m->nodes[i].spec.name, f);
+        else printf("%-22s %12.1f %12.1f\n", m->nodes[i].spec.name, f, b);
+    }
+    if (latency) {
+        printf("%-22s %12.1f\n", "total", total);
+        lam_model_free(m);
+        return 0;
     }
     qsort(opt, (size_t)steps, sizeof(double), cmp);
     double o = opt[steps / 2] / B * 1e6;

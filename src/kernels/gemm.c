@@ -84,10 +84,13 @@ void lam_gemm_naive(bool trans_a, bool trans_b, int M, int N, int K, float alpha
 typedef void (*lam_ukernel_fn)(int kc, const float *a, int64_t rsa, int64_t csa, const float *b,
                                float *c, int64_t ldc, float alpha, float beta);
 
+typedef enum { LAM_ISA_GENERIC, LAM_ISA_AVX2, LAM_ISA_AVX512 } lam_gemm_isa;
+
 typedef struct {
     int mr, nr;       /* tile shape */
     int mc;           /* rows of A per L2 block, a multiple of mr */
     lam_ukernel_fn fn;
+    lam_gemm_isa isa; /* the instruction set of fn, for the few-rows path */
 } lam_gemm_kernel;
 
 /* ------------------------------------------------------------------------ */
@@ -274,7 +277,8 @@ static bool have_avx2_fma(void)
  * path on one machine; it is read once, like the CPU check. */
 static lam_gemm_kernel select_kernel(void)
 {
-    lam_gemm_kernel k = {GEN_MR, GEN_NR, (LAM_MC_MAX / GEN_MR) * GEN_MR, ukernel_generic};
+    lam_gemm_kernel k = {GEN_MR, GEN_NR, (LAM_MC_MAX / GEN_MR) * GEN_MR, ukernel_generic,
+                         LAM_ISA_GENERIC};
     const char *force = getenv("LAM_GEMM_KERNEL");
     if (force && !strcmp(force, "generic")) return k;
 #ifdef LAM_GEMM_X86
@@ -284,11 +288,13 @@ static lam_gemm_kernel select_kernel(void)
         k.nr = AVX512_NR;
         k.mc = (LAM_MC_MAX / AVX512_MR) * AVX512_MR;
         k.fn = ukernel_avx512;
+        k.isa = LAM_ISA_AVX512;
     } else if (have_avx2_fma()) {
         k.mr = AVX2_MR;
         k.nr = AVX2_NR;
         k.mc = (LAM_MC_MAX / AVX2_MR) * AVX2_MR;
         k.fn = ukernel_avx2;
+        k.isa = LAM_ISA_AVX2;
     }
 #endif
     return k;
@@ -574,6 +580,149 @@ static void gemm_simple(const gemm_args *g, int m0, int m1, int n0, int n1)
         }
 }
 
+/* A few rows of C (batch-1 inference, the Winograd tiles of one image):
+ * packing B would cost as much as the product, so B's rows are read where
+ * they lie. Blocks of up to FEW_ROWS x 64 of C are accumulated in vector
+ * registers (16 zmm in the AVX-512 build: enough independent chains to
+ * cover the FMA latency); with B small enough to stay in cache this runs
+ * near the FMA rate. Chosen from the shape alone, never the thread count.
+ *
+ * The arithmetic is the micro-kernels' own, operation for operation: the
+ * same K blocks (choose_kc), one chain of multiply-adds per block in k
+ * order from zero (fused on the FMA instruction sets, as the AVX2/AVX-512
+ * kernels; separate on the generic one, as its kernel), then alpha * acc
+ * plus beta (or 1 after the first block) times C. So a row of C has the
+ * same bits whichever path computed it, and predictions do not depend on
+ * how many samples share a batch. */
+#define FEW_ROWS 4
+#define FEW_COLS 64
+
+static bool few_rows(const gemm_args *g)
+{
+    return !g->tb && (g->M <= 2 || (g->M <= 16 && (int64_t)g->K * g->N <= 16384));
+}
+
+/* y + b * c, fused or not as the instruction set's micro-kernel does it. */
+#define FEW_MULADD(fused, b, c, y) ((fused) ? __builtin_fmaf((b), (c), (y)) : (y) + (b) * (c))
+
+/* C[i0 : i0+R, j0 : j0+nb] for R <= FEW_ROWS, nb <= FEW_COLS; inlined with
+ * constant R and nb in the common case so the accumulators stay in
+ * registers. */
+static inline __attribute__((always_inline)) void few_rows_block(const gemm_args *g, bool fused,
+                                                                 int i0, int R, int j0, int nb)
+{
+    const int64_t sa = g->ta ? g->lda : 1, ra = g->ta ? 1 : g->lda;
+    const float *a = g->A + (int64_t)i0 * ra;
+    const int kc_full = choose_kc(g->K);
+    for (int pc = 0; pc < g->K; pc += kc_full) {
+        const int kend = g->K - pc < kc_full ? g->K : pc + kc_full;
+        const float alpha = g->alpha, beta = pc == 0 ? g->beta : 1.0f;
+        float acc[FEW_ROWS][FEW_COLS] = {{0}};
+        for (int k = pc; k < kend; k++) {
+            const float *b = g->B + (int64_t)k * g->ldb + j0;
+            for (int r = 0; r < R; r++) {
+                const float ar = a[r * ra + k * sa];
+                for (int j = 0; j < nb; j++) acc[r][j] = FEW_MULADD(fused, ar, b[j], acc[r][j]);
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            float *restrict c = g->C + (int64_t)(i0 + r) * g->ldc + j0;
+            if (beta == 0.0f)
+                for (int j = 0; j < nb; j++) c[j] = alpha * acc[r][j];
+            else
+                for (int j = 0; j < nb; j++) c[j] = FEW_MULADD(fused, beta, c[j], alpha * acc[r][j]);
+        }
+    }
+}
+
+static inline __attribute__((always_inline)) void few_rows_body(const gemm_args *g, bool fused)
+{
+    for (int j0 = 0; j0 < g->N; j0 += FEW_COLS) {
+        const int nb = g->N - j0 < FEW_COLS ? g->N - j0 : FEW_COLS;
+        int i = 0;
+        if (nb == FEW_COLS) {
+            for (; i + FEW_ROWS <= g->M; i += FEW_ROWS)
+                few_rows_block(g, fused, i, FEW_ROWS, j0, FEW_COLS);
+            for (; i < g->M; i++) few_rows_block(g, fused, i, 1, j0, FEW_COLS);
+        } else {
+            for (; i < g->M; i++) few_rows_block(g, fused, i, 1, j0, nb);
+        }
+    }
+}
+
+static void few_rows_generic(const gemm_args *g) { few_rows_body(g, false); }
+#ifdef LAM_GEMM_X86
+__attribute__((target("avx2,fma"))) static void few_rows_avx2(const gemm_args *g)
+{
+    few_rows_body(g, true);
+}
+/* AVX-512: intrinsics, ukernel_avx512's arithmetic, masks for ragged
+ * columns; R (rows) is a constant in each instance, so that the 4R
+ * accumulators stay in registers. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+few512_block(const gemm_args *g, int i0, const int R, int j0, const __mmask16 *mk)
+{
+    const int64_t sa = g->ta ? g->lda : 1, ra = g->ta ? 1 : g->lda;
+    const int kc_full = choose_kc(g->K);
+    const float *a = g->A + (int64_t)i0 * ra;
+    const __m512 va = _mm512_set1_ps(g->alpha);
+    for (int pc = 0; pc < g->K; pc += kc_full) {
+        const int kend = g->K - pc < kc_full ? g->K : pc + kc_full;
+        __m512 acc[FEW_ROWS][4];
+        for (int r = 0; r < R; r++)
+            for (int v = 0; v < 4; v++) acc[r][v] = _mm512_setzero_ps();
+        for (int k = pc; k < kend; k++) {
+            const float *b = g->B + (int64_t)k * g->ldb + j0;
+            __m512 bv[4];
+            for (int v = 0; v < 4; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], b + 16 * v);
+            for (int r = 0; r < R; r++) {
+                const __m512 ar = _mm512_set1_ps(a[r * ra + k * sa]);
+                for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(ar, bv[v], acc[r][v]);
+            }
+        }
+        const float beta = pc == 0 ? g->beta : 1.0f;
+        const __m512 vb = _mm512_set1_ps(beta);
+        for (int r = 0; r < R; r++) {
+            float *c = g->C + (int64_t)(i0 + r) * g->ldc + j0;
+            for (int v = 0; v < 4; v++) {
+                __m512 y = _mm512_mul_ps(va, acc[r][v]);
+                if (beta != 0.0f)
+                    y = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mk[v], c + 16 * v), y);
+                _mm512_mask_storeu_ps(c + 16 * v, mk[v], y);
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void few_rows_avx512(const gemm_args *g)
+{
+    for (int j0 = 0; j0 < g->N; j0 += FEW_COLS) {
+        __mmask16 mk[4];
+        for (int v = 0; v < 4; v++) {
+            int cols = g->N - j0 - 16 * v;
+            mk[v] = cols >= 16 ? (__mmask16)0xFFFF : cols > 0 ? (__mmask16)((1u << cols) - 1) : 0;
+        }
+        int i = 0;
+        for (; i + 4 <= g->M; i += 4) few512_block(g, i, 4, j0, mk);
+        switch (g->M - i) {
+        case 3: few512_block(g, i, 3, j0, mk); break;
+        case 2: few512_block(g, i, 2, j0, mk); break;
+        case 1: few512_block(g, i, 1, j0, mk); break;
+        default: break;
+        }
+    }
+}
+#endif
+
+static void gemm_few_rows(const gemm_args *g, const lam_gemm_kernel *kern)
+{
+#ifdef LAM_GEMM_X86
+    if (kern->isa == LAM_ISA_AVX512) return few_rows_avx512(g);
+    if (kern->isa == LAM_ISA_AVX2) return few_rows_avx2(g);
+#endif
+    few_rows_generic(g);
+}
+
 static void gemm_rect(const gemm_args *g, const lam_gemm_kernel *kern, int m0, int m1, int n0,
                       int n1)
 {
@@ -644,6 +793,10 @@ void lam_gemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, cons
     }
     const lam_gemm_kernel *kern = gemm_kernel();
     gemm_args g = {trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C};
+    if (few_rows(&g)) {
+        gemm_few_rows(&g, kern);
+        return;
+    }
 
     int T = 1;
 #ifdef _OPENMP

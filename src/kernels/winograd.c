@@ -133,8 +133,11 @@ int64_t lam_winograd_saved_floats(const lam_window *g, int m)
     return points(m) * tiles(g, m) * g->C;
 }
 
-/* Workspace layout: U (or dU) [P][C][F], then per-tile data [NT][P][...]. Each part
- * starts on a 64-byte boundary. */
+/* Workspace layout: U (or dU) [C][P][F], then per-tile data [NT][P][...];
+ * each part starts on a 64-byte boundary. Point e's C x F matrix of U is
+ * U + e*F with row stride P*F: the kernel transform then writes one
+ * contiguous block per channel (with [P][C][F], its P streams sat C*F
+ * floats apart, often a multiple of the page, and it ran 4x slower). */
 static int64_t round16(int64_t x) { return (x + 15) / 16 * 16; }
 
 int64_t lam_winograd_scratch_floats(const lam_window *g, int m, int F)
@@ -172,34 +175,38 @@ static void patch_pointers(const lam_window *g, int m, const float *x, int th, i
  * body taking the tile size m, and instantiated for m = 2 and m = 4 so that
  * the tables are compile-time constants in each. */
 
-/* kernel [3, 3, C, F] -> U [P][C][F] = G g G^T, 16 (c, f) pairs at a time. */
+/* kernel [3, 3, C, F] -> U [C][P][F] = G g G^T, 16 filters at a time. */
 WG_INLINE void kernel_transform_body(int m, const float *kernel, int C, int F, float *U)
 {
     const float *Gt = m == 4 ? G4 : G2;
     const int a = m + 2;
     const int64_t CF = (int64_t)C * F;
-    for (int64_t i = 0; i < CF; i += WG_LANES) {
-        int lanes = CF - i < WG_LANES ? (int)(CF - i) : WG_LANES;
-        wg_vec k[9], u[WG_MAX_A * WG_MAX_A];
-        for (int j = 0; j < 9; j++) k[j] = wg_load(kernel + j * CF + i, lanes);
-        wg_sandwich(Gt, a, 3, false, k, u);
-        for (int e = 0; e < a * a; e++) wg_store(U + e * CF + i, u[e], lanes);
-    }
+    for (int c = 0; c < C; c++)
+        for (int f = 0; f < F; f += WG_LANES) {
+            int lanes = F - f < WG_LANES ? F - f : WG_LANES;
+            wg_vec k[9], u[WG_MAX_A * WG_MAX_A];
+            for (int j = 0; j < 9; j++) k[j] = wg_load(kernel + j * CF + (int64_t)c * F + f, lanes);
+            wg_sandwich(Gt, a, 3, false, k, u);
+            float *dst = U + (int64_t)c * a * a * F + f;
+            for (int e = 0; e < a * a; e++) wg_store(dst + e * F, u[e], lanes);
+        }
 }
 
-/* dU [P][C][F] -> dkernel [3, 3, C, F] = G^T dU G. */
+/* dU [C][P][F] -> dkernel [3, 3, C, F] = G^T dU G. */
 WG_INLINE void kernel_adjoint_body(int m, const float *dU, int C, int F, float *dkernel)
 {
     const float *Gt = m == 4 ? G4 : G2;
     const int a = m + 2;
     const int64_t CF = (int64_t)C * F;
-    for (int64_t i = 0; i < CF; i += WG_LANES) {
-        int lanes = CF - i < WG_LANES ? (int)(CF - i) : WG_LANES;
-        wg_vec u[WG_MAX_A * WG_MAX_A], k[9];
-        for (int e = 0; e < a * a; e++) u[e] = wg_load(dU + e * CF + i, lanes);
-        wg_sandwich(Gt, a, 3, true, u, k);
-        for (int j = 0; j < 9; j++) wg_store(dkernel + j * CF + i, k[j], lanes);
-    }
+    for (int c = 0; c < C; c++)
+        for (int f = 0; f < F; f += WG_LANES) {
+            int lanes = F - f < WG_LANES ? F - f : WG_LANES;
+            wg_vec u[WG_MAX_A * WG_MAX_A], k[9];
+            const float *src = dU + (int64_t)c * a * a * F + f;
+            for (int e = 0; e < a * a; e++) u[e] = wg_load(src + e * F, lanes);
+            wg_sandwich(Gt, a, 3, true, u, k);
+            for (int j = 0; j < 9; j++) wg_store(dkernel + j * CF + (int64_t)c * F + f, k[j], lanes);
+        }
 }
 
 /* V[nt][e][c] = (B^T d B)[e] for the tiles of row th of image n. */
@@ -384,7 +391,7 @@ void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, con
         #pragma omp for schedule(static)
         for (int e = 0; e < P; e++)
             lam_gemm(false, false, (int)NT, F, C, 1.0f, V + e * C, P * C,
-                     U + (int64_t)e * C * F, F, 0.0f, M + e * F, P * F);
+                     U + e * F, P * F, 0.0f, M + e * F, P * F);
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++)
             output_row(m, g, F, M, NT, y, (int)(r / TH), (int)(r % TH));
@@ -412,10 +419,10 @@ void lam_winograd_backward(const lam_window *g, int m, int F, const float *kerne
             int e = j % P;
             if (j < P)
                 lam_gemm(true, false, C, F, (int)NT, 1.0f, V + e * C, P * C, dM + e * F, P * F,
-                         0.0f, dU + (int64_t)e * C * F, F);
+                         0.0f, dU + e * F, P * F);
             else if (dx)
                 lam_gemm(false, true, (int)NT, C, F, 1.0f, dM + e * F, P * F,
-                         U + (int64_t)e * C * F, F, 0.0f, dV + e * C, P * C);
+                         U + e * F, P * F, 0.0f, dV + e * C, P * C);
         }
         if (dx) {
             #pragma omp for schedule(static)
