@@ -316,6 +316,24 @@ RK_INLINE void fwd_finish(const fwd_args *a, int r0, int nr, int jb, int n, cons
     }
 }
 
+/* The next tile's outputs are rows far apart that no one has touched
+ * lately: start fetching their lines for writing while this tile's product
+ * runs. */
+RK_INLINE void fwd_prefetch(const fwd_args *a, int r0, int jb, int n)
+{
+    const int R = 4;
+    for (int r = r0; r < r0 + R && r < a->rows; r++) {
+        float *zr = a->z + r * a->ldz + jb;
+        for (int q = 0; q < 4; q++)
+            for (int l = 0; l < n; l += 16) __builtin_prefetch(zr + q * a->u + l, 1);
+        for (int l = 0; l < n; l += 16) {
+            __builtin_prefetch(a->c + r * a->ldh + jb + l, 1);
+            __builtin_prefetch(a->tc + r * a->ldh + jb + l, 1);
+            __builtin_prefetch(a->h + r * a->ldh + jb + l, 1);
+        }
+    }
+}
+
 RK_INLINE void fwd_body(const fwd_args *a, const int W)
 {
     const int R = W == 16 ? 4 : 2, u = a->u, F = a->F, K2 = a->hp ? u : 0;
@@ -331,6 +349,7 @@ RK_INLINE void fwd_body(const fwd_args *a, const int W)
         }
         for (int r0 = 0; r0 < a->rows; r0 += R) {
             const int nr = a->rows - r0 < R ? a->rows - r0 : R;
+            fwd_prefetch(a, r0 + R, jb, n);
             tile(W, nr, F, a->x + r0 * a->ldx, a->ldx, Pb, K2,
                  K2 ? a->hp + r0 * a->ldh : NULL, a->ldh, Pb + (int64_t)F * 4 * W, acc);
             fwd_finish(a, r0, nr, jb, n, W, R, acc, bt);
@@ -442,6 +461,25 @@ RK_INLINE void bwd_finish(const bwd_args *a, int r0, int nr, int jb, int n, cons
     }
 }
 
+/* The next tile's epilogue reads rows of z, tc, cp and dy that the
+ * forward pass wrote long ago (L3 or memory, rows far apart): fetch them
+ * while this tile's product runs. */
+RK_INLINE void bwd_prefetch(const bwd_args *a, int r0, int jb, int n)
+{
+    const int R = 4;
+    for (int r = r0; r < r0 + R && r < a->rows; r++) {
+        const float *zr = a->z + r * a->ldz + jb;
+        for (int q = 0; q < 4; q++)
+            for (int l = 0; l < n; l += 16) __builtin_prefetch(zr + q * a->u + l);
+        for (int l = 0; l < n; l += 16) {
+            __builtin_prefetch(a->tc + r * a->ldh + jb + l);
+            if (a->cp) __builtin_prefetch(a->cp + r * a->ldh + jb + l);
+            if (a->dy) __builtin_prefetch(a->dy + r * a->ldy + jb + l);
+            __builtin_prefetch(a->g + r * a->ldg + jb + l, 1);
+        }
+    }
+}
+
 RK_INLINE void bwd_body(const bwd_args *a, const int W)
 {
     const int R = W == 16 ? 4 : 2, u = a->u, BW = 4 * W, K = a->gn ? 4 * u : 0;
@@ -452,6 +490,7 @@ RK_INLINE void bwd_body(const bwd_args *a, const int W)
         const int n = u - jb < BW ? u - jb : BW;
         for (int r0 = 0; r0 < a->rows; r0 += R) {
             const int nr = a->rows - r0 < R ? a->rows - r0 : R;
+            bwd_prefetch(a, r0 + R, jb, n);
             if (K) tile(W, nr, K, a->gn + r0 * a->ldg, a->ldg, Pb, 0, NULL, 0, NULL, acc);
             else memset(acc, 0, sizeof acc);
             bwd_finish(a, r0, nr, jb, n, W, R, acc);

@@ -128,25 +128,34 @@ static lam_status rnn_init(lam_node *n, float *p, lam_rng *rng)
     return LAM_OK;
 }
 
-/* Floats of the backward workspace before any packed U. */
+/* Floats of the GRU/SimpleRNN backward workspace. */
 static int64_t rnn_work(int batch, rnn_dims d)
 {
     return (int64_t)batch * d.T * (2 * d.G + d.u) + 4 * (int64_t)batch * d.G;
 }
 
-/* Where the LSTM's packed U starts in the workspace: after off floats,
- * rounded up to a cache line (the workspace itself is 64-byte aligned). */
-static int64_t lstm_packed_offset(int64_t off) { return (off + 15) / 16 * 16; }
+/* LSTM workspace, each part 64-byte aligned (the workspace itself is):
+ * dX (B, T, G) gate gradients | XH (B, T, F + u) rows [x_t, h_{t-1}] for
+ * the weight gradients | dC (B, u) | the packed weights. */
+static int64_t align16(int64_t off) { return (off + 15) / 16 * 16; }
+typedef struct {
+    int64_t xh, dc, packed, total;
+} lstm_layout;
+static lstm_layout lstm_work(int batch, rnn_dims d)
+{
+    const int64_t BT = (int64_t)batch * d.T;
+    lstm_layout l;
+    l.xh = align16(BT * d.G);
+    l.dc = align16(l.xh + BT * (d.F + d.u));
+    l.packed = align16(l.dc + (int64_t)batch * d.u);
+    l.total = l.packed + lam_lstm_packed_floats(d.F, d.u);
+    return l;
+}
 
-/* Workspace: forward needs R (B, G) for GRU; backward dX and dR (B, T, G),
- * Hprev (B, T, u) and two dh buffers plus one more (B, G) row block. */
 static int64_t rnn_scratch(const lam_node *n, int batch)
 {
     rnn_dims d = dims_of(n);
-    int64_t s = rnn_work(batch, d);
-    /* LSTM: the packed recurrent kernel after that, 64-byte aligned */
-    if (n->spec.kind == LAM_LAYER_LSTM) s = lstm_packed_offset(s) + lam_lstm_packed_floats(d.F, d.u);
-    return s;
+    return n->spec.kind == LAM_LAYER_LSTM ? lstm_work(batch, d).total : rnn_work(batch, d);
 }
 
 /* Threads for the step loop: each chunk has >= 4 samples (below that a gemm
@@ -197,7 +206,7 @@ static void lstm_forward(lam_node *n, const lam_ctx *c, const float *x, float *y
     const lam_activation act = n->spec.activation, ract = n->spec.recurrent_activation;
     const bool back = n->spec.go_backwards;
     float *Z = n->saved, *C = Z + BT * G, *TC = C + BT * u, *H = TC + BT * u;
-    float *P = c->scratch + lstm_packed_offset(rnn_work(batch, d));
+    float *P = c->scratch + lstm_work(batch, d).packed;
     lam_lstm_pack_forward(w, d.F, u, W, U, P);
     const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
@@ -237,10 +246,11 @@ static void lstm_backward(lam_node *n, const lam_ctx *c, const float *x, float *
     const lam_activation act = n->spec.activation, ract = n->spec.recurrent_activation;
     const bool back = n->spec.go_backwards, seq = n->spec.return_sequences;
     const float *Z = n->saved, *C = Z + BT * G, *TC = C + BT * u, *H = TC + BT * u;
+    const lstm_layout L = lstm_work(batch, d);
     float *dX = c->scratch;              /* (B, T, G) gate gradients, input order */
-    float *Hp = dX + 2 * BT * G;         /* (B, T, u) h_{t-1}, input order */
-    float *dC = Hp + BT * u;             /* (B, u) running dL/dc */
-    float *P = c->scratch + lstm_packed_offset(rnn_work(batch, d));
+    float *XH = c->scratch + L.xh;       /* (B, T, F + u) [x_t, h_{t-1}], input order */
+    float *dC = c->scratch + L.dc;       /* (B, u) running dL/dc */
+    float *P = c->scratch + L.packed;
     lam_lstm_pack_backward(w, u, U, P);
     const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
@@ -261,17 +271,20 @@ static void lstm_backward(lam_node *n, const lam_ctx *c, const float *x, float *
                                    (int64_t)T * u, dC + (int64_t)b0 * u, u,
                                    dX + ((int64_t)b0 * T + tin) * G, (int64_t)T * G);
         }
-        /* Hp rows of these samples: row (b, tin(s)) = h_{s-1}, zero for s = 0 */
+        /* XH rows of these samples: row (b, tin(s)) = [x_tin, h_{s-1}] (h_{-1} = 0) */
         for (int b = b0; b < b1; b++)
             for (int s = 0; s < T; s++) {
-                float *dst = Hp + ((int64_t)b * T + (back ? T - 1 - s : s)) * u;
-                if (s == 0) memset(dst, 0, sizeof(float) * (size_t)u);
-                else memcpy(dst, H + ((int64_t)b * T + s - 1) * u, sizeof(float) * (size_t)u);
+                const int64_t ri = (int64_t)b * T + (back ? T - 1 - s : s);
+                float *dst = XH + ri * (F + u);
+                memcpy(dst, x + ri * F, sizeof(float) * (size_t)F);
+                if (s == 0) memset(dst + F, 0, sizeof(float) * (size_t)u);
+                else memcpy(dst + F, H + ((int64_t)b * T + s - 1) * u, sizeof(float) * (size_t)u);
             }
     }
-    /* dW (F, G) = X^T . dX;  dU (u, G) = Hp^T . dX;  db = column sums of dX */
-    lam_gemm(true, false, F, G, (int)BT, 1.0f, x, F, dX, G, 0.0f, dW, G);
-    lam_gemm(true, false, u, G, (int)BT, 1.0f, Hp, u, dX, G, 0.0f, dU, G);
+    /* [dW; dU] (F + u, G) = XH^T . dX in one product (dX is packed once, not
+     * twice; dW and dU are adjacent in the gradients); db = column sums of dX */
+    (void)dU;
+    lam_gemm(true, false, F + u, G, (int)BT, 1.0f, XH, F + u, dX, G, 0.0f, dW, G);
     if (n->spec.use_bias) lam_bias_grad(dX, BT, G, db);
     /* dx (B*T, F) = dX . W^T */
     if (dx) lam_gemm(false, true, (int)BT, F, G, 1.0f, dX, G, W, G, 0.0f, dx, F);
