@@ -364,7 +364,8 @@ static void lstm_kernel_case(int w, int rows, int F, int u, lam_activation act,
         out[v][0] = rand_buf(rows * ldz, 1.0f);
         for (int k = 1; k < 4; k++) out[v][k] = rand_buf(rows * ldh, 1.0f);
     }
-    lam_lstm_pack_forward(w, F, u, W, U, P);
+    /* packed in parts, as threads would */
+    for (int part = 0; part < 3; part++) lam_lstm_pack_forward(w, F, u, W, U, P, part, 3);
     const float *bb = last ? NULL : bias; /* vary: no bias on some cases */
     lam_lstm_step_forward(w, rows, F, u, P, bb, act, ract, x, ldx, out[0][0], ldz,
                           first ? NULL : hp, first ? NULL : cp, out[0][1], out[0][2], out[0][3],
@@ -388,7 +389,7 @@ static void lstm_kernel_case(int w, int rows, int F, int u, lam_activation act,
     memcpy(dc[1], dc[0], sizeof(float) * (size_t)(rows * ldc));
     g[0] = rand_buf(rows * ldz, 1.0f);
     g[1] = rand_buf(rows * ldz, 1.0f);
-    lam_lstm_pack_backward(w, u, U, P);
+    for (int part = 0; part < 2; part++) lam_lstm_pack_backward(w, u, U, P, part, 2);
     lam_lstm_step_backward(w, rows, u, P, act, ract, last ? NULL : gn, first && !last ? NULL : dy,
                            ldy, out[1][0], ldz, out[1][2], first ? NULL : cp, ldh, dc[0], ldc,
                            g[0], ldz);

@@ -53,41 +53,61 @@ int64_t lam_lstm_packed_floats(int F, int u)
     return fwd > bwd ? fwd : bwd;
 }
 
+/* Rows [k0, k1) of K rows for part of parts: the callers' threads split
+ * the packing between them. */
+static void part_range(int K, int part, int parts, int *k0, int *k1)
+{
+    if (parts < 1) parts = 1;
+    *k0 = (int)((int64_t)K * part / parts);
+    *k1 = (int)((int64_t)K * (part + 1) / parts);
+}
+
 /* Block b of the forward packing stacks W over U (K = F + u rows): for
  * k < F + u, gate q, lane l: Pb[(k*4 + q)*w + l] = [W; U][k][q*u + b*w + l]
  * (zero past u). */
-void lam_lstm_pack_forward(int w, int F, int u, const float *W, const float *U, float *P)
+void lam_lstm_pack_forward(int w, int F, int u, const float *W, const float *U, float *P,
+                           int part, int parts)
 {
-    const int64_t G = 4 * (int64_t)u;
-    for (int jb = 0; jb < u; jb += w) {
+    const int64_t G = 4 * (int64_t)u, K = F + u;
+    int k0, k1;
+    part_range((int)K, part, parts, &k0, &k1);
+    for (int jb = 0, blk = 0; jb < u; jb += w, blk++) {
         const int n = u - jb < w ? u - jb : w;
-        for (int k = 0; k < F + u; k++)
+        float *Pb = P + blk * K * 4 * w;
+        for (int k = k0; k < k1; k++)
             for (int q = 0; q < 4; q++) {
                 const float *src = (k < F ? W + k * G : U + (k - F) * G) + (int64_t)q * u + jb;
+                float *dst = Pb + ((int64_t)k * 4 + q) * w;
                 int l = 0;
-                for (; l < n; l++) P[l] = src[l];
-                for (; l < w; l++) P[l] = 0.0f;
-                P += w;
+                for (; l < n; l++) dst[l] = src[l];
+                for (; l < w; l++) dst[l] = 0.0f;
             }
     }
 }
 
 /* Block b of the backward packing (B = U^T, units in blocks of 4w):
- * Pb[k*4w + l] = U[b*4w + l][k] for k < 4u (zero past u). */
-void lam_lstm_pack_backward(int w, int u, const float *U, float *P)
+ * Pb[k*4w + l] = U[b*4w + l][k] for k < 4u (zero past u). A transpose, in
+ * slabs of 16 k: one source line per unit, 16 destination rows that stay in
+ * L1 while the units pass. */
+void lam_lstm_pack_backward(int w, int u, const float *U, float *P, int part, int parts)
 {
     const int64_t G = 4 * (int64_t)u;
     const int bw = 4 * w;
-    for (int jb = 0; jb < u; jb += bw) {
+    int k0, k1;
+    part_range((int)G, part, parts, &k0, &k1);
+    for (int jb = 0, blk = 0; jb < u; jb += bw, blk++) {
         const int n = u - jb < bw ? u - jb : bw;
-        for (int l = 0; l < bw; l++) {
-            const float *src = U + (int64_t)(jb + l) * G;
-            if (l < n)
-                for (int64_t k = 0; k < G; k++) P[k * bw + l] = src[k];
-            else
-                for (int64_t k = 0; k < G; k++) P[k * bw + l] = 0.0f;
+        float *Pb = P + blk * G * bw;
+        for (int ks = k0; ks < k1; ks += 16) {
+            const int ke = k1 - ks < 16 ? k1 : ks + 16;
+            for (int l = 0; l < bw; l++) {
+                const float *src = U + (int64_t)(jb + l) * G;
+                if (l < n)
+                    for (int k = ks; k < ke; k++) Pb[(int64_t)k * bw + l] = src[k];
+                else
+                    for (int k = ks; k < ke; k++) Pb[(int64_t)k * bw + l] = 0.0f;
+            }
         }
-        P += G * bw;
     }
 }
 

@@ -29,9 +29,11 @@ int64_t lam_lstm_packed_floats(int F, int u);
 
 /* Forward: the input kernel W (F, 4u) stacked over U (u, 4u), both
  * row-major, -> P for lam_lstm_step_forward. Backward: U -> P for
- * lam_lstm_step_backward. */
-void lam_lstm_pack_forward(int w, int F, int u, const float *W, const float *U, float *P);
-void lam_lstm_pack_backward(int w, int u, const float *U, float *P);
+ * lam_lstm_step_backward. Each call packs part `part` of `parts` (split
+ * over K), so threads can share the work: parts = 1 packs it all. */
+void lam_lstm_pack_forward(int w, int F, int u, const float *W, const float *U, float *P,
+                           int part, int parts);
+void lam_lstm_pack_backward(int w, int u, const float *U, float *P, int part, int parts);
 
 /* One forward step for rows [0, rows), the input projection included:
  *   x (rows, F), row stride ldx: the step's inputs

@@ -173,6 +173,25 @@ static int loop_threads(int batch)
 #endif
 }
 
+/* This thread's number and its team's size (0 and 1 outside a parallel
+ * region or without OpenMP). */
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+static int team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 /* Batch chunks for nt threads: two per thread, handed out dynamically, so
  * that when a thread is descheduled (a busy machine) the others take its
  * share instead of waiting for it at the end of the sequence. */
@@ -207,28 +226,35 @@ static void lstm_forward(lam_node *n, const lam_ctx *c, const float *x, float *y
     const bool back = n->spec.go_backwards;
     float *Z = n->saved, *C = Z + BT * G, *TC = C + BT * u, *H = TC + BT * u;
     float *P = c->scratch + lstm_work(batch, d).packed;
-    lam_lstm_pack_forward(w, d.F, u, W, U, P);
+    const bool seq = n->spec.return_sequences;
     const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-    for (int ch = 0; ch < nch; ch++) {
-        int b0, b1;
-        chunk_of(batch, ch, nch, &b0, &b1);
-        for (int s = 0; s < T && b1 > b0; s++) {
-            const int tin = back ? T - 1 - s : s;
-            const int64_t rs = (int64_t)b0 * T + s;
-            const int64_t ri = (int64_t)b0 * T + tin;
-            lam_lstm_step_forward(w, b1 - b0, d.F, u, P, bias, act, ract, x + ri * d.F,
-                                  (int64_t)T * d.F, Z + ri * G, (int64_t)T * G,
-                                  s ? H + (rs - 1) * u : NULL,
-                                  s ? C + (rs - 1) * u : NULL, C + rs * u, TC + rs * u,
-                                  H + rs * u, (int64_t)T * u);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        /* the threads pack the weights together, then take batch chunks */
+        lam_lstm_pack_forward(w, d.F, u, W, U, P, thread_id(), team_size());
+        #pragma omp barrier
+        #pragma omp for schedule(dynamic, 1)
+        for (int ch = 0; ch < nch; ch++) {
+            int b0, b1;
+            chunk_of(batch, ch, nch, &b0, &b1);
+            if (b1 <= b0) continue;
+            for (int s = 0; s < T; s++) {
+                const int tin = back ? T - 1 - s : s;
+                const int64_t rs = (int64_t)b0 * T + s, ri = (int64_t)b0 * T + tin;
+                lam_lstm_step_forward(w, b1 - b0, d.F, u, P, bias, act, ract, x + ri * d.F,
+                                      (int64_t)T * d.F, Z + ri * G, (int64_t)T * G,
+                                      s ? H + (rs - 1) * u : NULL, s ? C + (rs - 1) * u : NULL,
+                                      C + rs * u, TC + rs * u, H + rs * u, (int64_t)T * u);
+            }
+            /* this chunk's outputs */
+            if (seq)
+                memcpy(y + (int64_t)b0 * T * u, H + (int64_t)b0 * T * u,
+                       sizeof(float) * (size_t)((int64_t)(b1 - b0) * T * u));
+            else
+                for (int b = b0; b < b1; b++)
+                    memcpy(y + (int64_t)b * u, H + ((int64_t)b * T + T - 1) * u,
+                           sizeof(float) * (size_t)u);
         }
-    }
-    if (n->spec.return_sequences) {
-        memcpy(y, H, sizeof(float) * (size_t)(BT * u));
-    } else {
-        for (int b = 0; b < batch; b++)
-            memcpy(y + (int64_t)b * u, H + ((int64_t)b * T + T - 1) * u, sizeof(float) * (size_t)u);
     }
 }
 
@@ -251,35 +277,40 @@ static void lstm_backward(lam_node *n, const lam_ctx *c, const float *x, float *
     float *XH = c->scratch + L.xh;       /* (B, T, F + u) [x_t, h_{t-1}], input order */
     float *dC = c->scratch + L.dc;       /* (B, u) running dL/dc */
     float *P = c->scratch + L.packed;
-    lam_lstm_pack_backward(w, u, U, P);
     const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
-    #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-    for (int ch = 0; ch < nch; ch++) {
-        int b0, b1;
-        chunk_of(batch, ch, nch, &b0, &b1);
-        const int nb = b1 - b0;
-        if (nb <= 0) continue;
-        memset(dC + (int64_t)b0 * u, 0, sizeof(float) * (size_t)nb * u);
-        for (int s = T - 1; s >= 0; s--) {
-            const int tin = back ? T - 1 - s : s, tnext = back ? T - 2 - s : s + 1;
-            const int64_t rs = (int64_t)b0 * T + s;
-            const float *dys = seq ? dy + rs * u : s == T - 1 ? dy + (int64_t)b0 * u : NULL;
-            lam_lstm_step_backward(w, nb, u, P, act, ract,
-                                   s < T - 1 ? dX + ((int64_t)b0 * T + tnext) * G : NULL, dys,
-                                   seq ? (int64_t)T * u : u, Z + ((int64_t)b0 * T + tin) * G,
-                                   (int64_t)T * G, TC + rs * u, s ? C + (rs - 1) * u : NULL,
-                                   (int64_t)T * u, dC + (int64_t)b0 * u, u,
-                                   dX + ((int64_t)b0 * T + tin) * G, (int64_t)T * G);
-        }
-        /* XH rows of these samples: row (b, tin(s)) = [x_tin, h_{s-1}] (h_{-1} = 0) */
-        for (int b = b0; b < b1; b++)
-            for (int s = 0; s < T; s++) {
-                const int64_t ri = (int64_t)b * T + (back ? T - 1 - s : s);
-                float *dst = XH + ri * (F + u);
-                memcpy(dst, x + ri * F, sizeof(float) * (size_t)F);
-                if (s == 0) memset(dst + F, 0, sizeof(float) * (size_t)u);
-                else memcpy(dst + F, H + ((int64_t)b * T + s - 1) * u, sizeof(float) * (size_t)u);
+    #pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        /* the threads pack U^T together, then take batch chunks */
+        lam_lstm_pack_backward(w, u, U, P, thread_id(), team_size());
+        #pragma omp barrier
+        #pragma omp for schedule(dynamic, 1)
+        for (int ch = 0; ch < nch; ch++) {
+            int b0, b1;
+            chunk_of(batch, ch, nch, &b0, &b1);
+            const int nb = b1 - b0;
+            if (nb <= 0) continue;
+            memset(dC + (int64_t)b0 * u, 0, sizeof(float) * (size_t)nb * u);
+            for (int s = T - 1; s >= 0; s--) {
+                const int tin = back ? T - 1 - s : s, tnext = back ? T - 2 - s : s + 1;
+                const int64_t rs = (int64_t)b0 * T + s;
+                const float *dys = seq ? dy + rs * u : s == T - 1 ? dy + (int64_t)b0 * u : NULL;
+                lam_lstm_step_backward(w, nb, u, P, act, ract,
+                                       s < T - 1 ? dX + ((int64_t)b0 * T + tnext) * G : NULL, dys,
+                                       seq ? (int64_t)T * u : u, Z + ((int64_t)b0 * T + tin) * G,
+                                       (int64_t)T * G, TC + rs * u, s ? C + (rs - 1) * u : NULL,
+                                       (int64_t)T * u, dC + (int64_t)b0 * u, u,
+                                       dX + ((int64_t)b0 * T + tin) * G, (int64_t)T * G);
             }
+            /* XH rows of these samples: row (b, tin(s)) = [x_tin, h_{s-1}] (h_{-1} = 0) */
+            for (int b = b0; b < b1; b++)
+                for (int s = 0; s < T; s++) {
+                    const int64_t ri = (int64_t)b * T + (back ? T - 1 - s : s);
+                    float *dst = XH + ri * (F + u);
+                    memcpy(dst, x + ri * F, sizeof(float) * (size_t)F);
+                    if (s == 0) memset(dst + F, 0, sizeof(float) * (size_t)u);
+                    else memcpy(dst + F, H + ((int64_t)b * T + s - 1) * u, sizeof(float) * (size_t)u);
+                }
+        }
     }
     /* [dW; dU] (F + u, G) = XH^T . dX in one product (dX is packed once, not
      * twice; dW and dU are adjacent in the gradients); db = column sums of dX */
