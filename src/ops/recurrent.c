@@ -210,6 +210,12 @@ static void chunk_of(int batch, int ch, int nch, int *b0, int *b1)
 
 /* ------------------------------------------------------------- LSTM */
 
+/* LSTM step loops: one batch chunk per thread. With the weights packed once
+ * per sequence a chunk's cost is just its rows, and on the seed LSTM (2
+ * threads, batch 32) this measured faster than two chunks per thread handed
+ * out dynamically (93.0 vs 96.1 us/sample in the fast mode; no worse in the
+ * slow one). */
+
 /* LSTM forward: per step one fused kernel, [x_t, h_{t-1}] . [W; U] with
  * the weights packed once for the whole sequence, and the bias, gate
  * nonlinearities and cell update in the product's epilogue. (One product
@@ -227,7 +233,7 @@ static void lstm_forward(lam_node *n, const lam_ctx *c, const float *x, float *y
     float *Z = n->saved, *C = Z + BT * G, *TC = C + BT * u, *H = TC + BT * u;
     float *P = c->scratch + lstm_work(batch, d).packed;
     const bool seq = n->spec.return_sequences;
-    const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
+    const int nt = loop_threads(batch), nch = nt;
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         /* the threads pack the weights together, then take batch chunks */
@@ -277,7 +283,7 @@ static void lstm_backward(lam_node *n, const lam_ctx *c, const float *x, float *
     float *XH = c->scratch + L.xh;       /* (B, T, F + u) [x_t, h_{t-1}], input order */
     float *dC = c->scratch + L.dc;       /* (B, u) running dL/dc */
     float *P = c->scratch + L.packed;
-    const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
+    const int nt = loop_threads(batch), nch = nt;
     #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         /* the threads pack U^T together, then take batch chunks */
