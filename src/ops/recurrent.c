@@ -136,10 +136,11 @@ static int64_t rnn_work(int batch, rnn_dims d)
 
 /* LSTM workspace, each part 64-byte aligned (the workspace itself is):
  * dX (B, T, G) gate gradients | XH (B, T, F + u) rows [x_t, h_{t-1}] for
- * the weight gradients | dC (B, u) | the packed weights. */
+ * the weight gradients | dC (B, u) | dbs (B, G) per-sample bias gradients |
+ * the packed weights. */
 static int64_t align16(int64_t off) { return (off + 15) / 16 * 16; }
 typedef struct {
-    int64_t xh, dc, packed, total;
+    int64_t xh, dc, dbs, packed, total;
 } lstm_layout;
 static lstm_layout lstm_work(int batch, rnn_dims d)
 {
@@ -147,7 +148,8 @@ static lstm_layout lstm_work(int batch, rnn_dims d)
     lstm_layout l;
     l.xh = align16(BT * d.G);
     l.dc = align16(l.xh + BT * (d.F + d.u));
-    l.packed = align16(l.dc + (int64_t)batch * d.u);
+    l.dbs = align16(l.dc + (int64_t)batch * d.u);
+    l.packed = align16(l.dbs + (int64_t)batch * d.G);
     l.total = l.packed + lam_lstm_packed_floats(d.F, d.u);
     return l;
 }
@@ -282,6 +284,8 @@ static void lstm_backward(lam_node *n, const lam_ctx *c, const float *x, float *
     float *dX = c->scratch;              /* (B, T, G) gate gradients, input order */
     float *XH = c->scratch + L.xh;       /* (B, T, F + u) [x_t, h_{t-1}], input order */
     float *dC = c->scratch + L.dc;       /* (B, u) running dL/dc */
+    float *dbs = c->scratch + L.dbs;     /* (B, G) sum over steps of dX, per sample */
+    const bool use_bias = n->spec.use_bias;
     float *P = c->scratch + L.packed;
     const int nt = loop_threads(batch), nch = nt;
     #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -307,6 +311,11 @@ static void lstm_backward(lam_node *n, const lam_ctx *c, const float *x, float *
                                        (int64_t)T * u, dC + (int64_t)b0 * u, u,
                                        dX + ((int64_t)b0 * T + tin) * G, (int64_t)T * G);
             }
+            /* each sample's bias gradient over its T rows, here while they are
+             * in this core's cache; summed over the samples below */
+            if (use_bias)
+                for (int b = b0; b < b1; b++)
+                    lam_bias_grad(dX + (int64_t)b * T * G, T, G, dbs + (int64_t)b * G);
             /* XH rows of these samples: row (b, tin(s)) = [x_tin, h_{s-1}] (h_{-1} = 0) */
             for (int b = b0; b < b1; b++)
                 for (int s = 0; s < T; s++) {
@@ -319,10 +328,12 @@ static void lstm_backward(lam_node *n, const lam_ctx *c, const float *x, float *
         }
     }
     /* [dW; dU] (F + u, G) = XH^T . dX in one product (dX is packed once, not
-     * twice; dW and dU are adjacent in the gradients); db = column sums of dX */
+     * twice; dW and dU are adjacent in the gradients) */
     (void)dU;
     lam_gemm(true, false, F + u, G, (int)BT, 1.0f, XH, F + u, dX, G, 0.0f, dW, G);
-    if (n->spec.use_bias) lam_bias_grad(dX, BT, G, db);
+    /* db = the per-sample sums added in sample order: the same bits for any
+     * number of threads */
+    if (use_bias) lam_bias_grad(dbs, batch, G, db);
     /* dx (B*T, F) = dX . W^T */
     if (dx) lam_gemm(false, true, (int)BT, F, G, 1.0f, dX, G, W, G, 0.0f, dx, F);
 }
