@@ -13,15 +13,22 @@
  * build), masking (every sample of a dense batch has all T steps, so there is
  * nothing to mask), dropout/recurrent_dropout, stateful, softmax activations.
  *
- * Layout and speed. x (B, T, F) is projected for all steps at once:
- * Z = x . W + b as one [B*T, F] x [F, G] product. Per step only h_{t-1} . U
- * remains ([B, u] x [u, G], accumulated straight into Z's rows for that step),
- * followed by fused gate nonlinearities. The step loop runs in one OpenMP
- * region where each thread takes chunks of the batch for the whole sequence,
- * so there is no barrier per step (lam_gemm runs on the calling thread inside
- * a parallel region). Backward walks the steps in reverse writing all gate
+ * Layout and speed. The step loop runs in one OpenMP region where each
+ * thread takes chunks of the batch for the whole sequence, so there is no
+ * barrier per step. Backward walks the steps in reverse writing all gate
  * gradients dG (B, T, G); the weight gradients then are single big products
  * after the loop: dW = X^T dG, dU = Hprev^T dG, dx = dG W^T.
+ *   LSTM (the seed model's layer) uses the fused step kernels of
+ * kernels/recurrent_kernels.h: per step one pass computes
+ * [x_t, h_{t-1}] . [W; U] (weights packed once per sequence), the bias, the
+ * gates and the cell update; backward one pass computes dh = dy + dG . U^T
+ * and the step's gate gradients. dW and dU are one product over rows
+ * [x_t, h_{t-1}].
+ *   GRU and SimpleRNN project x (B, T, F) for all steps at once:
+ * Z = x . W + b as one [B*T, F] x [F, G] product. Per step only h_{t-1} . U
+ * remains ([B, u] x [u, G], accumulated straight into Z's rows for that step;
+ * lam_gemm runs on the calling thread inside a parallel region), followed by
+ * the gate nonlinearities.
  *
  * Row order. "tin" is the input time index a step consumes (T-1-s for step s
  * with go_backwards). Z, dG and X rows are in input order (row b*T + tin), so
