@@ -134,6 +134,7 @@ int main(void)
     struct { int N, H, W, C, F; bool same; } cases[] = {
         {1, 4, 4, 1, 1, false},   /* one tile */
         {2, 13, 13, 32, 64, false}, /* the seed CNN's second convolution */
+        {8, 13, 13, 32, 64, false}, /* ... at a batch that splits across threads */
         {3, 7, 6, 20, 17, true},  /* odd height, channel and filter tails */
         {1, 5, 9, 8, 3, true},
         {2, 3, 3, 16, 33, true},  /* the padding is most of the patch */

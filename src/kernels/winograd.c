@@ -376,6 +376,14 @@ static void input_adjoint_image(int m, const lam_window *g, const float *dV, int
 
 /* ------------------------------------------------------------------------ */
 
+/* A team only pays when each thread gets some 10 microseconds of products:
+ * one image's tiles (batch-1 inference) ran no faster on two threads than
+ * on one, the barriers eating the gain. */
+static bool worth_a_team(int64_t NT, int C, int F, int P)
+{
+    return NT * C * F * P >= (int64_t)1 << 21;
+}
+
 void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, const float *kernel,
                           float *V, float *y, float *scratch)
 {
@@ -383,7 +391,7 @@ void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, con
     const int64_t NT = (int64_t)g->N * tiles(g, m), rows = (int64_t)g->N * TH;
     float *U = scratch, *M = scratch + round16(P * (int64_t)C * F);
     kernel_transform(m, kernel, C, F, U);
-    #pragma omp parallel
+    #pragma omp parallel if (worth_a_team(NT, C, F, P))
     {
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) input_row(m, g, x, V, NT, (int)(r / TH), (int)(r % TH));
@@ -407,7 +415,7 @@ void lam_winograd_backward(const lam_window *g, int m, int F, const float *kerne
     float *U = scratch, *dU = scratch + u, *dM = scratch + 2 * u;
     float *dV = dM + round16(P * NT * F);
     if (dx) kernel_transform(m, kernel, C, F, U);
-    #pragma omp parallel
+    #pragma omp parallel if (worth_a_team(NT, C, F, P))
     {
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++)
