@@ -87,13 +87,28 @@ static void check_case(int m, int N, int H, int W, int C, int F, bool same)
     float *dk = malloc(sizeof(float) * (size_t)nk), *dx = malloc(sizeof(float) * (size_t)nx);
     double *dkr = malloc(sizeof(double) * (size_t)nk), *dxr = malloc(sizeof(double) * (size_t)nx);
     double *yd = malloc(sizeof(double) * (size_t)ny);
+    float *U = malloc(sizeof(float) * (size_t)lam_winograd_kernel_floats(&g, m, F));
+    float *bias = random_floats(F);
 
-    lam_winograd_forward(&g, m, F, x, k, V, y, scratch);
+    lam_winograd_transform_kernel(&g, m, F, k, U);
+    lam_winograd_forward(&g, m, F, x, U, NULL, false, V, y, scratch);
     lam_conv2d_naive(&g, x, k, NULL, F, yr);
     for (int64_t i = 0; i < ny; i++) yd[i] = yr[i];
     double ey = scaled_error(y, yd, ny);
     CHECK(ey < tol, "m=%d forward N=%d %dx%dx%d F=%d %s: error %.3g", m, N, H, W, C, F,
           same ? "same" : "valid", ey);
+
+    /* Bias and ReLU fused into the output transform: the same sums, then
+     * + bias, then max(., 0), exactly (the pre-activation is shared). */
+    float *yb = malloc(sizeof(float) * (size_t)ny);
+    lam_winograd_forward(&g, m, F, x, U, bias, true, V, yb, scratch);
+    int fused_bad = 0;
+    for (int64_t i = 0; i < ny; i++) {
+        float z = y[i] + bias[i % F];
+        fused_bad += memcmp(&yb[i], &(float){z > 0 ? z : 0.0f}, sizeof(float)) != 0;
+    }
+    CHECK(fused_bad == 0, "m=%d: %d outputs of the fused bias+ReLU differ", m, fused_bad);
+    free(yb);
 
     naive_backward(&g, F, x, k, dz, dkr, dxr);
     memset(dx, 0xff, sizeof(float) * (size_t)nx); /* NaN: every element must be written */
@@ -113,10 +128,10 @@ static void check_case(int m, int N, int H, int W, int C, int F, bool same)
     float *y1 = malloc(sizeof(float) * (size_t)ny), *dx1 = malloc(sizeof(float) * (size_t)nx);
     int threads = omp_get_max_threads();
     omp_set_num_threads(1);
-    lam_winograd_forward(&g, m, F, x, k, V, y1, scratch);
+    lam_winograd_forward(&g, m, F, x, U, NULL, false, V, y1, scratch);
     lam_winograd_backward(&g, m, F, k, V, dz, dk2, dx1, scratch);
     omp_set_num_threads(2);
-    lam_winograd_forward(&g, m, F, x, k, V, y, scratch);
+    lam_winograd_forward(&g, m, F, x, U, NULL, false, V, y, scratch);
     lam_winograd_backward(&g, m, F, k, V, dz, dk, dx, scratch);
     omp_set_num_threads(threads);
     CHECK(memcmp(y, y1, sizeof(float) * (size_t)ny) == 0, "forward differs with 1 and 2 threads");
@@ -126,7 +141,7 @@ static void check_case(int m, int N, int H, int W, int C, int F, bool same)
     free(dx1);
 #endif
     free(x), free(k), free(dz), free(V), free(scratch), free(y), free(yr), free(dk), free(dx);
-    free(dkr), free(dxr), free(yd), free(dk2);
+    free(dkr), free(dxr), free(yd), free(dk2), free(U), free(bias);
 }
 
 int main(void)

@@ -76,7 +76,8 @@ static void model_free_plan(lam_model *m)
         lam_free_aligned(nd->saved);
         lam_free_aligned(nd->logits);
         lam_free_aligned(nd->saved_idx);
-        nd->out = nd->dout = nd->saved = nd->logits = NULL;
+        lam_free_aligned(nd->cache);
+        nd->out = nd->dout = nd->saved = nd->logits = nd->cache = NULL;
         nd->saved_idx = NULL;
     }
     lam_free_aligned(m->xbuf);
@@ -455,6 +456,11 @@ lam_status lam_model_plan(lam_model *m, int batch)
             !(nd->saved_idx = lam_alloc_aligned(sizeof(int32_t) * B * (size_t)nd->saved_ints)))
             goto nomem;
         if (nd->grad_is_preact && !(nd->logits = lam_alloc_aligned(osz))) goto nomem;
+        if (nd->cache_floats) {
+            if (!(nd->cache = lam_alloc_aligned(sizeof(float) * (size_t)nd->cache_floats)))
+                goto nomem;
+            memset(nd->cache, 0, sizeof(float) * (size_t)nd->cache_floats);
+        }
         if (nd->op->scratch) {
             int64_t s = nd->op->scratch(nd, batch);
             if (s > scratch) scratch = s;

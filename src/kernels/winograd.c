@@ -103,6 +103,14 @@ WG_INLINE void wg_store(float *p, wg_vec v, int n)
     else memcpy(p, &v, sizeof(float) * (size_t)n);
 }
 
+typedef int32_t wg_ivec __attribute__((vector_size(WG_LANES * sizeof(int32_t))));
+
+WG_INLINE wg_vec wg_relu(wg_vec v)
+{
+    const wg_vec zero = {0};
+    return (wg_vec)((wg_ivec)v & (wg_ivec)(v > zero));
+}
+
 WG_INLINE void wg_add(float *p, wg_vec v, int n)
 {
     wg_store(p, wg_load(p, n) + v, n);
@@ -230,9 +238,10 @@ WG_INLINE void input_row_body(int m, const lam_window *g, const float *x, float 
     }
 }
 
-/* y = A^T M A for the tiles of row th of image n. */
+/* y = A^T M A (+ bias, then ReLU when relu) for the tiles of row th of
+ * image n. */
 WG_INLINE void output_row_body(int m, const lam_window *g, int F, const float *M, int64_t NT,
-                               float *y, int n, int th)
+                               const float *bias, bool relu, float *y, int n, int th)
 {
     const float *AT = m == 4 ? AT4 : AT2;
     const int a = m + 2, TW = tiles_w(g, m);
@@ -244,6 +253,12 @@ WG_INLINE void output_row_body(int m, const lam_window *g, int F, const float *M
             wg_vec mv[WG_MAX_A * WG_MAX_A], out[4 * 4];
             for (int e = 0; e < a * a; e++) mv[e] = wg_load(src + e * F + f, lanes);
             wg_sandwich(AT, m, a, false, mv, out);
+            if (bias) {
+                const wg_vec b = wg_load(bias + f, lanes);
+                for (int k = 0; k < m * m; k++) out[k] += b;
+            }
+            if (relu) /* x > 0 ? x : +0, as the ReLU kernel (NaN -> 0) */
+                for (int k = 0; k < m * m; k++) out[k] = wg_relu(out[k]);
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < m; j++) {
                     int oh = m * th + i, ow = m * tw + j;
@@ -322,9 +337,10 @@ WG_INLINE void input_adjoint_image_body(int m, const lam_window *g, const float 
         input_row_body(m, g, x, V, NT, n, th);                                             \
     }                                                                                      \
     LAM_VEC static void output_row_##m(const lam_window *g, int F, const float *M,        \
-                                       int64_t NT, float *y, int n, int th)                \
+                                       int64_t NT, const float *bias, bool relu, float *y, \
+                                       int n, int th)                                      \
     {                                                                                      \
-        output_row_body(m, g, F, M, NT, y, n, th);                                         \
+        output_row_body(m, g, F, M, NT, bias, relu, y, n, th);                             \
     }                                                                                      \
     LAM_VEC static void output_adjoint_row_##m(const lam_window *g, int F, const float *dz, \
                                                float *dM, int64_t NT, int n, int th)       \
@@ -355,11 +371,11 @@ static void input_row(int m, const lam_window *g, const float *x, float *V, int6
     if (m == 4) input_row_4(g, x, V, NT, n, th);
     else input_row_2(g, x, V, NT, n, th);
 }
-static void output_row(int m, const lam_window *g, int F, const float *M, int64_t NT, float *y,
-                       int n, int th)
+static void output_row(int m, const lam_window *g, int F, const float *M, int64_t NT,
+                       const float *bias, bool relu, float *y, int n, int th)
 {
-    if (m == 4) output_row_4(g, F, M, NT, y, n, th);
-    else output_row_2(g, F, M, NT, y, n, th);
+    if (m == 4) output_row_4(g, F, M, NT, bias, relu, y, n, th);
+    else output_row_2(g, F, M, NT, bias, relu, y, n, th);
 }
 static void output_adjoint_row(int m, const lam_window *g, int F, const float *dz, float *dM,
                                int64_t NT, int n, int th)
@@ -384,13 +400,25 @@ static bool worth_a_team(int64_t NT, int C, int F, int P)
     return NT * C * F * P >= (int64_t)1 << 21;
 }
 
-void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, const float *kernel,
-                          float *V, float *y, float *scratch)
+int64_t lam_winograd_kernel_floats(const lam_window *g, int m, int F)
+{
+    return round16(points(m) * (int64_t)g->C * F);
+}
+
+void lam_winograd_transform_kernel(const lam_window *g, int m, int F, const float *kernel,
+                                   float *U)
+{
+    kernel_transform(m, kernel, g->C, F, U);
+}
+
+void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, const float *U,
+                          const float *bias, bool relu, float *V, float *y, float *scratch)
 {
     const int C = g->C, TH = tiles_h(g, m), P = points(m);
     const int64_t NT = (int64_t)g->N * tiles(g, m), rows = (int64_t)g->N * TH;
-    float *U = scratch, *M = scratch + round16(P * (int64_t)C * F);
-    kernel_transform(m, kernel, C, F, U);
+    /* The first lam_winograd_kernel_floats of scratch are the caller's (U
+     * may live there). */
+    float *M = scratch + lam_winograd_kernel_floats(g, m, F);
     #pragma omp parallel if (worth_a_team(NT, C, F, P))
     {
         #pragma omp for schedule(static)
@@ -402,7 +430,7 @@ void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, con
                      U + e * F, P * F, 0.0f, M + e * F, P * F);
         #pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++)
-            output_row(m, g, F, M, NT, y, (int)(r / TH), (int)(r % TH));
+            output_row(m, g, F, M, NT, bias, relu, y, (int)(r / TH), (int)(r % TH));
     }
 }
 

@@ -39,13 +39,21 @@ bool lam_winograd_applies(const lam_window *g);
 int lam_winograd_tile(const lam_window *g);
 /* Floats the forward pass keeps for the backward pass, per image: V. */
 int64_t lam_winograd_saved_floats(const lam_window *g, int m);
-/* Workspace floats for forward or backward at g->N images and F filters. */
+/* Workspace floats for forward or backward at g->N images and F filters
+ * (the forward pass's includes room for U). */
 int64_t lam_winograd_scratch_floats(const lam_window *g, int m, int F);
 
-/* x (N, H, W, C), kernel [3, 3, C, F] -> y (N, OH, OW, F), no bias; V
- * (lam_winograd_saved_floats * N floats) receives the transformed input. */
-void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, const float *kernel,
-                          float *V, float *y, float *scratch);
+/* Floats of the transformed kernel U. */
+int64_t lam_winograd_kernel_floats(const lam_window *g, int m, int F);
+/* kernel [3, 3, C, F] -> U (lam_winograd_kernel_floats). */
+void lam_winograd_transform_kernel(const lam_window *g, int m, int F, const float *kernel,
+                                   float *U);
+
+/* x (N, H, W, C) and the transformed kernel U -> y (N, OH, OW, F) + bias
+ * (bias may be NULL), then ReLU when relu; V (lam_winograd_saved_floats * N
+ * floats) receives the transformed input. */
+void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, const float *U,
+                          const float *bias, bool relu, float *V, float *y, float *scratch);
 /* From dz = dL/dy (N, OH, OW, F) and the forward pass's V: dkernel (written,
  * [3, 3, C, F]) and, when dx is not NULL, dx (N, H, W, C) (written). */
 void lam_winograd_backward(const lam_window *g, int m, int F, const float *kernel, const float *V,

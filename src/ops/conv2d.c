@@ -84,6 +84,12 @@ static int conv_choose_algo(const lam_window *g)
 
 static int winograd_tile(const lam_node *n) { return n->algo == CONV_WINOGRAD4 ? 4 : 2; }
 
+/* Floats of the Winograd node's cache (see winograd_kernel). */
+static int64_t winograd_cache_floats(const lam_window *g, int m, int F)
+{
+    return 16 + lam_winograd_kernel_floats(g, m, F) + 9 * (int64_t)g->C * F;
+}
+
 static lam_status conv_build(lam_node *n)
 {
     if (n->spec.units < 1 || n->spec.units > (1 << 20))
@@ -103,6 +109,8 @@ static lam_status conv_build(lam_node *n)
      * the transformed input tiles. */
     if (n->algo == CONV_DIRECT) n->saved_floats = 0; /* reads x itself */
     else if (n->algo != CONV_IM2COL) n->saved_floats = lam_winograd_saved_floats(&g, winograd_tile(n));
+    if (n->algo == CONV_WINOGRAD2 || n->algo == CONV_WINOGRAD4)
+        n->cache_floats = winograd_cache_floats(&g, winograd_tile(n), n->spec.units);
     else n->saved_floats = (int64_t)g.OH * g.OW * g.KH * g.KW * g.C;
     return LAM_OK;
 }
@@ -158,14 +166,47 @@ static void conv_backward_im2col(lam_node *n, const lam_ctx *c, const float *x,
     }
 }
 
+/* Bias and ReLU (or none) are applied inside the kernels unless the loss
+ * wants the pre-activations or the activation is another one. */
+static bool conv_fuses_activation(const lam_node *n)
+{
+    return !n->logits && (n->spec.activation == LAM_ACT_RELU || n->spec.activation == LAM_ACT_LINEAR);
+}
+
+/* The Winograd node's cache: a validity word, then the transformed kernel
+ * U, then the kernel it was computed from. Inference reuses U while the
+ * weights are unchanged (compared bit for bit: callers may write weights
+ * through lam_model_params at any time), which at batch 1 saves the
+ * transform, a sixth of the layer's time. Training, whose weights change
+ * every step, transforms into the scratch space instead. */
+static const float *winograd_kernel(lam_node *n, const lam_ctx *c, const lam_window *g)
+{
+    const int m = winograd_tile(n), F = n->spec.units;
+    const size_t kernel_bytes = sizeof(float) * 9 * (size_t)g->C * (size_t)F;
+    if (c->training || !n->cache) {
+        lam_winograd_transform_kernel(g, m, F, c->params, c->scratch);
+        return c->scratch;
+    }
+    float *U = n->cache + 16, *copy = U + lam_winograd_kernel_floats(g, m, F);
+    if (n->cache[0] != 1.0f || memcmp(copy, c->params, kernel_bytes) != 0) {
+        lam_winograd_transform_kernel(g, m, F, c->params, U);
+        memcpy(copy, c->params, kernel_bytes);
+        n->cache[0] = 1.0f;
+    }
+    return U;
+}
+
 static void conv_forward_winograd(lam_node *n, const lam_ctx *c, const float *x, float *y,
                                   int batch)
 {
     lam_window g = conv_window(n, batch);
     const int F = n->spec.units;
     const float *bias = n->spec.use_bias ? c->params + (int64_t)9 * g.C * F : NULL;
-    lam_winograd_forward(&g, winograd_tile(n), F, x, c->params, n->saved, y, c->scratch);
-    lam_node_bias_activate(n, y, bias, batch, F);
+    const bool fused = conv_fuses_activation(n);
+    const float *U = winograd_kernel(n, c, &g);
+    lam_winograd_forward(&g, winograd_tile(n), F, x, U, bias,
+                         fused && n->spec.activation == LAM_ACT_RELU, n->saved, y, c->scratch);
+    if (!fused) lam_node_bias_activate(n, y, NULL, batch, F);
 }
 
 static void conv_backward_winograd(lam_node *n, const lam_ctx *c, const float *x,
@@ -179,19 +220,12 @@ static void conv_backward_winograd(lam_node *n, const lam_ctx *c, const float *x
         lam_bias_grad(dy, (int64_t)batch * g.OH * g.OW, F, c->grads + (int64_t)9 * g.C * F);
 }
 
-/* ReLU (or none) is applied in the kernel unless the loss wants the
- * pre-activations or the activation is another one. */
-static bool conv_direct_fuses(const lam_node *n)
-{
-    return !n->logits && (n->spec.activation == LAM_ACT_RELU || n->spec.activation == LAM_ACT_LINEAR);
-}
-
 static void conv_forward_direct(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
 {
     lam_window g = conv_window(n, batch);
     const int F = n->spec.units, K = g.KH * g.KW * g.C;
     const float *bias = n->spec.use_bias ? c->params + (int64_t)K * F : NULL;
-    const bool fused = conv_direct_fuses(n);
+    const bool fused = conv_fuses_activation(n);
     lam_conv_direct_forward(&g, F, x, c->params, bias, fused && n->spec.activation == LAM_ACT_RELU, y);
     if (!fused) lam_node_bias_activate(n, y, NULL, batch, F);
 }

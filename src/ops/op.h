@@ -28,9 +28,11 @@ typedef struct lam_node {
     int64_t param_offset, param_count;
     int64_t saved_floats;         /* per sample, kept from forward for backward */
     int64_t saved_ints;           /* per sample (e.g. argmax positions) */
+    int64_t cache_floats;         /* kept across calls, whatever the batch (0: none) */
     int algo;                     /* the kernel family build chose (op-specific) */
     /* Planned buffers, [batch x size]. */
     float *out, *dout, *saved, *logits;
+    float *cache;                 /* cache_floats, zeroed when planned */
     int32_t *saved_idx;
     /* Set for the last node when the loss takes its gradient w.r.t. the
      * pre-activation (softmax + cross-entropy, sigmoid + binary CE). */
