@@ -5,6 +5,7 @@
  * than libm calls, so that every loop here vectorises: a scalar tanhf per
  * element would cost more than the matrix products of a recurrent step. */
 #include "kernels/activation.h"
+#include "kernels/fast_math.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
@@ -14,42 +15,6 @@
 #endif
 
 #define ACT_INLINE static inline __attribute__((always_inline))
-
-/* exp with ~1 ulp error (Cephes expf polynomial), branch-free so that the
- * loops below vectorise: libm's expf/tanhf are scalar calls and would cost
- * more than the matrix products at these sizes. */
-ACT_INLINE float fast_exp(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    float n = x * 1.44269504088896341f;
-    n = (n + 12582912.0f) - 12582912.0f; /* round to nearest */
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float z = r * r;
-    float y = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
-                 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f) * z + r + 1.0f;
-    union { int32_t i; float f; } s;
-    /* 2^n built in the exponent bits; NaN (n != n) takes 0 here and still
-     * propagates through y. Unsigned shift: no undefined behaviour. */
-    const int32_t k = n == n ? (int32_t)n : 0;
-    s.i = (int32_t)((uint32_t)(k + 127) << 23);
-    return y * s.f;
-}
-
-ACT_INLINE float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
-
-ACT_INLINE float fast_tanh(float x)
-{
-    /* Small |x|: odd polynomial (Cephes tanhf), where 1 - 2/(e^2x + 1)
-     * would lose digits to cancellation. */
-    float ax = fabsf(x), z = x * x;
-    float p = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
-                1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
-    float q = 1.0f - 2.0f / (fast_exp(2.0f * ax) + 1.0f);
-    q = x < 0 ? -q : q;
-    return ax < 0.625f ? p : q;
-}
 
 /* Softmax across one row, stably (max subtracted). */
 ACT_INLINE void softmax_row(float *row, int64_t cols)

@@ -31,12 +31,6 @@ static void lam_conv_direct_inside(int W, int KW, int SW, int PL, int OW, int *l
 #define PM 8
 #define TGM 10
 #include "kernels/conv_direct_body.h"
-#undef SFX
-#undef ATTR
-#undef VL
-#undef NVM
-#undef PM
-#undef TGM
 
 #define SFX _avx2
 #define ATTR __attribute__((target("avx2,fma")))
@@ -45,12 +39,6 @@ static void lam_conv_direct_inside(int W, int KW, int SW, int PL, int OW, int *l
 #define PM 6
 #define TGM 5
 #include "kernels/conv_direct_body.h"
-#undef SFX
-#undef ATTR
-#undef VL
-#undef NVM
-#undef PM
-#undef TGM
 #endif
 
 #define SFX _base
@@ -60,12 +48,6 @@ static void lam_conv_direct_inside(int W, int KW, int SW, int PL, int OW, int *l
 #define PM 6
 #define TGM 5
 #include "kernels/conv_direct_body.h"
-#undef SFX
-#undef ATTR
-#undef VL
-#undef NVM
-#undef PM
-#undef TGM
 
 static int isa_cap = 2; /* tests lower it to reach every version */
 

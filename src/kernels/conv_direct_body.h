@@ -1,5 +1,6 @@
 /* conv_direct_body.h - the direct convolution kernels for one vector width,
- * included by conv_direct.c once per instruction set with:
+ * included by conv_direct.c once per instruction set with (undefined again
+ * at the end):
  *   SFX   suffix of the generated names
  *   ATTR  function attributes (the target)
  *   VL    floats per vector;  NVM  vectors per filter block
@@ -307,3 +308,10 @@ static ATTR void NM(wgrad_image)(const lam_window *g, int F, const float *x, con
 #undef NM
 #undef CD_CAT
 #undef CD_CAT2
+/* ... and the including file's parameters, ready for the next width. */
+#undef SFX
+#undef ATTR
+#undef VL
+#undef NVM
+#undef PM
+#undef TGM

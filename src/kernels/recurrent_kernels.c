@@ -15,6 +15,7 @@
  * tile reuse row 0's data and are not stored), so results do not depend on
  * how the rows are split between calls or threads. */
 #include "kernels/recurrent_kernels.h"
+#include "kernels/fast_math.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
@@ -112,37 +113,6 @@ void lam_lstm_pack_backward(int w, int u, const float *U, float *P, int part, in
 }
 
 /* -------------------------------------------------- elementwise pieces */
-
-/* The same branch-free polynomials as kernels/activation.c, so that these
- * kernels agree with lam_act_rows to the last bit on the same input. */
-RK_INLINE float fast_exp(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    float n = x * 1.44269504088896341f;
-    n = (n + 12582912.0f) - 12582912.0f;
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float z = r * r;
-    float y = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
-                 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f) * z + r + 1.0f;
-    union { int32_t i; float f; } s;
-    const int32_t k = n == n ? (int32_t)n : 0;
-    s.i = (int32_t)((uint32_t)(k + 127) << 23);
-    return y * s.f;
-}
-
-RK_INLINE float fast_sigmoid(float x) { return 1.0f / (1.0f + fast_exp(-x)); }
-
-RK_INLINE float fast_tanh(float x)
-{
-    float ax = fabsf(x), z = x * x;
-    float p = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
-                1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
-    float q = 1.0f - 2.0f / (fast_exp(2.0f * ax) + 1.0f);
-    q = x < 0 ? -q : q;
-    return ax < 0.625f ? p : q;
-}
 
 /* v := act(v) for n floats */
 RK_INLINE void act_inplace(lam_activation a, float *restrict v, int n)

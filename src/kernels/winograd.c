@@ -43,47 +43,41 @@ static const float AT4[4 * 6] = {
 
 #define WG_MAX_A 6 /* largest input tile */
 
-/* out (p x p) = P X P^T for X (q x q), where P is the r x c table T, or its
- * transpose when trans (then p = c, q = r). With T a constant table and the
- * loops unrolled, the zero terms vanish and the +-1 factors become plain
- * adds at compile time, so one routine serves all six transforms. */
-WG_INLINE void wg_sandwich(const float *T, int r, int c, bool trans, const wg_vec *X,
-                           wg_vec *out)
+/* out^T = P X for X (q x n), where P (p x q) is the r x c table T or, when
+ * trans, its transpose (then p = c, q = r): out (n x p) receives the
+ * product transposed. With T a constant table and the loops unrolled, the
+ * zero terms vanish and the +-1 factors become plain adds at compile time. */
+WG_INLINE void wg_left_t(const float *T, int r, int c, bool trans, const wg_vec *X, int n,
+                         wg_vec *out)
 {
     const int p = trans ? c : r, q = trans ? r : c;
-    wg_vec t[WG_MAX_A * WG_MAX_A]; /* t (p x q) = P X */
 #pragma GCC unroll 8
     for (int i = 0; i < p; i++)
 #pragma GCC unroll 8
-        for (int l = 0; l < q; l++) {
+        for (int l = 0; l < n; l++) {
             wg_vec acc = {0};
             bool any = false;
 #pragma GCC unroll 8
             for (int k = 0; k < q; k++) {
                 float w = trans ? T[k * c + i] : T[i * c + k];
                 if (w == 0.0f) continue;
-                wg_vec term = w == 1.0f ? X[k * q + l] : w == -1.0f ? -X[k * q + l] : w * X[k * q + l];
+                wg_vec term = w == 1.0f ? X[k * n + l] : w == -1.0f ? -X[k * n + l] : w * X[k * n + l];
                 acc = any ? acc + term : term;
                 any = true;
             }
-            t[i * q + l] = acc;
+            out[l * p + i] = acc;
         }
-#pragma GCC unroll 8
-    for (int i = 0; i < p; i++)
-#pragma GCC unroll 8
-        for (int j = 0; j < p; j++) {
-            wg_vec acc = {0};
-            bool any = false;
-#pragma GCC unroll 8
-            for (int l = 0; l < q; l++) {
-                float w = trans ? T[l * c + j] : T[j * c + l];
-                if (w == 0.0f) continue;
-                wg_vec term = w == 1.0f ? t[i * q + l] : w == -1.0f ? -t[i * q + l] : w * t[i * q + l];
-                acc = any ? acc + term : term;
-                any = true;
-            }
-            out[i * p + j] = acc;
-        }
+}
+
+/* out (p x p) = P X P^T for X (q x q): (P (P X)^T)^T, the same routine twice,
+ * so one routine serves all six transforms. */
+WG_INLINE void wg_sandwich(const float *T, int r, int c, bool trans, const wg_vec *X,
+                           wg_vec *out)
+{
+    const int p = trans ? c : r, q = trans ? r : c;
+    wg_vec t[WG_MAX_A * WG_MAX_A]; /* (P X)^T, q x p */
+    wg_left_t(T, r, c, trans, X, q, t);
+    wg_left_t(T, r, c, trans, t, p, out);
 }
 
 /* The first n (<= WG_LANES) lanes from p, the rest zero; p may be NULL
