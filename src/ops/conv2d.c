@@ -106,12 +106,16 @@ static lam_status conv_build(lam_node *n)
     if (n->spec.use_bias) lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units});
     n->algo = conv_choose_algo(&g);
     /* Forward keeps what the weight gradient reads: the im2col matrix or
-     * the transformed input tiles. */
-    if (n->algo == CONV_DIRECT) n->saved_floats = 0; /* reads x itself */
-    else if (n->algo != CONV_IM2COL) n->saved_floats = lam_winograd_saved_floats(&g, winograd_tile(n));
-    if (n->algo == CONV_WINOGRAD2 || n->algo == CONV_WINOGRAD4)
+     * the transformed input tiles (the direct path reads x itself). */
+    switch (n->algo) {
+    case CONV_DIRECT: n->saved_floats = 0; break;
+    case CONV_WINOGRAD2:
+    case CONV_WINOGRAD4:
+        n->saved_floats = lam_winograd_saved_floats(&g, winograd_tile(n));
         n->cache_floats = winograd_cache_floats(&g, winograd_tile(n), n->spec.units);
-    else n->saved_floats = (int64_t)g.OH * g.OW * g.KH * g.KW * g.C;
+        break;
+    default: n->saved_floats = (int64_t)g.OH * g.OW * g.KH * g.KW * g.C; break;
+    }
     return LAM_OK;
 }
 
