@@ -11,7 +11,9 @@
 
 /* The wg_ helpers below are always inlined into the target clones; GCC's
  * note about passing vectors by value in the baseline ABI does not apply. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 /* Channels are processed 16 at a time as one GCC/Clang vector; in the
  * AVX-512 clone that is one zmm register, in the others two or four. */
@@ -309,7 +311,7 @@ WG_INLINE void input_adjoint_image_body(int m, const lam_window *g, const float 
                 for (int e = 0; e < a * a; e++) v[e] = wg_load(src + e * C + c, lanes);
                 wg_sandwich(BT, a, a, true, v, d);
                 for (int k = 0; k < a * a; k++)
-                    if (p[k]) wg_add((float *)p[k] + c, d[k], lanes);
+                    if (p[k]) wg_add((float *)p[k] + c, d[k], lanes); /* p points into img */
             }
         }
 }
