@@ -658,6 +658,16 @@ static void test_libsvm(void)
     }
 
     CHECK_FAILS(lam_load_libsvm(tpath("nofile.svm"), 0, &ds), LAM_ERR_IO, "nofile.svm");
+    /* 60 short lines whose one index is in the millions would expand to
+     * 60 x 4555555 floats (1.1 GB): refused before any allocation. */
+    {
+        char big[60 * 16 + 1] = "";
+        for (int i = 0; i < 60; i++) strcat(big, "1 4555555:1\n");
+        write_text("expands.svm", big);
+        CHECK_FAILS(lam_load_libsvm(tpath("expands.svm"), 0, &ds), LAM_ERR_UNSUPPORTED,
+                    "60 samples x 4555555 features is too large for a dense data set");
+        CHECK(ds == NULL, "no data set on refusal");
+    }
     write_text("order.svm", "1 1:1\n1 3:1 2:1\n");
     CHECK_FAILS(lam_load_libsvm(tpath("order.svm"), 0, &ds), LAM_ERR_FORMAT,
                 "order.svm:2: non-ascending index in token \"2:1\"");
