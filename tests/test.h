@@ -4,6 +4,7 @@
 #define LAM_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 static int test_failures, test_checks;
@@ -39,6 +40,18 @@ static int test_failures, test_checks;
 #define CHECK_NEAR(a, b, tol)                                              \
     CHECK(fabs((double)(a) - (double)(b)) <= (tol), "%s = %.9g, %s = %.9g, tol %g", #a, \
           (double)(a), #b, (double)(b), (double)(tol))
+
+/* Test data: xorshift64, one deterministic stream per test program. */
+static uint64_t test_rng_state __attribute__((unused)) = 0x9E3779B97F4A7C15ull;
+static inline uint32_t test_rnd(void)
+{
+    test_rng_state ^= test_rng_state << 13;
+    test_rng_state ^= test_rng_state >> 7;
+    test_rng_state ^= test_rng_state << 17;
+    return (uint32_t)(test_rng_state >> 32);
+}
+/* Uniform in [-1, 1). */
+static inline float test_rndf(void) { return (float)test_rnd() / 4294967296.0f * 2.0f - 1.0f; }
 
 static inline int test_summary(const char *name)
 {

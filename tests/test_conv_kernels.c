@@ -17,20 +17,11 @@
 #include <omp.h>
 #endif
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 32);
-}
-static float rndf(void) { return (float)rnd() / 4294967296.0f * 2.0f - 1.0f; }
 static float *randv(size_t n)
 {
     float *p = malloc(sizeof(float) * (n ? n : 1));
     if (p)
-        for (size_t i = 0; i < n; i++) p[i] = rndf();
+        for (size_t i = 0; i < n; i++) p[i] = test_rndf();
     return p;
 }
 
@@ -178,7 +169,7 @@ static void check_maxpool(int N, int H, int W, int C, int KH, int KW, int SH, in
         goto done;
     }
     if (ties)
-        for (size_t i = 0; i < nx; i++) x[i] = (float)(rnd() % 3) - (rnd() % 4 == 0 ? 0.0f : 0.5f);
+        for (size_t i = 0; i < nx; i++) x[i] = (float)(test_rnd() % 3) - (test_rnd() % 4 == 0 ? 0.0f : 0.5f);
     for (size_t i = 0; i < nx; i++) dx[i] = NAN; /* every input must be written */
     lam_maxpool_forward_naive(&g, x, ry);
     lam_maxpool_backward_naive(&g, x, dy, rdx);

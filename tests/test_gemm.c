@@ -12,18 +12,9 @@
 #include <omp.h>
 #endif
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-static uint32_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 32);
-}
-static float rndf(void) { return (float)rnd() / 4294967296.0f * 2.0f - 1.0f; }
 static void fill(float *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) p[i] = rndf();
+    for (size_t i = 0; i < n; i++) p[i] = test_rndf();
 }
 
 /* One case: compare lam_gemm with the naive reference. Returns 1 if it
@@ -126,7 +117,7 @@ static void check_row_invariance(bool ta, int M, int N, int K, float beta)
     lam_gemm(ta, false, M, N, K, 0.75f, A, lda, B, N, beta, C0, N);
     int bad = 0;
     for (int i0 = 0; i0 < M;) {
-        int rows = 1 + (int)(rnd() % 3);
+        int rows = 1 + (int)(test_rnd() % 3);
         if (rows > M - i0) rows = M - i0;
         const float *Ai = ta ? A + i0 : A + (int64_t)i0 * K;
         lam_gemm(ta, false, rows, N, K, 0.75f, Ai, lda, B, N, beta, C1 + (int64_t)i0 * N, N);
@@ -155,14 +146,14 @@ int main(int argc, char **argv)
     }
     /* Random shapes around the tile and block sizes. */
     for (int it = 0; it < 400; it++) {
-        bool ta = rnd() & 1, tb = rnd() & 1;
+        bool ta = test_rnd() & 1, tb = test_rnd() & 1;
         int big = it % 10 == 0;
-        int M = 1 + (int)(rnd() % (big ? 300 : 40));
-        int N = 1 + (int)(rnd() % (big ? 300 : 40));
-        int K = 1 + (int)(rnd() % (big ? 900 : 60));
-        float alpha = alphas[rnd() % 4], beta = betas[rnd() % 4];
-        int pad = rnd() % 3 ? 0 : 1 + (int)(rnd() % 9);
-        bool nan_c = beta == 0.0f && (rnd() & 1);
+        int M = 1 + (int)(test_rnd() % (big ? 300 : 40));
+        int N = 1 + (int)(test_rnd() % (big ? 300 : 40));
+        int K = 1 + (int)(test_rnd() % (big ? 900 : 60));
+        float alpha = alphas[test_rnd() % 4], beta = betas[test_rnd() % 4];
+        int pad = test_rnd() % 3 ? 0 : 1 + (int)(test_rnd() % 9);
+        bool nan_c = beta == 0.0f && (test_rnd() & 1);
         check_case(ta, tb, M, N, K, alpha, beta, pad, nan_c);
     }
     /* Shapes the networks use (trimmed where the naive loop would be slow). */

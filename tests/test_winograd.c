@@ -12,19 +12,10 @@
 #include <omp.h>
 #endif
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static float rndf(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)(rng_state >> 40) / 16777216.0f * 2.0f - 1.0f;
-}
-
 static float *random_floats(int64_t n)
 {
     float *p = malloc(sizeof(float) * (size_t)n);
-    for (int64_t i = 0; i < n; i++) p[i] = rndf();
+    for (int64_t i = 0; i < n; i++) p[i] = test_rndf();
     return p;
 }
 
