@@ -179,37 +179,24 @@ static void patch_pointers(const lam_window *g, int m, const float *x, int th, i
  * body taking the tile size m, and instantiated for m = 2 and m = 4 so that
  * the tables are compile-time constants in each. */
 
-/* kernel [3, 3, C, F] -> U [C][P][F] = G g G^T, 16 filters at a time. */
-WG_INLINE void kernel_transform_body(int m, const float *kernel, int C, int F, float *U)
+/* Between kernel [3, 3, C, F] and U [C][P][F], 16 filters at a time:
+ * U = G g G^T, or with adjoint, dkernel = G^T dU G from dU. */
+WG_INLINE void kernel_map_body(int m, bool adjoint, const float *src, int C, int F, float *dst)
 {
     const float *Gt = m == 4 ? G4 : G2;
-    const int a = m + 2;
+    const int a = m + 2, P = a * a;
     const int64_t CF = (int64_t)C * F;
     for (int c = 0; c < C; c++)
         for (int f = 0; f < F; f += WG_LANES) {
-            int lanes = F - f < WG_LANES ? F - f : WG_LANES;
-            wg_vec k[9], u[WG_MAX_A * WG_MAX_A];
-            for (int j = 0; j < 9; j++) k[j] = wg_load(kernel + j * CF + (int64_t)c * F + f, lanes);
-            wg_sandwich(Gt, a, 3, false, k, u);
-            float *dst = U + (int64_t)c * a * a * F + f;
-            for (int e = 0; e < a * a; e++) wg_store(dst + e * F, u[e], lanes);
-        }
-}
-
-/* dU [C][P][F] -> dkernel [3, 3, C, F] = G^T dU G. */
-WG_INLINE void kernel_adjoint_body(int m, const float *dU, int C, int F, float *dkernel)
-{
-    const float *Gt = m == 4 ? G4 : G2;
-    const int a = m + 2;
-    const int64_t CF = (int64_t)C * F;
-    for (int c = 0; c < C; c++)
-        for (int f = 0; f < F; f += WG_LANES) {
-            int lanes = F - f < WG_LANES ? F - f : WG_LANES;
-            wg_vec u[WG_MAX_A * WG_MAX_A], k[9];
-            const float *src = dU + (int64_t)c * a * a * F + f;
-            for (int e = 0; e < a * a; e++) u[e] = wg_load(src + e * F, lanes);
-            wg_sandwich(Gt, a, 3, true, u, k);
-            for (int j = 0; j < 9; j++) wg_store(dkernel + j * CF + (int64_t)c * F + f, k[j], lanes);
+            const int lanes = F - f < WG_LANES ? F - f : WG_LANES;
+            /* element j of the kernel side, element e of the U side */
+            const int64_t kernel_at = (int64_t)c * F + f, u_at = (int64_t)c * P * F + f;
+            wg_vec in[WG_MAX_A * WG_MAX_A], out[WG_MAX_A * WG_MAX_A];
+            for (int i = 0; i < (adjoint ? P : 9); i++)
+                in[i] = wg_load(adjoint ? src + u_at + i * F : src + kernel_at + i * CF, lanes);
+            wg_sandwich(Gt, a, 3, adjoint, in, out);
+            for (int i = 0; i < (adjoint ? 9 : P); i++)
+                wg_store(adjoint ? dst + kernel_at + i * CF : dst + u_at + i * F, out[i], lanes);
         }
 }
 
@@ -319,13 +306,10 @@ WG_INLINE void input_adjoint_image_body(int m, const lam_window *g, const float 
 /* The instances: one function per (transform, m), each a set of target
  * clones. */
 #define WG_INSTANCES(m)                                                                    \
-    LAM_VEC static void kernel_transform_##m(const float *k, int C, int F, float *U)      \
+    LAM_VEC static void kernel_map_##m(bool adjoint, const float *src, int C, int F,      \
+                                       float *dst)                                         \
     {                                                                                      \
-        kernel_transform_body(m, k, C, F, U);                                              \
-    }                                                                                      \
-    LAM_VEC static void kernel_adjoint_##m(const float *dU, int C, int F, float *dk)      \
-    {                                                                                      \
-        kernel_adjoint_body(m, dU, C, F, dk);                                              \
+        kernel_map_body(m, adjoint, src, C, F, dst);                                       \
     }                                                                                      \
     LAM_VEC static void input_row_##m(const lam_window *g, const float *x, float *V,      \
                                       int64_t NT, int n, int th)                           \
@@ -351,15 +335,10 @@ WG_INLINE void input_adjoint_image_body(int m, const lam_window *g, const float 
 WG_INSTANCES(2)
 WG_INSTANCES(4)
 
-static void kernel_transform(int m, const float *k, int C, int F, float *U)
+static void kernel_map(int m, bool adjoint, const float *src, int C, int F, float *dst)
 {
-    if (m == 4) kernel_transform_4(k, C, F, U);
-    else kernel_transform_2(k, C, F, U);
-}
-static void kernel_adjoint(int m, const float *dU, int C, int F, float *dk)
-{
-    if (m == 4) kernel_adjoint_4(dU, C, F, dk);
-    else kernel_adjoint_2(dU, C, F, dk);
+    if (m == 4) kernel_map_4(adjoint, src, C, F, dst);
+    else kernel_map_2(adjoint, src, C, F, dst);
 }
 static void input_row(int m, const lam_window *g, const float *x, float *V, int64_t NT, int n,
                       int th)
@@ -405,7 +384,7 @@ int64_t lam_winograd_kernel_floats(const lam_window *g, int m, int F)
 void lam_winograd_transform_kernel(const lam_window *g, int m, int F, const float *kernel,
                                    float *U)
 {
-    kernel_transform(m, kernel, g->C, F, U);
+    kernel_map(m, false, kernel, g->C, F, U);
 }
 
 void lam_winograd_forward(const lam_window *g, int m, int F, const float *x, const float *U,
@@ -439,7 +418,7 @@ void lam_winograd_backward(const lam_window *g, int m, int F, const float *kerne
     const int64_t u = round16(P * (int64_t)C * F);
     float *U = scratch, *dU = scratch + u, *dM = scratch + 2 * u;
     float *dV = dM + round16(P * NT * F);
-    if (dx) kernel_transform(m, kernel, C, F, U);
+    if (dx) kernel_map(m, false, kernel, C, F, U);
     #pragma omp parallel if (worth_a_team(NT, C, F, P))
     {
         #pragma omp for schedule(static)
@@ -462,5 +441,5 @@ void lam_winograd_backward(const lam_window *g, int m, int F, const float *kerne
             for (int n = 0; n < g->N; n++) input_adjoint_image(m, g, dV, NT, dx, n);
         }
     }
-    kernel_adjoint(m, dU, C, F, dkernel);
+    kernel_map(m, true, dU, C, F, dkernel);
 }
