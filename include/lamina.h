@@ -107,6 +107,13 @@ void *lam_dataset_x(lam_dataset *ds);          /* n * sample_size elements */
 int32_t *lam_dataset_labels(lam_dataset *ds);  /* n labels, or NULL */
 float *lam_dataset_targets(lam_dataset *ds);   /* n * target_size, or NULL */
 int64_t lam_dataset_target_size(const lam_dataset *ds);
+/* Gives the data set per_sample integer labels per sample (n * per_sample
+ * values, copied), e.g. one per time step for a sequence output, and
+ * optional per-label weights (0 masks a label out). */
+lam_status lam_dataset_set_labels(lam_dataset *ds, int64_t per_sample, const int32_t *labels,
+                                  const float *weights);
+int64_t lam_dataset_label_size(const lam_dataset *ds);
+const float *lam_dataset_weights(const lam_dataset *ds); /* or NULL */
 /* 1 + the largest label (0 without labels). */
 int32_t lam_dataset_num_classes(const lam_dataset *ds);
 /* Scale applied to uint8 values when a batch is taken (default 1/255). */
@@ -223,6 +230,60 @@ lam_status lam_model_add_lstm(lam_model *m, int units, bool return_sequences);
 lam_status lam_model_add_gru(lam_model *m, int units, bool return_sequences);
 lam_status lam_model_add_simplernn(lam_model *m, int units, bool return_sequences);
 
+/* ------------------------------------------------------- functional models
+ *
+ * A model is a directed acyclic graph. Sequential (above) appends each layer
+ * on the previous one; the functional calls below build any graph: several
+ * inputs, residual connections, concatenations, shared layers, several
+ * outputs. Nodes are named by the int ids these calls return.
+ *
+ * Intended usage (a residual block with two inputs and two outputs):
+ *
+ *     lam_model *m = lam_model_new("functional");
+ *     int img, meta, h, r, a, y1, y2;
+ *     lam_model_input(m, "image", 3, (int64_t[]){28, 28, 1}, &img);
+ *     lam_model_input(m, "meta", 1, (int64_t[]){4}, &meta);
+ *     lam_layer_spec conv = lam_layer_defaults(LAM_LAYER_CONV2D);
+ *     conv.units = 16; conv.padding = LAM_PAD_SAME; conv.activation = LAM_ACT_RELU;
+ *     lam_model_call(m, &conv, 1, &img, &h);
+ *     lam_model_call(m, &conv, 1, &h, &r);                 // a second Conv2D
+ *     lam_model_call(m, &(lam_layer_spec){...Add...}, 2, (int[]){h, r}, &a);
+ *     ... Flatten, Concatenate with meta, two Dense heads y1, y2 ...
+ *     lam_model_set_outputs(m, 2, (int[]){y1, y2});
+ *     lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+ *     lam_model_set_output_loss(m, 1, LAM_LOSS_MSE, 0.5f);  // Keras's loss={..}, loss_weights
+ *
+ * lam_model_call_shared calls an existing layer again on other nodes: both
+ * calls use one set of weights and their gradients are summed (Keras's
+ * shared layers). */
+
+/* An empty model for the functional calls. */
+lam_model *lam_model_new(const char *name);
+/* Adds an input of the given per-sample shape; *node receives its id.
+ * name NULL or "": "input_layer", "input_layer_1", ... */
+lam_status lam_model_input(lam_model *m, const char *name, int rank, const int64_t *shape,
+                           int *node);
+/* Calls a new layer on ninputs earlier nodes; *node receives the new node.
+ * Shapes are checked at once: an impossible call is rejected here, naming
+ * the layer. */
+lam_status lam_model_call(lam_model *m, const lam_layer_spec *spec, int ninputs,
+                          const int *inputs, int *node);
+/* Calls the layer of node `layer` again (shared weights) on other nodes. */
+lam_status lam_model_call_shared(lam_model *m, int layer, int ninputs, const int *inputs,
+                                 int *node);
+/* The model's outputs, in order (default: the last node added). */
+lam_status lam_model_set_outputs(lam_model *m, int n, const int *nodes);
+int lam_model_num_inputs(const lam_model *m);
+int lam_model_num_outputs(const lam_model *m);
+/* Node id of input k / output k (-1 when out of range). */
+int lam_model_input_id(const lam_model *m, int k);
+int lam_model_output_id(const lam_model *m, int k);
+/* Nodes a node reads: returns their count, ids into ids[max]. */
+int lam_model_node_inputs(const lam_model *m, int node, int max, int *ids);
+/* The node whose weights node uses (itself unless a shared call). */
+int lam_model_node_owner(const lam_model *m, int node);
+
+/* Layers below are nodes: index i is node id i (0..num_layers-1). */
 int lam_model_num_layers(const lam_model *m);
 /* The spec of layer i (0 = the Input layer), with its resolved name. */
 const lam_layer_spec *lam_model_layer(const lam_model *m, int i);
@@ -230,10 +291,12 @@ const lam_layer_spec *lam_model_layer(const lam_model *m, int i);
 int lam_model_layer_output_shape(const lam_model *m, int i, int64_t shape[4]);
 int64_t lam_model_layer_param_count(const lam_model *m, int i);
 int64_t lam_model_param_count(const lam_model *m);
-/* Per-sample input and output sizes (element counts). */
+/* Per-sample sizes (element counts) of input 0 and output 0. */
 int64_t lam_model_input_size(const lam_model *m);
 int64_t lam_model_output_size(const lam_model *m);
 int lam_model_input_shape(const lam_model *m, int64_t shape[4]);
+/* Output k's per-sample shape; returns its rank (0 when out of range). */
+int lam_model_output_shape(const lam_model *m, int k, int64_t shape[4]);
 const char *lam_model_name(const lam_model *m);
 
 /* Seeds initialisation, shuffling and dropout. Call before compile. */
@@ -248,14 +311,61 @@ typedef struct lam_tensor_info {
     int rank;
     int64_t shape[4];
     int64_t count;
-    float *data;   /* inside the model's flat parameter buffer */
-    float *grad;   /* same layout in the gradient buffer */
+    bool trainable; /* false: a non-trainable weight (BatchNormalization's moving statistics) */
+    int64_t offset; /* in the parameter buffer (trainable) or the state buffer */
+    float *data;    /* inside the model's flat parameter (or state) buffer */
+    float *grad;    /* same layout in the gradient buffer; NULL when not trainable */
 } lam_tensor_info;
 int lam_model_num_tensors(const lam_model *m);
 lam_status lam_model_tensor(const lam_model *m, int i, lam_tensor_info *info);
-/* The flat parameter buffer (all weights, contiguous) and its gradient. */
+/* The flat parameter buffer (all trainable weights, contiguous) and its
+ * gradient; lam_model_param_count() floats each. */
 float *lam_model_params(lam_model *m);
 float *lam_model_grads(lam_model *m);
+/* Non-trainable weights, contiguous: lam_model_state_count() floats. */
+float *lam_model_state(lam_model *m);
+int64_t lam_model_state_count(const lam_model *m);
+
+/* --------------------------------------------------------------- one step
+ *
+ * The training step is public; lam_fit is a loop over these calls:
+ *
+ *     lam_model_plan(m, batch);
+ *     memcpy(lam_model_input_buffer(m, 0), x, batch * input_size * 4);
+ *     lam_forward(m, batch, LAM_MODE_TRAIN);
+ *     lam_loss_eval(m, batch, targets, true, &metrics);  // writes the output gradients
+ *     lam_backward(m, batch, false);                     // parameter gradients
+ *     hook(lam_model_grads(m), lam_model_param_count(m), user);  // clip, noise, allreduce
+ *     lam_optimizer_update(m, lam_model_learning_rate(m));
+ *
+ * Or write lam_model_output_grad(m, k) yourself (dL/dy of output k) instead of
+ * lam_loss_eval. Saliency and friends: forward in LAM_MODE_INFER_GRAD (dropout
+ * off, BatchNormalization's moving statistics, but max-pool winners and the
+ * rest of what backward needs recorded), then lam_backward(m, batch, true) and
+ * read lam_model_input_grad(m, k). */
+typedef enum {
+    LAM_MODE_INFER = 0,     /* inference; nothing kept for backward */
+    LAM_MODE_INFER_GRAD,    /* inference semantics, backward possible */
+    LAM_MODE_TRAIN          /* dropout on, batch statistics, backward possible */
+} lam_mode;
+
+/* Allocates activations and workspace for batches up to batch (no-op when
+ * already planned for at least that many). The model must be compiled. */
+lam_status lam_model_plan(lam_model *m, int batch);
+/* Input k's batch buffer [batch, input size]: write the batch here. */
+float *lam_model_input_buffer(lam_model *m, int k);
+lam_status lam_forward(lam_model *m, int batch, lam_mode mode);
+/* Output k of the last forward, [batch, output size]. */
+const float *lam_model_output(const lam_model *m, int k);
+/* Where dL/d(output k) goes before lam_backward, [batch, output size]. */
+float *lam_model_output_grad(lam_model *m, int k);
+/* Gradients of every parameter (into lam_model_grads) from the output
+ * gradients, through the graph of the last forward (which must have been
+ * LAM_MODE_TRAIN or LAM_MODE_INFER_GRAD, with the same batch). With
+ * input_grads, dL/d(input k) too. */
+lam_status lam_backward(lam_model *m, int batch, bool input_grads);
+/* dL/d(input k) after lam_backward(m, batch, true), [batch, input size]. */
+const float *lam_model_input_grad(const lam_model *m, int k);
 
 /* ------------------------------------------------------ losses, optimizers */
 
@@ -287,8 +397,39 @@ lam_status lam_optimizer_parse(const char *name, lam_optimizer *out);
  * zero biases) from the model's seed. Accuracy is tracked for the
  * classification losses. */
 lam_status lam_model_compile(lam_model *m, const lam_optimizer *opt, lam_loss loss);
-lam_loss lam_model_loss(const lam_model *m);
+/* Output k's own loss and its weight in the total (Keras's compile(loss={...},
+ * loss_weights={...})); compile sets every output to its loss, weight 1. */
+lam_status lam_model_set_output_loss(lam_model *m, int output, lam_loss loss, float weight);
+lam_loss lam_model_loss(const lam_model *m); /* output 0's */
 const lam_optimizer *lam_model_optimizer(const lam_model *m);
+
+/* One update of every trainable parameter from lam_model_grads(), with the
+ * learning rate of this step; then the step count advances. */
+lam_status lam_optimizer_update(lam_model *m, float learning_rate);
+/* The learning rate the optimizer's settings give at the model's step. */
+float lam_model_learning_rate(const lam_model *m);
+
+/* What one batch's targets are, for one output. labels: one integer per
+ * position, [batch, positions] where positions = output size / last axis
+ * (one per sample for a rank-1 output; per time step for (T, classes)).
+ * values: dense targets [batch, output size]. weights: optional, one per
+ * position (0 masks a position out; Keras's sample_weight). */
+typedef struct lam_target {
+    const int32_t *labels;
+    const float *values;
+    const float *weights;
+} lam_target;
+typedef struct lam_batch_metrics {
+    double loss;     /* summed over the batch's samples, weighted over outputs */
+    double correct;  /* output 0: correct predictions (weighted) */
+    double counted;  /* output 0: what accuracy divides by */
+} lam_batch_metrics;
+/* The losses of the last forward against targets[k] for every output k,
+ * with Keras's reductions (mean over positions and samples). With
+ * write_grads, also every output's gradient of the batch mean, ready for
+ * lam_backward. */
+lam_status lam_loss_eval(lam_model *m, int batch, const lam_target *targets, bool write_grads,
+                         lam_batch_metrics *out);
 
 /* ----------------------------------------------------------------- training */
 
@@ -331,6 +472,12 @@ typedef struct lam_fit_options {
     lam_status (*checkpoint)(lam_model *m, void *user);
     void *checkpoint_user;
     int64_t checkpoint_every_steps;
+    /* Called after every backward, before the update, with the flat
+     * gradient buffer (param_count floats, the layout of lam_model_params):
+     * the place for gradient averaging across processes, clipping and noise
+     * (differential privacy), or logging. An error stops training. */
+    lam_status (*gradient_hook)(lam_model *m, float *grads, int64_t n, void *user);
+    void *gradient_hook_user;
 } lam_fit_options;
 lam_fit_options lam_fit_defaults(void);
 
@@ -349,6 +496,14 @@ void lam_history_free(lam_history *h);
 /* Trains. history may be NULL. */
 lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options *opt,
                    lam_history **history);
+
+/* lam_fit for models of several inputs and outputs: x[k] gives input k's
+ * samples, y[k] output k's labels or targets (one data set may serve as
+ * several). validation_split applies to all; validation_data is for
+ * one-input, one-output models. */
+lam_status lam_fit_multi(lam_model *m, int nx, const lam_dataset *const *x, int ny,
+                         const lam_dataset *const *y, const lam_fit_options *opt,
+                         lam_history **history);
 
 typedef struct lam_eval_result {
     double loss, accuracy;

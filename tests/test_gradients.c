@@ -15,10 +15,15 @@
 
 static lam_rng rng;
 
+/* Targets of every output for the batch (at most 4 outputs). */
+static lam_target targets[4];
+
 static double loss_now(lam_model *m, int batch)
 {
-    lam_model_forward(m, batch, true);
-    return lam_loss_compute(m->loss, lam_model_last(m), m->labels, m->targets, batch, NULL, NULL);
+    lam_batch_metrics bm;
+    CHECK_OK(lam_forward(m, batch, LAM_MODE_TRAIN));
+    CHECK_OK(lam_loss_eval(m, batch, targets, false, &bm));
+    return bm.loss;
 }
 
 /* Central difference of the loss w.r.t. *v. */
@@ -45,51 +50,68 @@ typedef struct {
     float eps;
 } check_opts;
 
-/* Builds nothing: checks the model m as given, compiled with loss. */
+/* Checks the model m as given (any number of inputs and outputs), compiled
+ * with loss on every output: every parameter and every input coordinate. */
 static void gradcheck(const char *what, lam_model *m, lam_loss loss, int batch, check_opts o)
 {
     lam_optimizer sgd = lam_sgd();
     CHECK_OK(lam_model_compile(m, &sgd, loss));
     CHECK_OK(lam_model_plan(m, batch));
-    m->want_input_grad = true;
     /* Each check draws its data from its own stream (seeded by its name),
      * so adding a check never changes the data of the others. */
     uint64_t seed = 1469598103934665603ull;
     for (const char *ch = what; *ch; ch++) seed = (seed ^ (unsigned char)*ch) * 1099511628211ull;
     lam_rng_seed(&rng, seed);
-    const int64_t in = m->nodes[0].out_size, D = lam_model_last(m)->out_size;
-    for (int64_t i = 0; i < batch * in; i++) {
-        if (o.input_spacing > 0) m->xbuf[i] = o.input_lo + o.input_spacing * (float)i;
-        else m->xbuf[i] = (float)(2 * lam_rng_uniform(&rng) - 1);
-    }
-    if (o.input_spacing > 0) /* shuffle the distinct values */
-        for (int64_t i = batch * in - 1; i > 0; i--) {
-            int64_t j = (int64_t)lam_rng_below(&rng, (uint64_t)i + 1);
-            float t = m->xbuf[i];
-            m->xbuf[i] = m->xbuf[j];
-            m->xbuf[j] = t;
+    const int nin = lam_model_num_inputs(m), nout = lam_model_num_outputs(m);
+    int64_t in_total = 0;
+    for (int k = 0; k < nin; k++) {
+        float *x = lam_model_input_buffer(m, k);
+        const int64_t in = batch * lam_model_input_node(m, k)->out.size;
+        for (int64_t i = 0; i < in; i++) {
+            if (o.input_spacing > 0) x[i] = o.input_lo + o.input_spacing * (float)(in_total + i);
+            else x[i] = (float)(2 * lam_rng_uniform(&rng) - 1);
         }
-    for (int b = 0; b < batch; b++) {
-        m->labels[b] = (int32_t)lam_rng_below(&rng, (uint64_t)D);
-        double s = 0;
-        for (int64_t j = 0; j < D; j++) {
-            float t = (float)lam_rng_uniform(&rng);
-            if (loss == LAM_LOSS_BINARY_CE) t = t > 0.5f;
-            m->targets[b * D + j] = t;
-            s += t;
-        }
-        if (loss == LAM_LOSS_CATEGORICAL_CE)
-            for (int64_t j = 0; j < D; j++) m->targets[b * D + j] /= (float)s;
+        if (o.input_spacing > 0) /* shuffle the distinct values */
+            for (int64_t i = in - 1; i > 0; i--) {
+                int64_t j = (int64_t)lam_rng_below(&rng, (uint64_t)i + 1);
+                float t = x[i];
+                x[i] = x[j];
+                x[j] = t;
+            }
+        in_total += in;
     }
-    double loss_sum;
-    int64_t correct;
-    lam_model_forward(m, batch, true);
-    CHECK_OK(lam_model_backward(m, batch, &loss_sum, &correct));
+    for (int k = 0; k < nout; k++) {
+        const lam_node *on = lam_model_output_node(m, k);
+        const int64_t D = on->out.dim[on->out.rank - 1], P = on->out.size / D;
+        int32_t *labels = malloc(sizeof(int32_t) * (size_t)(batch * P));
+        float *values = malloc(sizeof(float) * (size_t)(batch * on->out.size));
+        for (int64_t r = 0; r < batch * P; r++) {
+            labels[r] = (int32_t)lam_rng_below(&rng, (uint64_t)D);
+            double s = 0;
+            for (int64_t j = 0; j < D; j++) {
+                float t = (float)lam_rng_uniform(&rng);
+                if (loss == LAM_LOSS_BINARY_CE) t = t > 0.5f;
+                values[r * D + j] = t;
+                s += t;
+            }
+            if (loss == LAM_LOSS_CATEGORICAL_CE)
+                for (int64_t j = 0; j < D; j++) values[r * D + j] /= (float)s;
+        }
+        targets[k] = (lam_target){labels, values, NULL};
+    }
+    lam_batch_metrics bm;
+    CHECK_OK(lam_forward(m, batch, LAM_MODE_TRAIN));
+    CHECK_OK(lam_loss_eval(m, batch, targets, true, &bm));
+    CHECK_OK(lam_backward(m, batch, true));
     /* Keep copies: numeric() runs forward again. */
     float *ga = malloc(sizeof(float) * (size_t)(m->nparams + 1));
-    float *gx = malloc(sizeof(float) * (size_t)(batch * in));
+    float *gx = malloc(sizeof(float) * (size_t)(in_total + 1));
     memcpy(ga, m->grads, sizeof(float) * (size_t)m->nparams);
-    memcpy(gx, m->nodes[0].dout, sizeof(float) * (size_t)(batch * in));
+    for (int k = 0, off = 0; k < nin; k++) {
+        const int64_t in = batch * lam_model_input_node(m, k)->out.size;
+        memcpy(gx + off, lam_model_input_grad(m, k), sizeof(float) * (size_t)in);
+        off += (int)in;
+    }
     double worst = 0;
     int checked = 0;
     /* Every parameter (models are small), then every input. */
@@ -100,14 +122,23 @@ static void gradcheck(const char *what, lam_model *m, lam_loss loss, int batch, 
               (long long)p, ga[p], numeric(m, batch, &m->params[p], o.eps), e);
         checked++;
     }
-    for (int64_t i = 0; i < batch * in; i++) {
-        double e = rel_err(gx[i], numeric(m, batch, &m->xbuf[i], o.eps));
-        if (e > worst) worst = e;
-        CHECK(e <= 1e-3, "%s: input %lld: analytic %.7g vs numeric %.7g (rel %.2g)", what,
-              (long long)i, gx[i], numeric(m, batch, &m->xbuf[i], o.eps), e);
-        checked++;
+    for (int k = 0, off = 0; k < nin; k++) {
+        float *x = lam_model_input_buffer(m, k);
+        const int64_t in = batch * lam_model_input_node(m, k)->out.size;
+        for (int64_t i = 0; i < in; i++) {
+            double e = rel_err(gx[off + i], numeric(m, batch, &x[i], o.eps));
+            if (e > worst) worst = e;
+            CHECK(e <= 1e-3, "%s: input %d, %lld: analytic %.7g vs numeric %.7g (rel %.2g)",
+                  what, k, (long long)i, gx[off + i], numeric(m, batch, &x[i], o.eps), e);
+            checked++;
+        }
+        off += (int)in;
     }
     printf("%-48s %5d coordinates, worst relative error %.2e\n", what, checked, worst);
+    for (int k = 0; k < nout; k++) {
+        free((void *)targets[k].labels);
+        free((void *)targets[k].values);
+    }
     free(ga);
     free(gx);
 }

@@ -1,6 +1,6 @@
 /* optimizer.c - Adam, SGD (momentum, Nesterov) and RMSprop with Keras's
  * exact update rules, over the flat parameter and gradient buffers. */
-#include "core/model.h"
+#include "train/train.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
@@ -100,16 +100,42 @@ LAM_VEC static void rmsprop_update(float *restrict p, const float *restrict g, f
     }
 }
 
+lam_status lam_optimizer_alloc_slots(lam_model *m)
+{
+    const lam_optimizer *o = &m->opt;
+    int nslots = o->kind == LAM_OPT_ADAM ? 2
+                 : o->kind == LAM_OPT_RMSPROP ? (o->momentum > 0 ? 2 : 1)
+                 : (o->momentum > 0 ? 1 : 0);
+    for (int i = 0; i < LAM_MAX_SLOTS; i++) {
+        lam_free_aligned(m->slots[i]);
+        m->slots[i] = NULL;
+    }
+    m->nslots = 0;
+    for (int i = 0; i < nslots; i++) {
+        m->slots[i] = lam_alloc_aligned(sizeof(float) * (size_t)(m->nparams ? m->nparams : 1));
+        if (!m->slots[i]) return LAM_ERR_NOMEM;
+    }
+    m->nslots = nslots;
+    return LAM_OK;
+}
+
+float lam_model_learning_rate(const lam_model *m) { return m->opt.learning_rate; }
+
 /* One update of every parameter. Elementwise, so splitting the buffer
  * across threads does not change the bits. */
-void lam_optimizer_step(lam_model *m)
+lam_status lam_optimizer_update(lam_model *m, float learning_rate)
 {
+    if (!m || !m->compiled)
+        return lam_error(LAM_ERR_STATE, "lam_optimizer_update: the model is not compiled");
+    if (!(learning_rate >= 0 && isfinite(learning_rate)))
+        return lam_error(LAM_ERR_ARG, "model \"%s\": learning rate %g, expected a finite value "
+                         ">= 0", m->name, (double)learning_rate);
     const lam_optimizer *o = &m->opt;
     const int64_t n = m->nparams;
     const double t = (double)(m->step + 1);
     /* Keras's Adam: alpha = lr sqrt(1-b2^t)/(1-b1^t); eps added to the
      * uncorrected sqrt(v). */
-    const float alpha = (float)(o->learning_rate * sqrt(1.0 - pow(o->beta_2, t)) /
+    const float alpha = (float)(learning_rate * sqrt(1.0 - pow(o->beta_2, t)) /
                                 (1.0 - pow(o->beta_1, t)));
     const int chunks = n > 65536 ? 2 * lam_get_threads() : 1;
     #pragma omp parallel for schedule(static) if (chunks > 1)
@@ -124,15 +150,16 @@ void lam_optimizer_step(lam_model *m)
                         o->epsilon);
             break;
         case LAM_OPT_SGD:
-            sgd_update(p, g, o->momentum > 0 ? s0 : NULL, e - b, o->learning_rate, o->momentum,
+            sgd_update(p, g, o->momentum > 0 ? s0 : NULL, e - b, learning_rate, o->momentum,
                        o->nesterov);
             break;
         case LAM_OPT_RMSPROP:
             /* Keras 3: v = rho v + (1-rho) g^2; inc = lr g / sqrt(v + eps). */
-            rmsprop_update(p, g, s0, m->nslots > 1 ? s1 : NULL, e - b, o->learning_rate, o->rho,
+            rmsprop_update(p, g, s0, m->nslots > 1 ? s1 : NULL, e - b, learning_rate, o->rho,
                            o->epsilon, o->momentum);
             break;
         }
     }
     m->step++;
+    return LAM_OK;
 }
