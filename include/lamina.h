@@ -169,8 +169,42 @@ typedef enum {
     LAM_LAYER_LSTM,
     LAM_LAYER_GRU,
     LAM_LAYER_SIMPLERNN,
+    /* Merging layers: two or more inputs of one shape (Concatenate: equal
+     * but for the axis). */
+    LAM_LAYER_ADD,
+    LAM_LAYER_SUBTRACT,          /* exactly two inputs */
+    LAM_LAYER_MULTIPLY,
+    LAM_LAYER_AVERAGE,
+    LAM_LAYER_MAXIMUM,
+    LAM_LAYER_MINIMUM,
+    LAM_LAYER_CONCATENATE,       /* axis */
+    /* Shapes. */
+    LAM_LAYER_RESHAPE,           /* rank, shape: the target (one -1 allowed) */
+    LAM_LAYER_PERMUTE,           /* dims (1-based, as Keras) */
+    LAM_LAYER_REPEAT_VECTOR,     /* repeats */
+    /* Normalisation. */
+    LAM_LAYER_BATCH_NORM,        /* axis, momentum, epsilon, center, scale */
+    LAM_LAYER_LAYER_NORM,        /* axis, epsilon, center, scale */
+    /* One-dimensional (steps, channels) and global layers. */
+    LAM_LAYER_CONV1D,            /* units = filters, kernel[0], strides[0], padding */
+    LAM_LAYER_MAXPOOL1D,         /* pool[0], strides[0], padding */
+    LAM_LAYER_AVGPOOL1D,
+    LAM_LAYER_GLOBAL_AVGPOOL1D,
+    LAM_LAYER_GLOBAL_AVGPOOL2D,
+    LAM_LAYER_GLOBAL_MAXPOOL1D,
+    LAM_LAYER_GLOBAL_MAXPOOL2D,
+    LAM_LAYER_ZERO_PADDING2D,    /* pad: top, bottom, left, right */
+    LAM_LAYER_UPSAMPLING2D,      /* size */
+    LAM_LAYER_BIDIRECTIONAL,     /* wraps `wrapped` (LSTM/GRU/SimpleRNN); merge_mode */
     LAM_LAYER_KIND_COUNT
 } lam_layer_kind;
+
+typedef enum {
+    LAM_MERGE_CONCAT = 0,
+    LAM_MERGE_SUM,
+    LAM_MERGE_AVE,
+    LAM_MERGE_MUL
+} lam_merge_mode;
 
 typedef enum {
     LAM_ACT_LINEAR = 0,
@@ -182,6 +216,17 @@ typedef enum {
 } lam_activation;
 
 typedef enum { LAM_PAD_VALID = 0, LAM_PAD_SAME = 1 } lam_padding;
+
+/* How a Conv2D is computed. AUTO picks by shape (direct for few input
+ * channels, Winograd for 3x3 stride 1, else im2col); the others force one
+ * family, and a layer whose shape it does not fit is refused at build. */
+typedef enum {
+    LAM_CONV_AUTO = 0,
+    LAM_CONV_IM2COL,
+    LAM_CONV_WINOGRAD2,
+    LAM_CONV_WINOGRAD4,
+    LAM_CONV_DIRECT
+} lam_conv_algo;
 
 /* Everything that defines one layer. Get one from lam_layer_defaults(kind),
  * which fills Keras's defaults, then change what differs. */
@@ -198,8 +243,20 @@ typedef struct lam_layer_spec {
     bool return_sequences, return_state, go_backwards;
     bool unit_forget_bias;               /* LSTM (default true) */
     bool reset_after;                    /* GRU (default true, as Keras 3) */
-    int rank;                            /* Input: per-sample rank and shape */
-    int64_t shape[4];
+    int rank;                            /* Input: per-sample rank and shape; */
+    int64_t shape[4];                    /* Reshape: the target shape */
+    int axis;                            /* Concatenate, BatchNormalization,
+                                            LayerNormalization (default -1: last) */
+    float momentum, epsilon;             /* BatchNormalization (0.99, 1e-3);
+                                            LayerNormalization epsilon (1e-3) */
+    bool center, scale;                  /* normalisation's beta and gamma (true) */
+    int dims[4];                         /* Permute: 1-based axes */
+    int repeats;                         /* RepeatVector */
+    int pad[4];                          /* ZeroPadding2D: top, bottom, left, right (1) */
+    int size[2];                         /* UpSampling2D (2, 2) */
+    lam_layer_kind wrapped;              /* Bidirectional: the recurrent layer */
+    lam_merge_mode merge_mode;           /* Bidirectional (default concat) */
+    lam_conv_algo conv_algo;             /* Conv2D: how to compute it (default auto) */
 } lam_layer_spec;
 
 lam_layer_spec lam_layer_defaults(lam_layer_kind kind);

@@ -48,8 +48,22 @@ lam_layer_spec lam_layer_defaults(lam_layer_kind kind)
     s.reset_after = true;
     if (kind == LAM_LAYER_MAXPOOL2D || kind == LAM_LAYER_AVGPOOL2D)
         s.strides[0] = s.strides[1] = 0; /* 0 = the pool size, as Keras's None */
-    if (kind == LAM_LAYER_LSTM || kind == LAM_LAYER_GRU || kind == LAM_LAYER_SIMPLERNN)
+    if (kind == LAM_LAYER_LSTM || kind == LAM_LAYER_GRU || kind == LAM_LAYER_SIMPLERNN ||
+        kind == LAM_LAYER_BIDIRECTIONAL)
         s.activation = LAM_ACT_TANH;
+    if (kind == LAM_LAYER_MAXPOOL1D || kind == LAM_LAYER_AVGPOOL1D) {
+        s.pool[1] = 1;
+        s.strides[0] = s.strides[1] = 0;
+    }
+    if (kind == LAM_LAYER_CONV1D) s.kernel[1] = 1;
+    s.axis = -1;
+    s.momentum = 0.99f;
+    s.epsilon = 1e-3f;
+    s.center = s.scale = true;
+    s.pad[0] = s.pad[1] = s.pad[2] = s.pad[3] = 1;
+    s.size[0] = s.size[1] = 2;
+    s.wrapped = LAM_LAYER_LSTM;
+    s.merge_mode = LAM_MERGE_CONCAT;
     return s;
 }
 
