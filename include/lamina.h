@@ -511,6 +511,55 @@ typedef struct lam_progress {
 } lam_progress;
 typedef void (*lam_progress_fn)(const lam_progress *p, void *user);
 
+/* Keras's built-in callbacks, run by lam_fit at the end of every epoch (and
+ * TerminateOnNaN after every step), in the order listed. Make one with its
+ * constructor, which fills Keras's defaults, change what differs, and list
+ * them in lam_fit_options.callbacks. A monitor names a quantity of the
+ * epoch's log: "loss", "accuracy", "val_loss", "val_accuracy" (an unknown
+ * or absent one is refused when fit starts, naming the callback). */
+typedef enum {
+    LAM_CB_EARLY_STOPPING = 0,
+    LAM_CB_MODEL_CHECKPOINT,
+    LAM_CB_REDUCE_LR_ON_PLATEAU,
+    LAM_CB_CSV_LOGGER,
+    LAM_CB_TERMINATE_ON_NAN
+} lam_callback_kind;
+typedef enum {
+    LAM_MONITOR_AUTO = 0, /* max for accuracies, min otherwise */
+    LAM_MONITOR_MIN,
+    LAM_MONITOR_MAX
+} lam_monitor_mode;
+typedef struct lam_callback {
+    lam_callback_kind kind;
+    const char *monitor;        /* default "val_loss" */
+    lam_monitor_mode mode;
+    double min_delta;           /* EarlyStopping 0, ReduceLROnPlateau 1e-4 */
+    int patience;               /* EarlyStopping 0, ReduceLROnPlateau 10 */
+    /* EarlyStopping */
+    bool has_baseline;
+    double baseline;
+    bool restore_best_weights;
+    int start_from_epoch;
+    /* ReduceLROnPlateau */
+    double factor, min_lr;      /* 0.1, 0 */
+    int cooldown;
+    /* ModelCheckpoint and CSVLogger: the file. A checkpoint path may hold
+     * {epoch} or {epoch:02d} (1-based) and {NAME} or {NAME:.4f} of a logged
+     * quantity, as Keras's. */
+    const char *path;
+    bool save_best_only;        /* ModelCheckpoint */
+    /* ModelCheckpoint: how to save (lam_model_checkpoint sets lam_model_save). */
+    lam_status (*save)(const lam_model *m, const char *path);
+    bool append;                /* CSVLogger: keep the file's rows (default false) */
+    char separator;             /* CSVLogger (',') */
+} lam_callback;
+lam_callback lam_early_stopping(void);
+lam_callback lam_reduce_lr_on_plateau(void);
+lam_callback lam_csv_logger(const char *path);
+lam_callback lam_terminate_on_nan(void);
+/* ModelCheckpoint saving with lam_model_save (src/io). */
+lam_callback lam_model_checkpoint(const char *path);
+
 typedef struct lam_fit_options {
     int epochs;                  /* default 1 */
     int initial_epoch;           /* resume: epochs already done (default 0) */
@@ -535,6 +584,8 @@ typedef struct lam_fit_options {
      * (differential privacy), or logging. An error stops training. */
     lam_status (*gradient_hook)(lam_model *m, float *grads, int64_t n, void *user);
     void *gradient_hook_user;
+    const lam_callback *callbacks; /* ncallbacks of them (default none) */
+    int ncallbacks;
 } lam_fit_options;
 lam_fit_options lam_fit_defaults(void);
 
@@ -542,11 +593,17 @@ typedef struct lam_epoch_log {
     double loss, accuracy;
     double val_loss, val_accuracy;
     bool has_accuracy, has_val;
-    double seconds; /* wall time of the epoch */
+    double seconds;       /* wall time of the epoch */
+    double learning_rate; /* at the epoch's end */
 } lam_epoch_log;
 typedef struct lam_history {
     int epochs;
     lam_epoch_log *log;
+    /* A callback stopped training: which ("" when fit ran every epoch),
+     * after how many epochs in all. */
+    char stopped_by[32];
+    int stopped_epoch;
+    int best_epoch;       /* EarlyStopping: the epoch of the best value (1-based; 0: none) */
 } lam_history;
 void lam_history_free(lam_history *h);
 

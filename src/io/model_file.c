@@ -185,6 +185,15 @@ static cJSON *build_header(const lam_model *m, const char *path, lam_status *st)
     return h;
 }
 
+lam_callback lam_model_checkpoint(const char *path)
+{
+    lam_callback c = lam_early_stopping(); /* the shared defaults */
+    c.kind = LAM_CB_MODEL_CHECKPOINT;
+    c.path = path;
+    c.save = lam_model_save;
+    return c;
+}
+
 lam_status lam_model_save(const lam_model *m, const char *path)
 {
     if (!m || !path) return lam_error(LAM_ERR_ARG, "lam_model_save: NULL argument");

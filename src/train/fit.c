@@ -414,6 +414,8 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     }
     fit_data d = *train;
     d.t = NULL;
+    lam_callback_run *cbr = NULL;
+    if (st == LAM_OK) st = lam_callbacks_begin(m, o.callbacks, o.ncallbacks, has_val, &cbr);
     if (st == LAM_OK) st = lam_model_plan(m, o.batch_size);
     if (st == LAM_OK) st = data_alloc(m, &d, o.batch_size);
     int64_t *order = st == LAM_OK ? lam_malloc(sizeof(int64_t) * (size_t)n_train) : NULL;
@@ -424,7 +426,7 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
 
     lam_display disp;
     lam_display_init(&disp, o.out, o.verbose);
-    bool stop_after_epoch = false;
+    bool stop_after_epoch = false, stop_by_callback = false;
     const int64_t steps = (n_train + o.batch_size - 1) / o.batch_size;
     const int last_epoch = o.initial_epoch + o.epochs;
     /* A checkpoint taken inside epoch initial_epoch + 1 continues from its
@@ -470,6 +472,15 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
             load_batch(m, &d, o.shuffle ? order + seen : NULL, seen, count);
             lam_batch_metrics bm;
             st = train_step(m, &d, &o, count, e + 1, s + 1, &bm);
+            if (st == LAM_ERR_NUMERIC && lam_callbacks_stop_on_loss(cbr)) {
+                /* TerminateOnNaN: end quietly, with the weights before this step. */
+                st = LAM_OK;
+                snprintf(h->stopped_by, sizeof h->stopped_by, "TerminateOnNaN");
+                h->stopped_epoch = e + 1;
+                stop_by_callback = true;
+                lam_error_clear();
+                break;
+            }
             if (st != LAM_OK) break;
             loss_sum += bm.loss;
             correct += bm.correct;
@@ -503,7 +514,7 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
             st = LAM_OK;
             stop_after_epoch = true;
         }
-        if (st != LAM_OK) break;
+        if (st != LAM_OK || stop_by_callback) break;
         if (has_val) {
             lam_eval_result vr;
             st = evaluate_batches(m, &val, o.batch_size, NULL, &vr);
@@ -524,13 +535,18 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
         lg->val_loss = p.val_loss;
         lg->val_accuracy = p.val_accuracy;
         lg->seconds = p.seconds;
+        lg->learning_rate = lam_model_learning_rate(m);
+        st = lam_callbacks_epoch_end(cbr, m, e, lg, h, &stop_by_callback);
+        if (st != LAM_OK) break;
         emit(&o, &disp, &p);
         if (o.checkpoint && (st = o.checkpoint(m, o.checkpoint_user)) != LAM_OK) break;
         if (stop_after_epoch)
             st = lam_error(LAM_ERR_INTERRUPTED, "model \"%s\": training stopped on request at "
                            "the end of epoch %d", m->name, e + 1);
+        if (stop_by_callback) break;
     }
 done:
+    lam_callbacks_end(cbr);
     lam_free(order);
     data_free(&d);
     for (int i = 0; slices && i < nsets; i++) lam_dataset_free(slices[i]);

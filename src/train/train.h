@@ -9,4 +9,17 @@ lam_status lam_optimizer_check(const lam_optimizer *o);
 /* (Re)allocates the model's optimizer slots for m->opt, zeroed. */
 lam_status lam_optimizer_alloc_slots(lam_model *m);
 
+/* The callbacks of one fit, with their state (callbacks.c). */
+typedef struct lam_callback_run lam_callback_run;
+/* Checks the list against what this fit logs and prepares their state. */
+lam_status lam_callbacks_begin(lam_model *m, const lam_callback *cbs, int n, bool has_val,
+                               lam_callback_run **out);
+/* A TerminateOnNaN is listed: a non-finite loss ends training quietly. */
+bool lam_callbacks_stop_on_loss(const lam_callback_run *r);
+/* At the end of epoch `epoch` (0-based): may set *stop, restore weights,
+ * change the learning rate, save, write the CSV log. */
+lam_status lam_callbacks_epoch_end(lam_callback_run *r, lam_model *m, int epoch,
+                                   lam_epoch_log *log, lam_history *h, bool *stop);
+void lam_callbacks_end(lam_callback_run *r);
+
 #endif
