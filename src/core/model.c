@@ -96,7 +96,7 @@ void lam_model_free(lam_model *m)
     model_free_plan(m);
     lam_free_aligned(m->params);
     lam_free_aligned(m->grads);
-    for (int i = 0; i < 2; i++) lam_free_aligned(m->slots[i]);
+    for (int i = 0; i < LAM_MAX_SLOTS; i++) lam_free_aligned(m->slots[i]);
     lam_free(m->nodes);
     lam_free(m);
 }
@@ -390,10 +390,8 @@ lam_status lam_model_compile(lam_model *m, const lam_optimizer *opt, lam_loss lo
     m->opt = *opt;
     m->loss = loss;
     m->has_accuracy = loss != LAM_LOSS_MSE;
-    int nslots = opt->kind == LAM_OPT_ADAM ? 2
-                 : opt->kind == LAM_OPT_RMSPROP ? (opt->momentum > 0 ? 2 : 1)
-                 : (opt->momentum > 0 ? 1 : 0);
-    for (int i = 0; i < 2; i++) {
+    int nslots = lam_optimizer_slot_count(opt);
+    for (int i = 0; i < LAM_MAX_SLOTS; i++) {
         lam_free_aligned(m->slots[i]);
         m->slots[i] = NULL;
     }
@@ -402,6 +400,7 @@ lam_status lam_model_compile(lam_model *m, const lam_optimizer *opt, lam_loss lo
         if (!m->slots[i]) return LAM_ERR_NOMEM;
     }
     m->nslots = nslots;
+    lam_optimizer_reset_state(m);
     m->step = 0;
     m->epoch = 0;
     for (int i = 0; i < m->n; i++) m->nodes[i].grad_is_preact = false;

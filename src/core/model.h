@@ -4,6 +4,8 @@
 
 #include "ops/op.h"
 
+#define LAM_MAX_SLOTS 4 /* the most per-parameter buffers an optimizer keeps */
+
 struct lam_model {
     char name[64];
     int n, cap;
@@ -19,7 +21,8 @@ struct lam_model {
     int64_t nparams;
     float *params, *grads;
     int nslots;
-    float *slots[2];      /* optimizer state: Adam m, v; momentum; RMS */
+    float *slots[LAM_MAX_SLOTS]; /* optimizer state: Adam m, v; momentum; RMS ... */
+    double u_product;     /* Nadam's product of momentum-schedule factors (Keras's _u_product) */
 
     int64_t step, epoch;  /* optimizer steps and completed epochs */
     /* The unfinished epoch, for checkpoints taken inside it. */
@@ -54,9 +57,16 @@ lam_status lam_model_backward(lam_model *m, int batch, double *loss_sum, int64_t
  * number of correct predictions. */
 double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labels,
                         const float *targets, int batch, float *grad, int64_t *correct);
-/* One optimizer update of every parameter from m->grads. */
-void lam_optimizer_step(lam_model *m);
-/* Rejects impossible optimizer settings, naming them. */
-lam_status lam_optimizer_check(const lam_optimizer *o);
+/* The name of optimizer slot i in model files ("m", "v", "momentum", ...). */
+const char *lam_optimizer_slot_name(const lam_optimizer *o, int slot);
+/* The optimizer's state as at step 0: Adagrad's accumulators at their
+ * initial value, Nadam's u_product 1 (slots are otherwise zero already). */
+void lam_optimizer_reset_state(lam_model *m);
+/* The former internal step, kept for tests/test_engine.c until the engine
+ * rewrite moves it to lam_optimizer_update. */
+static inline void lam_optimizer_step(lam_model *m)
+{
+    (void)lam_optimizer_update(m, lam_model_learning_rate(m));
+}
 
 #endif

@@ -226,7 +226,7 @@ static lam_status train_step(lam_model *m, int count, int epoch, int64_t step, d
         return lam_error(LAM_ERR_NUMERIC, "model \"%s\": loss became %g at epoch %d, step %lld; "
                          "the weights are those before this step (lower the learning rate?)",
                          m->name, *loss, epoch, (long long)step);
-    lam_optimizer_step(m);
+    LAM_TRY(lam_optimizer_update(m, lam_model_learning_rate(m)));
     return LAM_OK;
 }
 
