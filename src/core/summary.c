@@ -65,8 +65,8 @@ lam_status lam_model_summary(const lam_model *m, FILE *out)
         char name[160], shape[96], params[32];
         snprintf(name, sizeof name, "%s (%s)", nd->spec.name, nd->op->class_name);
         int k = snprintf(shape, sizeof shape, "(None");
-        for (int d = 0; d < nd->out_rank; d++)
-            k += snprintf(shape + k, sizeof shape - (size_t)k, ", %lld", (long long)nd->out_shape[d]);
+        for (int d = 0; d < nd->out.rank; d++)
+            k += snprintf(shape + k, sizeof shape - (size_t)k, ", %lld", (long long)nd->out.dim[d]);
         snprintf(shape + k, sizeof shape - (size_t)k, ")");
         with_commas(params, sizeof params, nd->param_count);
         fputs("│", out);

@@ -13,7 +13,7 @@
  * weight: "optimizer/<slot>/<weight name>" (slots: Adam and AdamW m, v,
  * v_hat; SGD momentum; RMSprop velocity, momentum, average_gradient; Adagrad
  * accumulator; Adamax m, u; Nadam m, v). */
-#include "core/model.h"
+#include "train/train.h"
 #include "io/model_file.h"
 
 #include <errno.h>
@@ -143,7 +143,7 @@ static cJSON *build_header(const lam_model *m, const char *path, lam_status *st)
     ok = ok && meta_add(meta, "seed", num);
     if (m->compiled && m->opt.kind == LAM_OPT_NADAM) {
         /* Nadam's scalar state; hex float: the exact double. */
-        snprintf(num, sizeof num, "%a", m->u_product);
+        snprintf(num, sizeof num, "%a", m->opt_scalar);
         ok = ok && meta_add(meta, "optimizer_u_product", num);
     }
     if (ts.epoch_step > 0) {
@@ -184,6 +184,15 @@ static cJSON *build_header(const lam_model *m, const char *path, lam_status *st)
         return NULL;
     }
     return h;
+}
+
+lam_callback lam_model_checkpoint(const char *path)
+{
+    lam_callback c = lam_early_stopping(); /* the shared defaults */
+    c.kind = LAM_CB_MODEL_CHECKPOINT;
+    c.path = path;
+    c.save = lam_model_save;
+    return c;
 }
 
 lam_status lam_model_save(const lam_model *m, const char *path)
@@ -590,7 +599,7 @@ static lam_status load_from(const char *path, const unsigned char *buf, size_t s
                            "expected a number in [0, 1]", path, u);
             goto done;
         }
-        m->u_product = v;
+        m->opt_scalar = v;
     }
     if ((st = lam_model_set_train_state(m, &ts)) != LAM_OK) {
         st = lam_error_context(st, "%s", path);

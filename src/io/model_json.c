@@ -12,7 +12,7 @@
  * silently dropped: the model would train or predict differently from the
  * Keras one. Unknown keys whose value is null or false are accepted, since
  * Keras keeps adding such switched-off options (quantization_config, ...). */
-#include "core/model.h"
+#include "train/train.h"
 #include "io/model_file.h"
 
 #include <errno.h>

@@ -9,7 +9,7 @@
 
 void lam_node_bias_activate(lam_node *n, float *y, const float *bias, int batch, int64_t units)
 {
-    int64_t rows = (int64_t)batch * n->out_size / units;
+    int64_t rows = (int64_t)batch * n->out.size / units;
     if (n->logits) {
         /* The loss wants the pre-activations too: add the bias, keep a copy. */
         lam_bias_act_forward(LAM_ACT_LINEAR, y, bias, rows, units);
@@ -22,7 +22,7 @@ void lam_node_bias_activate(lam_node *n, float *y, const float *bias, int batch,
 void lam_node_activate_backward(lam_node *n, const float *y, float *dy, int batch, int64_t units)
 {
     if (n->grad_is_preact) return;
-    int64_t rows = (int64_t)batch * n->out_size / units;
+    int64_t rows = (int64_t)batch * n->out.size / units;
     lam_act_backward(n->spec.activation, y, dy, rows, units);
 }
 

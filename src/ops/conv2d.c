@@ -12,17 +12,17 @@ lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, in
                             lam_padding pad)
 {
     const char *cls = n->op->class_name;
-    if (n->in_rank != 3)
+    if (n->in[0].rank != 3)
         return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): input has rank %d (shape per "
                          "sample), expected 3 (height, width, channels)", n->spec.name, cls,
-                         n->in_rank);
+                         n->in[0].rank);
     if (kh < 1 || kw < 1 || sh < 1 || sw < 1)
         return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): window %dx%d, strides %dx%d; all "
                          "must be >= 1", n->spec.name, cls, kh, kw, sh, sw);
-    int H = (int)n->in_shape[0], W = (int)n->in_shape[1];
+    int H = (int)n->in[0].dim[0], W = (int)n->in[0].dim[1];
     g->H = H;
     g->W = W;
-    g->C = (int)n->in_shape[2];
+    g->C = (int)n->in[0].dim[2];
     g->KH = kh;
     g->KW = kw;
     g->SH = sh;
@@ -67,8 +67,10 @@ static lam_window conv_window(const lam_node *n, int batch)
  *              registers, bias and ReLU fused; chosen for C < 8 (the first
  *              layer), where im2col's GEMM (K = 9) is memory-bound. */
 enum conv_algo { CONV_IM2COL, CONV_WINOGRAD2, CONV_WINOGRAD4, CONV_DIRECT };
+typedef struct conv_priv { enum conv_algo algo; } conv_priv; /* the node's choice */
+static enum conv_algo algo_of(const lam_node *n) { return ((const conv_priv *)n->priv)->algo; }
 
-static int conv_choose_algo(const lam_window *g)
+static enum conv_algo conv_choose_algo(const lam_window *g)
 {
     const char *force = getenv("LAM_CONV_ALGO");
     bool winograd = lam_winograd_applies(g);
@@ -82,7 +84,7 @@ static int conv_choose_algo(const lam_window *g)
     return CONV_IM2COL;
 }
 
-static int winograd_tile(const lam_node *n) { return n->algo == CONV_WINOGRAD4 ? 4 : 2; }
+static int winograd_tile(const lam_node *n) { return algo_of(n) == CONV_WINOGRAD4 ? 4 : 2; }
 
 /* Floats of the Winograd node's cache (see winograd_kernel). */
 static int64_t winograd_cache_floats(const lam_window *g, int m, int F)
@@ -98,16 +100,16 @@ static lam_status conv_build(lam_node *n)
     lam_window g;
     LAM_TRY(lam_window_build(&g, n, n->spec.kernel[0], n->spec.kernel[1], n->spec.strides[0],
                              n->spec.strides[1], n->spec.padding));
-    n->out_rank = 3;
-    n->out_shape[0] = g.OH;
-    n->out_shape[1] = g.OW;
-    n->out_shape[2] = n->spec.units;
-    lam_node_add_tensor(n, "kernel", 4, (int64_t[]){g.KH, g.KW, g.C, n->spec.units});
-    if (n->spec.use_bias) lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units});
-    n->algo = conv_choose_algo(&g);
+    n->out.rank = 3;
+    n->out.dim[0] = g.OH;
+    n->out.dim[1] = g.OW;
+    n->out.dim[2] = n->spec.units;
+    LAM_TRY(lam_node_add_tensor(n, "kernel", 4, (int64_t[]){g.KH, g.KW, g.C, n->spec.units}));
+    if (n->spec.use_bias) LAM_TRY(lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units}));
+    ((conv_priv *)n->priv)->algo = conv_choose_algo(&g);
     /* Forward keeps what the weight gradient reads: the im2col matrix or
      * the transformed input tiles (the direct path reads x itself). */
-    switch (n->algo) {
+    switch (algo_of(n)) {
     case CONV_DIRECT: n->saved_floats = 0; break;
     case CONV_WINOGRAD2:
     case CONV_WINOGRAD4:
@@ -119,7 +121,7 @@ static lam_status conv_build(lam_node *n)
     return LAM_OK;
 }
 
-static lam_status conv_init(lam_node *n, float *p, lam_rng *rng)
+static lam_status conv_init(lam_node *n, float *p, float *state, lam_rng *rng)
 {
     const int64_t *s = n->tensors[0].shape;
     double receptive = (double)(s[0] * s[1]);
@@ -130,14 +132,14 @@ static lam_status conv_init(lam_node *n, float *p, lam_rng *rng)
 
 static int64_t conv_scratch(const lam_node *n, int batch)
 {
-    if (n->algo == CONV_DIRECT) {
+    if (algo_of(n) == CONV_DIRECT) {
         /* Per-image weight-gradient sums, then dcols for dx. */
         lam_window g = conv_window(n, batch);
         int64_t dcols = (int64_t)batch * g.OH * g.OW * g.KH * g.KW * g.C;
         int64_t sums = lam_conv_direct_scratch_floats(&g, n->spec.units);
         return sums > dcols ? sums : dcols;
     }
-    if (n->algo != CONV_IM2COL) {
+    if (algo_of(n) != CONV_IM2COL) {
         lam_window g = conv_window(n, batch);
         return lam_winograd_scratch_floats(&g, winograd_tile(n), n->spec.units);
     }
@@ -251,9 +253,10 @@ static void conv_backward_direct(lam_node *n, const lam_ctx *c, const float *x, 
     }
 }
 
-static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+static void conv_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
-    switch (n->algo) {
+    const float *x = xs[0];
+    switch (algo_of(n)) {
     case CONV_DIRECT: conv_forward_direct(n, c, x, y, batch); break;
     case CONV_WINOGRAD2:
     case CONV_WINOGRAD4: conv_forward_winograd(n, c, x, y, batch); break;
@@ -261,10 +264,12 @@ static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y
     }
 }
 
-static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
-                          float *dy, float *dx, int batch)
+static void conv_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
+                          const float *y, float *dy, float *const *dxs, int batch)
 {
-    switch (n->algo) {
+    const float *x = xs[0];
+    float *dx = dxs[0];
+    switch (algo_of(n)) {
     case CONV_DIRECT: conv_backward_direct(n, c, x, y, dy, dx, batch); break;
     case CONV_WINOGRAD2:
     case CONV_WINOGRAD4: conv_backward_winograd(n, c, x, y, dy, dx, batch); break;
@@ -276,6 +281,7 @@ const lam_op lam_op_conv2d = {
     .kind = LAM_LAYER_CONV2D,
     .class_name = "Conv2D",
     .base_name = "conv2d",
+    .priv_size = sizeof(conv_priv),
     .build = conv_build,
     .init = conv_init,
     .forward = conv_forward,

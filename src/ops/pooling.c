@@ -21,38 +21,42 @@ static lam_status pool_build(lam_node *n)
     lam_window g;
     LAM_TRY(lam_window_build(&g, n, n->spec.pool[0], n->spec.pool[1], pool_stride(n, 0),
                              pool_stride(n, 1), n->spec.padding));
-    n->out_rank = 3;
-    n->out_shape[0] = g.OH;
-    n->out_shape[1] = g.OW;
-    n->out_shape[2] = g.C;
+    n->out.rank = 3;
+    n->out.dim[0] = g.OH;
+    n->out.dim[1] = g.OW;
+    n->out.dim[2] = g.C;
     if (n->spec.kind == LAM_LAYER_MAXPOOL2D) n->saved_ints = lam_maxpool_record_ints(&g);
     return LAM_OK;
 }
 
-static void maxpool_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+static void maxpool_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
+    const float *x = xs[0];
     lam_window g = pool_window(n, batch);
     /* Which input won is only needed when a backward pass follows. */
-    lam_maxpool_forward(&g, x, y, c->training ? n->saved_idx : NULL);
+    lam_maxpool_forward(&g, x, y, c->record ? n->saved_idx : NULL);
 }
 
-static void maxpool_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
-                             float *dy, float *dx, int batch)
+static void maxpool_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
+                             const float *y, float *dy, float *const *dxs, int batch)
 {
+    float *dx = dxs[0];
     if (!dx) return;
     lam_window g = pool_window(n, batch);
     lam_maxpool_backward(&g, dy, n->saved_idx, dx);
 }
 
-static void avgpool_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+static void avgpool_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
+    const float *x = xs[0];
     lam_window g = pool_window(n, batch);
     lam_avgpool_forward(&g, x, y);
 }
 
-static void avgpool_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
-                             float *dy, float *dx, int batch)
+static void avgpool_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
+                             const float *y, float *dy, float *const *dxs, int batch)
 {
+    float *dx = dxs[0];
     if (!dx) return;
     lam_window g = pool_window(n, batch);
     lam_avgpool_backward(&g, dy, dx);

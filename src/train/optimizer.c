@@ -4,7 +4,7 @@
  * schedules, over the flat parameter, gradient and slot buffers.
  * Formulas as in keras/src/optimizers/<name>.py, base_optimizer.py and
  * schedules/learning_rate_schedule.py (Keras 3.15). */
-#include "core/model.h"
+#include "train/train.h"
 #include "kernels/kernels.h"
 
 #include <errno.h>
@@ -241,11 +241,28 @@ const char *lam_optimizer_slot_name(const lam_optimizer *o, int slot)
     }
 }
 
+lam_status lam_optimizer_alloc_slots(lam_model *m)
+{
+    for (int i = 0; i < LAM_MAX_SLOTS; i++) {
+        lam_free_aligned(m->slots[i]);
+        m->slots[i] = NULL;
+    }
+    m->nslots = 0;
+    const int nslots = lam_optimizer_slot_count(&m->opt);
+    for (int i = 0; i < nslots; i++) {
+        m->slots[i] = lam_alloc_aligned(sizeof(float) * (size_t)(m->nparams ? m->nparams : 1));
+        if (!m->slots[i]) return LAM_ERR_NOMEM;
+    }
+    m->nslots = nslots;
+    lam_optimizer_reset_state(m);
+    return LAM_OK;
+}
+
 void lam_optimizer_reset_state(lam_model *m)
 {
     if (m->opt.kind == LAM_OPT_ADAGRAD && m->nslots > 0)
         for (int64_t i = 0; i < m->nparams; i++) m->slots[0][i] = m->opt.initial_accumulator_value;
-    m->u_product = 1.0;
+    m->opt_scalar = 1.0;
 }
 
 /* --------------------------------------------------------------- schedules */
@@ -627,13 +644,13 @@ lam_status lam_optimizer_update(lam_model *m, float learning_rate)
         break;
     case LAM_OPT_NADAM: {
         /* Keras keeps the product of the momentum schedule u_1 ... u_t as
-         * state (m->u_product, saved with the model) rather than a closed
+         * state (m->opt_scalar, saved with the model) rather than a closed
          * form, so a resumed run multiplies on from the same value. */
         const double u_t = o->beta_1 * (1.0 - 0.5 * pow(0.96, t));
         const double u_t1 = o->beta_1 * (1.0 - 0.5 * pow(0.96, t + 1));
-        m->u_product *= u_t;
-        c1 = (float)(u_t1 / (1.0 - m->u_product * u_t1));
-        c2 = (float)((1.0 - u_t) / (1.0 - m->u_product));
+        m->opt_scalar *= u_t;
+        c1 = (float)(u_t1 / (1.0 - m->opt_scalar * u_t1));
+        c2 = (float)((1.0 - u_t) / (1.0 - m->opt_scalar));
         bias2 = (float)(1.0 - pow(o->beta_2, t));
         break;
     }
