@@ -30,9 +30,20 @@ static const char USAGE[] =
     "  --epochs N            default 1\n"
     "  --batch-size N        default 32\n"
     "  --validation-split F  the last fraction F of the training data, as Keras (default 0)\n"
-    "  --optimizer NAME      adam (default), sgd, rmsprop\n"
+    "  --optimizer NAME      adam (default), adamw, sgd, rmsprop, adagrad, adamax, nadam\n"
     "  --lr F  --beta1 F  --beta2 F  --epsilon F  --momentum F  --nesterov  --rho F\n"
-    "                        optimizer settings (Keras defaults otherwise)\n"
+    "  --amsgrad  --centered  --initial-accumulator F\n"
+    "                        optimizer settings (Keras defaults otherwise); --lr is also\n"
+    "                        allowed with a saved model: a constant rate from its current\n"
+    "                        step on, replacing its schedule\n"
+    "  --weight-decay F  --clipnorm F  --clipvalue F  --global-clipnorm F\n"
+    "                        Keras's decoupled weight decay and gradient clipping (one of\n"
+    "                        the three clips at most)\n"
+    "  --lr-schedule SPEC    the learning rate as a function of the step, from --lr:\n"
+    "                          exponential:decay_steps=N,decay_rate=F[,staircase=1]\n"
+    "                          inverse_time:decay_steps=N,decay_rate=F[,staircase=1]\n"
+    "                          cosine:decay_steps=N[,alpha=F][,warmup_target=F,warmup_steps=N]\n"
+    "                          piecewise:boundaries=N/N/...,values=F/F/...\n"
     "  --loss NAME           default sparse_categorical_crossentropy; also\n"
     "                        categorical_crossentropy, binary_crossentropy, mse\n"
     "  --seed N              weight initialisation, shuffling, dropout (default 42)\n"
@@ -54,10 +65,14 @@ static const char USAGE[] =
 typedef struct train_args {
     const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
     long epochs, batch_size, seed, threads, verbose, limit, test_limit, checkpoint_every;
-    double validation_split, lr, beta1, beta2, epsilon, momentum, rho;
-    bool nesterov, json, no_header, no_shuffle;
+    const char *lr_schedule;
+    double validation_split, lr, beta1, beta2, epsilon, momentum, rho, initial_accumulator;
+    double weight_decay, clipnorm, clipvalue, global_clipnorm;
+    bool nesterov, amsgrad, centered, json, no_header, no_shuffle;
     bool seen_epochs, seen_verbose, seen_optimizer, seen_lr, seen_beta1, seen_beta2,
-        seen_epsilon, seen_momentum, seen_nesterov, seen_rho, seen_loss, seen_seed;
+        seen_epsilon, seen_momentum, seen_nesterov, seen_rho, seen_loss, seen_seed,
+        seen_amsgrad, seen_centered, seen_initial_accumulator, seen_weight_decay, seen_clipnorm,
+        seen_clipvalue, seen_global_clipnorm, seen_lr_schedule;
 } train_args;
 
 static int parse_args(int argc, char **argv, train_args *a)
@@ -81,6 +96,15 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--momentum", OPT_FLOAT, &a->momentum, &a->seen_momentum},
         {"--nesterov", OPT_FLAG, &a->nesterov, &a->seen_nesterov},
         {"--rho", OPT_FLOAT, &a->rho, &a->seen_rho},
+        {"--amsgrad", OPT_FLAG, &a->amsgrad, &a->seen_amsgrad},
+        {"--centered", OPT_FLAG, &a->centered, &a->seen_centered},
+        {"--initial-accumulator", OPT_FLOAT, &a->initial_accumulator,
+         &a->seen_initial_accumulator},
+        {"--weight-decay", OPT_FLOAT, &a->weight_decay, &a->seen_weight_decay},
+        {"--clipnorm", OPT_FLOAT, &a->clipnorm, &a->seen_clipnorm},
+        {"--clipvalue", OPT_FLOAT, &a->clipvalue, &a->seen_clipvalue},
+        {"--global-clipnorm", OPT_FLOAT, &a->global_clipnorm, &a->seen_global_clipnorm},
+        {"--lr-schedule", OPT_STR, &a->lr_schedule, &a->seen_lr_schedule},
         {"--loss", OPT_STR, &a->loss, &a->seen_loss},
         {"--seed", OPT_INT, &a->seed, &a->seen_seed},
         {"--threads", OPT_INT, &a->threads, NULL},
@@ -111,14 +135,20 @@ static int parse_args(int argc, char **argv, train_args *a)
                                "--batch-size >= 1, --verbose 0, 1 or 2");
     if (a->json && !a->seen_verbose) a->verbose = 0;
     /* A saved model carries its optimizer and state; compiling again would
-     * reinitialise its weights, so these options only apply to a spec. */
-    bool compile_opts = a->seen_optimizer || a->seen_lr || a->seen_beta1 || a->seen_beta2 ||
+     * reinitialise its weights, so these options only apply to a spec.
+     * --lr is the exception: the schedule is a function of the saved step,
+     * and a constant rate from that step on replaces it. */
+    bool compile_opts = a->seen_optimizer || a->seen_beta1 || a->seen_beta2 ||
                         a->seen_epsilon || a->seen_momentum || a->seen_nesterov ||
-                        a->seen_rho || a->seen_loss || a->seen_seed;
+                        a->seen_rho || a->seen_loss || a->seen_seed || a->seen_amsgrad ||
+                        a->seen_centered || a->seen_initial_accumulator ||
+                        a->seen_weight_decay || a->seen_clipnorm || a->seen_clipvalue ||
+                        a->seen_global_clipnorm || a->seen_lr_schedule;
     const char *saved = a->resume ? a->resume : cli_is_spec(a->model) ? NULL : a->model;
     if (saved && compile_opts)
-        return cli_usage_error("train", "optimizer, loss and seed options apply to a JSON spec; "
-                               "%s keeps the ones it was trained with", saved);
+        return cli_usage_error("train", "optimizer, schedule, loss and seed options apply to a "
+                               "JSON spec; %s keeps the ones it was trained with (--lr may "
+                               "replace its learning rate)", saved);
     return CLI_OK;
 }
 
@@ -134,6 +164,22 @@ static int make_optimizer(const train_args *a, lam_optimizer *opt)
     if (a->seen_momentum) opt->momentum = (float)a->momentum;
     if (a->seen_nesterov) opt->nesterov = true;
     if (a->seen_rho) opt->rho = (float)a->rho;
+    if (a->seen_amsgrad) opt->amsgrad = true;
+    if (a->seen_centered) opt->centered = true;
+    if (a->seen_initial_accumulator) opt->initial_accumulator_value = (float)a->initial_accumulator;
+    if (a->seen_weight_decay) opt->weight_decay = (float)a->weight_decay;
+    if (a->seen_clipnorm) opt->clipnorm = (float)a->clipnorm;
+    if (a->seen_clipvalue) opt->clipvalue = (float)a->clipvalue;
+    if (a->seen_global_clipnorm) opt->global_clipnorm = (float)a->global_clipnorm;
+    if (a->seen_lr_schedule && lam_schedule_parse(a->lr_schedule, &opt->schedule) != LAM_OK)
+        return cli_lib_error();
+    /* A piecewise schedule's values are its rates; the first is its initial one. */
+    if (opt->schedule.kind == LAM_SCHEDULE_PIECEWISE_CONSTANT) {
+        if (a->seen_lr)
+            return cli_usage_error("train", "--lr does not apply to a piecewise schedule: its "
+                                   "values are the rates");
+        opt->learning_rate = opt->schedule.values[0];
+    }
     return CLI_OK;
 }
 
@@ -152,6 +198,8 @@ static int prepare_model(const train_args *a, lam_model **m, int *initial_epoch)
         if (lam_model_compile(*m, &opt, loss) != LAM_OK) return cli_lib_error();
         return CLI_OK;
     }
+    if (a->seen_lr && lam_model_set_learning_rate(*m, (float)a->lr) != LAM_OK)
+        return cli_lib_error();
     lam_train_state st;
     lam_model_train_state(*m, &st);
     *initial_epoch = (int)st.epoch;

@@ -436,19 +436,98 @@ typedef enum {
 const char *lam_loss_name(lam_loss loss); /* Keras name: "sparse_categorical_crossentropy" */
 lam_status lam_loss_parse(const char *name, lam_loss *out);
 
-typedef enum { LAM_OPT_ADAM = 0, LAM_OPT_SGD, LAM_OPT_RMSPROP } lam_optimizer_kind;
+typedef enum {
+    LAM_OPT_ADAM = 0,
+    LAM_OPT_SGD,
+    LAM_OPT_RMSPROP,
+    LAM_OPT_ADAMW,
+    LAM_OPT_ADAGRAD,
+    LAM_OPT_ADAMAX,
+    LAM_OPT_NADAM,
+    LAM_OPT_COUNT
+} lam_optimizer_kind;
+
+/* Learning-rate schedules, Keras's keras.optimizers.schedules, as a function
+ * of the optimizer step (the number of updates already applied, Keras's
+ * optimizer.iterations). The schedule's initial learning rate is the
+ * optimizer's learning_rate; PIECEWISE_CONSTANT uses its values[] only.
+ *   EXPONENTIAL   lr * decay_rate^(step / decay_steps)       (floor()ed with staircase)
+ *   INVERSE_TIME  lr / (1 + decay_rate * step / decay_steps) (floor()ed with staircase)
+ *   PIECEWISE_CONSTANT  values[0] while step <= boundaries[0], values[i] while
+ *                 boundaries[i-1] < step <= boundaries[i], values[n_boundaries] after
+ *   COSINE        with warmup_target > 0: lr rising linearly to warmup_target over
+ *                 warmup_steps, then from warmup_target down the cosine
+ *                 (1 - alpha) * (1 + cos(pi * s / decay_steps)) / 2 + alpha for s up to
+ *                 decay_steps, then constant; warmup_target 0 means no warmup (Keras None)
+ *                 and warmup_steps must then be 0. */
+#define LAM_SCHEDULE_MAX_VALUES 16
+typedef enum {
+    LAM_SCHEDULE_NONE = 0,          /* constant learning_rate */
+    LAM_SCHEDULE_EXPONENTIAL,
+    LAM_SCHEDULE_PIECEWISE_CONSTANT,
+    LAM_SCHEDULE_COSINE,
+    LAM_SCHEDULE_INVERSE_TIME,
+    LAM_SCHEDULE_COUNT
+} lam_schedule_kind;
+typedef struct lam_schedule {
+    lam_schedule_kind kind;
+    bool staircase;                /* exponential, inverse time */
+    float decay_rate;              /* exponential (> 0), inverse time (>= 0) */
+    int64_t decay_steps;           /* exponential, inverse time, cosine: > 0 */
+    float alpha;                   /* cosine: final fraction of the rate, [0, 1] (default 0) */
+    float warmup_target;           /* cosine: 0, or the rate reached after warmup_steps */
+    int64_t warmup_steps;          /* cosine */
+    int n_boundaries;              /* piecewise: 1 .. LAM_SCHEDULE_MAX_VALUES - 1 */
+    int64_t boundaries[LAM_SCHEDULE_MAX_VALUES - 1]; /* increasing */
+    float values[LAM_SCHEDULE_MAX_VALUES];           /* n_boundaries + 1 of them, >= 0 */
+} lam_schedule;
+
+/* Keras 3 optimizers with their update rules exactly; fields a kind does not
+ * use must keep the constructor's value (amsgrad, centered and nesterov are
+ * refused by the wrong kind). Every kind also takes Keras's generic options:
+ * weight_decay (decoupled: p -= p * weight_decay * lr before the update, as
+ * Keras 3 does for every optimizer when set), and at most one of clipnorm
+ * (each weight tensor's gradient scaled to an L2 norm <= clipnorm), clipvalue
+ * (each gradient element clamped to [-clipvalue, clipvalue]) and
+ * global_clipnorm (all gradients scaled together to a norm <= it); 0 = off. */
 typedef struct lam_optimizer {
     lam_optimizer_kind kind;
-    float learning_rate;
-    float beta_1, beta_2, epsilon; /* Adam; RMSprop uses epsilon */
+    float learning_rate;           /* or the schedule's initial learning rate */
+    float beta_1, beta_2, epsilon; /* Adam, AdamW, Adamax, Nadam; epsilon also RMSprop, Adagrad */
     float momentum;                /* SGD, RMSprop */
     bool nesterov;                 /* SGD */
+    bool amsgrad;                  /* Adam, AdamW */
+    bool centered;                 /* RMSprop */
     float rho;                     /* RMSprop */
+    float initial_accumulator_value; /* Adagrad */
+    float weight_decay;            /* 0: none (AdamW's default 0.004) */
+    float clipnorm, clipvalue, global_clipnorm; /* 0: none */
+    lam_schedule schedule;         /* kind NONE: constant learning_rate */
 } lam_optimizer;
 lam_optimizer lam_adam(void);    /* lr 1e-3, 0.9, 0.999, 1e-7 */
 lam_optimizer lam_sgd(void);     /* lr 0.01, momentum 0 */
 lam_optimizer lam_rmsprop(void); /* lr 1e-3, rho 0.9, momentum 0, eps 1e-7 */
+lam_optimizer lam_adamw(void);   /* Adam's defaults, weight_decay 0.004 */
+lam_optimizer lam_adagrad(void); /* lr 1e-3, initial_accumulator_value 0.1, eps 1e-7 */
+lam_optimizer lam_adamax(void);  /* lr 1e-3, 0.9, 0.999, 1e-7 */
+lam_optimizer lam_nadam(void);   /* lr 1e-3, 0.9, 0.999, 1e-7 */
+/* Keras's names, any case: adam, adamw, sgd, rmsprop, adagrad, adamax, nadam. */
 lam_status lam_optimizer_parse(const char *name, lam_optimizer *out);
+/* Rejects impossible settings, naming the option and its allowed range. */
+lam_status lam_optimizer_check(const lam_optimizer *o);
+/* Per-parameter state buffers the optimizer keeps (Adam: m, v; + v_hat with amsgrad). */
+int lam_optimizer_slot_count(const lam_optimizer *o);
+/* The learning rate of the update after `step` updates (Keras's
+ * optimizer.learning_rate at iterations == step). */
+float lam_schedule_lr(const lam_optimizer *o, int64_t step);
+/* A schedule from text, "KIND" or "KIND:key=value,key=value":
+ *   exponential:decay_steps=N,decay_rate=F[,staircase=1]
+ *   inverse_time:decay_steps=N,decay_rate=F[,staircase=1]
+ *   piecewise:boundaries=N/N/...,values=F/F/...   (one more value than boundaries)
+ *   cosine:decay_steps=N[,alpha=F][,warmup_target=F,warmup_steps=N]
+ *   none (constant)
+ * Keras's class names (ExponentialDecay, ...) are accepted for KIND. The result is checked. */
+lam_status lam_schedule_parse(const char *text, lam_schedule *out);
 
 /* Sets loss and optimizer, initialises the weights (glorot_uniform kernels,
  * zero biases) from the model's seed. Accuracy is tracked for the
@@ -460,11 +539,18 @@ lam_status lam_model_set_output_loss(lam_model *m, int output, lam_loss loss, fl
 lam_loss lam_model_loss(const lam_model *m); /* output 0's */
 const lam_optimizer *lam_model_optimizer(const lam_model *m);
 
-/* One update of every trainable parameter from lam_model_grads(), with the
- * learning rate of this step; then the step count advances. */
+/* One update of every trainable parameter from the gradient buffer, with
+ * this step's learning rate, as Keras's apply_gradients: gradients clipped
+ * (clipnorm, clipvalue or global_clipnorm; in place, so afterwards
+ * lam_model_grads holds the gradients that were applied), weights decayed,
+ * the optimizer's rule applied; then the step count advances. The result
+ * does not depend on the thread count. */
 lam_status lam_optimizer_update(lam_model *m, float learning_rate);
-/* The learning rate the optimizer's settings give at the model's step. */
+/* The learning rate the optimizer's schedule gives at m's current step. */
 float lam_model_learning_rate(const lam_model *m);
+/* From now on a constant learning rate, replacing any schedule (as --lr on
+ * resume); the optimizer's state and step are kept. */
+lam_status lam_model_set_learning_rate(lam_model *m, float learning_rate);
 
 /* What one batch's targets are, for one output. labels: one integer per
  * position, [batch, positions] where positions = output size / last axis

@@ -357,6 +357,9 @@ def main():
         "Every Keras result was also checked in the script against a NumPy float64 implementation of",
         "the documented semantics (tolerance 1e-5; Adam 2e-6).",
         "",
+        "The optimizer and learning-rate-schedule fixtures are in `optimizers/`, written by",
+        "`tests/make_optimizer_fixtures.py` and listed in `optimizers/README.md`.",
+        "",
         "| file | shape | what |",
         "|---|---|---|",
     ]

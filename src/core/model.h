@@ -6,7 +6,7 @@
 
 #include "ops/op.h"
 
-#define LAM_MAX_SLOTS 4 /* optimizer state buffers (AMSGrad: m, v, v_hat) */
+#define LAM_MAX_SLOTS 4 /* the most per-parameter buffers an optimizer keeps */
 
 struct lam_model {
     char name[64];
@@ -29,7 +29,8 @@ struct lam_model {
     float *params, *grads, *state;
     int nslots;
     float *slots[LAM_MAX_SLOTS]; /* optimizer state, each nparams floats */
-    double opt_scalar;    /* scalar optimizer state (Nadam's momentum product) */
+    double opt_scalar;    /* scalar optimizer state: Nadam's product of momentum-schedule
+                           * factors (Keras's _u_product) */
 
     int64_t step, epoch;  /* optimizer steps and completed epochs */
     /* The unfinished epoch, for checkpoints taken inside it. */

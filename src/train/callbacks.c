@@ -347,7 +347,7 @@ lam_status lam_callbacks_epoch_end(lam_callback_run *r, lam_model *m, int epoch,
                                    lam_epoch_log *log, lam_history *h, bool *stop)
 {
     if (!r) return LAM_OK;
-    if (r->lr_logged) log->learning_rate = m->opt.learning_rate;
+    if (r->lr_logged) log->learning_rate = lam_model_learning_rate(m);
     for (int i = 0; i < r->n; i++) {
         cb_state *s = &r->s[i];
         const lam_callback *c = &s->cb;
@@ -400,10 +400,13 @@ lam_status lam_callbacks_epoch_end(lam_callback_run *r, lam_model *m, int epoch,
                 s->best = v;
                 s->wait = 0;
             } else if (s->cooldown_left == 0 && ++s->wait >= c->patience) {
-                const double old = m->opt.learning_rate;
+                /* The rate of the coming step, whether constant or scheduled;
+                 * the reduced rate replaces a schedule from here on (Keras
+                 * refuses to set a schedule's rate at all). */
+                const double old = lam_model_learning_rate(m);
                 if (old > c->min_lr) {
                     double lr = old * c->factor;
-                    m->opt.learning_rate = (float)(lr > c->min_lr ? lr : c->min_lr);
+                    LAM_TRY(lam_model_set_learning_rate(m, (float)(lr > c->min_lr ? lr : c->min_lr)));
                     s->cooldown_left = c->cooldown;
                     s->wait = 0;
                 }

@@ -4,10 +4,14 @@
 
 #include "core/model.h"
 
-/* Rejects impossible optimizer settings, naming them. */
-lam_status lam_optimizer_check(const lam_optimizer *o);
-/* (Re)allocates the model's optimizer slots for m->opt, zeroed. */
+/* (Re)allocates the model's optimizer slots for m->opt (lam_optimizer_slot_count
+ * of them) and puts the optimizer's state as at step 0. */
 lam_status lam_optimizer_alloc_slots(lam_model *m);
+/* The optimizer's state as at step 0: slots zero except Adagrad's
+ * accumulators (initial_accumulator_value), Nadam's product 1. */
+void lam_optimizer_reset_state(lam_model *m);
+/* The name of optimizer slot i in model files ("m", "v", "momentum", ...). */
+const char *lam_optimizer_slot_name(const lam_optimizer *o, int slot);
 
 /* The callbacks of one fit, with their state (callbacks.c). */
 typedef struct lam_callback_run lam_callback_run;
