@@ -269,6 +269,13 @@ static void refusals(void)
     rl.factor = 1.5;
     fo = opts(1, &rl, 1);
     CHECK_FAILS(lam_fit(m, ds, &fo, NULL), LAM_ERR_ARG, "factor 1.5");
+    lam_model *sched = mlp(0.1f);
+    lam_optimizer o = *lam_model_optimizer(sched);
+    CHECK_OK(lam_schedule_parse("exponential:decay_steps=10,decay_rate=0.5", &o.schedule));
+    CHECK_OK(lam_model_compile(sched, &o, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+    rl.factor = 0.5;
+    CHECK_FAILS(lam_fit(sched, ds, &fo, NULL), LAM_ERR_ARG, "follows a learning-rate schedule");
+    lam_model_free(sched);
     lam_callback cl = lam_csv_logger(NULL);
     fo = opts(1, &cl, 1);
     CHECK_FAILS(lam_fit(m, ds, &fo, NULL), LAM_ERR_ARG, "CSVLogger): no file path");

@@ -103,6 +103,10 @@ static lam_status check_callback(const lam_model *m, const lam_callback *c, int 
     if (c->kind == LAM_CB_REDUCE_LR_ON_PLATEAU && !(c->factor > 0 && c->factor < 1))
         return lam_error(LAM_ERR_ARG, "callback %d (ReduceLROnPlateau): factor %g, expected 0 < "
                          "factor < 1", i, c->factor);
+    if (c->kind == LAM_CB_REDUCE_LR_ON_PLATEAU && m->opt.schedule.kind != LAM_SCHEDULE_NONE)
+        return lam_error(LAM_ERR_ARG, "callback %d (ReduceLROnPlateau): the optimizer follows a "
+                         "learning-rate schedule, which the callback cannot change (Keras refuses "
+                         "it too); use a constant learning rate", i);
     if (c->kind == LAM_CB_REDUCE_LR_ON_PLATEAU && !(c->min_lr >= 0))
         return lam_error(LAM_ERR_ARG, "callback %d (ReduceLROnPlateau): min_lr %g, expected >= 0",
                          i, c->min_lr);
