@@ -60,7 +60,19 @@ static const char USAGE[] =
     "                        --checkpoint-every steps, and on Ctrl-C\n"
     "  --checkpoint-every N  also save every N optimizer steps inside an epoch; resuming\n"
     "                        continues from the next batch, with the same sample order\n"
-    "  --json                print one JSON object: history, test result, output file\n";
+    "  --json                print one JSON object: history, test result, output file\n"
+    "\n"
+    "Callbacks (Keras's, run at the end of every epoch):\n"
+    "  --early-stopping N    stop after N epochs without improvement of --monitor\n"
+    "  --restore-best-weights  with --early-stopping: end with the best epoch's weights\n"
+    "  --reduce-lr-on-plateau N  multiply the learning rate by --lr-factor (0.1) after N\n"
+    "                        epochs without improvement; --min-lr F (0), --cooldown N (0)\n"
+    "  --save-best FILE      save the model whenever --monitor improves (ModelCheckpoint\n"
+    "                        with save_best_only; FILE may hold {epoch:02d}, {val_loss:.4f})\n"
+    "  --csv-log FILE        one CSV row per epoch (CSVLogger); --csv-append keeps old rows\n"
+    "  --terminate-on-nan    end quietly at a non-finite loss, with the weights before it\n"
+    "  --monitor NAME        loss, accuracy, val_loss (default), val_accuracy\n"
+    "  --min-delta F         the least change that counts as an improvement\n";
 
 typedef struct train_args {
     const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
@@ -69,6 +81,12 @@ typedef struct train_args {
     double validation_split, lr, beta1, beta2, epsilon, momentum, rho, initial_accumulator;
     double weight_decay, clipnorm, clipvalue, global_clipnorm;
     bool nesterov, amsgrad, centered, json, no_header, no_shuffle;
+    /* Callbacks. */
+    long early_stopping, reduce_lr, cooldown;
+    double lr_factor, min_lr, min_delta;
+    const char *monitor, *save_best, *csv_log;
+    bool restore_best, csv_append, terminate_on_nan, seen_early_stopping, seen_reduce_lr,
+        seen_min_delta;
     bool seen_epochs, seen_verbose, seen_optimizer, seen_lr, seen_beta1, seen_beta2,
         seen_epsilon, seen_momentum, seen_nesterov, seen_rho, seen_loss, seen_seed,
         seen_amsgrad, seen_centered, seen_initial_accumulator, seen_weight_decay, seen_clipnorm,
@@ -78,7 +96,8 @@ typedef struct train_args {
 static int parse_args(int argc, char **argv, train_args *a)
 {
     *a = (train_args){.epochs = 1, .batch_size = 32, .seed = 42, .verbose = 1,
-                      .optimizer = "adam", .loss = "sparse_categorical_crossentropy"};
+                      .optimizer = "adam", .loss = "sparse_categorical_crossentropy",
+                      .lr_factor = 0.1, .monitor = "val_loss"};
     const cli_option opts[] = {
         {"--model", OPT_STR, &a->model, NULL},
         {"--resume", OPT_STR, &a->resume, NULL},
@@ -116,6 +135,18 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--no-shuffle", OPT_FLAG, &a->no_shuffle, NULL},
         {"--json", OPT_FLAG, &a->json, NULL},
         {"--checkpoint-every", OPT_INT, &a->checkpoint_every, NULL},
+        {"--early-stopping", OPT_INT, &a->early_stopping, &a->seen_early_stopping},
+        {"--restore-best-weights", OPT_FLAG, &a->restore_best, NULL},
+        {"--reduce-lr-on-plateau", OPT_INT, &a->reduce_lr, &a->seen_reduce_lr},
+        {"--lr-factor", OPT_FLOAT, &a->lr_factor, NULL},
+        {"--min-lr", OPT_FLOAT, &a->min_lr, NULL},
+        {"--cooldown", OPT_INT, &a->cooldown, NULL},
+        {"--save-best", OPT_STR, &a->save_best, NULL},
+        {"--csv-log", OPT_STR, &a->csv_log, NULL},
+        {"--csv-append", OPT_FLAG, &a->csv_append, NULL},
+        {"--terminate-on-nan", OPT_FLAG, &a->terminate_on_nan, NULL},
+        {"--monitor", OPT_STR, &a->monitor, NULL},
+        {"--min-delta", OPT_FLOAT, &a->min_delta, &a->seen_min_delta},
         {NULL, OPT_FLAG, NULL, NULL},
     };
     const char *pos[1];
@@ -133,6 +164,10 @@ static int parse_args(int argc, char **argv, train_args *a)
         a->test_limit < 0 || a->verbose < 0 || a->verbose > 2)
         return cli_usage_error("train", "--epochs, --limit, --test-limit, --threads must be >= 0, "
                                "--batch-size >= 1, --verbose 0, 1 or 2");
+    if (a->restore_best && !a->seen_early_stopping)
+        return cli_usage_error("train", "--restore-best-weights needs --early-stopping N");
+    if (a->csv_append && !a->csv_log)
+        return cli_usage_error("train", "--csv-append needs --csv-log FILE");
     if (a->json && !a->seen_verbose) a->verbose = 0;
     /* A saved model carries its optimizer and state; compiling again would
      * reinitialise its weights, so these options only apply to a spec.
@@ -250,10 +285,48 @@ static cJSON *history_json(const lam_history *h, int initial_epoch)
             cli_json_number(o, "val_loss", e->val_loss);
             if (e->has_accuracy) cli_json_number(o, "val_accuracy", e->val_accuracy);
         }
+        cli_json_number(o, "learning_rate", e->learning_rate);
         cli_json_number(o, "seconds", e->seconds);
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
+}
+
+/* The callbacks the options ask for, in Keras's usual order; returns how many. */
+static int callbacks_from_args(const train_args *a, lam_callback *cb)
+{
+    int n = 0;
+    if (a->terminate_on_nan) cb[n++] = lam_terminate_on_nan();
+    if (a->seen_early_stopping) {
+        cb[n] = lam_early_stopping();
+        cb[n].patience = (int)a->early_stopping;
+        cb[n].restore_best_weights = a->restore_best;
+        cb[n].monitor = a->monitor;
+        if (a->seen_min_delta) cb[n].min_delta = a->min_delta;
+        n++;
+    }
+    if (a->seen_reduce_lr) {
+        cb[n] = lam_reduce_lr_on_plateau();
+        cb[n].patience = (int)a->reduce_lr;
+        cb[n].factor = a->lr_factor;
+        cb[n].min_lr = a->min_lr;
+        cb[n].cooldown = (int)a->cooldown;
+        cb[n].monitor = a->monitor;
+        if (a->seen_min_delta) cb[n].min_delta = a->min_delta;
+        n++;
+    }
+    if (a->save_best) {
+        cb[n] = lam_model_checkpoint(a->save_best);
+        cb[n].save_best_only = true;
+        cb[n].monitor = a->monitor;
+        n++;
+    }
+    if (a->csv_log) {
+        cb[n] = lam_csv_logger(a->csv_log);
+        cb[n].append = a->csv_append;
+        n++;
+    }
+    return n;
 }
 
 static void report(const train_args *a, const lam_history *h, int initial_epoch,
@@ -264,6 +337,9 @@ static void report(const train_args *a, const lam_history *h, int initial_epoch,
             printf("test loss: %.4f\n", test->loss);
             if (test->has_accuracy) printf("test accuracy: %.4f\n", test->accuracy);
         }
+        if (h && h->stopped_by[0])
+            printf("%s stopped training after epoch %d\n", h->stopped_by,
+                   initial_epoch + h->stopped_epoch);
         if (out) printf("saved %s\n", out);
         return;
     }
@@ -279,6 +355,10 @@ static void report(const train_args *a, const lam_history *h, int initial_epoch,
     }
     if (out) cJSON_AddStringToObject(root, "out", out);
     else cJSON_AddNullToObject(root, "out");
+    if (h && h->stopped_by[0]) {
+        cJSON_AddStringToObject(root, "stopped_by", h->stopped_by);
+        cJSON_AddNumberToObject(root, "stopped_epoch", initial_epoch + h->stopped_epoch);
+    }
     cli_json_print(root);
 }
 
@@ -310,6 +390,9 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
         fo.checkpoint_user = (void *)out;
         fo.checkpoint_every_steps = a->checkpoint_every;
     }
+    lam_callback callbacks[5];
+    fo.callbacks = callbacks;
+    fo.ncallbacks = callbacks_from_args(a, callbacks);
     lam_history *h = NULL;
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);

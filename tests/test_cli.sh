@@ -160,6 +160,29 @@ expect_rc 2 train --model "$tmp/dense.json"
 expect_rc 2 nosuchcommand
 ok "errors: exit 1 naming the file, usage errors exit 2"
 
+# --- callbacks: EarlyStopping with a huge min_delta stops after epoch 2, ------
+# restores epoch 1's weights (== a 1-epoch run), logs 2 CSV rows, and the
+# best-only checkpoint is written for each epoch whose val_loss improved.
+"$L" train --model "$tmp/dense.json" --data "$tmp/d.csv" --epochs 5 --validation-split 0.25 \
+    --early-stopping 1 --min-delta 1e9 --restore-best-weights --csv-log "$tmp/log.csv" \
+    --save-best "$tmp/best-{epoch:02d}.safetensors" --json --out "$tmp/es.safetensors" >"$tmp/es.json"
+grep -q '"stopped_by":"EarlyStopping","stopped_epoch":2' "$tmp/es.json" || fail "early stopping: $(cat "$tmp/es.json")"
+[ "$(grep -c . "$tmp/log.csv")" -eq 3 ] || fail "CSV log: $(cat "$tmp/log.csv")"
+head -n 1 "$tmp/log.csv" | grep -qx "epoch,accuracy,loss,val_accuracy,val_loss" || fail "CSV header"
+improved=$(awk -F, 'NR > 1 { if (NR == 2 || $5 < best) { best = $5; n++ } } END { print n }' "$tmp/log.csv")
+[ "$(ls "$tmp"/best-*.safetensors | wc -l)" -eq "$improved" ] && [ -f "$tmp/best-01.safetensors" ] ||
+    fail "save-best: $(ls "$tmp"/best-*) for $improved improvements"
+"$L" train --model "$tmp/dense.json" --data "$tmp/d.csv" --epochs 1 --validation-split 0.25 \
+    --json --out "$tmp/one.safetensors" >/dev/null
+"$L" evaluate "$tmp/es.safetensors" --data "$tmp/d.csv" --json >"$tmp/e1.json"
+"$L" evaluate "$tmp/one.safetensors" --data "$tmp/d.csv" --json >"$tmp/e2.json"
+[ "$(json_num loss "$tmp/e1.json")" = "$(json_num loss "$tmp/e2.json")" ] ||
+    fail "restore_best_weights: $(json_num loss "$tmp/e1.json") vs one epoch's $(json_num loss "$tmp/e2.json")"
+expect_rc 1 train --model "$tmp/dense.json" --data "$tmp/d.csv" --early-stopping 1
+grep -q "val_\* need validation data" "$tmp/err" || fail "val_loss monitor without validation data"
+expect_rc 2 train --model "$tmp/dense.json" --data "$tmp/d.csv" --restore-best-weights
+ok "callbacks: early stopping, best weights restored, CSV log, best-only checkpoint"
+
 # --- Fashion-MNIST, when installed -------------------------------------------
 if [ -d "${LAMINA_DATA:-/usr/share/datasets/fashion-mnist}" ]; then
     # 2,000 test images rather than 10,000 keep the script well under a minute.
