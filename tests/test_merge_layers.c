@@ -362,6 +362,31 @@ static void check_same_input_twice(void)
     }
 }
 
+static void check_views_and_read_outputs(void)
+{
+    /* A Reshape of a Reshape (a view of a view) read by two nodes, one of
+     * them an output that another node reads: its gradient is the loss's
+     * plus the reader's. */
+    lam_model *m = functional();
+    int x = input(m, 1, (int64_t[]){12});
+    lam_layer_spec r = lam_layer_defaults(LAM_LAYER_RESHAPE);
+    r.rank = 2;
+    r.shape[0] = 3;
+    r.shape[1] = 4;
+    int r1 = call(m, r, 1, &x);
+    r.shape[0] = 4;
+    r.shape[1] = 3;
+    int r2 = call(m, r, 1, &r1);
+    int d = dense(m, r2, 3, LAM_ACT_TANH);
+    int e = call(m, lam_layer_defaults(LAM_LAYER_ADD), 2, (int[]){d, r2});
+    outputs(m, 2, (int[]){d, e});
+    gradcheck("Reshape of a Reshape; an output read further", m, LAM_LOSS_MSE, 3, gentle);
+    /* Each Reshape's input has no other reader: both are views, so the two
+     * gradients reaching r2 meet in x's own buffer. */
+    CHECK(m->aliased && m->aliased[r1] && m->aliased[r2], "the Reshapes are not views");
+    lam_model_free(m);
+}
+
 static void check_multi_input(void)
 {
     lam_model *m = functional();
@@ -906,6 +931,7 @@ int main(void)
     check_repeat_vector();
     check_fan_out();
     check_same_input_twice();
+    check_views_and_read_outputs();
     check_multi_input();
     check_shared_layer();
     check_multi_output();
