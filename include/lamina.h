@@ -169,8 +169,8 @@ typedef enum {
     LAM_LAYER_LSTM,
     LAM_LAYER_GRU,
     LAM_LAYER_SIMPLERNN,
-    /* Merging layers: two or more inputs of one shape (Concatenate: equal
-     * but for the axis). */
+    /* Merging layers: one or more inputs (one returns it, as Keras 3) of one
+     * shape, not broadcast (Concatenate: equal but for the axis). */
     LAM_LAYER_ADD,
     LAM_LAYER_SUBTRACT,          /* exactly two inputs */
     LAM_LAYER_MULTIPLY,

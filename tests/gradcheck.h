@@ -54,11 +54,18 @@ typedef struct {
 } check_opts;
 
 /* Checks the model m as given (any number of inputs and outputs), compiled
- * with loss on every output: every parameter and every input coordinate. */
-static void gradcheck(const char *what, lam_model *m, lam_loss loss, int batch, check_opts o)
+ * with loss on every output, or with output k's own losses[k] and weight
+ * weights[k] where those are given (Keras's compile(loss=[...],
+ * loss_weights=[...])): every parameter and every input coordinate. */
+static void gradcheck_outputs(const char *what, lam_model *m, lam_loss loss,
+                              const lam_loss *losses, const float *weights, int batch,
+                              check_opts o)
 {
     lam_optimizer sgd = lam_sgd();
     CHECK_OK(lam_model_compile(m, &sgd, loss));
+    if (losses)
+        for (int k = 0; k < lam_model_num_outputs(m); k++)
+            CHECK_OK(lam_model_set_output_loss(m, k, losses[k], weights ? weights[k] : 1.0f));
     CHECK_OK(lam_model_plan(m, batch));
     /* Each check draws its data from its own stream (seeded by its name),
      * so adding a check never changes the data of the others. */
@@ -84,6 +91,7 @@ static void gradcheck(const char *what, lam_model *m, lam_loss loss, int batch, 
         in_total += in;
     }
     for (int k = 0; k < nout; k++) {
+        if (losses) loss = losses[k];
         const lam_node *on = lam_model_output_node(m, k);
         const int64_t D = on->out.dim[on->out.rank - 1], P = on->out.size / D;
         int32_t *labels = malloc(sizeof(int32_t) * (size_t)(batch * P));
@@ -144,6 +152,11 @@ static void gradcheck(const char *what, lam_model *m, lam_loss loss, int batch, 
     }
     free(ga);
     free(gx);
+}
+
+static void gradcheck(const char *what, lam_model *m, lam_loss loss, int batch, check_opts o)
+{
+    gradcheck_outputs(what, m, loss, NULL, NULL, batch, o);
 }
 
 static lam_model *model_with_input(int rank, const int64_t *shape)

@@ -366,8 +366,13 @@ def main():
     for name, shape, desc in FILES:
         shp = "JSON" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
         lines.append(f"| `{name}` | {shp} | {desc.replace('|', '/')} |")
-    with open(os.path.join(OUT, "README.md"), "w") as fh:
-        fh.write("\n".join(lines) + "\n")
+    # Other scripts (make_graph_fixtures.py) document their files in "## " sections after
+    # this table: keep them.
+    readme = os.path.join(OUT, "README.md")
+    old = open(readme).read() if os.path.exists(readme) else ""
+    keep = old[old.find("\n## ") + 1:] if "\n## " in old else ""
+    with open(readme, "w") as fh:
+        fh.write("\n".join(lines) + "\n" + ("\n" + keep if keep else ""))
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {len(FILES)} fixtures to {OUT} ({total} bytes); {versions}")
 

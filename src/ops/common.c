@@ -63,3 +63,12 @@ lam_status lam_init_orthogonal(float *w, int rows, int cols, lam_rng *rng)
     lam_free(a);
     return LAM_OK;
 }
+
+const char *lam_dims_str(const int64_t *dims, int n, char *buf, size_t cap)
+{
+    int k = snprintf(buf, cap, "(");
+    for (int i = 0; i < n && k > 0 && (size_t)k < cap; i++)
+        k += snprintf(buf + k, cap - (size_t)k, i ? ", %lld" : "%lld", (long long)dims[i]);
+    if (k > 0 && (size_t)k < cap) snprintf(buf + k, cap - (size_t)k, n == 1 ? ",)" : ")");
+    return buf;
+}

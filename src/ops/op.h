@@ -124,5 +124,8 @@ void lam_init_glorot_uniform(float *w, int64_t count, double fan_in, double fan_
                              lam_rng *rng);
 /* Orthogonal [rows, cols] matrix (Keras's orthogonal initializer, gain 1). */
 lam_status lam_init_orthogonal(float *w, int rows, int cols, lam_rng *rng);
+/* dims[0..n) as Python prints a tuple, "(4, 3)" or "(5,)", so that shapes
+ * in messages read as Keras's; returns buf. */
+const char *lam_dims_str(const int64_t *dims, int n, char *buf, size_t cap);
 
 #endif
