@@ -714,6 +714,14 @@ lam_status lam_evaluate(lam_model *m, const lam_dataset *data, int batch_size, i
                         lam_eval_result *out);
 /* out: count * output_size floats (probabilities after a softmax output). */
 lam_status lam_predict(lam_model *m, const lam_dataset *data, int batch_size, float *out);
+/* Several inputs and outputs (Keras's evaluate([x1, x2], [y1, y2])): the
+ * loss is the weighted total, the accuracy output 0's. */
+lam_status lam_evaluate_multi(lam_model *m, int nx, const lam_dataset *const *x, int ny,
+                              const lam_dataset *const *y, int batch_size, int verbose,
+                              lam_eval_result *out);
+/* outs[k]: count * (output k's size) floats. */
+lam_status lam_predict_multi(lam_model *m, int nx, const lam_dataset *const *x, int batch_size,
+                             float *const *outs);
 /* One batch from raw floats: x is n * input_size. */
 lam_status lam_predict_raw(lam_model *m, const float *x, int64_t n, float *out);
 

@@ -253,6 +253,67 @@ static void sequence_gradcheck(void)
     lam_model_free(m);
 }
 
+/* lam_predict_multi and lam_evaluate_multi on a two-input, two-output
+ * model equal the step calls over the same batch. */
+static void multi_io(void)
+{
+    lam_model *m = lam_model_new("two");
+    lam_model_set_seed(m, 4);
+    int a, b, c, y1, y2;
+    CHECK_OK(lam_model_input(m, "a", 1, (int64_t[]){3}, &a));
+    CHECK_OK(lam_model_input(m, "b", 1, (int64_t[]){3}, &b));
+    lam_layer_spec cat = lam_layer_defaults(LAM_LAYER_CONCATENATE);
+    CHECK_OK(lam_model_call(m, &cat, 2, (int[]){a, b}, &c));
+    lam_layer_spec d = lam_layer_defaults(LAM_LAYER_DENSE);
+    d.units = 4;
+    d.activation = LAM_ACT_SOFTMAX;
+    CHECK_OK(lam_model_call(m, &d, 1, &c, &y1));
+    d.units = 1;
+    d.activation = LAM_ACT_LINEAR;
+    CHECK_OK(lam_model_call(m, &d, 1, &b, &y2));
+    CHECK_OK(lam_model_set_outputs(m, 2, (int[]){y1, y2}));
+    lam_optimizer sgd = lam_sgd();
+    CHECK_OK(lam_model_compile(m, &sgd, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+    CHECK_OK(lam_model_set_output_loss(m, 1, LAM_LOSS_MSE, 0.25f));
+    lam_dataset *xa = NULL, *xb = NULL;
+    CHECK_OK(lam_dataset_create(&xa, LAM_F32, 10, 1, (int64_t[]){3}, true, 0));
+    CHECK_OK(lam_dataset_create(&xb, LAM_F32, 10, 1, (int64_t[]){3}, true, 0));
+    for (int i = 0; i < 30; i++) {
+        ((float *)lam_dataset_x(xa))[i] = test_rndf();
+        ((float *)lam_dataset_x(xb))[i] = test_rndf();
+    }
+    for (int i = 0; i < 10; i++) {
+        lam_dataset_labels(xa)[i] = i % 4;
+        lam_dataset_labels(xb)[i] = i % 3; /* the regression target */
+    }
+    float p1[40], p2[10];
+    const lam_dataset *xs[2] = {xa, xb}, *ys[2] = {xa, xb};
+    CHECK_OK(lam_predict_multi(m, 2, xs, 4, (float *[]){p1, p2}));
+    lam_eval_result r;
+    CHECK_OK(lam_evaluate_multi(m, 2, xs, 2, ys, 10, 0, &r));
+    /* The same by hand, one batch of 10. */
+    CHECK_OK(lam_model_plan(m, 10));
+    memcpy(lam_model_input_buffer(m, 0), lam_dataset_x(xa), sizeof(float) * 30);
+    memcpy(lam_model_input_buffer(m, 1), lam_dataset_x(xb), sizeof(float) * 30);
+    CHECK_OK(lam_forward(m, 10, LAM_MODE_INFER));
+    CHECK(memcmp(p1, lam_model_output(m, 0), sizeof p1) == 0, "predict_multi output 0");
+    CHECK(memcmp(p2, lam_model_output(m, 1), sizeof p2) == 0, "predict_multi output 1");
+    float t2[10];
+    for (int i = 0; i < 10; i++) t2[i] = (float)(i % 3);
+    lam_target t[2] = {{lam_dataset_labels(xa), NULL, NULL}, {NULL, t2, NULL}};
+    lam_batch_metrics bm;
+    CHECK_OK(lam_loss_eval(m, 10, t, false, &bm));
+    CHECK_NEAR(r.loss, bm.loss / 10, 1e-12);
+    CHECK_NEAR(r.accuracy, bm.correct / bm.counted, 1e-12);
+    lam_eval_result r1;
+    CHECK_FAILS(lam_evaluate(m, xa, 10, 0, &r1), LAM_ERR_ARG, "use lam_evaluate_multi");
+    CHECK_FAILS(lam_predict_multi(m, 1, xs, 4, (float *[]){p1, p2}), LAM_ERR_ARG,
+                "1 prediction input data sets for 2 model inputs");
+    lam_dataset_free(xa);
+    lam_dataset_free(xb);
+    lam_model_free(m);
+}
+
 static void wrong_order(void)
 {
     lam_model *m = small_cnn();
@@ -278,6 +339,7 @@ int main(void)
     inference_input_gradients();
     sequence_loss();
     sequence_gradcheck();
+    multi_io();
     wrong_order();
     return test_summary("test_step_api");
 }

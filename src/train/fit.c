@@ -261,20 +261,18 @@ static lam_status evaluate_batches(lam_model *m, const fit_data *d, int batch_si
     return st;
 }
 
-static lam_status evaluate_impl(lam_model *m, const lam_dataset *data, int batch_size,
-                                int verbose, lam_eval_result *out)
+static lam_status evaluate_impl(lam_model *m, const fit_data *d, int batch_size, int verbose,
+                                lam_eval_result *out)
 {
-    if (!m || !out) return lam_error(LAM_ERR_ARG, "lam_evaluate: NULL argument");
+    if (!out) return lam_error(LAM_ERR_ARG, "lam_evaluate: NULL argument");
     if (!m->compiled)
         return lam_error(LAM_ERR_STATE, "model \"%s\": compile before evaluate", m->name);
     if (batch_size < 1)
         return lam_error(LAM_ERR_ARG, "evaluate: batch_size %d, expected >= 1", batch_size);
-    const lam_dataset *one[1] = {data};
-    fit_data d = {.nx = 1, .ny = 1, .x = one, .y = one};
-    LAM_TRY(check_data(m, &d, "evaluation", true));
+    LAM_TRY(check_data(m, d, "evaluation", true));
     lam_display disp;
     lam_display_init(&disp, NULL, verbose);
-    return evaluate_batches(m, &d, batch_size, verbose ? &disp : NULL, out);
+    return evaluate_batches(m, d, batch_size, verbose ? &disp : NULL, out);
 }
 
 static lam_status predict_raw_impl(lam_model *m, const float *x, int64_t n, float *out)
@@ -297,24 +295,28 @@ static lam_status predict_raw_impl(lam_model *m, const float *x, int64_t n, floa
     return LAM_OK;
 }
 
-static lam_status predict_impl(lam_model *m, const lam_dataset *data, int batch_size, float *out)
+/* outs[k]: n * (output k's size) floats. */
+static lam_status predict_impl(lam_model *m, const fit_data *d, int batch_size, float *const *outs)
 {
-    if (!m || !out) return lam_error(LAM_ERR_ARG, "lam_predict: NULL argument");
     if (!m->compiled)
         return lam_error(LAM_ERR_STATE, "model \"%s\": compile (or load) before predict", m->name);
     if (batch_size < 1)
         return lam_error(LAM_ERR_ARG, "predict: batch_size %d, expected >= 1", batch_size);
-    const lam_dataset *one[1] = {data};
-    fit_data d = {.nx = 1, .x = one};
-    LAM_TRY(check_data(m, &d, "prediction", false));
+    LAM_TRY(check_data(m, d, "prediction", false));
+    const int nout = lam_model_num_outputs(m);
+    for (int k = 0; k < nout; k++)
+        if (!outs[k]) return lam_error(LAM_ERR_ARG, "lam_predict: no buffer for output %d", k);
     int piece;
     LAM_TRY(inference_plan(m, batch_size, &piece));
-    const int64_t D = lam_model_output_size(m);
-    for (int64_t i = 0; i < data->n; i += piece) {
-        int count = (int)(data->n - i < piece ? data->n - i : piece);
-        load_batch(m, &d, NULL, i, count);
+    const int64_t n = d->x[0]->n;
+    for (int64_t i = 0; i < n; i += piece) {
+        int count = (int)(n - i < piece ? n - i : piece);
+        load_batch(m, d, NULL, i, count);
         LAM_TRY(lam_forward(m, count, LAM_MODE_INFER));
-        memcpy(out + i * D, lam_model_output(m, 0), sizeof(float) * (size_t)(count * D));
+        for (int k = 0; k < nout; k++) {
+            const int64_t D = lam_model_output_node(m, k)->out.size;
+            memcpy(outs[k] + i * D, lam_model_output(m, k), sizeof(float) * (size_t)(count * D));
+        }
     }
     return LAM_OK;
 }
@@ -559,11 +561,33 @@ done:
 
 /* The public entry points: each computes with denormals flushed (fpu.c). */
 
+/* The one data set of a one-input, one-output model. */
+static lam_status single(const lam_model *m, const char *what)
+{
+    if (m->ninputs != 1 || lam_model_num_outputs(m) != 1)
+        return lam_error(LAM_ERR_ARG, "model \"%s\": %s takes one data set, the model has %d "
+                         "inputs and %d outputs (use %s_multi)", m->name, what, m->ninputs,
+                         lam_model_num_outputs(m), what);
+    return LAM_OK;
+}
+
 lam_status lam_evaluate(lam_model *m, const lam_dataset *data, int batch_size, int verbose,
                         lam_eval_result *out)
 {
+    if (!m || !data) return lam_error(LAM_ERR_ARG, "lam_evaluate: NULL argument");
+    LAM_TRY(single(m, "lam_evaluate"));
+    const lam_dataset *one[1] = {data};
+    return lam_evaluate_multi(m, 1, one, 1, one, batch_size, verbose, out);
+}
+
+lam_status lam_evaluate_multi(lam_model *m, int nx, const lam_dataset *const *x, int ny,
+                              const lam_dataset *const *y, int batch_size, int verbose,
+                              lam_eval_result *out)
+{
+    if (!m || !x || !y) return lam_error(LAM_ERR_ARG, "lam_evaluate: NULL argument");
+    fit_data d = {.nx = nx, .ny = ny, .x = x, .y = y};
     const unsigned fpu = lam_fpu_flush_begin();
-    lam_status s = evaluate_impl(m, data, batch_size, verbose, out);
+    lam_status s = evaluate_impl(m, &d, batch_size, verbose, out);
     lam_fpu_flush_end(fpu);
     return s;
 }
@@ -578,8 +602,19 @@ lam_status lam_predict_raw(lam_model *m, const float *x, int64_t n, float *out)
 
 lam_status lam_predict(lam_model *m, const lam_dataset *data, int batch_size, float *out)
 {
+    if (!m || !data || !out) return lam_error(LAM_ERR_ARG, "lam_predict: NULL argument");
+    LAM_TRY(single(m, "lam_predict"));
+    const lam_dataset *one[1] = {data};
+    return lam_predict_multi(m, 1, one, batch_size, &out);
+}
+
+lam_status lam_predict_multi(lam_model *m, int nx, const lam_dataset *const *x, int batch_size,
+                             float *const *outs)
+{
+    if (!m || !x || !outs) return lam_error(LAM_ERR_ARG, "lam_predict: NULL argument");
+    fit_data d = {.nx = nx, .x = x};
     const unsigned fpu = lam_fpu_flush_begin();
-    lam_status s = predict_impl(m, data, batch_size, out);
+    lam_status s = predict_impl(m, &d, batch_size, outs);
     lam_fpu_flush_end(fpu);
     return s;
 }
@@ -590,10 +625,7 @@ lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options
     if (history) *history = NULL;
     if (!m || !train) return lam_error(LAM_ERR_ARG, "lam_fit: NULL argument");
     const lam_dataset *one[1] = {train};
-    if (m->ninputs != 1 || lam_model_num_outputs(m) != 1)
-        return lam_error(LAM_ERR_ARG, "model \"%s\": lam_fit takes one data set, the model has "
-                         "%d inputs and %d outputs (use lam_fit_multi)", m->name, m->ninputs,
-                         lam_model_num_outputs(m));
+    LAM_TRY(single(m, "lam_fit"));
     fit_data d = {.nx = 1, .ny = 1, .x = one, .y = one};
     const unsigned fpu = lam_fpu_flush_begin();
     lam_status s = fit_impl(m, &d, opt, history);
