@@ -363,8 +363,15 @@ def main():
     for name, shape, desc in FILES:
         shp = "JSON" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
         lines.append(f"| `{name}` | {shp} | {desc.replace('|', '/')} |")
-    with open(os.path.join(OUT, "README.md"), "w") as fh:
-        fh.write("\n".join(lines) + "\n")
+    # Sections that other fixture scripts append ("## ...") are kept.
+    readme, others = os.path.join(OUT, "README.md"), ""
+    if os.path.exists(readme):
+        with open(readme) as fh:
+            old = fh.read()
+        if "\n## " in old:
+            others = "\n" + old[old.index("\n## ") + 1:]
+    with open(readme, "w") as fh:
+        fh.write("\n".join(lines) + "\n" + others)
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {len(FILES)} fixtures to {OUT} ({total} bytes); {versions}")
 
