@@ -8,6 +8,7 @@
 #include "kernels/kernels.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* Below this many values one thread does it all. */
@@ -311,6 +312,48 @@ int64_t lam_layernorm_scratch_doubles(const lam_norm_shape *s)
     return 2 * chunk_count(s) * s->C;
 }
 
+/* One contiguous vector (inner == 1): dx (may be NULL) and its share of
+ * dgamma (pg) and dbeta (pb). The row sums run in 8 double lanes (vector
+ * code) added in a fixed order; gamma's presence is a compile-time
+ * constant in each caller, so neither loop branches. */
+static inline __attribute__((always_inline)) void
+ln_backward_vector(int64_t C, const float *restrict x, const float *restrict dy,
+                   const float *restrict gamma, bool has_gamma, float m, float iv,
+                   float *restrict dx, double *restrict pg, double *restrict pb)
+{
+    double l1[8] = {0}, l2[8] = {0};
+    int64_t c = 0;
+    for (; c + 8 <= C; c += 8)
+        for (int j = 0; j < 8; j++) {
+            const float xh = (x[c + j] - m) * iv, g = dy[c + j];
+            const float gg = has_gamma ? g * gamma[c + j] : g;
+            l1[j] += gg;
+            l2[j] += (double)gg * xh;
+            pg[c + j] += (double)g * xh;
+            pb[c + j] += g;
+        }
+    double s1 = 0, s2 = 0;
+    for (int j = 0; j < 8; j++) {
+        s1 += l1[j];
+        s2 += l2[j];
+    }
+    for (; c < C; c++) {
+        const float xh = (x[c] - m) * iv, g = dy[c];
+        const float gg = has_gamma ? g * gamma[c] : g;
+        s1 += gg;
+        s2 += (double)gg * xh;
+        pg[c] += (double)g * xh;
+        pb[c] += g;
+    }
+    if (!dx) return;
+    const float m1 = (float)(s1 / (double)C), m2 = (float)(s2 / (double)C);
+    for (c = 0; c < C; c++) {
+        const float xh = (x[c] - m) * iv;
+        const float gg = has_gamma ? dy[c] * gamma[c] : dy[c];
+        dx[c] = iv * (gg - m1 - xh * m2);
+    }
+}
+
 /* Rows [o0, o1): dx, and this chunk's dgamma (pg) and dbeta (pb) sums. */
 LAM_VEC static void ln_backward_rows(const lam_norm_shape *s, const float *restrict x,
                                      const float *restrict dy, const float *restrict gamma,
@@ -320,6 +363,18 @@ LAM_VEC static void ln_backward_rows(const lam_norm_shape *s, const float *restr
 {
     const int64_t C = s->C, inner = s->inner;
     for (int64_t c = 0; c < C; c++) pg[c] = pb[c] = 0.0;
+    if (inner == 1) {
+        for (int64_t o = o0; o < o1; o++) {
+            float *dxr = dx ? dx + o * C : NULL;
+            if (gamma)
+                ln_backward_vector(C, x + o * C, dy + o * C, gamma, true, mean[o], inv[o], dxr,
+                                   pg, pb);
+            else
+                ln_backward_vector(C, x + o * C, dy + o * C, NULL, false, mean[o], inv[o], dxr,
+                                   pg, pb);
+        }
+        return;
+    }
     for (int64_t o = o0; o < o1; o++)
         for (int64_t i = 0; i < inner; i++) {
             const int64_t base = o * C * inner + i, v = o * inner + i;
@@ -328,9 +383,9 @@ LAM_VEC static void ln_backward_rows(const lam_norm_shape *s, const float *restr
             double s1 = 0, s2 = 0;
             for (int64_t c = 0; c < C; c++) {
                 const float xh = (x[base + c * inner] - m) * iv, g = dy[base + c * inner];
-                const double gg = (double)g * (gamma ? gamma[c] : 1.0f);
+                const float gg = gamma ? g * gamma[c] : g;
                 s1 += gg;
-                s2 += gg * xh;
+                s2 += (double)gg * xh;
                 pg[c] += (double)g * xh;
                 pb[c] += g;
             }
@@ -338,8 +393,8 @@ LAM_VEC static void ln_backward_rows(const lam_norm_shape *s, const float *restr
             const float m1 = (float)(s1 / (double)C), m2 = (float)(s2 / (double)C);
             for (int64_t c = 0; c < C; c++) {
                 const float xh = (x[base + c * inner] - m) * iv;
-                const float g = dy[base + c * inner] * (gamma ? gamma[c] : 1.0f);
-                dx[base + c * inner] = iv * (g - m1 - xh * m2);
+                const float gg = gamma ? dy[base + c * inner] * gamma[c] : dy[base + c * inner];
+                dx[base + c * inner] = iv * (gg - m1 - xh * m2);
             }
         }
 }
