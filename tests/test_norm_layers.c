@@ -341,6 +341,15 @@ static void check_conv1d_gradients(void)
         gradcheck(name, m, LAM_LOSS_MSE, 2, smooth);
         lam_model_free(m);
     }
+    /* A softmax Conv1D output: the loss takes its logits (one label per step). */
+    lam_layer_spec s = lam_layer_defaults(LAM_LAYER_CONV1D);
+    s.units = 4;
+    s.padding = LAM_PAD_SAME;
+    s.activation = LAM_ACT_SOFTMAX;
+    lam_model *m = one_layer(2, (int64_t[]){6, 3}, &s);
+    gradcheck("Conv1D softmax + sparse CE per step", m, LAM_LOSS_SPARSE_CATEGORICAL_CE, 2, smooth);
+    CHECK(lam_model_output_node(m, 0)->keep_logits, "the loss did not take Conv1D's logits");
+    lam_model_free(m);
 }
 
 static void check_pool_gradients(void)
