@@ -10,6 +10,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The geometry once the input is known to be (H, W, C); the window and
+ * strides are already checked to be >= 1. */
+static void window_set(lam_window *g, int H, int W, int C, int kh, int kw, int sh, int sw,
+                       lam_padding pad)
+{
+    g->H = H;
+    g->W = W;
+    g->C = C;
+    g->KH = kh;
+    g->KW = kw;
+    g->SH = sh;
+    g->SW = sw;
+    if (pad == LAM_PAD_SAME) {
+        g->OH = (H + sh - 1) / sh;
+        g->OW = (W + sw - 1) / sw;
+        int ph = (g->OH - 1) * sh + kh - H, pw = (g->OW - 1) * sw + kw - W;
+        g->PT = ph > 0 ? ph / 2 : 0; /* the odd pixel goes to the bottom/right */
+        g->PL = pw > 0 ? pw / 2 : 0;
+    } else {
+        g->OH = (H - kh) / sh + 1;
+        g->OW = (W - kw) / sw + 1;
+        g->PT = g->PL = 0;
+    }
+    g->N = 0;
+}
+
 lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, int sh, int sw,
                             lam_padding pad)
 {
@@ -22,54 +48,32 @@ lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, in
         return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): window %dx%d, strides %dx%d; all "
                          "must be >= 1", n->spec.name, cls, kh, kw, sh, sw);
     int H = (int)n->in[0].dim[0], W = (int)n->in[0].dim[1];
-    g->H = H;
-    g->W = W;
-    g->C = (int)n->in[0].dim[2];
-    g->KH = kh;
-    g->KW = kw;
-    g->SH = sh;
-    g->SW = sw;
-    if (pad == LAM_PAD_SAME) {
-        g->OH = (H + sh - 1) / sh;
-        g->OW = (W + sw - 1) / sw;
-        int ph = (g->OH - 1) * sh + kh - H, pw = (g->OW - 1) * sw + kw - W;
-        g->PT = ph > 0 ? ph / 2 : 0; /* the odd pixel goes to the bottom/right */
-        g->PL = pw > 0 ? pw / 2 : 0;
-    } else {
-        if (kh > H || kw > W)
-            return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): window %dx%d is larger than "
-                             "its input %dx%d with padding \"valid\"", n->spec.name, cls, kh,
-                             kw, H, W);
-        g->OH = (H - kh) / sh + 1;
-        g->OW = (W - kw) / sw + 1;
-        g->PT = g->PL = 0;
-    }
-    g->N = 0;
+    if (pad != LAM_PAD_SAME && (kh > H || kw > W))
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): window %dx%d is larger than "
+                         "its input %dx%d with padding \"valid\"", n->spec.name, cls, kh, kw,
+                         H, W);
+    window_set(g, H, W, (int)n->in[0].dim[2], kh, kw, sh, sw, pad);
     return LAM_OK;
 }
 
 lam_status lam_window_build_1d(lam_window *g, const lam_node *n, int k, int s, lam_padding pad)
 {
+    const char *cls = n->op->class_name;
     if (n->in[0].rank != 2)
         return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): input has rank %d (shape per "
-                         "sample), expected 2 (steps, channels)", n->spec.name,
-                         n->op->class_name, n->in[0].rank);
-    const int64_t steps = n->in[0].dim[0];
+                         "sample), expected 2 (steps, channels)", n->spec.name, cls,
+                         n->in[0].rank);
     if (k < 1 || s < 1)
         return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): window %d, strides %d; both must "
-                         "be >= 1", n->spec.name, n->op->class_name, k, s);
-    if (pad == LAM_PAD_VALID && k > steps)
+                         "be >= 1", n->spec.name, cls, k, s);
+    const int steps = (int)n->in[0].dim[0];
+    if (pad != LAM_PAD_SAME && k > steps)
         return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): window %d is longer than its "
-                         "input of %lld steps with padding \"valid\"", n->spec.name,
-                         n->op->class_name, k, (long long)steps);
+                         "input of %d steps with padding \"valid\"", n->spec.name, cls, k,
+                         steps);
     /* (steps, channels) as (steps, 1, channels): a window of width 1. */
-    lam_node view = *n;
-    lam_shape in = n->in[0];
-    in.rank = 3;
-    in.dim[2] = in.dim[1];
-    in.dim[1] = 1;
-    view.in = &in;
-    return lam_window_build(g, &view, k, 1, s, 1, pad);
+    window_set(g, steps, 1, (int)n->in[0].dim[1], k, 1, s, 1, pad);
+    return LAM_OK;
 }
 
 static bool is_1d(const lam_node *n) { return n->spec.kind == LAM_LAYER_CONV1D; }
