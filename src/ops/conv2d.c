@@ -1,5 +1,7 @@
 /* conv2d.c - Conv2D (NHWC, kernel [KH, KW, C, F], cross-correlation) as
- * im2col + one GEMM over the whole batch; "same" and "valid" padding. */
+ * im2col + one GEMM over the whole batch; "same" and "valid" padding.
+ * Conv1D is the same op on (steps, channels) seen as (steps, 1, channels):
+ * its kernel [K, C, F] has the bytes of a [K, 1, C, F] one. */
 #include "kernels/activation.h"
 #include "kernels/kernels.h"
 #include "kernels/winograd.h"
@@ -7,6 +9,32 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The geometry once the input is known to be (H, W, C); the window and
+ * strides are already checked to be >= 1. */
+static void window_set(lam_window *g, int H, int W, int C, int kh, int kw, int sh, int sw,
+                       lam_padding pad)
+{
+    g->H = H;
+    g->W = W;
+    g->C = C;
+    g->KH = kh;
+    g->KW = kw;
+    g->SH = sh;
+    g->SW = sw;
+    if (pad == LAM_PAD_SAME) {
+        g->OH = (H + sh - 1) / sh;
+        g->OW = (W + sw - 1) / sw;
+        int ph = (g->OH - 1) * sh + kh - H, pw = (g->OW - 1) * sw + kw - W;
+        g->PT = ph > 0 ? ph / 2 : 0; /* the odd pixel goes to the bottom/right */
+        g->PL = pw > 0 ? pw / 2 : 0;
+    } else {
+        g->OH = (H - kh) / sh + 1;
+        g->OW = (W - kw) / sw + 1;
+        g->PT = g->PL = 0;
+    }
+    g->N = 0;
+}
 
 lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, int sh, int sw,
                             lam_padding pad)
@@ -20,37 +48,48 @@ lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, in
         return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): window %dx%d, strides %dx%d; all "
                          "must be >= 1", n->spec.name, cls, kh, kw, sh, sw);
     int H = (int)n->in[0].dim[0], W = (int)n->in[0].dim[1];
-    g->H = H;
-    g->W = W;
-    g->C = (int)n->in[0].dim[2];
-    g->KH = kh;
-    g->KW = kw;
-    g->SH = sh;
-    g->SW = sw;
-    if (pad == LAM_PAD_SAME) {
-        g->OH = (H + sh - 1) / sh;
-        g->OW = (W + sw - 1) / sw;
-        int ph = (g->OH - 1) * sh + kh - H, pw = (g->OW - 1) * sw + kw - W;
-        g->PT = ph > 0 ? ph / 2 : 0; /* the odd pixel goes to the bottom/right */
-        g->PL = pw > 0 ? pw / 2 : 0;
-    } else {
-        if (kh > H || kw > W)
-            return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): window %dx%d is larger than "
-                             "its input %dx%d with padding \"valid\"", n->spec.name, cls, kh,
-                             kw, H, W);
-        g->OH = (H - kh) / sh + 1;
-        g->OW = (W - kw) / sw + 1;
-        g->PT = g->PL = 0;
-    }
-    g->N = 0;
+    if (pad != LAM_PAD_SAME && (kh > H || kw > W))
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): window %dx%d is larger than "
+                         "its input %dx%d with padding \"valid\"", n->spec.name, cls, kh, kw,
+                         H, W);
+    window_set(g, H, W, (int)n->in[0].dim[2], kh, kw, sh, sw, pad);
     return LAM_OK;
+}
+
+lam_status lam_window_build_1d(lam_window *g, const lam_node *n, int k, int s, lam_padding pad)
+{
+    const char *cls = n->op->class_name;
+    if (n->in[0].rank != 2)
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): input has rank %d (shape per "
+                         "sample), expected 2 (steps, channels)", n->spec.name, cls,
+                         n->in[0].rank);
+    if (k < 1 || s < 1)
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): window %d, strides %d; both must "
+                         "be >= 1", n->spec.name, cls, k, s);
+    const int steps = (int)n->in[0].dim[0];
+    if (pad != LAM_PAD_SAME && k > steps)
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): window %d is longer than its "
+                         "input of %d steps with padding \"valid\"", n->spec.name, cls, k,
+                         steps);
+    /* (steps, channels) as (steps, 1, channels): a window of width 1. */
+    window_set(g, steps, 1, (int)n->in[0].dim[1], k, 1, s, 1, pad);
+    return LAM_OK;
+}
+
+static bool is_1d(const lam_node *n) { return n->spec.kind == LAM_LAYER_CONV1D; }
+
+static lam_status conv_geometry(lam_window *g, const lam_node *n)
+{
+    if (is_1d(n))
+        return lam_window_build_1d(g, n, n->spec.kernel[0], n->spec.strides[0], n->spec.padding);
+    return lam_window_build(g, n, n->spec.kernel[0], n->spec.kernel[1], n->spec.strides[0],
+                            n->spec.strides[1], n->spec.padding);
 }
 
 static lam_window conv_window(const lam_node *n, int batch)
 {
     lam_window g;
-    lam_window_build(&g, n, n->spec.kernel[0], n->spec.kernel[1], n->spec.strides[0],
-                     n->spec.strides[1], n->spec.padding);
+    conv_geometry(&g, n);
     g.N = batch;
     return g;
 }
@@ -95,16 +134,22 @@ static int64_t winograd_cache_floats(const lam_window *g, int m, int F)
 static lam_status conv_build(lam_node *n)
 {
     if (n->spec.units < 1 || n->spec.units > (1 << 20))
-        return lam_error(LAM_ERR_ARG, "layer \"%s\" (Conv2D): filters is %d, expected >= 1",
-                         n->spec.name, n->spec.units);
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): filters is %d, expected >= 1",
+                         n->spec.name, n->op->class_name, n->spec.units);
     lam_window g;
-    LAM_TRY(lam_window_build(&g, n, n->spec.kernel[0], n->spec.kernel[1], n->spec.strides[0],
-                             n->spec.strides[1], n->spec.padding));
-    n->out.rank = 3;
-    n->out.dim[0] = g.OH;
-    n->out.dim[1] = g.OW;
-    n->out.dim[2] = n->spec.units;
-    LAM_TRY(lam_node_add_tensor(n, "kernel", 4, (int64_t[]){g.KH, g.KW, g.C, n->spec.units}));
+    LAM_TRY(conv_geometry(&g, n));
+    if (is_1d(n)) {
+        n->out.rank = 2;
+        n->out.dim[0] = g.OH;
+        n->out.dim[1] = n->spec.units;
+        LAM_TRY(lam_node_add_tensor(n, "kernel", 3, (int64_t[]){g.KH, g.C, n->spec.units}));
+    } else {
+        n->out.rank = 3;
+        n->out.dim[0] = g.OH;
+        n->out.dim[1] = g.OW;
+        n->out.dim[2] = n->spec.units;
+        LAM_TRY(lam_node_add_tensor(n, "kernel", 4, (int64_t[]){g.KH, g.KW, g.C, n->spec.units}));
+    }
     if (n->spec.use_bias) LAM_TRY(lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units}));
     ((conv_priv *)n->priv)->algo = conv_choose_algo(&g);
     /* Forward keeps what the weight gradient reads: the im2col matrix or
@@ -123,10 +168,11 @@ static lam_status conv_build(lam_node *n)
 
 static lam_status conv_init(lam_node *n, float *p, float *state, lam_rng *rng)
 {
-    const int64_t *s = n->tensors[0].shape;
-    double receptive = (double)(s[0] * s[1]);
-    lam_init_glorot_uniform(p, n->tensors[0].count, receptive * (double)s[2],
-                            receptive * (double)s[3], rng);
+    /* Keras: fans are the receptive field times the channels in and out. */
+    lam_window g = conv_window(n, 1);
+    double receptive = (double)g.KH * g.KW;
+    lam_init_glorot_uniform(p, n->tensors[0].count, receptive * g.C, receptive * n->spec.units,
+                            rng);
     return LAM_OK;
 }
 
@@ -276,6 +322,18 @@ static void conv_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
     default: conv_backward_im2col(n, c, x, y, dy, dx, batch); break;
     }
 }
+
+const lam_op lam_op_conv1d = {
+    .kind = LAM_LAYER_CONV1D,
+    .class_name = "Conv1D",
+    .base_name = "conv1d",
+    .priv_size = sizeof(conv_priv),
+    .build = conv_build,
+    .init = conv_init,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .scratch = conv_scratch,
+};
 
 const lam_op lam_op_conv2d = {
     .kind = LAM_LAYER_CONV2D,

@@ -18,7 +18,7 @@ static void choose_fused_logits(lam_model *m)
         lam_loss loss = m->losses[k];
         lam_activation a = o->spec.activation;
         bool has_act = o->spec.kind == LAM_LAYER_DENSE || o->spec.kind == LAM_LAYER_CONV2D ||
-                       o->spec.kind == LAM_LAYER_ACTIVATION;
+                       o->spec.kind == LAM_LAYER_CONV1D || o->spec.kind == LAM_LAYER_ACTIVATION;
         bool read = false;
         for (int j = o->index + 1; j < m->n; j++)
             for (int s = 0; s < m->nodes[j].ninputs; s++) read |= m->nodes[j].inputs[s] == o->index;
