@@ -383,16 +383,19 @@ static lam_status parse_layer_obj(const char *src, const char *where, const cJSO
  * wrapper's (units, activations, ...), its kind `wrapped`. */
 static lam_status get_wrapped(const lctx *c, const cJSON *v, lam_layer_spec *s)
 {
-    char where[96];
-    snprintf(where, sizeof where, "%.60s/layer", c->name);
+    const cJSON *cn = cJSON_GetObjectItemCaseSensitive(v, "class_name");
+    bool rec = false;
+    for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+        rec |= is_str(cn, classes[i].cls) && (KB(classes[i].kind) & K_REC);
+    if (!rec)
+        return reject(c, LAM_ERR_UNSUPPORTED, "layer.class_name", cn,
+                      "lamina wraps LSTM, GRU or SimpleRNN");
+    /* Messages about the wrapped layer name the wrapper first. */
+    char src[320];
+    snprintf(src, sizeof src, "%.200s: layer \"%.64s\" (Bidirectional)", c->src, c->name);
     lam_layer_spec w;
     const cJSON *wcfg = NULL;
-    lam_status st = parse_layer_obj(c->src, where, v, &w, &wcfg);
-    if (st != LAM_OK) return lam_error_context(st, "layer \"%s\" (Bidirectional)", c->name);
-    if (!(KB(w.kind) & K_REC))
-        return reject(c, LAM_ERR_UNSUPPORTED, "layer.class_name",
-                      cJSON_GetObjectItemCaseSensitive(v, "class_name"),
-                      "lamina wraps LSTM, GRU or SimpleRNN");
+    LAM_TRY(parse_layer_obj(src, "layer", v, &w, &wcfg));
     if (w.return_state)
         return reject(c, LAM_ERR_UNSUPPORTED, "layer.config.return_state",
                       cJSON_GetObjectItemCaseSensitive(wcfg, "return_state"),
@@ -417,12 +420,11 @@ static lam_status get_wrapped(const lctx *c, const cJSON *v, lam_layer_spec *s)
 static lam_status check_backward(const lctx *c, const cJSON *v, const lam_layer_spec *s)
 {
     if (is_null(v)) return LAM_OK;
-    char where[96];
-    snprintf(where, sizeof where, "%.60s/backward_layer", c->name);
+    char src[320];
+    snprintf(src, sizeof src, "%.200s: layer \"%.64s\" (Bidirectional)", c->src, c->name);
     lam_layer_spec b;
     const cJSON *bcfg = NULL;
-    lam_status st = parse_layer_obj(c->src, where, v, &b, &bcfg);
-    if (st != LAM_OK) return lam_error_context(st, "layer \"%s\" (Bidirectional)", c->name);
+    LAM_TRY(parse_layer_obj(src, "backward_layer", v, &b, &bcfg));
     bool same = b.kind == s->wrapped && b.units == s->units && b.activation == s->activation &&
                 b.use_bias == s->use_bias && b.return_sequences == s->return_sequences &&
                 !b.return_state && b.go_backwards &&
@@ -946,12 +948,12 @@ static lam_status parse_history(const fgraph *g, const flayer *L, const char *ke
         if (!is_null(kw) && !cJSON_IsObject(kw))
             return bad_ref(g, L, key, h, "expected a kwargs object as the 4th entry");
         for (const cJSON *it = kw ? kw->child : NULL; it; it = it->next)
-            if (!is_null(it)) {
+            if (!is_null(it) && !(strcmp(it->string, "training") == 0 && cJSON_IsFalse(it))) {
                 char k2[200];
                 snprintf(k2, sizeof k2, "%s kwargs \"%.60s\"", key, it->string);
                 lctx c = {g->src, L->spec.name, class_of(L->spec.kind)};
                 return reject(&c, LAM_ERR_UNSUPPORTED, k2, it,
-                              "lamina supports only calls without extra arguments (null)");
+                              "lamina supports only null (and training false)");
             }
     }
     out->layer = j;
@@ -992,13 +994,16 @@ static lam_status parse_call(const fgraph *g, const flayer *L, int index, const 
         if (kwargs && !is_null(kwargs) && !cJSON_IsObject(kwargs))
             return bad_ref(g, L, key, kwargs, "expected \"kwargs\" to be an object");
         for (const cJSON *it = kwargs ? kwargs->child : NULL; it; it = it->next)
-            if (!is_null(it)) {
-                /* training=..., mask=..., initial_state=...: behaviour lamina lacks. */
+            if (!is_null(it) && !(strcmp(it->string, "training") == 0 && cJSON_IsFalse(it))) {
+                /* Keras 3 records training=false for every layer that takes it
+                 * and overrides it by the model's own mode in fit and predict,
+                 * as lamina does; training=true (dropout at inference), a mask
+                 * or an initial_state is behaviour lamina lacks. */
                 char k2[128];
                 snprintf(k2, sizeof k2, "%s kwargs \"%.60s\"", key, it->string);
                 lctx c = {g->src, L->spec.name, class_of(L->spec.kind)};
                 return reject(&c, LAM_ERR_UNSUPPORTED, k2, it,
-                              "lamina supports only null (no extra call arguments)");
+                              "lamina supports only null (and training false)");
             }
         list = cJSON_GetArrayItem(args, 0);
     } else if (cJSON_IsArray(node)) {
