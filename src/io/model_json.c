@@ -732,10 +732,6 @@ static lam_status parse_layer_obj(const char *src, const char *where, const cJSO
     if (req && !cJSON_GetObjectItemCaseSensitive(cfg, req))
         return lam_error(LAM_ERR_FORMAT, "%s: layer \"%s\" (%s) has no \"%s\"", src, c.name,
                          c.cls, req);
-    if (k == LAM_LAYER_PERMUTE) {
-        /* dims must name every per-sample axis once: checked against the
-         * input at build; here only that it is a permutation. */
-    }
     if (k == LAM_LAYER_BIDIRECTIONAL)
         LAM_TRY(check_backward(&c, cJSON_GetObjectItemCaseSensitive(cfg, "backward_layer"), s));
     if (k == LAM_LAYER_SIMPLERNN) s->recurrent_activation = LAM_ACT_SIGMOID; /* unused */
