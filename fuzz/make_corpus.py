@@ -5,6 +5,7 @@ The model files (fuzz/corpus/fuzz_model_file/) are made with the lamina
 command by scripts/fuzz.sh --corpus; this script only writes the data files.
 Run from anywhere: python3 fuzz/make_corpus.py"""
 import gzip
+import json
 import os
 import shutil
 import struct
@@ -73,6 +74,29 @@ out("fuzz_json_spec", "tiny_dense.json",
     '{"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "input_layer"}},'
     '{"module": "keras.layers", "class_name": "Dropout", "config": {"name": "dropout", "rate": 0.5}},'
     '{"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 2, "activation": "softmax"}}]}}')
+# Functional models: the loadable functional fixtures, compacted to stay under
+# the 8 KiB the fuzzer is given, and two tiny ones in each inbound_nodes form.
+for name in ("functional_shared_keras3", "functional_shared_tfkeras2", "functional_rnn_keras3",
+             "functional_rnn_tfkeras2"):
+    with open(os.path.join(ROOT, "tests", "fixtures", name + ".json")) as f:
+        out("fuzz_json_spec", name + ".json",
+            json.dumps(json.load(f), separators=(",", ":")))
+out("fuzz_json_spec", "tiny_functional_keras3.json",
+    '{"class_name": "Functional", "config": {"name": "f", "layers": ['
+    '{"class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "a"}, "inbound_nodes": []},'
+    '{"class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "b"}, "inbound_nodes": []},'
+    '{"class_name": "Dense", "config": {"name": "d", "units": 3}, "inbound_nodes": ['
+    '{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["a", 0, 0]}}], "kwargs": {}},'
+    '{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["b", 0, 0]}}], "kwargs": {"training": false}}]},'
+    '{"class_name": "Activation", "config": {"name": "t", "activation": "tanh"}, "inbound_nodes": ['
+    '{"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": ["d", 1, 0]}}], "kwargs": {"mask": null}}]}],'
+    '"input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": [["d", 0, 0], ["t", 0, 0]]}}')
+out("fuzz_json_spec", "tiny_functional_tfkeras2.json",
+    '{"class_name": "Model", "config": {"name": "m", "layers": ['
+    '{"class_name": "Flatten", "config": {"name": "f"}, "inbound_nodes": [[["x", 0, 0, {}]]]},'
+    '{"class_name": "InputLayer", "config": {"batch_input_shape": [null, 2, 3], "name": "x"}, "inbound_nodes": []},'
+    '{"class_name": "Dense", "config": {"name": "y", "units": 2, "activation": "softmax"}, "inbound_nodes": [[["f", 0, 0, {}]]]}],'
+    '"input_layers": ["x", 0, 0], "output_layers": [["y", 0, 0]]}}')
 out("fuzz_json_spec", "tiny_gru.json",
     '{"class_name": "Sequential", "config": {"name": "g", "layers": ['
     '{"class_name": "InputLayer", "config": {"batch_shape": [null, 3, 2]}},'

@@ -446,7 +446,7 @@ static void test_json_rejects(void)
          LAM_ERR_UNSUPPORTED, "activation is \"gelu\""},
         {"{\"class_name\":\"LSTM\",\"config\":{\"name\":\"l\",\"units\":2,\"dropout\":0.2}}",
          LAM_ERR_UNSUPPORTED, "(LSTM): dropout is 0.2"},
-        {"{\"class_name\":\"BatchNormalization\",\"config\":{\"name\":\"bn\"}}",
+        {"{\"class_name\":\"BatchNormalization\",\"config\":{\"name\":\"bn\",\"renorm\":true}}",
          LAM_ERR_UNSUPPORTED, "layer \"bn\" (BatchNormalization)"},
         {"{\"class_name\":\"Dense\",\"config\":{\"name\":\"d\",\"units\":2,\"mystery\":3}}",
          LAM_ERR_UNSUPPORTED, "key \"mystery\""},

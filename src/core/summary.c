@@ -36,91 +36,152 @@ static void cell(FILE *out, const char *s, int width, bool right)
 }
 
 static void rule(FILE *out, const char *l, const char *mid, const char *r, const char *h,
-                 const int *w)
+                 const int *w, int ncols)
 {
     fputs(l, out);
-    for (int c = 0; c < 3; c++) {
+    for (int c = 0; c < ncols; c++) {
         for (int i = 0; i < w[c]; i++) fputs(h, out);
-        fputs(c < 2 ? mid : r, out);
+        fputs(c < ncols - 1 ? mid : r, out);
     }
     fputc('\n', out);
 }
 
-/* Keras (rich) wraps a long "name (Class)" cell at the space, and folds a
- * word longer than the cell: up to 4 lines of at most `width` columns. */
-static int wrap_cell(const char *text, int width, char lines[4][160])
+/* Line `line` of s wrapped to `width` columns as Keras's table (rich) wraps
+ * it: at spaces, a word longer than a line cut at the width. Writes "" past
+ * the last line; returns the number of lines. */
+static int wrap_line(const char *s, int width, int line, char *buf, size_t n)
 {
-    int n = 0, len = 0;
-    lines[0][0] = '\0';
-    for (const char *p = text; *p && n < 4;) {
-        while (*p == ' ') p++;
-        int wl = 0;
-        while (p[wl] && p[wl] != ' ') wl++;
-        if (wl == 0) break;
-        if (len > 0 && len + 1 + wl > width) {
-            if (++n == 4) break;
-            lines[n][0] = '\0';
-            len = 0;
-        }
-        if (len > 0) lines[n][len++] = ' ';
-        for (int i = 0; i < wl; i++) {
-            if (len == width) {
-                lines[n][len] = '\0';
-                if (++n == 4) return n;
-                len = 0;
+    int count = 0;
+    buf[0] = '\0';
+    if (width < 1) width = 1;
+    while (*s) {
+        while (*s == ' ') s++;
+        if (!*s) break;
+        /* Fill one line: whole words while they fit, else a cut word. */
+        const char *start = s, *end = s;
+        for (;;) {
+            const char *w = end;
+            while (*w == ' ') w++;
+            const char *we = w;
+            while (*we && *we != ' ') we++;
+            if (we == w) break;
+            if (we - start <= width) {
+                end = we;
+                continue;
             }
-            lines[n][len++] = p[i];
+            if (end == start) end = start + width; /* a word longer than the line */
+            break;
         }
-        lines[n][len] = '\0';
-        p += wl;
+        if (count == line) snprintf(buf, n, "%.*s", (int)(end - start), start);
+        count++;
+        s = end;
     }
-    return n < 4 ? n + 1 : 4;
+    return count;
+}
+
+/* One table row whose cells may wrap over several lines. */
+static void row(FILE *out, const char *const *text, const int *w, const bool *right, int ncols)
+{
+    int lines = 1;
+    char buf[512];
+    for (int c = 0; c < ncols; c++) {
+        int k = wrap_line(text[c], w[c] - 2, 0, buf, sizeof buf);
+        if (k > lines) lines = k;
+    }
+    for (int l = 0; l < lines; l++) {
+        for (int c = 0; c < ncols; c++) {
+            fputs("│", out);
+            wrap_line(text[c], w[c] - 2, l, buf, sizeof buf);
+            cell(out, buf, w[c], right[c]);
+        }
+        fputs("│\n", out);
+    }
+}
+
+static void shape_text(char *shape, size_t n, const lam_shape *s)
+{
+    int k = snprintf(shape, n, "(None");
+    for (int d = 0; d < s->rank; d++)
+        k += snprintf(shape + k, n - (size_t)k, ", %lld", (long long)s->dim[d]);
+    snprintf(shape + k, n - (size_t)k, ")");
+}
+
+/* Keras's "Connected to": every tensor each call of layer i reads, as
+ * layer[node_index][tensor_index], comma-separated; "-" for an input. */
+static void connected_to(const lam_model *m, int i, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (int j = i; j < m->n; j++) {
+        const lam_node *nd = &m->nodes[j];
+        if (nd->owner != i) continue;
+        for (int a = 0; a < nd->ninputs; a++) {
+            int src = nd->inputs[a], owner = m->nodes[src].owner, call = 0;
+            for (int t = owner; t < src; t++) call += m->nodes[t].owner == owner;
+            int w = snprintf(buf + k, n - k, "%s%s[%d][0]", k ? ", " : "",
+                             m->nodes[owner].spec.name, call);
+            if (w < 0 || (size_t)w >= n - k) {
+                /* Too long to show whole: end with an ellipsis. */
+                if (n > 4) memcpy(buf + n - 4, "...", 4);
+                return;
+            }
+            k += (size_t)w;
+        }
+    }
+    if (!k) snprintf(buf, n, "-");
 }
 
 lam_status lam_model_summary(const lam_model *m, FILE *out)
 {
     if (!m || !out) return lam_error(LAM_ERR_ARG, "lam_model_summary: NULL argument");
-    const int w[3] = {33, 24, 15};
+    /* Keras's widths at 80 columns: Sequential has three columns and hides
+     * the InputLayer; a functional model adds "Connected to" and shows its
+     * inputs. */
+    const bool seq = m->sequential;
+    const int ncols = seq ? 3 : 4;
+    const int *w = seq ? (const int[]){33, 24, 15} : (const int[]){21, 19, 12, 19};
+    static const bool right[4] = {false, false, true, false};
+    static const char *const head[4] = {"Layer (type)", "Output Shape", "Param #", "Connected to"};
     fprintf(out, "Model: \"%s\"\n", m->name);
-    rule(out, "┏", "┳", "┓", "━", w);
-    fputs("┃", out);
-    cell(out, "Layer (type)", w[0], false);
-    fputs("┃", out);
-    cell(out, "Output Shape", w[1], false);
-    fputs("┃", out);
-    cell(out, "Param #", w[2], true);
+    rule(out, "┏", "┳", "┓", "━", w, ncols);
+    for (int c = 0; c < ncols; c++) {
+        fputs("┃", out);
+        cell(out, head[c], w[c], right[c]);
+    }
     fputs("┃\n", out);
-    rule(out, "┡", "╇", "┩", "━", w);
-    for (int i = 1; i < m->n; i++) {
+    rule(out, "┡", "╇", "┩", "━", w, ncols);
+    bool first = true;
+    for (int i = seq ? 1 : 0; i < m->n; i++) {
         const lam_node *nd = &m->nodes[i];
-        char name[160], shape[96], params[32], lines[4][160];
-        snprintf(name, sizeof name, "%s (%s)", nd->spec.name, nd->op->class_name);
-        const int nlines = wrap_cell(name, w[0] - 2, lines);
-        int k = snprintf(shape, sizeof shape, "(None");
-        for (int d = 0; d < nd->out.rank; d++)
-            k += snprintf(shape + k, sizeof shape - (size_t)k, ", %lld", (long long)nd->out.dim[d]);
-        snprintf(shape + k, sizeof shape - (size_t)k, ")");
-        /* A layer's count is all its weights, moving statistics included. */
+        if (nd->owner != i) continue; /* a shared layer is one row */
+        char name[160], shape[96], params[32], conn[1024];
+        snprintf(name, sizeof name, "%s (%s)", nd->spec.name,
+                 nd->op ? nd->op->class_name : "InputLayer");
+        shape_text(shape, sizeof shape, &nd->out);
+        for (int j = i + 1; j < m->n; j++) /* calls of other shapes: Keras's "multiple" */
+            if (m->nodes[j].owner == i &&
+                (m->nodes[j].out.rank != nd->out.rank ||
+                 memcmp(m->nodes[j].out.dim, nd->out.dim, sizeof nd->out.dim) != 0))
+                snprintf(shape, sizeof shape, "multiple");
         with_commas(params, sizeof params, nd->param_count + nd->state_count);
-        for (int l = 0; l < nlines; l++) {
-            fputs("│", out);
-            cell(out, lines[l], w[0], false);
-            fputs("│", out);
-            cell(out, l == 0 ? shape : "", w[1], false);
-            fputs("│", out);
-            cell(out, l == 0 ? params : "", w[2], true);
-            fputs("│\n", out);
-        }
-        if (i + 1 < m->n) rule(out, "├", "┼", "┤", "─", w);
+        if (!seq) connected_to(m, i, conn, sizeof conn);
+        if (!first) rule(out, "├", "┼", "┤", "─", w, ncols);
+        first = false;
+        const char *text[4] = {name, shape, params, conn};
+        /* Sequential rows stay one line each, as lamina always printed them. */
+        row(out, text, w, right, ncols);
     }
-    rule(out, "└", "┴", "┘", "─", w);
-    const int64_t counts[3] = {m->nparams + m->nstate, m->nparams, m->nstate};
-    const char *const what[3] = {"Total", "Trainable", "Non-trainable"};
-    for (int k = 0; k < 3; k++) {
-        char count[32], size[32];
-        with_commas(count, sizeof count, counts[k]);
-        human_bytes(size, sizeof size, 4.0 * (double)counts[k]);
-        fprintf(out, " %s params: %s (%s)\n", what[k], count, size);
-    }
+    rule(out, "└", "┴", "┘", "─", w, ncols);
+    char count[32], size[32];
+    const int64_t total = m->nparams + m->nstate;
+    with_commas(count, sizeof count, total);
+    human_bytes(size, sizeof size, 4.0 * (double)total);
+    fprintf(out, " Total params: %s (%s)\n", count, size);
+    with_commas(count, sizeof count, m->nparams);
+    human_bytes(size, sizeof size, 4.0 * (double)m->nparams);
+    fprintf(out, " Trainable params: %s (%s)\n", count, size);
+    with_commas(count, sizeof count, m->nstate);
+    human_bytes(size, sizeof size, 4.0 * (double)m->nstate);
+    fprintf(out, " Non-trainable params: %s (%s)\n", count, size);
     return LAM_OK;
 }

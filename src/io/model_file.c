@@ -67,12 +67,12 @@ static lam_status save_write(FILE *f, void *user)
     const lam_model *m = c->m;
     if (!m->params) return LAM_OK;
     for (int s = -1; s < m->nslots; s++) {
-        const float *base = s < 0 ? m->params : m->slots[s];
         for (int t = 0; t < c->ntensors; t++) {
             lam_tensor_info ti;
             LAM_TRY(lam_model_tensor(m, t, &ti));
-            LAM_TRY(write_all(f, base + (ti.data - m->params), sizeof(float) * (size_t)ti.count,
-                              c->path));
+            if (s >= 0 && !ti.trainable) continue; /* no optimizer state */
+            const float *src = s < 0 ? ti.data : m->slots[s] + ti.offset;
+            LAM_TRY(write_all(f, src, sizeof(float) * (size_t)ti.count, c->path));
         }
     }
     return LAM_OK;
@@ -170,6 +170,7 @@ static cJSON *build_header(const lam_model *m, const char *path, lam_status *st)
                 cJSON_Delete(h);
                 return NULL;
             }
+            if (s >= 0 && !ti.trainable) continue; /* moving statistics: no slots */
             char name[160];
             if (s < 0) snprintf(name, sizeof name, "%s", ti.name);
             else snprintf(name, sizeof name, "optimizer/%s/%s", slot_name(m, s), ti.name);
@@ -552,15 +553,17 @@ static lam_status load_from(const char *path, const unsigned char *buf, size_t s
     const unsigned char *data = buf + 8 + n;
     int nt = lam_model_num_tensors(m), expected = 0;
     for (int s = -1; m->params && s < m->nslots; s++) {
-        float *base = s < 0 ? m->params : m->slots[s];
         for (int t = 0; t < nt; t++) {
             lam_tensor_info ti;
             if ((st = lam_model_tensor(m, t, &ti)) != LAM_OK) goto done;
+            if (s >= 0 && !ti.trainable) continue;
             char name[160];
             if (s < 0) snprintf(name, sizeof name, "%s", ti.name);
             else snprintf(name, sizeof name, "optimizer/%s/%s", slot_name(m, s), ti.name);
-            if ((st = copy_tensor(h, path, name, &ti, data, base + (ti.data - m->params))) != LAM_OK)
-                goto done;
+            /* Weights go where the model keeps them (trainable ones in the
+             * parameter buffer, moving statistics in the state buffer). */
+            float *dst = s < 0 ? ti.data : m->slots[s] + ti.offset;
+            if ((st = copy_tensor(h, path, name, &ti, data, dst)) != LAM_OK) goto done;
             expected++;
         }
     }
@@ -573,6 +576,7 @@ static lam_status load_from(const char *path, const unsigned char *buf, size_t s
                 for (int t = 0; t < nt && !known; t++) {
                     lam_tensor_info ti;
                     lam_model_tensor(m, t, &ti);
+                    if (s >= 0 && !ti.trainable) continue;
                     char name[160];
                     if (s < 0) snprintf(name, sizeof name, "%s", ti.name);
                     else snprintf(name, sizeof name, "optimizer/%s/%s", slot_name(m, s), ti.name);

@@ -22,4 +22,11 @@ cJSON *lam_training_config_to_cjson(const lam_model *m);
 lam_status lam_training_config_parse(const cJSON *tc, const char *src, lam_optimizer *opt,
                                      lam_loss *loss);
 
+/* One layer object of a model's "layers" list <-> a spec, by the rules of
+ * lam_model_from_json / lam_model_to_json (Keras 3 form), for every layer
+ * kind whether or not this build has its op. The cJSON is the caller's to
+ * cJSON_Delete (NULL when out of memory). */
+lam_status lam_layer_from_cjson(const cJSON *layer, const char *src, lam_layer_spec *s);
+cJSON *lam_layer_to_cjson(const lam_layer_spec *s);
+
 #endif
