@@ -122,4 +122,20 @@ void lam_rnn_gather_xh(int rows, int T, int F, int u, bool back, const float *x,
 /* y (rows, u) := the last step's row of H (rows, T, u). */
 void lam_rnn_last_state(int rows, int T, int u, const float *H, float *y);
 
+/* ---------------------------------------------------------- Bidirectional
+ *
+ * yf, yb (rows, T, u): the outputs of the forward layer and of the backward
+ * one (go_backwards, so in processing order: its output for input time t is
+ * yb[T-1-t]); T = 1 for last-state outputs. y (rows, T, O): Keras's merge of
+ * yf with yb reversed in time, O = 2u for concat ([yf, yb]), else u (sum,
+ * ave, mul). */
+void lam_bidir_merge(int rows, int T, int u, lam_merge_mode mode, const float *yf,
+                     const float *yb, float *y);
+/* Its adjoint: dyf, dyb (rows, T, u) from dy (rows, T, O), dyb in the
+ * backward layer's order; mul reads yf and yb. */
+void lam_bidir_split(int rows, int T, int u, lam_merge_mode mode, const float *yf,
+                     const float *yb, const float *dy, float *dyf, float *dyb);
+/* dst += src over n values (both layers read the input: its gradient is the sum). */
+void lam_bidir_add(int64_t n, const float *src, float *dst);
+
 #endif

@@ -239,3 +239,70 @@ void lam_rnn_last_state(int rows, int T, int u, const float *H, float *y)
     for (int b = 0; b < rows; b++)
         memcpy(y + (int64_t)b * u, H + ((int64_t)b * T + T - 1) * u, sizeof(float) * (size_t)u);
 }
+
+/* ---------------------------------------------------------- Bidirectional */
+
+void lam_bidir_merge(int rows, int T, int u, lam_merge_mode mode, const float *yf,
+                     const float *yb, float *y)
+{
+    const int O = mode == LAM_MERGE_CONCAT ? 2 * u : u;
+    for (int b = 0; b < rows; b++)
+        for (int t = 0; t < T; t++) {
+            const float *f = yf + ((int64_t)b * T + t) * u;
+            const float *r = yb + ((int64_t)b * T + T - 1 - t) * u;
+            float *o = y + ((int64_t)b * T + t) * O;
+            switch (mode) {
+            case LAM_MERGE_CONCAT:
+                memcpy(o, f, sizeof(float) * (size_t)u);
+                memcpy(o + u, r, sizeof(float) * (size_t)u);
+                break;
+            case LAM_MERGE_SUM:
+                for (int j = 0; j < u; j++) o[j] = f[j] + r[j];
+                break;
+            case LAM_MERGE_AVE: /* Keras's (y + y_rev) / 2; halving is exact */
+                for (int j = 0; j < u; j++) o[j] = (f[j] + r[j]) * 0.5f;
+                break;
+            case LAM_MERGE_MUL:
+                for (int j = 0; j < u; j++) o[j] = f[j] * r[j];
+                break;
+            }
+        }
+}
+
+void lam_bidir_split(int rows, int T, int u, lam_merge_mode mode, const float *yf,
+                     const float *yb, const float *dy, float *dyf, float *dyb)
+{
+    const int O = mode == LAM_MERGE_CONCAT ? 2 * u : u;
+    for (int b = 0; b < rows; b++)
+        for (int t = 0; t < T; t++) {
+            const int64_t rf = (int64_t)b * T + t, rr = (int64_t)b * T + T - 1 - t;
+            const float *d = dy + rf * O;
+            float *df = dyf + rf * u, *dr = dyb + rr * u;
+            switch (mode) {
+            case LAM_MERGE_CONCAT:
+                memcpy(df, d, sizeof(float) * (size_t)u);
+                memcpy(dr, d + u, sizeof(float) * (size_t)u);
+                break;
+            case LAM_MERGE_SUM:
+                memcpy(df, d, sizeof(float) * (size_t)u);
+                memcpy(dr, d, sizeof(float) * (size_t)u);
+                break;
+            case LAM_MERGE_AVE:
+                for (int j = 0; j < u; j++) df[j] = dr[j] = d[j] * 0.5f;
+                break;
+            case LAM_MERGE_MUL: {
+                const float *f = yf + rf * u, *r = yb + rr * u;
+                for (int j = 0; j < u; j++) {
+                    df[j] = d[j] * r[j];
+                    dr[j] = d[j] * f[j];
+                }
+                break;
+            }
+            }
+        }
+}
+
+void lam_bidir_add(int64_t n, const float *src, float *dst)
+{
+    for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+}

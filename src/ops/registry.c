@@ -2,7 +2,8 @@
 #include "ops/op.h"
 
 extern const lam_op lam_op_dense, lam_op_conv2d, lam_op_maxpool2d, lam_op_avgpool2d,
-    lam_op_flatten, lam_op_activation, lam_op_dropout, lam_op_lstm, lam_op_gru, lam_op_simplernn;
+    lam_op_flatten, lam_op_activation, lam_op_dropout, lam_op_lstm, lam_op_gru, lam_op_simplernn,
+    lam_op_bidirectional;
 
 const lam_op *lam_op_for(lam_layer_kind kind)
 {
@@ -17,6 +18,7 @@ const lam_op *lam_op_for(lam_layer_kind kind)
         [LAM_LAYER_LSTM] = &lam_op_lstm,
         [LAM_LAYER_GRU] = &lam_op_gru,
         [LAM_LAYER_SIMPLERNN] = &lam_op_simplernn,
+        [LAM_LAYER_BIDIRECTIONAL] = &lam_op_bidirectional,
     };
     return (unsigned)kind < LAM_LAYER_KIND_COUNT ? table[kind] : NULL;
 }
