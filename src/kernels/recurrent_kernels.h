@@ -85,7 +85,8 @@ void lam_lstm_step_backward_naive(int rows, int u, const float *U, lam_activatio
  * T-1-s with `back` (go_backwards). Z, dX, dR and RH rows are in input order
  * (row b*T + tin), H rows in step order (row b*T + s), which is also the
  * output order. U is the recurrent kernel (u, G), G = u (SimpleRNN) or 3u
- * (GRU). Each function runs on the calling thread (its products too).
+ * (GRU). Their products are lam_gemm calls, so inside a parallel region
+ * (callers split the batch between threads) they run on the calling thread.
  *
  * Forward. Z (rows, T, G): on entry x . W + b_in of every step; on return
  * the gate activations (GRU: z, r, and hh = act(x W_h + b_h + r * RH) or,
