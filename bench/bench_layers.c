@@ -4,7 +4,9 @@
  * forward pass of one sample instead, in wall-clock microseconds per layer
  * (all threads work on the one sample). Not a test.
  *
- * usage: bench_layers [cnn|lstm] [steps] [latency] */
+ * gru and rnn: the seed LSTM's shape with GRU or SimpleRNN layers.
+ *
+ * usage: bench_layers [cnn|lstm|gru|rnn] [steps] [latency] */
 #include "core/model.h"
 
 #include <stdlib.h>
@@ -35,16 +37,23 @@ static int cmp(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     lam_fpu_flush_begin(); /* as lam_fit does */
-    const bool lstm = argc > 1 && !strcmp(argv[1], "lstm");
+    const char *which = argc > 1 ? argv[1] : "cnn";
+    const lam_layer_kind rec = !strcmp(which, "lstm") ? LAM_LAYER_LSTM
+                               : !strcmp(which, "gru") ? LAM_LAYER_GRU
+                               : !strcmp(which, "rnn") ? LAM_LAYER_SIMPLERNN
+                                                       : LAM_LAYER_INPUT;
     const bool latency = argc > 3 && !strcmp(argv[3], "latency");
     const int steps = argc > 2 ? atoi(argv[2]) : 50, B = latency ? 1 : 32;
     double (*now)(void) = latency ? wall_now : cpu_now;
     lam_model *m = lam_sequential(NULL);
-    if (lstm) {
+    if (rec != LAM_LAYER_INPUT) {
         lam_model_add_input(m, 2, (int64_t[]){28, 28});
-        lam_model_add_lstm(m, 64, true);
-        lam_model_add_lstm(m, 64, true);
-        lam_model_add_lstm(m, 64, false);
+        lam_layer_spec s = lam_layer_defaults(rec);
+        s.units = 64;
+        for (int i = 0; i < 3; i++) {
+            s.return_sequences = i < 2;
+            lam_model_add(m, &s);
+        }
     } else {
         lam_model_add_input(m, 3, (int64_t[]){28, 28, 1});
         lam_model_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);

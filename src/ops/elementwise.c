@@ -1,6 +1,7 @@
 /* elementwise.c - layers that keep every value where it is: Flatten,
  * Activation, Dropout. */
 #include "kernels/activation.h"
+#include "kernels/dropout.h"
 #include "ops/op.h"
 
 #include <string.h>
@@ -73,30 +74,15 @@ static lam_status dropout_build(lam_node *n)
 
 static void dropout_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
-    const float *x = xs[0];
-    const int64_t total = (int64_t)batch * n->in[0].size;
-    if (!c->training || n->spec.rate == 0.0f) {
-        memcpy(y, x, sizeof(float) * (size_t)total);
-        for (int64_t i = 0; i < total; i++) n->saved[i] = 1.0f;
-        return;
-    }
     /* The mask depends on (seed, step, layer) only: reproducible whatever the threads. */
-    lam_rng r;
-    lam_rng_derive(&r, c->seed, (uint64_t)c->step, (uint64_t)n->index);
-    const float keep = 1.0f - n->spec.rate, scale = 1.0f / keep;
-    for (int64_t i = 0; i < total; i++) {
-        n->saved[i] = lam_rng_uniform(&r) < keep ? scale : 0.0f;
-        y[i] = x[i] * n->saved[i];
-    }
+    lam_dropout_forward((int64_t)batch * n->in[0].size, c->training ? n->spec.rate : 0.0f,
+                        c->seed, (uint64_t)c->step, (uint64_t)n->index, xs[0], n->saved, y);
 }
 
 static void dropout_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
                              const float *y, float *dy, float *const *dxs, int batch)
 {
-    float *dx = dxs[0];
-    if (!dx) return;
-    const int64_t total = (int64_t)batch * n->in[0].size;
-    for (int64_t i = 0; i < total; i++) dx[i] = dy[i] * n->saved[i];
+    if (dxs[0]) lam_dropout_backward((int64_t)batch * n->in[0].size, n->saved, dy, dxs[0]);
 }
 
 const lam_op lam_op_dropout = {

@@ -28,7 +28,9 @@
  * Z = x . W + b as one [B*T, F] x [F, G] product. Per step only h_{t-1} . U
  * remains ([B, u] x [u, G], accumulated straight into Z's rows for that step;
  * lam_gemm runs on the calling thread inside a parallel region), followed by
- * the gate nonlinearities.
+ * the gate nonlinearities: the step loops of kernels/recurrent_kernels.h.
+ *   This op decides (layout, batch chunks, threads); the kernels compute,
+ * so another backend can provide the same calls.
  *
  * Row order. "tin" is the input time index a step consumes (T-1-s for step s
  * with go_backwards). Z, dG and X rows are in input order (row b*T + tin), so
@@ -47,7 +49,6 @@
 #include "kernels/recurrent_kernels.h"
 #include "ops/op.h"
 
-#include <math.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -266,9 +267,7 @@ static void lstm_forward(lam_node *n, const lam_ctx *c, const float *x, float *y
                 memcpy(y + (int64_t)b0 * T * u, H + (int64_t)b0 * T * u,
                        sizeof(float) * (size_t)((int64_t)(b1 - b0) * T * u));
             else
-                for (int b = b0; b < b1; b++)
-                    memcpy(y + (int64_t)b * u, H + ((int64_t)b * T + T - 1) * u,
-                           sizeof(float) * (size_t)u);
+                lam_rnn_last_state(b1 - b0, T, u, H + (int64_t)b0 * T * u, y + (int64_t)b0 * u);
         }
     }
 }
@@ -324,14 +323,8 @@ static void lstm_backward(lam_node *n, const lam_ctx *c, const float *x, float *
                 for (int b = b0; b < b1; b++)
                     lam_bias_grad(dX + (int64_t)b * T * G, T, G, dbs + (int64_t)b * G);
             /* XH rows of these samples: row (b, tin(s)) = [x_tin, h_{s-1}] (h_{-1} = 0) */
-            for (int b = b0; b < b1; b++)
-                for (int s = 0; s < T; s++) {
-                    const int64_t ri = (int64_t)b * T + (back ? T - 1 - s : s);
-                    float *dst = XH + ri * (F + u);
-                    memcpy(dst, x + ri * F, sizeof(float) * (size_t)F);
-                    if (s == 0) memset(dst + F, 0, sizeof(float) * (size_t)u);
-                    else memcpy(dst + F, H + ((int64_t)b * T + s - 1) * u, sizeof(float) * (size_t)u);
-                }
+            lam_rnn_gather_xh(nb, T, F, u, back, x + (int64_t)b0 * T * F, H + (int64_t)b0 * T * u,
+                              XH + (int64_t)b0 * T * (F + u));
         }
     }
     /* [dW; dU] (F + u, G) = XH^T . dX in one product (dX is packed once, not
@@ -345,128 +338,20 @@ static void lstm_backward(lam_node *n, const lam_ctx *c, const float *x, float *
     if (dx) lam_gemm(false, true, (int)BT, F, G, 1.0f, dX, G, W, G, 0.0f, dx, F);
 }
 
-/* ---------------------------------------------------------------- forward */
+/* --------------------------------------------------- GRU and SimpleRNN */
 
-/* Steps for samples [b0, b1). Z already holds x . W + b_in for every step. */
-LAM_VEC static void forward_slice(const lam_node *n, const float *params, float *saved, float *R,
-                          int batch, int b0, int b1)
+/* The saved arrays of a GRU/SimpleRNN call (see the top of the file). */
+typedef struct {
+    float *Z, *RH, *H;
+} rnn_saved;
+static rnn_saved saved_of(const lam_node *n, int batch, rnn_dims d)
 {
-    const rnn_dims d = dims_of(n);
-    const int T = d.T, u = d.u, G = d.G, nb = b1 - b0;
-    const lam_activation act = n->spec.activation, ract = n->spec.recurrent_activation;
-    const bool back = n->spec.go_backwards;
-    const float *U = params + (int64_t)d.F * G;
-    const float *brec = d.gru_ra && n->spec.use_bias ? U + (int64_t)u * G + G : NULL;
-    const int64_t BT = (int64_t)batch * T;
-    float *Z = saved;                 /* (B, T, G) */
-    float *A1 = Z + BT * G;           /* LSTM C, GRU RH, RNN H */
-    float *A2 = A1 + BT * u;          /* LSTM TC, GRU H */
-    float *A3 = A2 + BT * u;          /* LSTM H */
-    float *H = n->spec.kind == LAM_LAYER_LSTM ? A3 : n->spec.kind == LAM_LAYER_GRU ? A2 : A1;
-
-    for (int s = 0; s < T; s++) {
-        const int tin = back ? T - 1 - s : s;
-        float *Zs = Z + ((int64_t)b0 * T + tin) * G;   /* rows of this slice, stride T*G */
-        const float *Hp = s > 0 ? H + ((int64_t)b0 * T + s - 1) * u : NULL; /* stride T*u */
-        switch (n->spec.kind) {
-        case LAM_LAYER_LSTM:
-        case LAM_LAYER_SIMPLERNN:
-            /* z_t += h_{t-1} . U for all gates at once */
-            if (Hp) lam_gemm(false, false, nb, G, u, 1.0f, Hp, T * u, U, G, 1.0f, Zs, T * G);
-            break;
-        case LAM_LAYER_GRU:
-            if (d.gru_ra) {
-                /* R = h_{t-1} . U + b_rec, kept apart: r multiplies its h part */
-                float *Rs = R + (int64_t)b0 * G;
-                if (Hp) lam_gemm(false, false, nb, G, u, 1.0f, Hp, T * u, U, G, 0.0f, Rs, G);
-                else memset(Rs, 0, sizeof(float) * (size_t)nb * G);
-                if (brec)
-                    for (int b = 0; b < nb; b++)
-                        for (int j = 0; j < G; j++) Rs[(int64_t)b * G + j] += brec[j];
-            } else if (Hp) {
-                /* z, r parts: += h_{t-1} . U[:, :2u] */
-                lam_gemm(false, false, nb, 2 * u, u, 1.0f, Hp, T * u, U, G, 1.0f, Zs, T * G);
-            }
-            break;
-        default:
-            break;
-        }
-        for (int b = b0; b < b1; b++) {
-            float *z = Z + ((int64_t)b * T + tin) * G;
-            const float *hp = s > 0 ? H + ((int64_t)b * T + s - 1) * u : NULL;
-            float *h = H + ((int64_t)b * T + s) * u;
-            if (n->spec.kind == LAM_LAYER_LSTM) {
-                float *c = A1 + ((int64_t)b * T + s) * u, *tc = A2 + ((int64_t)b * T + s) * u;
-                const float *cp = s > 0 ? c - u : NULL;
-                lam_act_rows(ract, z, NULL, 1, 2 * u);         /* i, f */
-                lam_act_rows(act, z + 2 * u, NULL, 1, u);      /* g */
-                lam_act_rows(ract, z + 3 * u, NULL, 1, u);     /* o */
-                const float *gi = z, *gf = z + u, *gg = z + 2 * u;
-                if (cp) {
-                    #pragma omp simd
-                    for (int j = 0; j < u; j++) c[j] = gf[j] * cp[j] + gi[j] * gg[j];
-                } else {
-                    #pragma omp simd
-                    for (int j = 0; j < u; j++) c[j] = gi[j] * gg[j];
-                }
-                memcpy(tc, c, sizeof(float) * (size_t)u);
-                lam_act_rows(act, tc, NULL, 1, u);
-                const float *go = z + 3 * u;
-                #pragma omp simd
-                for (int j = 0; j < u; j++) h[j] = go[j] * tc[j];
-            } else if (n->spec.kind == LAM_LAYER_GRU) {
-                float *rh = A1 + ((int64_t)b * T + tin) * u;
-                if (d.gru_ra) {
-                    const float *Rb = R + (int64_t)b * G;
-                    for (int j = 0; j < 2 * u; j++) z[j] += Rb[j];
-                    lam_act_rows(ract, z, NULL, 1, 2 * u);
-                    const float *gr = z + u;
-                    memcpy(rh, Rb + 2 * u, sizeof(float) * (size_t)u);
-                    #pragma omp simd
-                    for (int j = 0; j < u; j++) z[2 * u + j] += gr[j] * rh[j];
-                } else {
-                    lam_act_rows(ract, z, NULL, 1, 2 * u);
-                    const float *gr = z + u;
-                    if (hp) {
-                        #pragma omp simd
-                        for (int j = 0; j < u; j++) rh[j] = gr[j] * hp[j];
-                    } else {
-                        memset(rh, 0, sizeof(float) * (size_t)u);
-                    }
-                }
-                /* (reset_after=False adds (r*h) . U_h below, per slice) */
-                if (d.gru_ra || !hp) {
-                    lam_act_rows(act, z + 2 * u, NULL, 1, u);
-                    const float *gz = z, *hh = z + 2 * u;
-                    if (hp) {
-                        #pragma omp simd
-                        for (int j = 0; j < u; j++) h[j] = gz[j] * hp[j] + (1.0f - gz[j]) * hh[j];
-                    } else {
-                        #pragma omp simd
-                        for (int j = 0; j < u; j++) h[j] = (1.0f - gz[j]) * hh[j];
-                    }
-                }
-            } else {
-                lam_act_rows(act, z, NULL, 1, u);
-                memcpy(h, z, sizeof(float) * (size_t)u);
-            }
-        }
-        if (n->spec.kind == LAM_LAYER_GRU && !d.gru_ra && Hp) {
-            /* hh pre-activation += (r * h_{t-1}) . U_h, then finish the step */
-            const float *RHs = A1 + ((int64_t)b0 * T + tin) * u;
-            lam_gemm(false, false, nb, u, u, 1.0f, RHs, T * u, U + 2 * u, G, 1.0f, Zs + 2 * u,
-                     T * G);
-            for (int b = b0; b < b1; b++) {
-                float *z = Z + ((int64_t)b * T + tin) * G;
-                const float *hp = H + ((int64_t)b * T + s - 1) * u;
-                float *h = H + ((int64_t)b * T + s) * u;
-                lam_act_rows(act, z + 2 * u, NULL, 1, u);
-                const float *gz = z, *hh = z + 2 * u;
-                #pragma omp simd
-                for (int j = 0; j < u; j++) h[j] = gz[j] * hp[j] + (1.0f - gz[j]) * hh[j];
-            }
-        }
-    }
+    const int64_t BT = (int64_t)batch * d.T;
+    rnn_saved s;
+    s.Z = n->saved;
+    s.RH = n->spec.kind == LAM_LAYER_GRU ? s.Z + BT * d.G : NULL;
+    s.H = s.Z + BT * d.G + (s.RH ? BT * d.u : 0);
+    return s;
 }
 
 /* x (B, T, F) -> y (B, T, u) or (B, u) */
@@ -480,166 +365,31 @@ static void rnn_forward(lam_node *n, const lam_ctx *c, const float *const *xs, f
     const rnn_dims d = dims_of(n);
     const int T = d.T, u = d.u, G = d.G;
     const int64_t BT = (int64_t)batch * T;
-    const float *W = c->params, *bias = n->spec.use_bias ? W + (int64_t)(d.F + u) * G : NULL;
-    float *Z = n->saved;
+    const float *W = c->params, *U = W + (int64_t)d.F * G;
+    const float *bias = n->spec.use_bias ? U + (int64_t)u * G : NULL;
+    const float *brec = d.gru_ra && bias ? bias + G : NULL;
+    const lam_activation act = n->spec.activation, ract = n->spec.recurrent_activation;
+    const bool back = n->spec.go_backwards, gru = n->spec.kind == LAM_LAYER_GRU;
+    const rnn_saved sv = saved_of(n, batch, d);
     /* Z (B*T, G) = x (B*T, F) . W (F, G) + b_in, every step at once */
-    lam_gemm(false, false, (int)BT, G, d.F, 1.0f, x, d.F, W, G, 0.0f, Z, G);
-    if (bias)
-        for (int64_t r = 0; r < BT; r++) {
-            float *z = Z + r * G;
-            for (int j = 0; j < G; j++) z[j] += bias[j];
-        }
+    lam_gemm(false, false, (int)BT, G, d.F, 1.0f, x, d.F, W, G, 0.0f, sv.Z, G);
+    if (bias) lam_act_rows(LAM_ACT_LINEAR, sv.Z, bias, BT, G);
     float *R = c->scratch; /* GRU reset_after: (B, G) */
     const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0, b1;
         chunk_of(batch, ch, nch, &b0, &b1);
-        if (b1 > b0) forward_slice(n, c->params, n->saved, R, batch, b0, b1);
+        if (b1 <= b0) continue;
+        const int64_t zo = (int64_t)b0 * T * G, ho = (int64_t)b0 * T * u;
+        if (gru)
+            lam_gru_forward_steps(b1 - b0, T, u, U, brec, act, ract, d.gru_ra, back, sv.Z + zo,
+                                  sv.RH + ho, sv.H + ho, R + (int64_t)b0 * G);
+        else
+            lam_simplernn_forward_steps(b1 - b0, T, u, U, act, back, sv.Z + zo, sv.H + ho);
     }
-    const float *H = Z + BT * G +
-                     BT * u * (n->spec.kind == LAM_LAYER_LSTM ? 2 : n->spec.kind == LAM_LAYER_GRU ? 1 : 0);
-    if (n->spec.return_sequences) {
-        memcpy(y, H, sizeof(float) * (size_t)(BT * u));
-    } else {
-        for (int b = 0; b < batch; b++)
-            memcpy(y + (int64_t)b * u, H + ((int64_t)b * T + T - 1) * u, sizeof(float) * (size_t)u);
-    }
-}
-
-/* --------------------------------------------------------------- backward */
-
-/* Reverse steps for samples [b0, b1). dy rows: (B, T, u) or (B, u).
- * Writes dX (B, T, G): gradient w.r.t. the input-side pre-activations, and
- * for GRU reset_after dR (B, T, G): w.r.t. h_{t-1} . U + b_rec. */
-LAM_VEC static void backward_slice(const lam_node *n, const float *params, const float *saved,
-                           const float *dy, float *dX, float *dR, float *dh, float *dhn,
-                           float *tmp, int batch, int b0, int b1)
-{
-    const rnn_dims d = dims_of(n);
-    const int T = d.T, u = d.u, G = d.G, nb = b1 - b0;
-    const lam_activation act = n->spec.activation, ract = n->spec.recurrent_activation;
-    const bool back = n->spec.go_backwards, seq = n->spec.return_sequences;
-    const float *U = params + (int64_t)d.F * G;
-    const int64_t BT = (int64_t)batch * T;
-    const float *Z = saved, *A1 = Z + BT * G, *A2 = A1 + BT * u, *A3 = A2 + BT * u;
-    const float *H = n->spec.kind == LAM_LAYER_LSTM ? A3 : n->spec.kind == LAM_LAYER_GRU ? A2 : A1;
-    /* dh, dhn: (B, u) current and next-older step; tmp: (B, G) per-row temporaries
-     * (LSTM: running dc in the first u, scratch in the rest). */
-    for (int b = b0; b < b1; b++) {
-        const float *src = seq ? dy + ((int64_t)b * T + T - 1) * u : dy + (int64_t)b * u;
-        memcpy(dh + (int64_t)b * u, src, sizeof(float) * (size_t)u);
-        if (n->spec.kind == LAM_LAYER_LSTM) memset(tmp + (int64_t)b * G, 0, sizeof(float) * (size_t)u);
-    }
-    for (int s = T - 1; s >= 0; s--) {
-        const int tin = back ? T - 1 - s : s;
-        for (int b = b0; b < b1; b++) {
-            const int64_t rs = (int64_t)b * T + s, rt = (int64_t)b * T + tin;
-            const float *z = Z + rt * G;
-            const float *hp = s > 0 ? H + (rs - 1) * u : NULL;
-            float *g = dX + rt * G, *dhb = dh + (int64_t)b * u, *dhp = dhn + (int64_t)b * u;
-            if (n->spec.kind == LAM_LAYER_LSTM) {
-                const float *gi = z, *gf = z + u, *gg = z + 2 * u, *go = z + 3 * u;
-                const float *tc = A2 + rs * u, *cp = s > 0 ? A1 + (rs - 1) * u : NULL;
-                float *dc = tmp + (int64_t)b * G, *t1 = dc + u;
-                /* dc += dh * o * act'(c) */
-                #pragma omp simd
-                for (int j = 0; j < u; j++) t1[j] = dhb[j] * go[j];
-                lam_act_grad_rows(act, tc, t1, 1, u);
-                #pragma omp simd
-                for (int j = 0; j < u; j++) {
-                    dc[j] += t1[j];
-                    g[j] = dc[j] * gg[j];                       /* d i */
-                    g[u + j] = cp ? dc[j] * cp[j] : 0.0f;       /* d f */
-                    g[2 * u + j] = dc[j] * gi[j];               /* d g */
-                    g[3 * u + j] = dhb[j] * tc[j];              /* d o */
-                    dc[j] *= gf[j];                             /* to c_{t-1} */
-                }
-                lam_act_grad_rows(ract, gi, g, 1, 2 * u);
-                lam_act_grad_rows(act, gg, g + 2 * u, 1, u);
-                lam_act_grad_rows(ract, go, g + 3 * u, 1, u);
-                if (hp) {
-                    if (seq) memcpy(dhp, dy + (rs - 1) * u, sizeof(float) * (size_t)u);
-                    else memset(dhp, 0, sizeof(float) * (size_t)u);
-                }
-            } else if (n->spec.kind == LAM_LAYER_GRU) {
-                const float *gz = z, *gr = z + u, *hh = z + 2 * u, *rh = A1 + rt * u;
-                float *dz = g, *dr = g + u, *dhh = g + 2 * u;
-                #pragma omp simd
-                for (int j = 0; j < u; j++) {
-                    dz[j] = dhb[j] * ((hp ? hp[j] : 0.0f) - hh[j]);
-                    dhh[j] = dhb[j] * (1.0f - gz[j]);
-                    dr[j] = 0.0f; /* reset_after=False at s = 0: r meets h_{-1} = 0 */
-                }
-                lam_act_grad_rows(ract, gz, dz, 1, u);
-                lam_act_grad_rows(act, hh, dhh, 1, u);
-                if (d.gru_ra) {
-                    float *q = dR + rt * G;
-                    #pragma omp simd
-                    for (int j = 0; j < u; j++) dr[j] = dhh[j] * rh[j];
-                    lam_act_grad_rows(ract, gr, dr, 1, u);
-                    #pragma omp simd
-                    for (int j = 0; j < u; j++) {
-                        q[j] = dz[j];
-                        q[u + j] = dr[j];
-                        q[2 * u + j] = dhh[j] * gr[j];
-                    }
-                }
-                /* reset_after=False: dr needs d(r*h) = dhh . U_h^T, done per slice below */
-                if (hp) {
-                    #pragma omp simd
-                    for (int j = 0; j < u; j++)
-                        dhp[j] = (seq ? dy[(rs - 1) * u + j] : 0.0f) + dhb[j] * gz[j];
-                }
-            } else {
-                #pragma omp simd
-                for (int j = 0; j < u; j++) g[j] = dhb[j];
-                lam_act_grad_rows(act, z, g, 1, u);
-                if (hp) {
-                    if (seq) memcpy(dhp, dy + (rs - 1) * u, sizeof(float) * (size_t)u);
-                    else memset(dhp, 0, sizeof(float) * (size_t)u);
-                }
-            }
-        }
-        if (s == 0) break;
-        float *dXs = dX + ((int64_t)b0 * T + tin) * G, *dhs = dhn + (int64_t)b0 * u;
-        if (n->spec.kind == LAM_LAYER_GRU && !d.gru_ra) {
-            /* d(r*h) = dhh . U_h^T; then dr and the r-path into dh_{t-1} */
-            float *drh = tmp + (int64_t)b0 * G;
-            lam_gemm(false, true, nb, u, u, 1.0f, dXs + 2 * u, T * G, U + 2 * u, G, 0.0f, drh, G);
-            for (int b = b0; b < b1; b++) {
-                const int64_t rs = (int64_t)b * T + s, rt = (int64_t)b * T + tin;
-                const float *gr = Z + rt * G + u, *hp = H + (rs - 1) * u;
-                float *dr = dX + rt * G + u, *q = tmp + (int64_t)b * G, *dhp = dhn + (int64_t)b * u;
-                #pragma omp simd
-                for (int j = 0; j < u; j++) {
-                    dr[j] = q[j] * hp[j];
-                    dhp[j] += q[j] * gr[j];
-                }
-                lam_act_grad_rows(ract, gr, dr, 1, u);
-            }
-            /* dh_{t-1} += [dz, dr] . U_zr^T */
-            lam_gemm(false, true, nb, u, 2 * u, 1.0f, dXs, T * G, U, G, 1.0f, dhs, u);
-        } else {
-            const float *P = d.gru_ra ? dR + ((int64_t)b0 * T + tin) * G : dXs;
-            /* dh_{t-1} += dG_t . U^T, all gates in one product */
-            lam_gemm(false, true, nb, u, G, 1.0f, P, T * G, U, G, 1.0f, dhs, u);
-        }
-        /* dhn becomes the current step's dh (this thread's rows only) */
-        float *sw = dh;
-        dh = dhn;
-        dhn = sw;
-    }
-}
-
-static void col_sums(const float *a, int64_t rows, int cols, float *out)
-{
-    /* Fixed summation order: the result does not depend on threads. */
-    memset(out, 0, sizeof(float) * (size_t)cols);
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = a + r * cols;
-        for (int j = 0; j < cols; j++) out[j] += row[j];
-    }
+    if (n->spec.return_sequences) memcpy(y, sv.H, sizeof(float) * (size_t)(BT * u));
+    else lam_rnn_last_state(batch, T, u, sv.H, y);
 }
 
 static void rnn_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
@@ -656,47 +406,51 @@ static void rnn_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
     const int64_t BT = (int64_t)batch * T;
     const float *W = c->params, *U = W + (int64_t)F * G;
     float *dW = c->grads, *dU = dW + (int64_t)F * G, *db = dU + (int64_t)u * G;
+    const lam_activation act = n->spec.activation, ract = n->spec.recurrent_activation;
+    const bool back = n->spec.go_backwards, seq = n->spec.return_sequences;
+    const bool gru = n->spec.kind == LAM_LAYER_GRU;
+    const rnn_saved sv = saved_of(n, batch, d);
     float *dX = c->scratch;          /* (B, T, G) */
     float *dR = dX + BT * G;         /* (B, T, G), GRU reset_after */
     float *Hp = dR + BT * G;         /* (B, T, u) h_{t-1} in input order */
     float *dh = Hp + BT * u, *dhn = dh + (int64_t)batch * G, *tmp = dhn + (int64_t)batch * G;
     (void)y;
-    (void)U;
     const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
     for (int ch = 0; ch < nch; ch++) {
         int b0, b1;
         chunk_of(batch, ch, nch, &b0, &b1);
-        if (b1 > b0)
-            backward_slice(n, c->params, n->saved, dy, dX, dR, dh, dhn, tmp, batch, b0, b1);
+        if (b1 <= b0) continue;
+        const int64_t zo = (int64_t)b0 * T * G, ho = (int64_t)b0 * T * u;
+        const float *dys = dy + (int64_t)b0 * (seq ? T * u : u);
+        if (gru)
+            lam_gru_backward_steps(b1 - b0, T, u, U, act, ract, d.gru_ra, back, seq, sv.Z + zo,
+                                   sv.RH + ho, sv.H + ho, dys, dX + zo, dR + zo,
+                                   dh + (int64_t)b0 * u, dhn + (int64_t)b0 * u,
+                                   tmp + (int64_t)b0 * G);
+        else
+            lam_simplernn_backward_steps(b1 - b0, T, u, U, act, back, seq, sv.Z + zo, sv.H + ho,
+                                         dys, dX + zo, dh + (int64_t)b0 * u,
+                                         dhn + (int64_t)b0 * u);
     }
     /* Hp (B, T, u): row (b, tin(s)) = h_{s-1}, zero for s = 0 */
-    const float *H = n->saved + BT * G +
-                     BT * u * (n->spec.kind == LAM_LAYER_LSTM ? 2 : n->spec.kind == LAM_LAYER_GRU ? 1 : 0);
-    for (int b = 0; b < batch; b++)
-        for (int s = 0; s < T; s++) {
-            int tin = n->spec.go_backwards ? T - 1 - s : s;
-            float *dst = Hp + ((int64_t)b * T + tin) * u;
-            if (s == 0) memset(dst, 0, sizeof(float) * (size_t)u);
-            else memcpy(dst, H + ((int64_t)b * T + s - 1) * u, sizeof(float) * (size_t)u);
-        }
+    lam_rnn_gather_xh(batch, T, 0, u, back, NULL, sv.H, Hp);
     /* dW (F, G) = X^T . dX */
     lam_gemm(true, false, F, G, (int)BT, 1.0f, x, F, dX, G, 0.0f, dW, G);
     if (d.gru_ra) {
         lam_gemm(true, false, u, G, (int)BT, 1.0f, Hp, u, dR, G, 0.0f, dU, G);
         if (n->spec.use_bias) {
-            col_sums(dX, BT, G, db);
-            col_sums(dR, BT, G, db + G);
+            lam_bias_grad(dX, BT, G, db);
+            lam_bias_grad(dR, BT, G, db + G);
         }
-    } else if (n->spec.kind == LAM_LAYER_GRU) {
+    } else if (gru) {
         /* z, r columns see h_{t-1}; the h columns see r * h_{t-1} (saved RH) */
-        const float *RH = n->saved + BT * G;
         lam_gemm(true, false, u, 2 * u, (int)BT, 1.0f, Hp, u, dX, G, 0.0f, dU, G);
-        lam_gemm(true, false, u, u, (int)BT, 1.0f, RH, u, dX + 2 * u, G, 0.0f, dU + 2 * u, G);
-        if (n->spec.use_bias) col_sums(dX, BT, G, db);
+        lam_gemm(true, false, u, u, (int)BT, 1.0f, sv.RH, u, dX + 2 * u, G, 0.0f, dU + 2 * u, G);
+        if (n->spec.use_bias) lam_bias_grad(dX, BT, G, db);
     } else {
         lam_gemm(true, false, u, G, (int)BT, 1.0f, Hp, u, dX, G, 0.0f, dU, G);
-        if (n->spec.use_bias) col_sums(dX, BT, G, db);
+        if (n->spec.use_bias) lam_bias_grad(dX, BT, G, db);
     }
     /* dx (B*T, F) = dX . W^T */
     if (dx) lam_gemm(false, true, (int)BT, F, G, 1.0f, dX, G, W, G, 0.0f, dx, F);

@@ -10,6 +10,8 @@ extern const lam_op lam_op_add, lam_op_subtract, lam_op_multiply, lam_op_average
 extern const lam_op lam_op_batch_norm, lam_op_layer_norm, lam_op_conv1d, lam_op_maxpool1d,
     lam_op_avgpool1d, lam_op_global_avgpool1d, lam_op_global_avgpool2d, lam_op_global_maxpool1d,
     lam_op_global_maxpool2d, lam_op_zero_padding2d, lam_op_upsampling2d;
+/* bidirectional.c */
+extern const lam_op lam_op_bidirectional;
 
 const lam_op *lam_op_for(lam_layer_kind kind)
 {
@@ -45,6 +47,7 @@ const lam_op *lam_op_for(lam_layer_kind kind)
         [LAM_LAYER_GLOBAL_MAXPOOL2D] = &lam_op_global_maxpool2d,
         [LAM_LAYER_ZERO_PADDING2D] = &lam_op_zero_padding2d,
         [LAM_LAYER_UPSAMPLING2D] = &lam_op_upsampling2d,
+        [LAM_LAYER_BIDIRECTIONAL] = &lam_op_bidirectional,
     };
     return (unsigned)kind < LAM_LAYER_KIND_COUNT ? table[kind] : NULL;
 }
