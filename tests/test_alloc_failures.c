@@ -1,8 +1,10 @@
 /* test_alloc_failures.c - every allocation along the whole life of a model
  * fails in turn: JSON spec -> compile -> fit (one epoch, validation_split,
  * a checkpoint saved every 2 steps) -> save -> load -> predict -> evaluate,
- * and a functional model built in C (two inputs, a shared layer, two
- * outputs with their own losses) -> compile -> lam_fit_multi -> forward.
+ * for Sequential and functional Keras JSON (residual Add, BatchNormalization,
+ * a shared layer), and a functional model built in C (two inputs, a shared
+ * layer, two outputs with their own losses) -> compile -> lam_fit_multi ->
+ * forward.
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -42,6 +44,40 @@ static const char GRU_SPEC[] =
     "{\"class_name\": \"LSTM\", \"config\": {\"units\": 3, \"return_sequences\": true}},"
     "{\"class_name\": \"GRU\", \"config\": {\"units\": 3}},"
     "{\"class_name\": \"Dense\", \"config\": {\"units\": 3, \"activation\": \"softmax\"}}]}}";
+
+/* Keras 3 functional JSON: a residual Add over Conv2D + BatchNormalization, a Dense
+ * layer called twice (shared weights), Dropout. */
+static const char FUNCTIONAL_SPEC[] =
+    "{\"module\":\"keras.src.models.functional\",\"class_name\":\"Functional\",\"config\":{\"name"
+    "\":\"graph\",\"layers\":[{\"module\":\"keras.layers\",\"class_name\":\"InputLayer\",\"config"
+    "\":{\"batch_shape\":[null,4,4,1],\"name\":\"img\"},\"name\":\"img\",\"inbound_nodes\":[]},{"
+    "\"module\":\"keras.layers\",\"class_name\":\"Conv2D\",\"config\":{\"name\":\"conv\",\"filter"
+    "s\":1,\"kernel_size\":[3,3],\"padding\":\"same\"},\"name\":\"conv\",\"inbound_nodes\":[{\"ar"
+    "gs\":[{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\","
+    "\"keras_history\":[\"img\",0,0]}}],\"kwargs\":{}}]},{\"module\":\"keras.layers\",\"class_nam"
+    "e\":\"BatchNormalization\",\"config\":{\"name\":\"bn\"},\"name\":\"bn\",\"inbound_nodes\":[{"
+    "\"args\":[{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float3"
+    "2\",\"keras_history\":[\"conv\",0,0]}}],\"kwargs\":{}}]},{\"module\":\"keras.layers\",\"clas"
+    "s_name\":\"Add\",\"config\":{\"name\":\"add\"},\"name\":\"add\",\"inbound_nodes\":[{\"args\""
+    ":[[{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"k"
+    "eras_history\":[\"img\",0,0]}},{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":nu"
+    "ll,\"dtype\":\"float32\",\"keras_history\":[\"bn\",0,0]}}]],\"kwargs\":{}}]},{\"module\":\"k"
+    "eras.layers\",\"class_name\":\"Flatten\",\"config\":{\"name\":\"flat\"},\"name\":\"flat\",\""
+    "inbound_nodes\":[{\"args\":[{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,"
+    "\"dtype\":\"float32\",\"keras_history\":[\"add\",0,0]}}],\"kwargs\":{}}]},{\"module\":\"kera"
+    "s.layers\",\"class_name\":\"Dense\",\"config\":{\"name\":\"shared\",\"units\":16,\"activatio"
+    "n\":\"tanh\"},\"name\":\"shared\",\"inbound_nodes\":[{\"args\":[{\"class_name\":\"__keras_te"
+    "nsor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"keras_history\":[\"flat\",0,0]}}"
+    "],\"kwargs\":{}},{\"args\":[{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,"
+    "\"dtype\":\"float32\",\"keras_history\":[\"shared\",0,0]}}],\"kwargs\":{}}]},{\"module\":\"k"
+    "eras.layers\",\"class_name\":\"Dropout\",\"config\":{\"name\":\"drop\",\"rate\":0.25},\"name"
+    "\":\"drop\",\"inbound_nodes\":[{\"args\":[{\"class_name\":\"__keras_tensor__\",\"config\":{"
+    "\"shape\":null,\"dtype\":\"float32\",\"keras_history\":[\"shared\",1,0]}}],\"kwargs\":{}}]},"
+    "{\"module\":\"keras.layers\",\"class_name\":\"Dense\",\"config\":{\"name\":\"out\",\"units\""
+    ":3,\"activation\":\"softmax\"},\"name\":\"out\",\"inbound_nodes\":[{\"args\":[{\"class_name"
+    "\":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"keras_history\":["
+    "\"drop\",0,0]}}],\"kwargs\":{}}]}],\"input_layers\":[[\"img\",0,0]],\"output_layers\":[[\"ou"
+    "t\",0,0]]}}";
 
 static lam_dataset *tiny_data(int rank, const int64_t *shape)
 {
@@ -241,6 +277,7 @@ int main(void)
     fail_each_allocation("cnn", CNN_SPEC, 3, (int64_t[]){4, 4, 1});
     fail_each_allocation("lstm_gru", GRU_SPEC, 2, (int64_t[]){4, 4});
     fail_each_allocation("functional", NULL, 2, (int64_t[]){4, 4});
+    fail_each_allocation("functional_json", FUNCTIONAL_SPEC, 3, (int64_t[]){4, 4, 1});
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }
