@@ -7,6 +7,7 @@
 #include "gradcheck.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static lam_dataset *toy_images(int n)
 {
@@ -309,6 +310,25 @@ static void multi_io(void)
     CHECK_FAILS(lam_evaluate(m, xa, 10, 0, &r1), LAM_ERR_ARG, "use lam_evaluate_multi");
     CHECK_FAILS(lam_predict_multi(m, 1, xs, 4, (float *[]){p1, p2}), LAM_ERR_ARG,
                 "1 prediction input data sets for 2 model inputs");
+    /* The per-output losses and weights survive a model file. */
+    char path[] = "/tmp/lamina-step-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    CHECK_OK(lam_model_save(m, path));
+    lam_model *back = NULL;
+    CHECK_OK(lam_model_load(path, &back));
+    unlink(path);
+    CHECK(back && back->losses[0] == LAM_LOSS_SPARSE_CATEGORICAL_CE &&
+              back->losses[1] == LAM_LOSS_MSE && back->loss_weights[0] == 1.0f &&
+              back->loss_weights[1] == 0.25f,
+          "per-output losses after load: %d %d, weights %g %g", back ? (int)back->losses[0] : -1,
+          back ? (int)back->losses[1] : -1, back ? back->loss_weights[0] : 0,
+          back ? back->loss_weights[1] : 0);
+    lam_eval_result r2;
+    CHECK_OK(lam_evaluate_multi(back, 2, xs, 2, ys, 10, 0, &r2));
+    CHECK(r2.loss == r.loss, "loaded model's loss %.9g, saved one's %.9g", r2.loss, r.loss);
+    lam_model_free(back);
     lam_dataset_free(xa);
     lam_dataset_free(xb);
     lam_model_free(m);

@@ -541,14 +541,13 @@ static lam_status load_from(const char *path, const unsigned char *buf, size_t s
         lam_optimizer opt;
         lam_loss loss;
         st = lam_training_config_parse(tc, path, &opt, &loss);
-        cJSON_Delete(tc);
-        if (st != LAM_OK) goto done;
         /* Compile allocates the weights and slots (and initialises them,
          * which the copies below overwrite). */
-        if ((st = lam_model_compile(m, &opt, loss)) != LAM_OK) {
+        if (st == LAM_OK && (st = lam_model_compile(m, &opt, loss)) != LAM_OK)
             st = lam_error_context(st, "%s", path);
-            goto done;
-        }
+        if (st == LAM_OK) st = lam_training_config_output_losses(tc, path, m);
+        cJSON_Delete(tc);
+        if (st != LAM_OK) goto done;
     }
     const unsigned char *data = buf + 8 + n;
     int nt = lam_model_num_tensors(m), expected = 0;

@@ -19,6 +19,9 @@ cJSON *lam_training_config_to_cjson(const lam_model *m);
 /* The reverse; src names the file in messages. Unknown optimizers or
  * parameters lamina does not implement (amsgrad, centered, ...) are
  * rejected with LAM_ERR_UNSUPPORTED. */
+/* A training config's per-output losses and weights (Keras's loss={...},
+ * loss_weights={...}), set on the compiled model m. */
+lam_status lam_training_config_output_losses(const cJSON *tc, const char *src, lam_model *m);
 lam_status lam_training_config_parse(const cJSON *tc, const char *src, lam_optimizer *opt,
                                      lam_loss *loss);
 

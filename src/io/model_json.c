@@ -1802,7 +1802,19 @@ cJSON *lam_training_config_to_cjson(const lam_model *m)
 {
     const lam_optimizer *o = lam_model_optimizer(m);
     cJSON *tc = cJSON_CreateObject();
-    cJSON_AddStringToObject(tc, "loss", lam_loss_name(lam_model_loss(m)));
+    const int nout = lam_model_num_outputs(m);
+    if (nout == 1) {
+        cJSON_AddStringToObject(tc, "loss", lam_loss_name(lam_model_loss(m)));
+    } else {
+        /* Keras's compile(loss={...}, loss_weights={...}), keyed by output layer. */
+        cJSON *lo = cJSON_AddObjectToObject(tc, "loss");
+        cJSON *lw = cJSON_AddObjectToObject(tc, "loss_weights");
+        for (int k = 0; k < nout; k++) {
+            const char *name = lam_model_layer(m, lam_model_output_id(m, k))->name;
+            cJSON_AddStringToObject(lo, name, lam_loss_name(m->losses[k]));
+            cJSON_AddNumberToObject(lw, name, (double)m->loss_weights[k]);
+        }
+    }
     cJSON *metrics = cJSON_AddArrayToObject(tc, "metrics");
     if (lam_model_loss(m) != LAM_LOSS_MSE) cJSON_AddItemToArray(metrics, cJSON_CreateString("accuracy"));
     cJSON *oc = cJSON_AddObjectToObject(tc, "optimizer_config");
@@ -1960,14 +1972,47 @@ static lam_status schedule_parse(const cJSON *lr, const char *src, lam_optimizer
     return LAM_OK;
 }
 
+lam_status lam_training_config_output_losses(const cJSON *tc, const char *src, lam_model *m)
+{
+    const cJSON *lo = cJSON_GetObjectItemCaseSensitive(tc, "loss");
+    const cJSON *lw = cJSON_GetObjectItemCaseSensitive(tc, "loss_weights");
+    if (!cJSON_IsObject(lo)) return LAM_OK; /* one loss for every output */
+    if (lw && !cJSON_IsObject(lw))
+        return lam_error(LAM_ERR_FORMAT, "%s: training_config: loss_weights is not an object", src);
+    for (const cJSON *e = lo->child; e; e = e->next) {
+        int k = 0;
+        while (k < lam_model_num_outputs(m) &&
+               strcmp(lam_model_layer(m, lam_model_output_id(m, k))->name, e->string) != 0)
+            k++;
+        if (k == lam_model_num_outputs(m))
+            return lam_error(LAM_ERR_FORMAT, "%s: training_config: loss of \"%s\", which is no "
+                             "output of the model", src, e->string);
+        if (!cJSON_IsString(e))
+            return lam_error(LAM_ERR_FORMAT, "%s: training_config: loss of \"%s\" is not a "
+                             "string", src, e->string);
+        lam_loss loss;
+        lam_status st = lam_loss_parse(e->valuestring, &loss);
+        if (st != LAM_OK) return lam_error_context(st, "%s: training_config", src);
+        const cJSON *w = lw ? cJSON_GetObjectItemCaseSensitive(lw, e->string) : NULL;
+        if (w && !cJSON_IsNumber(w))
+            return lam_error(LAM_ERR_FORMAT, "%s: training_config: loss_weights of \"%s\" is "
+                             "not a number", src, e->string);
+        st = lam_model_set_output_loss(m, k, loss, w ? (float)w->valuedouble : 1.0f);
+        if (st != LAM_OK) return lam_error_context(st, "%s: training_config", src);
+    }
+    return LAM_OK;
+}
+
 lam_status lam_training_config_parse(const cJSON *tc, const char *src, lam_optimizer *opt,
                                      lam_loss *loss)
 {
     if (!cJSON_IsObject(tc))
         return lam_error(LAM_ERR_FORMAT, "%s: training_config is not a JSON object", src);
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(tc, "loss");
+    if (cJSON_IsObject(l)) l = l->child; /* per output: compile with the first, then each */
     if (!cJSON_IsString(l))
-        return lam_error(LAM_ERR_FORMAT, "%s: training_config has no \"loss\" string", src);
+        return lam_error(LAM_ERR_FORMAT, "%s: training_config has no \"loss\" string (or "
+                         "object of strings)", src);
     lam_status st = lam_loss_parse(l->valuestring, loss);
     if (st != LAM_OK) return lam_error_context(st, "%s: training_config", src);
     const cJSON *oc = cJSON_GetObjectItemCaseSensitive(tc, "optimizer_config");
