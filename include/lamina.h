@@ -246,7 +246,9 @@ typedef struct lam_layer_spec {
     int rank;                            /* Input: per-sample rank and shape; */
     int64_t shape[4];                    /* Reshape: the target shape */
     int axis;                            /* Concatenate, BatchNormalization,
-                                            LayerNormalization (default -1: last) */
+                                            LayerNormalization: Keras's count, the
+                                            batch axis being 0 (refused), so 1 is a
+                                            sample's first axis; -1 (default) the last */
     float momentum, epsilon;             /* BatchNormalization (0.99, 1e-3);
                                             LayerNormalization epsilon (1e-3) */
     bool center, scale;                  /* normalisation's beta and gamma (true) */
