@@ -176,6 +176,23 @@ typedef enum {
 
 typedef enum { LAM_PAD_VALID = 0, LAM_PAD_SAME = 1 } lam_padding;
 
+/* How a Conv2D is computed. AUTO (the default) picks the fastest family for
+ * the layer's shape; the others force one, for comparisons and tests, and
+ * lam_model_add rejects a forced family that cannot compute the layer:
+ *   IM2COL     any window.
+ *   WINOGRAD2  F(2x2, 3x3); WINOGRAD4 F(4x4, 3x3): 3x3 kernels, strides 1x1.
+ *   DIRECT     kernel_h * kernel_w * channels <= 64.
+ * Every family computes the same convolution (to rounding). It is a choice of
+ * this process, not part of the model: files and JSON do not record it. */
+typedef enum {
+    LAM_CONV_AUTO = 0,
+    LAM_CONV_IM2COL,
+    LAM_CONV_WINOGRAD2,
+    LAM_CONV_WINOGRAD4,
+    LAM_CONV_DIRECT,
+    LAM_CONV_ALGO_COUNT
+} lam_conv_algo;
+
 /* Everything that defines one layer. Get one from lam_layer_defaults(kind),
  * which fills Keras's defaults, then change what differs. */
 typedef struct lam_layer_spec {
@@ -193,6 +210,7 @@ typedef struct lam_layer_spec {
     bool reset_after;                    /* GRU (default true, as Keras 3) */
     int rank;                            /* Input: per-sample rank and shape */
     int64_t shape[4];
+    lam_conv_algo conv_algo;             /* Conv2D (default LAM_CONV_AUTO) */
 } lam_layer_spec;
 
 lam_layer_spec lam_layer_defaults(lam_layer_kind kind);
