@@ -363,8 +363,13 @@ def main():
     for name, shape, desc in FILES:
         shp = "JSON" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
         lines.append(f"| `{name}` | {shp} | {desc.replace('|', '/')} |")
-    with open(os.path.join(OUT, "README.md"), "w") as fh:
-        fh.write("\n".join(lines) + "\n")
+    # Sections written by the other fixture scripts (make_loss_fixtures.py ...)
+    # start with a "<!-- written by " marker; they are kept as they are.
+    path = os.path.join(OUT, "README.md")
+    old = open(path).read() if os.path.exists(path) else ""
+    kept = old[old.index("<!-- written by "):] if "<!-- written by " in old else ""
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n" + ("\n" + kept if kept else ""))
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {len(FILES)} fixtures to {OUT} ({total} bytes); {versions}")
 
