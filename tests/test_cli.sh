@@ -114,6 +114,19 @@ expect_rc 2 train --model "$tmp/dense.json"
 expect_rc 2 nosuchcommand
 ok "errors: exit 1 naming the file, usage errors exit 2"
 
+# --- a loss that becomes NaN: exit 1 naming the step; the model file left is
+# the one saved before training began (epoch 0, step 0: --out is written
+# first, so that a bad path shows at once), never the failed step's weights.
+expect_rc 1 train --model "$tmp/dense.json" --data "$tmp/d.csv" --lr 1e30 --verbose 0 \
+    --out "$tmp/nan.safetensors"
+grep -q "loss became .*nan at epoch 1, step" "$tmp/err" || fail "NaN loss: $(cat "$tmp/err")"
+[ -f "$tmp/nan.safetensors" ] || fail "NaN loss: the pre-training model file is missing"
+grep -a -q '"epoch":"0"' "$tmp/nan.safetensors" && grep -a -q '"step":"0"' "$tmp/nan.safetensors" ||
+    fail "NaN loss: the model file is not the pre-training one"
+"$L" evaluate "$tmp/nan.safetensors" --data "$tmp/d.csv" --json >"$tmp/nan.json" ||
+    fail "NaN loss: the model file left does not load"
+ok "NaN loss: exit 1; the model file is the pre-training one, and loads"
+
 # Fashion-MNIST through the command: tests/test_cli_fashion_mnist.sh (skipped,
 # not passed, where the data is not installed).
 
