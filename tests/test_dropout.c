@@ -9,7 +9,7 @@
  * with the Dense kernel w = 0, one sample x = 1, MSE target t = -0.5, and one
  * SGD step (lam_fit, batch 1). Then y = 0 and dL/dy = 2 (y - t) = 1, so
  * dL/dw_i = mask_i * x_i = mask_i: lam_model_grads() holds the mask itself,
- * bit for bit. */
+ * bit for bit (and the step itself, plain SGD, is checked on the way). */
 #include "lamina.h"
 #include "test.h"
 
@@ -47,6 +47,13 @@ static bool dropout_mask(float rate, uint64_t seed, float *mask)
         if (st == LAM_OK) {
             memcpy(mask, lam_model_grads(m), sizeof(float) * D);
             ok = true;
+            /* The step that produced it is plain SGD (lam_sgd(): lr 0.01, no
+             * momentum): w = 0 - lr * grad, exactly, in float. */
+            const float lr = lam_sgd().learning_rate;
+            int64_t off = 0;
+            for (int i = 0; i < D; i++) off += lam_model_params(m)[i] != 0.0f - lr * mask[i];
+            CHECK(off == 0, "rate %g: %lld weights differ from one plain SGD step -lr * grad",
+                  (double)rate, (long long)off);
         }
         /* Inference: no mask, no scaling. With w = 1, y = sum x = D exactly. */
         for (int i = 0; i < D; i++) lam_model_params(m)[i] = 1.0f;
