@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps deps-data demo demo-lstm test test-sanitize clean
+.PHONY: all build deps deps-data demo demo-lstm demo-resnet test test-sanitize clean
 
 all: build
 
@@ -21,6 +21,9 @@ demo: deps-data build
 
 demo-lstm: deps-data build
 	$(BUILD)/examples/seed_lstm
+
+demo-resnet: deps-data build
+	$(BUILD)/examples/residual_cnn
 
 # Installs Fashion-MNIST first, so the tests that need it run rather than
 # skip (ctest lists a skipped test as "Skipped", never as passed).

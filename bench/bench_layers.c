@@ -63,8 +63,11 @@ int main(int argc, char **argv)
     }
     lam_rng r;
     lam_rng_seed(&r, 1);
-    for (int64_t i = 0; i < B * m->nodes[0].out_size; i++) m->xbuf[i] = (float)lam_rng_uniform(&r);
-    for (int b = 0; b < B; b++) m->labels[b] = b % 10;
+    float *x = lam_model_input_buffer(m, 0);
+    for (int64_t i = 0; i < B * m->nodes[0].out.size; i++) x[i] = (float)lam_rng_uniform(&r);
+    int32_t labels[32];
+    for (int b = 0; b < B; b++) labels[b] = b % 10;
+    const lam_target target = {labels, NULL, NULL};
     const int n = m->n;
     double *fw = calloc((size_t)(n * steps), sizeof(double));
     double *bw = calloc((size_t)(n * steps), sizeof(double));
@@ -73,27 +76,34 @@ int main(int argc, char **argv)
         for (int i = 1; i < n; i++) {
             lam_node *nd = &m->nodes[i];
             if (nd->op->aliases_input) continue;
-            lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset, m->scratch,
-                         !latency, m->seed, m->step};
+            lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset,
+                         m->state + nd->state_offset, m->scratch, !latency, !latency, m->seed,
+                         m->step};
+            const float *xs[1] = {m->nodes[i - 1].value};
             double t0 = now();
-            nd->op->forward(nd, &c, m->nodes[i - 1].out, nd->out, B);
+            nd->op->forward(nd, &c, xs, nd->value, B);
             fw[i * steps + s] = now() - t0;
         }
         if (latency) continue;
-        lam_node *last = &m->nodes[n - 1];
-        lam_loss_compute(m->loss, last, m->labels, m->targets, B, last->dout, NULL);
+        /* The layers ran one by one above; tell the engine a training
+         * forward of this batch happened, so the loss may read it. */
+        m->last_mode = LAM_MODE_TRAIN;
+        m->last_batch = B;
+        lam_batch_metrics bm;
+        lam_loss_eval(m, B, &target, true, &bm);
         for (int i = n - 1; i >= 1; i--) {
             lam_node *nd = &m->nodes[i];
             if (nd->op->aliases_input) continue;
-            lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset, m->scratch,
-                         true, m->seed, m->step};
+            lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset,
+                         m->state + nd->state_offset, m->scratch, true, true, m->seed, m->step};
+            const float *xs[1] = {m->nodes[i - 1].value};
+            float *dxs[1] = {i > 1 ? m->nodes[i - 1].grad : NULL};
             double t0 = cpu_now();
-            nd->op->backward(nd, &c, m->nodes[i - 1].out, nd->out, nd->dout,
-                             i > 1 ? m->nodes[i - 1].dout : NULL, B);
+            nd->op->backward(nd, &c, xs, nd->value, nd->grad, dxs, B);
             bw[i * steps + s] = cpu_now() - t0;
         }
         double t0 = cpu_now();
-        lam_optimizer_step(m);
+        lam_optimizer_update(m, lam_model_learning_rate(m));
         opt[s] = cpu_now() - t0;
     }
     double total = 0;

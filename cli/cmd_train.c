@@ -30,9 +30,20 @@ static const char USAGE[] =
     "  --epochs N            default 1\n"
     "  --batch-size N        default 32\n"
     "  --validation-split F  the last fraction F of the training data, as Keras (default 0)\n"
-    "  --optimizer NAME      adam (default), sgd, rmsprop\n"
+    "  --optimizer NAME      adam (default), adamw, sgd, rmsprop, adagrad, adamax, nadam\n"
     "  --lr F  --beta1 F  --beta2 F  --epsilon F  --momentum F  --nesterov  --rho F\n"
-    "                        optimizer settings (Keras defaults otherwise)\n"
+    "  --amsgrad  --centered  --initial-accumulator F\n"
+    "                        optimizer settings (Keras defaults otherwise); --lr is also\n"
+    "                        allowed with a saved model: a constant rate from its current\n"
+    "                        step on, replacing its schedule\n"
+    "  --weight-decay F  --clipnorm F  --clipvalue F  --global-clipnorm F\n"
+    "                        Keras's decoupled weight decay and gradient clipping (one of\n"
+    "                        the three clips at most)\n"
+    "  --lr-schedule SPEC    the learning rate as a function of the step, from --lr:\n"
+    "                          exponential:decay_steps=N,decay_rate=F[,staircase=1]\n"
+    "                          inverse_time:decay_steps=N,decay_rate=F[,staircase=1]\n"
+    "                          cosine:decay_steps=N[,alpha=F][,warmup_target=F,warmup_steps=N]\n"
+    "                          piecewise:boundaries=N/N/...,values=F/F/...\n"
     "  --loss NAME           default sparse_categorical_crossentropy; also\n"
     "                        categorical_crossentropy, binary_crossentropy, mse\n"
     "  --seed N              weight initialisation, shuffling, dropout (default 42)\n"
@@ -49,21 +60,44 @@ static const char USAGE[] =
     "                        --checkpoint-every steps, and on Ctrl-C\n"
     "  --checkpoint-every N  also save every N optimizer steps inside an epoch; resuming\n"
     "                        continues from the next batch, with the same sample order\n"
-    "  --json                print one JSON object: history, test result, output file\n";
+    "  --json                print one JSON object: history, test result, output file\n"
+    "\n"
+    "Callbacks (Keras's, run at the end of every epoch):\n"
+    "  --early-stopping N    stop after N epochs without improvement of --monitor\n"
+    "  --restore-best-weights  with --early-stopping: end with the best epoch's weights\n"
+    "  --reduce-lr-on-plateau N  multiply the learning rate by --lr-factor (0.1) after N\n"
+    "                        epochs without improvement; --min-lr F (0), --cooldown N (0)\n"
+    "  --save-best FILE      save the model whenever --monitor improves (ModelCheckpoint\n"
+    "                        with save_best_only; FILE may hold {epoch:02d}, {val_loss:.4f})\n"
+    "  --csv-log FILE        one CSV row per epoch (CSVLogger); --csv-append keeps old rows\n"
+    "  --terminate-on-nan    end quietly at a non-finite loss, with the weights before it\n"
+    "  --monitor NAME        loss, accuracy, val_loss (default), val_accuracy\n"
+    "  --min-delta F         the least change that counts as an improvement\n";
 
 typedef struct train_args {
     const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
     long epochs, batch_size, seed, threads, verbose, limit, test_limit, checkpoint_every;
-    double validation_split, lr, beta1, beta2, epsilon, momentum, rho;
-    bool nesterov, json, no_header, no_shuffle;
+    const char *lr_schedule;
+    double validation_split, lr, beta1, beta2, epsilon, momentum, rho, initial_accumulator;
+    double weight_decay, clipnorm, clipvalue, global_clipnorm;
+    bool nesterov, amsgrad, centered, json, no_header, no_shuffle;
+    /* Callbacks. */
+    long early_stopping, reduce_lr, cooldown;
+    double lr_factor, min_lr, min_delta;
+    const char *monitor, *save_best, *csv_log;
+    bool restore_best, csv_append, terminate_on_nan, seen_early_stopping, seen_reduce_lr,
+        seen_min_delta;
     bool seen_epochs, seen_verbose, seen_optimizer, seen_lr, seen_beta1, seen_beta2,
-        seen_epsilon, seen_momentum, seen_nesterov, seen_rho, seen_loss, seen_seed;
+        seen_epsilon, seen_momentum, seen_nesterov, seen_rho, seen_loss, seen_seed,
+        seen_amsgrad, seen_centered, seen_initial_accumulator, seen_weight_decay, seen_clipnorm,
+        seen_clipvalue, seen_global_clipnorm, seen_lr_schedule;
 } train_args;
 
 static int parse_args(int argc, char **argv, train_args *a)
 {
     *a = (train_args){.epochs = 1, .batch_size = 32, .seed = 42, .verbose = 1,
-                      .optimizer = "adam", .loss = "sparse_categorical_crossentropy"};
+                      .optimizer = "adam", .loss = "sparse_categorical_crossentropy",
+                      .lr_factor = 0.1, .monitor = "val_loss"};
     const cli_option opts[] = {
         {"--model", OPT_STR, &a->model, NULL},
         {"--resume", OPT_STR, &a->resume, NULL},
@@ -81,6 +115,15 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--momentum", OPT_FLOAT, &a->momentum, &a->seen_momentum},
         {"--nesterov", OPT_FLAG, &a->nesterov, &a->seen_nesterov},
         {"--rho", OPT_FLOAT, &a->rho, &a->seen_rho},
+        {"--amsgrad", OPT_FLAG, &a->amsgrad, &a->seen_amsgrad},
+        {"--centered", OPT_FLAG, &a->centered, &a->seen_centered},
+        {"--initial-accumulator", OPT_FLOAT, &a->initial_accumulator,
+         &a->seen_initial_accumulator},
+        {"--weight-decay", OPT_FLOAT, &a->weight_decay, &a->seen_weight_decay},
+        {"--clipnorm", OPT_FLOAT, &a->clipnorm, &a->seen_clipnorm},
+        {"--clipvalue", OPT_FLOAT, &a->clipvalue, &a->seen_clipvalue},
+        {"--global-clipnorm", OPT_FLOAT, &a->global_clipnorm, &a->seen_global_clipnorm},
+        {"--lr-schedule", OPT_STR, &a->lr_schedule, &a->seen_lr_schedule},
         {"--loss", OPT_STR, &a->loss, &a->seen_loss},
         {"--seed", OPT_INT, &a->seed, &a->seen_seed},
         {"--threads", OPT_INT, &a->threads, NULL},
@@ -92,6 +135,18 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--no-shuffle", OPT_FLAG, &a->no_shuffle, NULL},
         {"--json", OPT_FLAG, &a->json, NULL},
         {"--checkpoint-every", OPT_INT, &a->checkpoint_every, NULL},
+        {"--early-stopping", OPT_INT, &a->early_stopping, &a->seen_early_stopping},
+        {"--restore-best-weights", OPT_FLAG, &a->restore_best, NULL},
+        {"--reduce-lr-on-plateau", OPT_INT, &a->reduce_lr, &a->seen_reduce_lr},
+        {"--lr-factor", OPT_FLOAT, &a->lr_factor, NULL},
+        {"--min-lr", OPT_FLOAT, &a->min_lr, NULL},
+        {"--cooldown", OPT_INT, &a->cooldown, NULL},
+        {"--save-best", OPT_STR, &a->save_best, NULL},
+        {"--csv-log", OPT_STR, &a->csv_log, NULL},
+        {"--csv-append", OPT_FLAG, &a->csv_append, NULL},
+        {"--terminate-on-nan", OPT_FLAG, &a->terminate_on_nan, NULL},
+        {"--monitor", OPT_STR, &a->monitor, NULL},
+        {"--min-delta", OPT_FLOAT, &a->min_delta, &a->seen_min_delta},
         {NULL, OPT_FLAG, NULL, NULL},
     };
     const char *pos[1];
@@ -109,16 +164,26 @@ static int parse_args(int argc, char **argv, train_args *a)
         a->test_limit < 0 || a->verbose < 0 || a->verbose > 2)
         return cli_usage_error("train", "--epochs, --limit, --test-limit, --threads must be >= 0, "
                                "--batch-size >= 1, --verbose 0, 1 or 2");
+    if (a->restore_best && !a->seen_early_stopping)
+        return cli_usage_error("train", "--restore-best-weights needs --early-stopping N");
+    if (a->csv_append && !a->csv_log)
+        return cli_usage_error("train", "--csv-append needs --csv-log FILE");
     if (a->json && !a->seen_verbose) a->verbose = 0;
     /* A saved model carries its optimizer and state; compiling again would
-     * reinitialise its weights, so these options only apply to a spec. */
-    bool compile_opts = a->seen_optimizer || a->seen_lr || a->seen_beta1 || a->seen_beta2 ||
+     * reinitialise its weights, so these options only apply to a spec.
+     * --lr is the exception: the schedule is a function of the saved step,
+     * and a constant rate from that step on replaces it. */
+    bool compile_opts = a->seen_optimizer || a->seen_beta1 || a->seen_beta2 ||
                         a->seen_epsilon || a->seen_momentum || a->seen_nesterov ||
-                        a->seen_rho || a->seen_loss || a->seen_seed;
+                        a->seen_rho || a->seen_loss || a->seen_seed || a->seen_amsgrad ||
+                        a->seen_centered || a->seen_initial_accumulator ||
+                        a->seen_weight_decay || a->seen_clipnorm || a->seen_clipvalue ||
+                        a->seen_global_clipnorm || a->seen_lr_schedule;
     const char *saved = a->resume ? a->resume : cli_is_spec(a->model) ? NULL : a->model;
     if (saved && compile_opts)
-        return cli_usage_error("train", "optimizer, loss and seed options apply to a JSON spec; "
-                               "%s keeps the ones it was trained with", saved);
+        return cli_usage_error("train", "optimizer, schedule, loss and seed options apply to a "
+                               "JSON spec; %s keeps the ones it was trained with (--lr may "
+                               "replace its learning rate)", saved);
     return CLI_OK;
 }
 
@@ -134,6 +199,22 @@ static int make_optimizer(const train_args *a, lam_optimizer *opt)
     if (a->seen_momentum) opt->momentum = (float)a->momentum;
     if (a->seen_nesterov) opt->nesterov = true;
     if (a->seen_rho) opt->rho = (float)a->rho;
+    if (a->seen_amsgrad) opt->amsgrad = true;
+    if (a->seen_centered) opt->centered = true;
+    if (a->seen_initial_accumulator) opt->initial_accumulator_value = (float)a->initial_accumulator;
+    if (a->seen_weight_decay) opt->weight_decay = (float)a->weight_decay;
+    if (a->seen_clipnorm) opt->clipnorm = (float)a->clipnorm;
+    if (a->seen_clipvalue) opt->clipvalue = (float)a->clipvalue;
+    if (a->seen_global_clipnorm) opt->global_clipnorm = (float)a->global_clipnorm;
+    if (a->seen_lr_schedule && lam_schedule_parse(a->lr_schedule, &opt->schedule) != LAM_OK)
+        return cli_lib_error();
+    /* A piecewise schedule's values are its rates; the first is its initial one. */
+    if (opt->schedule.kind == LAM_SCHEDULE_PIECEWISE_CONSTANT) {
+        if (a->seen_lr)
+            return cli_usage_error("train", "--lr does not apply to a piecewise schedule: its "
+                                   "values are the rates");
+        opt->learning_rate = opt->schedule.values[0];
+    }
     return CLI_OK;
 }
 
@@ -152,6 +233,8 @@ static int prepare_model(const train_args *a, lam_model **m, int *initial_epoch)
         if (lam_model_compile(*m, &opt, loss) != LAM_OK) return cli_lib_error();
         return CLI_OK;
     }
+    if (a->seen_lr && lam_model_set_learning_rate(*m, (float)a->lr) != LAM_OK)
+        return cli_lib_error();
     lam_train_state st;
     lam_model_train_state(*m, &st);
     *initial_epoch = (int)st.epoch;
@@ -202,10 +285,48 @@ static cJSON *history_json(const lam_history *h, int initial_epoch)
             cli_json_number(o, "val_loss", e->val_loss);
             if (e->has_accuracy) cli_json_number(o, "val_accuracy", e->val_accuracy);
         }
+        cli_json_number(o, "learning_rate", e->learning_rate);
         cli_json_number(o, "seconds", e->seconds);
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
+}
+
+/* The callbacks the options ask for, in Keras's usual order; returns how many. */
+static int callbacks_from_args(const train_args *a, lam_callback *cb)
+{
+    int n = 0;
+    if (a->terminate_on_nan) cb[n++] = lam_terminate_on_nan();
+    if (a->seen_early_stopping) {
+        cb[n] = lam_early_stopping();
+        cb[n].patience = (int)a->early_stopping;
+        cb[n].restore_best_weights = a->restore_best;
+        cb[n].monitor = a->monitor;
+        if (a->seen_min_delta) cb[n].min_delta = a->min_delta;
+        n++;
+    }
+    if (a->seen_reduce_lr) {
+        cb[n] = lam_reduce_lr_on_plateau();
+        cb[n].patience = (int)a->reduce_lr;
+        cb[n].factor = a->lr_factor;
+        cb[n].min_lr = a->min_lr;
+        cb[n].cooldown = (int)a->cooldown;
+        cb[n].monitor = a->monitor;
+        if (a->seen_min_delta) cb[n].min_delta = a->min_delta;
+        n++;
+    }
+    if (a->save_best) {
+        cb[n] = lam_model_checkpoint(a->save_best);
+        cb[n].save_best_only = true;
+        cb[n].monitor = a->monitor;
+        n++;
+    }
+    if (a->csv_log) {
+        cb[n] = lam_csv_logger(a->csv_log);
+        cb[n].append = a->csv_append;
+        n++;
+    }
+    return n;
 }
 
 static void report(const train_args *a, const lam_history *h, int initial_epoch,
@@ -216,6 +337,9 @@ static void report(const train_args *a, const lam_history *h, int initial_epoch,
             printf("test loss: %.4f\n", test->loss);
             if (test->has_accuracy) printf("test accuracy: %.4f\n", test->accuracy);
         }
+        if (h && h->stopped_by[0])
+            printf("%s stopped training after epoch %d\n", h->stopped_by,
+                   initial_epoch + h->stopped_epoch);
         if (out) printf("saved %s\n", out);
         return;
     }
@@ -231,6 +355,10 @@ static void report(const train_args *a, const lam_history *h, int initial_epoch,
     }
     if (out) cJSON_AddStringToObject(root, "out", out);
     else cJSON_AddNullToObject(root, "out");
+    if (h && h->stopped_by[0]) {
+        cJSON_AddStringToObject(root, "stopped_by", h->stopped_by);
+        cJSON_AddNumberToObject(root, "stopped_epoch", initial_epoch + h->stopped_epoch);
+    }
     cli_json_print(root);
 }
 
@@ -262,6 +390,9 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
         fo.checkpoint_user = (void *)out;
         fo.checkpoint_every_steps = a->checkpoint_every;
     }
+    lam_callback callbacks[5];
+    fo.callbacks = callbacks;
+    fo.ncallbacks = callbacks_from_args(a, callbacks);
     lam_history *h = NULL;
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);

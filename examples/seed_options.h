@@ -41,11 +41,18 @@ static long seed_arg(int argc, char **argv, int *i)
     return v;
 }
 
-/* The seed's own settings (epochs=10, batch_size=32) unless overridden.
- * Returns 0, or 2 on a usage error (already reported). */
-static int seed_parse(int argc, char **argv, seed_options *o)
+/* Returns from the calling function with the status of a failed call. */
+#define LAM_TRY_EXAMPLE(call)                                              \
+    do {                                                                   \
+        lam_status try_s_ = (call);                                        \
+        if (try_s_ != LAM_OK) return try_s_;                               \
+    } while (0)
+
+/* The given epochs and batch size unless overridden. Returns 0, or 2 on a
+ * usage error (already reported). */
+static int seed_parse_defaults(int argc, char **argv, seed_options *o, long epochs, long batch)
 {
-    *o = (seed_options){.epochs = 10, .batch = 32, .seed = 42, .verbose = 1};
+    *o = (seed_options){.epochs = epochs, .batch = batch, .seed = 42, .verbose = 1};
     for (int i = 1; i < argc; i++) {
         long *dst = !strcmp(argv[i], "--epochs")       ? &o->epochs
                     : !strcmp(argv[i], "--limit")      ? &o->limit
@@ -70,6 +77,12 @@ static int seed_parse(int argc, char **argv, seed_options *o)
     }
     lam_set_threads((int)o->threads);
     return 0;
+}
+
+/* The seed's own settings: epochs=10, batch_size=32. */
+static inline int seed_parse(int argc, char **argv, seed_options *o)
+{
+    return seed_parse_defaults(argc, argv, o, 10, 32);
 }
 
 /* Fashion-MNIST's training set (its first --limit images) and test set. */

@@ -107,6 +107,13 @@ void *lam_dataset_x(lam_dataset *ds);          /* n * sample_size elements */
 int32_t *lam_dataset_labels(lam_dataset *ds);  /* n labels, or NULL */
 float *lam_dataset_targets(lam_dataset *ds);   /* n * target_size, or NULL */
 int64_t lam_dataset_target_size(const lam_dataset *ds);
+/* Gives the data set per_sample integer labels per sample (n * per_sample
+ * values, copied), e.g. one per time step for a sequence output, and
+ * optional per-label weights (0 masks a label out). */
+lam_status lam_dataset_set_labels(lam_dataset *ds, int64_t per_sample, const int32_t *labels,
+                                  const float *weights);
+int64_t lam_dataset_label_size(const lam_dataset *ds);
+const float *lam_dataset_weights(const lam_dataset *ds); /* or NULL */
 /* 1 + the largest label (0 without labels). */
 int32_t lam_dataset_num_classes(const lam_dataset *ds);
 /* Scale applied to uint8 values when a batch is taken (default 1/255). */
@@ -162,8 +169,42 @@ typedef enum {
     LAM_LAYER_LSTM,
     LAM_LAYER_GRU,
     LAM_LAYER_SIMPLERNN,
+    /* Merging layers: one or more inputs (one returns it, as Keras 3) of one
+     * shape, not broadcast (Concatenate: equal but for the axis). */
+    LAM_LAYER_ADD,
+    LAM_LAYER_SUBTRACT,          /* exactly two inputs */
+    LAM_LAYER_MULTIPLY,
+    LAM_LAYER_AVERAGE,
+    LAM_LAYER_MAXIMUM,
+    LAM_LAYER_MINIMUM,
+    LAM_LAYER_CONCATENATE,       /* axis */
+    /* Shapes. */
+    LAM_LAYER_RESHAPE,           /* rank, shape: the target (one -1 allowed) */
+    LAM_LAYER_PERMUTE,           /* dims (1-based, as Keras) */
+    LAM_LAYER_REPEAT_VECTOR,     /* repeats */
+    /* Normalisation. */
+    LAM_LAYER_BATCH_NORM,        /* axis, momentum, epsilon, center, scale */
+    LAM_LAYER_LAYER_NORM,        /* axis, epsilon, center, scale */
+    /* One-dimensional (steps, channels) and global layers. */
+    LAM_LAYER_CONV1D,            /* units = filters, kernel[0], strides[0], padding */
+    LAM_LAYER_MAXPOOL1D,         /* pool[0], strides[0], padding */
+    LAM_LAYER_AVGPOOL1D,
+    LAM_LAYER_GLOBAL_AVGPOOL1D,
+    LAM_LAYER_GLOBAL_AVGPOOL2D,
+    LAM_LAYER_GLOBAL_MAXPOOL1D,
+    LAM_LAYER_GLOBAL_MAXPOOL2D,
+    LAM_LAYER_ZERO_PADDING2D,    /* pad: top, bottom, left, right */
+    LAM_LAYER_UPSAMPLING2D,      /* size */
+    LAM_LAYER_BIDIRECTIONAL,     /* wraps `wrapped` (LSTM/GRU/SimpleRNN); merge_mode */
     LAM_LAYER_KIND_COUNT
 } lam_layer_kind;
+
+typedef enum {
+    LAM_MERGE_CONCAT = 0,
+    LAM_MERGE_SUM,
+    LAM_MERGE_AVE,
+    LAM_MERGE_MUL
+} lam_merge_mode;
 
 typedef enum {
     LAM_ACT_LINEAR = 0,
@@ -176,14 +217,9 @@ typedef enum {
 
 typedef enum { LAM_PAD_VALID = 0, LAM_PAD_SAME = 1 } lam_padding;
 
-/* How a Conv2D is computed. AUTO (the default) picks the fastest family for
- * the layer's shape; the others force one, for comparisons and tests, and
- * lam_model_add rejects a forced family that cannot compute the layer:
- *   IM2COL     any window.
- *   WINOGRAD2  F(2x2, 3x3); WINOGRAD4 F(4x4, 3x3): 3x3 kernels, strides 1x1.
- *   DIRECT     kernel_h * kernel_w * channels <= 64.
- * Every family computes the same convolution (to rounding). It is a choice of
- * this process, not part of the model: files and JSON do not record it. */
+/* How a Conv2D is computed. AUTO picks by shape (direct for few input
+ * channels, Winograd for 3x3 stride 1, else im2col); the others force one
+ * family, and a layer whose shape it does not fit is refused at build. */
 typedef enum {
     LAM_CONV_AUTO = 0,
     LAM_CONV_IM2COL,
@@ -208,9 +244,20 @@ typedef struct lam_layer_spec {
     bool return_sequences, return_state, go_backwards;
     bool unit_forget_bias;               /* LSTM (default true) */
     bool reset_after;                    /* GRU (default true, as Keras 3) */
-    int rank;                            /* Input: per-sample rank and shape */
-    int64_t shape[4];
-    lam_conv_algo conv_algo;             /* Conv2D (default LAM_CONV_AUTO) */
+    int rank;                            /* Input: per-sample rank and shape; */
+    int64_t shape[4];                    /* Reshape: the target shape */
+    int axis;                            /* Concatenate, BatchNormalization,
+                                            LayerNormalization (default -1: last) */
+    float momentum, epsilon;             /* BatchNormalization (0.99, 1e-3);
+                                            LayerNormalization epsilon (1e-3) */
+    bool center, scale;                  /* normalisation's beta and gamma (true) */
+    int dims[4];                         /* Permute: 1-based axes */
+    int repeats;                         /* RepeatVector */
+    int pad[4];                          /* ZeroPadding2D: top, bottom, left, right (1) */
+    int size[2];                         /* UpSampling2D (2, 2) */
+    lam_layer_kind wrapped;              /* Bidirectional: the recurrent layer */
+    lam_merge_mode merge_mode;           /* Bidirectional (default concat) */
+    lam_conv_algo conv_algo;             /* Conv2D: how to compute it (default auto) */
 } lam_layer_spec;
 
 lam_layer_spec lam_layer_defaults(lam_layer_kind kind);
@@ -241,6 +288,60 @@ lam_status lam_model_add_lstm(lam_model *m, int units, bool return_sequences);
 lam_status lam_model_add_gru(lam_model *m, int units, bool return_sequences);
 lam_status lam_model_add_simplernn(lam_model *m, int units, bool return_sequences);
 
+/* ------------------------------------------------------- functional models
+ *
+ * A model is a directed acyclic graph. Sequential (above) appends each layer
+ * on the previous one; the functional calls below build any graph: several
+ * inputs, residual connections, concatenations, shared layers, several
+ * outputs. Nodes are named by the int ids these calls return.
+ *
+ * Intended usage (a residual block with two inputs and two outputs):
+ *
+ *     lam_model *m = lam_model_new("functional");
+ *     int img, meta, h, r, a, y1, y2;
+ *     lam_model_input(m, "image", 3, (int64_t[]){28, 28, 1}, &img);
+ *     lam_model_input(m, "meta", 1, (int64_t[]){4}, &meta);
+ *     lam_layer_spec conv = lam_layer_defaults(LAM_LAYER_CONV2D);
+ *     conv.units = 16; conv.padding = LAM_PAD_SAME; conv.activation = LAM_ACT_RELU;
+ *     lam_model_call(m, &conv, 1, &img, &h);
+ *     lam_model_call(m, &conv, 1, &h, &r);                 // a second Conv2D
+ *     lam_model_call(m, &(lam_layer_spec){...Add...}, 2, (int[]){h, r}, &a);
+ *     ... Flatten, Concatenate with meta, two Dense heads y1, y2 ...
+ *     lam_model_set_outputs(m, 2, (int[]){y1, y2});
+ *     lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+ *     lam_model_set_output_loss(m, 1, LAM_LOSS_MSE, 0.5f);  // Keras's loss={..}, loss_weights
+ *
+ * lam_model_call_shared calls an existing layer again on other nodes: both
+ * calls use one set of weights and their gradients are summed (Keras's
+ * shared layers). */
+
+/* An empty model for the functional calls. */
+lam_model *lam_model_new(const char *name);
+/* Adds an input of the given per-sample shape; *node receives its id.
+ * name NULL or "": "input_layer", "input_layer_1", ... */
+lam_status lam_model_input(lam_model *m, const char *name, int rank, const int64_t *shape,
+                           int *node);
+/* Calls a new layer on ninputs earlier nodes; *node receives the new node.
+ * Shapes are checked at once: an impossible call is rejected here, naming
+ * the layer. */
+lam_status lam_model_call(lam_model *m, const lam_layer_spec *spec, int ninputs,
+                          const int *inputs, int *node);
+/* Calls the layer of node `layer` again (shared weights) on other nodes. */
+lam_status lam_model_call_shared(lam_model *m, int layer, int ninputs, const int *inputs,
+                                 int *node);
+/* The model's outputs, in order (default: the last node added). */
+lam_status lam_model_set_outputs(lam_model *m, int n, const int *nodes);
+int lam_model_num_inputs(const lam_model *m);
+int lam_model_num_outputs(const lam_model *m);
+/* Node id of input k / output k (-1 when out of range). */
+int lam_model_input_id(const lam_model *m, int k);
+int lam_model_output_id(const lam_model *m, int k);
+/* Nodes a node reads: returns their count, ids into ids[max]. */
+int lam_model_node_inputs(const lam_model *m, int node, int max, int *ids);
+/* The node whose weights node uses (itself unless a shared call). */
+int lam_model_node_owner(const lam_model *m, int node);
+
+/* Layers below are nodes: index i is node id i (0..num_layers-1). */
 int lam_model_num_layers(const lam_model *m);
 /* The spec of layer i (0 = the Input layer), with its resolved name. */
 const lam_layer_spec *lam_model_layer(const lam_model *m, int i);
@@ -248,10 +349,12 @@ const lam_layer_spec *lam_model_layer(const lam_model *m, int i);
 int lam_model_layer_output_shape(const lam_model *m, int i, int64_t shape[4]);
 int64_t lam_model_layer_param_count(const lam_model *m, int i);
 int64_t lam_model_param_count(const lam_model *m);
-/* Per-sample input and output sizes (element counts). */
+/* Per-sample sizes (element counts) of input 0 and output 0. */
 int64_t lam_model_input_size(const lam_model *m);
 int64_t lam_model_output_size(const lam_model *m);
 int lam_model_input_shape(const lam_model *m, int64_t shape[4]);
+/* Output k's per-sample shape; returns its rank (0 when out of range). */
+int lam_model_output_shape(const lam_model *m, int k, int64_t shape[4]);
 const char *lam_model_name(const lam_model *m);
 
 /* Seeds initialisation, shuffling and dropout. Call before compile. */
@@ -266,14 +369,61 @@ typedef struct lam_tensor_info {
     int rank;
     int64_t shape[4];
     int64_t count;
-    float *data;   /* inside the model's flat parameter buffer */
-    float *grad;   /* same layout in the gradient buffer */
+    bool trainable; /* false: a non-trainable weight (BatchNormalization's moving statistics) */
+    int64_t offset; /* in the parameter buffer (trainable) or the state buffer */
+    float *data;    /* inside the model's flat parameter (or state) buffer */
+    float *grad;    /* same layout in the gradient buffer; NULL when not trainable */
 } lam_tensor_info;
 int lam_model_num_tensors(const lam_model *m);
 lam_status lam_model_tensor(const lam_model *m, int i, lam_tensor_info *info);
-/* The flat parameter buffer (all weights, contiguous) and its gradient. */
+/* The flat parameter buffer (all trainable weights, contiguous) and its
+ * gradient; lam_model_param_count() floats each. */
 float *lam_model_params(lam_model *m);
 float *lam_model_grads(lam_model *m);
+/* Non-trainable weights, contiguous: lam_model_state_count() floats. */
+float *lam_model_state(lam_model *m);
+int64_t lam_model_state_count(const lam_model *m);
+
+/* --------------------------------------------------------------- one step
+ *
+ * The training step is public; lam_fit is a loop over these calls:
+ *
+ *     lam_model_plan(m, batch);
+ *     memcpy(lam_model_input_buffer(m, 0), x, batch * input_size * 4);
+ *     lam_forward(m, batch, LAM_MODE_TRAIN);
+ *     lam_loss_eval(m, batch, targets, true, &metrics);  // writes the output gradients
+ *     lam_backward(m, batch, false);                     // parameter gradients
+ *     hook(lam_model_grads(m), lam_model_param_count(m), user);  // clip, noise, allreduce
+ *     lam_optimizer_update(m, lam_model_learning_rate(m));
+ *
+ * Or write lam_model_output_grad(m, k) yourself (dL/dy of output k) instead of
+ * lam_loss_eval. Saliency and friends: forward in LAM_MODE_INFER_GRAD (dropout
+ * off, BatchNormalization's moving statistics, but max-pool winners and the
+ * rest of what backward needs recorded), then lam_backward(m, batch, true) and
+ * read lam_model_input_grad(m, k). */
+typedef enum {
+    LAM_MODE_INFER = 0,     /* inference; nothing kept for backward */
+    LAM_MODE_INFER_GRAD,    /* inference semantics, backward possible */
+    LAM_MODE_TRAIN          /* dropout on, batch statistics, backward possible */
+} lam_mode;
+
+/* Allocates activations and workspace for batches up to batch (no-op when
+ * already planned for at least that many). The model must be compiled. */
+lam_status lam_model_plan(lam_model *m, int batch);
+/* Input k's batch buffer [batch, input size]: write the batch here. */
+float *lam_model_input_buffer(lam_model *m, int k);
+lam_status lam_forward(lam_model *m, int batch, lam_mode mode);
+/* Output k of the last forward, [batch, output size]. */
+const float *lam_model_output(const lam_model *m, int k);
+/* Where dL/d(output k) goes before lam_backward, [batch, output size]. */
+float *lam_model_output_grad(lam_model *m, int k);
+/* Gradients of every parameter (into lam_model_grads) from the output
+ * gradients, through the graph of the last forward (which must have been
+ * LAM_MODE_TRAIN or LAM_MODE_INFER_GRAD, with the same batch). With
+ * input_grads, dL/d(input k) too. */
+lam_status lam_backward(lam_model *m, int batch, bool input_grads);
+/* dL/d(input k) after lam_backward(m, batch, true), [batch, input size]. */
+const float *lam_model_input_grad(const lam_model *m, int k);
 
 /* ------------------------------------------------------ losses, optimizers */
 
@@ -287,26 +437,143 @@ typedef enum {
 const char *lam_loss_name(lam_loss loss); /* Keras name: "sparse_categorical_crossentropy" */
 lam_status lam_loss_parse(const char *name, lam_loss *out);
 
-typedef enum { LAM_OPT_ADAM = 0, LAM_OPT_SGD, LAM_OPT_RMSPROP } lam_optimizer_kind;
+typedef enum {
+    LAM_OPT_ADAM = 0,
+    LAM_OPT_SGD,
+    LAM_OPT_RMSPROP,
+    LAM_OPT_ADAMW,
+    LAM_OPT_ADAGRAD,
+    LAM_OPT_ADAMAX,
+    LAM_OPT_NADAM,
+    LAM_OPT_COUNT
+} lam_optimizer_kind;
+
+/* Learning-rate schedules, Keras's keras.optimizers.schedules, as a function
+ * of the optimizer step (the number of updates already applied, Keras's
+ * optimizer.iterations). The schedule's initial learning rate is the
+ * optimizer's learning_rate; PIECEWISE_CONSTANT uses its values[] only.
+ *   EXPONENTIAL   lr * decay_rate^(step / decay_steps)       (floor()ed with staircase)
+ *   INVERSE_TIME  lr / (1 + decay_rate * step / decay_steps) (floor()ed with staircase)
+ *   PIECEWISE_CONSTANT  values[0] while step <= boundaries[0], values[i] while
+ *                 boundaries[i-1] < step <= boundaries[i], values[n_boundaries] after
+ *   COSINE        with warmup_target > 0: lr rising linearly to warmup_target over
+ *                 warmup_steps, then from warmup_target down the cosine
+ *                 (1 - alpha) * (1 + cos(pi * s / decay_steps)) / 2 + alpha for s up to
+ *                 decay_steps, then constant; warmup_target 0 means no warmup (Keras None)
+ *                 and warmup_steps must then be 0. */
+#define LAM_SCHEDULE_MAX_VALUES 16
+typedef enum {
+    LAM_SCHEDULE_NONE = 0,          /* constant learning_rate */
+    LAM_SCHEDULE_EXPONENTIAL,
+    LAM_SCHEDULE_PIECEWISE_CONSTANT,
+    LAM_SCHEDULE_COSINE,
+    LAM_SCHEDULE_INVERSE_TIME,
+    LAM_SCHEDULE_COUNT
+} lam_schedule_kind;
+typedef struct lam_schedule {
+    lam_schedule_kind kind;
+    bool staircase;                /* exponential, inverse time */
+    float decay_rate;              /* exponential (> 0), inverse time (>= 0) */
+    int64_t decay_steps;           /* exponential, inverse time, cosine: > 0 */
+    float alpha;                   /* cosine: final fraction of the rate, [0, 1] (default 0) */
+    float warmup_target;           /* cosine: 0, or the rate reached after warmup_steps */
+    int64_t warmup_steps;          /* cosine */
+    int n_boundaries;              /* piecewise: 1 .. LAM_SCHEDULE_MAX_VALUES - 1 */
+    int64_t boundaries[LAM_SCHEDULE_MAX_VALUES - 1]; /* increasing */
+    float values[LAM_SCHEDULE_MAX_VALUES];           /* n_boundaries + 1 of them, >= 0 */
+} lam_schedule;
+
+/* Keras 3 optimizers with their update rules exactly; fields a kind does not
+ * use must keep the constructor's value (amsgrad, centered and nesterov are
+ * refused by the wrong kind). Every kind also takes Keras's generic options:
+ * weight_decay (decoupled: p -= p * weight_decay * lr before the update, as
+ * Keras 3 does for every optimizer when set), and at most one of clipnorm
+ * (each weight tensor's gradient scaled to an L2 norm <= clipnorm), clipvalue
+ * (each gradient element clamped to [-clipvalue, clipvalue]) and
+ * global_clipnorm (all gradients scaled together to a norm <= it); 0 = off. */
 typedef struct lam_optimizer {
     lam_optimizer_kind kind;
-    float learning_rate;
-    float beta_1, beta_2, epsilon; /* Adam; RMSprop uses epsilon */
+    float learning_rate;           /* or the schedule's initial learning rate */
+    float beta_1, beta_2, epsilon; /* Adam, AdamW, Adamax, Nadam; epsilon also RMSprop, Adagrad */
     float momentum;                /* SGD, RMSprop */
     bool nesterov;                 /* SGD */
+    bool amsgrad;                  /* Adam, AdamW */
+    bool centered;                 /* RMSprop */
     float rho;                     /* RMSprop */
+    float initial_accumulator_value; /* Adagrad */
+    float weight_decay;            /* 0: none (AdamW's default 0.004) */
+    float clipnorm, clipvalue, global_clipnorm; /* 0: none */
+    lam_schedule schedule;         /* kind NONE: constant learning_rate */
 } lam_optimizer;
 lam_optimizer lam_adam(void);    /* lr 1e-3, 0.9, 0.999, 1e-7 */
 lam_optimizer lam_sgd(void);     /* lr 0.01, momentum 0 */
 lam_optimizer lam_rmsprop(void); /* lr 1e-3, rho 0.9, momentum 0, eps 1e-7 */
+lam_optimizer lam_adamw(void);   /* Adam's defaults, weight_decay 0.004 */
+lam_optimizer lam_adagrad(void); /* lr 1e-3, initial_accumulator_value 0.1, eps 1e-7 */
+lam_optimizer lam_adamax(void);  /* lr 1e-3, 0.9, 0.999, 1e-7 */
+lam_optimizer lam_nadam(void);   /* lr 1e-3, 0.9, 0.999, 1e-7 */
+/* Keras's names, any case: adam, adamw, sgd, rmsprop, adagrad, adamax, nadam. */
 lam_status lam_optimizer_parse(const char *name, lam_optimizer *out);
+/* Rejects impossible settings, naming the option and its allowed range. */
+lam_status lam_optimizer_check(const lam_optimizer *o);
+/* Per-parameter state buffers the optimizer keeps (Adam: m, v; + v_hat with amsgrad). */
+int lam_optimizer_slot_count(const lam_optimizer *o);
+/* The learning rate of the update after `step` updates (Keras's
+ * optimizer.learning_rate at iterations == step). */
+float lam_schedule_lr(const lam_optimizer *o, int64_t step);
+/* A schedule from text, "KIND" or "KIND:key=value,key=value":
+ *   exponential:decay_steps=N,decay_rate=F[,staircase=1]
+ *   inverse_time:decay_steps=N,decay_rate=F[,staircase=1]
+ *   piecewise:boundaries=N/N/...,values=F/F/...   (one more value than boundaries)
+ *   cosine:decay_steps=N[,alpha=F][,warmup_target=F,warmup_steps=N]
+ *   none (constant)
+ * Keras's class names (ExponentialDecay, ...) are accepted for KIND. The result is checked. */
+lam_status lam_schedule_parse(const char *text, lam_schedule *out);
 
 /* Sets loss and optimizer, initialises the weights (glorot_uniform kernels,
  * zero biases) from the model's seed. Accuracy is tracked for the
  * classification losses. */
 lam_status lam_model_compile(lam_model *m, const lam_optimizer *opt, lam_loss loss);
-lam_loss lam_model_loss(const lam_model *m);
+/* Output k's own loss and its weight in the total (Keras's compile(loss={...},
+ * loss_weights={...})); compile sets every output to its loss, weight 1. */
+lam_status lam_model_set_output_loss(lam_model *m, int output, lam_loss loss, float weight);
+lam_loss lam_model_loss(const lam_model *m); /* output 0's */
 const lam_optimizer *lam_model_optimizer(const lam_model *m);
+
+/* One update of every trainable parameter from the gradient buffer, with
+ * this step's learning rate, as Keras's apply_gradients: gradients clipped
+ * (clipnorm, clipvalue or global_clipnorm; in place, so afterwards
+ * lam_model_grads holds the gradients that were applied), weights decayed,
+ * the optimizer's rule applied; then the step count advances. The result
+ * does not depend on the thread count. */
+lam_status lam_optimizer_update(lam_model *m, float learning_rate);
+/* The learning rate the optimizer's schedule gives at m's current step. */
+float lam_model_learning_rate(const lam_model *m);
+/* From now on a constant learning rate, replacing any schedule (as --lr on
+ * resume); the optimizer's state and step are kept. */
+lam_status lam_model_set_learning_rate(lam_model *m, float learning_rate);
+
+/* What one batch's targets are, for one output. labels: one integer per
+ * position, [batch, positions] where positions = output size / last axis
+ * (one per sample for a rank-1 output; per time step for (T, classes)).
+ * values: dense targets [batch, output size]. weights: optional, one per
+ * position (0 masks a position out; Keras's sample_weight). */
+typedef struct lam_target {
+    const int32_t *labels;
+    const float *values;
+    const float *weights;
+} lam_target;
+typedef struct lam_batch_metrics {
+    double loss;     /* summed over the batch's samples, weighted over outputs */
+    double correct;  /* output 0: correct predictions (weighted) */
+    double counted;  /* output 0: what accuracy divides by */
+} lam_batch_metrics;
+/* The losses of the last forward against targets[k] for every output k,
+ * with Keras's reductions (mean over positions and samples). With
+ * write_grads, also every output's gradient of the batch mean, ready for
+ * lam_backward. */
+lam_status lam_loss_eval(lam_model *m, int batch, const lam_target *targets, bool write_grads,
+                         lam_batch_metrics *out);
 
 /* ----------------------------------------------------------------- training */
 
@@ -331,6 +598,55 @@ typedef struct lam_progress {
 } lam_progress;
 typedef void (*lam_progress_fn)(const lam_progress *p, void *user);
 
+/* Keras's built-in callbacks, run by lam_fit at the end of every epoch (and
+ * TerminateOnNaN after every step), in the order listed. Make one with its
+ * constructor, which fills Keras's defaults, change what differs, and list
+ * them in lam_fit_options.callbacks. A monitor names a quantity of the
+ * epoch's log: "loss", "accuracy", "val_loss", "val_accuracy" (an unknown
+ * or absent one is refused when fit starts, naming the callback). */
+typedef enum {
+    LAM_CB_EARLY_STOPPING = 0,
+    LAM_CB_MODEL_CHECKPOINT,
+    LAM_CB_REDUCE_LR_ON_PLATEAU,
+    LAM_CB_CSV_LOGGER,
+    LAM_CB_TERMINATE_ON_NAN
+} lam_callback_kind;
+typedef enum {
+    LAM_MONITOR_AUTO = 0, /* max for accuracies, min otherwise */
+    LAM_MONITOR_MIN,
+    LAM_MONITOR_MAX
+} lam_monitor_mode;
+typedef struct lam_callback {
+    lam_callback_kind kind;
+    const char *monitor;        /* default "val_loss" */
+    lam_monitor_mode mode;
+    double min_delta;           /* EarlyStopping 0, ReduceLROnPlateau 1e-4 */
+    int patience;               /* EarlyStopping 0, ReduceLROnPlateau 10 */
+    /* EarlyStopping */
+    bool has_baseline;
+    double baseline;
+    bool restore_best_weights;
+    int start_from_epoch;
+    /* ReduceLROnPlateau */
+    double factor, min_lr;      /* 0.1, 0 */
+    int cooldown;
+    /* ModelCheckpoint and CSVLogger: the file. A checkpoint path may hold
+     * {epoch} or {epoch:02d} (1-based) and {NAME} or {NAME:.4f} of a logged
+     * quantity, as Keras's. */
+    const char *path;
+    bool save_best_only;        /* ModelCheckpoint */
+    /* ModelCheckpoint: how to save (lam_model_checkpoint sets lam_model_save). */
+    lam_status (*save)(const lam_model *m, const char *path);
+    bool append;                /* CSVLogger: keep the file's rows (default false) */
+    char separator;             /* CSVLogger (',') */
+} lam_callback;
+lam_callback lam_early_stopping(void);
+lam_callback lam_reduce_lr_on_plateau(void);
+lam_callback lam_csv_logger(const char *path);
+lam_callback lam_terminate_on_nan(void);
+/* ModelCheckpoint saving with lam_model_save (src/io). */
+lam_callback lam_model_checkpoint(const char *path);
+
 typedef struct lam_fit_options {
     int epochs;                  /* default 1 */
     int initial_epoch;           /* resume: epochs already done (default 0) */
@@ -349,6 +665,14 @@ typedef struct lam_fit_options {
     lam_status (*checkpoint)(lam_model *m, void *user);
     void *checkpoint_user;
     int64_t checkpoint_every_steps;
+    /* Called after every backward, before the update, with the flat
+     * gradient buffer (param_count floats, the layout of lam_model_params):
+     * the place for gradient averaging across processes, clipping and noise
+     * (differential privacy), or logging. An error stops training. */
+    lam_status (*gradient_hook)(lam_model *m, float *grads, int64_t n, void *user);
+    void *gradient_hook_user;
+    const lam_callback *callbacks; /* ncallbacks of them (default none) */
+    int ncallbacks;
 } lam_fit_options;
 lam_fit_options lam_fit_defaults(void);
 
@@ -356,17 +680,31 @@ typedef struct lam_epoch_log {
     double loss, accuracy;
     double val_loss, val_accuracy;
     bool has_accuracy, has_val;
-    double seconds; /* wall time of the epoch */
+    double seconds;       /* wall time of the epoch */
+    double learning_rate; /* at the epoch's end */
 } lam_epoch_log;
 typedef struct lam_history {
     int epochs;
     lam_epoch_log *log;
+    /* A callback stopped training: which ("" when fit ran every epoch),
+     * after how many epochs in all. */
+    char stopped_by[32];
+    int stopped_epoch;
+    int best_epoch;       /* EarlyStopping: the epoch of the best value (1-based; 0: none) */
 } lam_history;
 void lam_history_free(lam_history *h);
 
 /* Trains. history may be NULL. */
 lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options *opt,
                    lam_history **history);
+
+/* lam_fit for models of several inputs and outputs: x[k] gives input k's
+ * samples, y[k] output k's labels or targets (one data set may serve as
+ * several). validation_split applies to all; validation_data is for
+ * one-input, one-output models. */
+lam_status lam_fit_multi(lam_model *m, int nx, const lam_dataset *const *x, int ny,
+                         const lam_dataset *const *y, const lam_fit_options *opt,
+                         lam_history **history);
 
 typedef struct lam_eval_result {
     double loss, accuracy;
@@ -377,6 +715,14 @@ lam_status lam_evaluate(lam_model *m, const lam_dataset *data, int batch_size, i
                         lam_eval_result *out);
 /* out: count * output_size floats (probabilities after a softmax output). */
 lam_status lam_predict(lam_model *m, const lam_dataset *data, int batch_size, float *out);
+/* Several inputs and outputs (Keras's evaluate([x1, x2], [y1, y2])): the
+ * loss is the weighted total, the accuracy output 0's. */
+lam_status lam_evaluate_multi(lam_model *m, int nx, const lam_dataset *const *x, int ny,
+                              const lam_dataset *const *y, int batch_size, int verbose,
+                              lam_eval_result *out);
+/* outs[k]: count * (output k's size) floats. */
+lam_status lam_predict_multi(lam_model *m, int nx, const lam_dataset *const *x, int batch_size,
+                             float *const *outs);
 /* One batch from raw floats: x is n * input_size. */
 lam_status lam_predict_raw(lam_model *m, const float *x, int64_t n, float *out);
 

@@ -357,19 +357,22 @@ def main():
         "Every Keras result was also checked in the script against a NumPy float64 implementation of",
         "the documented semantics (tolerance 1e-5; Adam 2e-6).",
         "",
+        "The optimizer and learning-rate-schedule fixtures are in `optimizers/`, written by",
+        "`tests/make_optimizer_fixtures.py` and listed in `optimizers/README.md`.",
+        "",
         "| file | shape | what |",
         "|---|---|---|",
     ]
     for name, shape, desc in FILES:
         shp = "JSON" if shape is None else "[" + ", ".join(map(str, shape)) + "]"
         lines.append(f"| `{name}` | {shp} | {desc.replace('|', '/')} |")
-    # Sections written by the other fixture scripts (make_loss_fixtures.py ...)
-    # start with a "<!-- written by " marker; they are kept as they are.
-    path = os.path.join(OUT, "README.md")
-    old = open(path).read() if os.path.exists(path) else ""
-    kept = old[old.index("<!-- written by "):] if "<!-- written by " in old else ""
-    with open(path, "w") as fh:
-        fh.write("\n".join(lines) + "\n" + ("\n" + kept if kept else ""))
+    # Other scripts (make_graph_fixtures.py) document their files in "## " sections after
+    # this table: keep them.
+    readme = os.path.join(OUT, "README.md")
+    old = open(readme).read() if os.path.exists(readme) else ""
+    keep = old[old.find("\n## ") + 1:] if "\n## " in old else ""
+    with open(readme, "w") as fh:
+        fh.write("\n".join(lines) + "\n" + ("\n" + keep if keep else ""))
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {len(FILES)} fixtures to {OUT} ({total} bytes); {versions}")
 

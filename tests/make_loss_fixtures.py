@@ -48,7 +48,7 @@ EPS = 1e-7
 # is clipped to 0.99999988, and log(1 - p) there is log(2**-23) = -15.94, not log(1e-7).
 HI = float(np.float32(1 - EPS))
 N, BATCH = 10, 4
-MARK = "<!-- written by tests/make_loss_fixtures.py -->"
+SECTION = "## Loss and metric fixtures"
 
 
 def save(name, arr, desc):
@@ -274,9 +274,7 @@ def main():
 
 def write_readme(versions):
     lines = [
-        MARK,
-        "",
-        "## Loss and metric fixtures",
+        SECTION,
         "",
         "Written by `tests/make_loss_fixtures.py` (see its docstring); read by `tests/test_losses.c`.",
         f"Produced with: {versions}.",
@@ -295,15 +293,18 @@ def write_readme(versions):
     for name, shape, desc in FILES:
         shp = "[" + ", ".join(map(str, shape)) + "]"
         lines.append(f"| `{name}` | {shp} | {desc.replace('|', '/')} |")
-    path = os.path.join(OUT, "README.md")
-    text = open(path).read() if os.path.exists(path) else "# Reference fixtures\n"
-    if MARK in text:  # replace this script's section, keep the rest
-        start = text.index(MARK)
-        end = text.find("<!-- written by ", start + len(MARK))
-        text = text[:start] + "\n".join(lines) + "\n" + ("\n" + text[end:] if end >= 0 else "")
+    # This script's "## " section is rewritten; the rest of the README (other
+    # scripts' sections) is kept.
+    section = "\n".join(lines) + "\n"
+    readme = os.path.join(OUT, "README.md")
+    old = open(readme).read() if os.path.exists(readme) else ""
+    start = old.find(SECTION)
+    if start < 0:
+        text = old.rstrip("\n") + "\n\n" + section
     else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
-    with open(path, "w") as fh:
+        end = old.find("\n## ", start + len(SECTION))
+        text = old[:start] + section + (old[end + 1:] if end >= 0 else "")
+    with open(readme, "w") as fh:
         fh.write(text)
 
 

@@ -1,6 +1,8 @@
 /* test_alloc_failures.c - every allocation along the whole life of a model
  * fails in turn: JSON spec -> compile -> fit (one epoch, validation_split,
- * a checkpoint saved every 2 steps) -> save -> load -> predict -> evaluate.
+ * a checkpoint saved every 2 steps) -> save -> load -> predict -> evaluate,
+ * and a functional model built in C (two inputs, a shared layer, two
+ * outputs with their own losses) -> compile -> lam_fit_multi -> forward.
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -92,6 +94,57 @@ static lam_status path(const char *spec, const lam_dataset *data, const char *fi
     return s;
 }
 
+/* The functional path: a model of two inputs and two outputs built with the
+ * functional calls (a Dense layer shared by both inputs, a fan-out), then
+ * compile -> per-output losses -> lam_fit_multi -> predict -> evaluate. */
+static lam_status path_functional(const lam_dataset *data, float *pred)
+{
+    lam_model *m = lam_model_new("graph");
+    if (!m) return LAM_ERR_NOMEM;
+    lam_model_set_seed(m, 3);
+    int a, b, fa, fb, da, db, ha, y1, y2;
+    lam_layer_spec flat = lam_layer_defaults(LAM_LAYER_FLATTEN);
+    lam_layer_spec dense = lam_layer_defaults(LAM_LAYER_DENSE);
+    dense.units = 5;
+    dense.activation = LAM_ACT_TANH;
+    lam_layer_spec head = lam_layer_defaults(LAM_LAYER_DENSE);
+    head.units = 3;
+    head.activation = LAM_ACT_SOFTMAX;
+    lam_status s = lam_model_input(m, "a", 2, (int64_t[]){4, 4}, &a);
+    if (s == LAM_OK) s = lam_model_input(m, "b", 2, (int64_t[]){4, 4}, &b);
+    if (s == LAM_OK) s = lam_model_call(m, &flat, 1, &a, &fa);
+    flat.name[0] = '\0';
+    if (s == LAM_OK) s = lam_model_call(m, &flat, 1, &b, &fb);
+    if (s == LAM_OK) s = lam_model_call(m, &dense, 1, &fa, &da);
+    if (s == LAM_OK) s = lam_model_call_shared(m, da, 1, &fb, &db);
+    if (s == LAM_OK) s = lam_model_call(m, &head, 1, &da, &y1);
+    head.units = 1; /* a regression head: the label is its target */
+    head.activation = LAM_ACT_LINEAR;
+    if (s == LAM_OK) s = lam_model_call(m, &head, 1, &db, &ha);
+    y2 = ha;
+    if (s == LAM_OK) s = lam_model_set_outputs(m, 2, (int[]){y1, y2});
+    lam_optimizer adam = lam_adam();
+    if (s == LAM_OK) s = lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+    if (s == LAM_OK) s = lam_model_set_output_loss(m, 1, LAM_LOSS_MSE, 0.5f);
+    lam_fit_options fo = lam_fit_defaults();
+    fo.batch_size = 4;
+    fo.verbose = 0;
+    fo.validation_split = 0.25f;
+    lam_history *h = NULL;
+    const lam_dataset *xs[2] = {data, data}, *ys[2] = {data, data};
+    if (s == LAM_OK) s = lam_fit_multi(m, 2, xs, 2, ys, &fo, &h);
+    lam_history_free(h);
+    if (s == LAM_OK) s = lam_model_plan(m, 8);
+    if (s == LAM_OK) {
+        lam_dataset_gather(data, NULL, 8, lam_model_input_buffer(m, 0), NULL, NULL);
+        lam_dataset_gather(data, NULL, 8, lam_model_input_buffer(m, 1), NULL, NULL);
+        s = lam_forward(m, 8, LAM_MODE_INFER);
+    }
+    if (s == LAM_OK) memcpy(pred, lam_model_output(m, 0), 8 * 3 * sizeof *pred);
+    lam_model_free(m);
+    return s;
+}
+
 /* Files in dir other than the two the path writes (a failed atomic write
  * must remove its temporary file); prints the first. */
 static int stray_files(const char *what, long n)
@@ -116,6 +169,13 @@ static int stray_files(const char *what, long n)
     return stray;
 }
 
+/* spec NULL: the functional path. */
+static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
+                           const char *ckpt_file, float *pred)
+{
+    return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
+}
+
 static void fail_each_allocation(const char *what, const char *spec, int rank,
                                  const int64_t *shape)
 {
@@ -126,7 +186,7 @@ static void fail_each_allocation(const char *what, const char *spec, int rank,
     float *pred = malloc(24 * 3 * sizeof *pred);
 
     /* Without injected failures the path works. */
-    CHECK_OK(path(spec, data, file, ckpt_file, pred));
+    CHECK_OK(run_path(spec, data, file, ckpt_file, pred));
 
     /* Past the path's last allocation every N succeeds; 25 successes in a
      * row end the loop. A success followed by more failures would mean that
@@ -134,7 +194,7 @@ static void fail_each_allocation(const char *what, const char *spec, int rank,
     long n, failures = 0, nomem = 0, absorbed = 0, run = 0, last_failure = 0;
     for (n = 1; n < 20000 && run < 25; n++) {
         lam_testing_fail_alloc_after(n);
-        lam_status s = path(spec, data, file, ckpt_file, pred);
+        lam_status s = run_path(spec, data, file, ckpt_file, pred);
         lam_testing_fail_alloc_after(0);
         CHECK(!stray_files(what, n), "%s: allocation %ld: a failed save left a file behind",
               what, n);
@@ -180,6 +240,7 @@ int main(void)
     }
     fail_each_allocation("cnn", CNN_SPEC, 3, (int64_t[]){4, 4, 1});
     fail_each_allocation("lstm_gru", GRU_SPEC, 2, (int64_t[]){4, 4});
+    fail_each_allocation("functional", NULL, 2, (int64_t[]){4, 4});
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }

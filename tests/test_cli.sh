@@ -79,6 +79,52 @@ resume_check() { # $1: extra train option ("" or --no-shuffle)
 resume_check --no-shuffle
 ok "resume 2+1 epochs == 3 epochs without shuffling (files identical)"
 
+# --- schedules on resume: continued from the saved step; --lr replaces it ----
+# 200 rows in batches of 32: 7 steps an epoch. Run A: 2 epochs at a constant
+# 0.01. Run B: epoch 1 under a schedule that is 0.01 until step 1000, then
+# resumed with --lr 0.01: the same weights and the same constant-rate file as A.
+sched() { "$L" train --model "$tmp/dense.json" --data "$tmp/d.csv" --verbose 0 --no-shuffle "$@" \
+    >/dev/null; }
+sched --epochs 2 --optimizer sgd --lr 0.01 --momentum 0.9 --out "$tmp/sa.safetensors"
+sched --epochs 1 --optimizer sgd --momentum 0.9 --lr-schedule piecewise:boundaries=1000,values=0.01/0.5 \
+    --out "$tmp/sb.safetensors"
+"$L" train --resume "$tmp/sb.safetensors" --data "$tmp/d.csv" --epochs 2 --lr 0.01 --verbose 0 \
+    --no-shuffle >/dev/null
+cmp -s "$tmp/sa.safetensors" "$tmp/sb.safetensors" ||
+    fail "resume --lr 0.01 after a schedule at 0.01 differs from 2 epochs at a constant 0.01"
+grep -q "PiecewiseConstantDecay" "$tmp/sb.safetensors" && fail "resume --lr kept the schedule"
+# Without --lr the schedule goes on from the saved step: 0.01 up to step 7, then 0.05.
+sched --epochs 1 --optimizer sgd --momentum 0.9 --lr-schedule piecewise:boundaries=7,values=0.01/0.05 \
+    --out "$tmp/sc.safetensors"
+grep -q 'PiecewiseConstantDecay' "$tmp/sc.safetensors" || fail "schedule not saved"
+"$L" train --resume "$tmp/sc.safetensors" --data "$tmp/d.csv" --epochs 2 --verbose 0 --no-shuffle \
+    >/dev/null
+sched --epochs 2 --optimizer sgd --momentum 0.9 --lr-schedule piecewise:boundaries=7,values=0.01/0.05 \
+    --out "$tmp/sd.safetensors"
+cmp -s "$tmp/sc.safetensors" "$tmp/sd.safetensors" || fail "a schedule resumed != run at once"
+cmp -s "$tmp/sc.safetensors" "$tmp/sa.safetensors" && fail "the schedule's second piece had no effect"
+expect_rc 2 train --resume "$tmp/sc.safetensors" --data "$tmp/d.csv" --lr-schedule cosine:decay_steps=5
+grep -q "lr-schedule\|schedule" "$tmp/err" || fail "--lr-schedule on resume refused without saying why"
+expect_rc 1 train --resume "$tmp/sc.safetensors" --data "$tmp/d.csv" --lr 0
+grep -q "learning_rate is 0" "$tmp/err" || fail "--lr 0 on resume not refused naming learning_rate"
+expect_rc 1 train --model "$tmp/dense.json" --data "$tmp/d.csv" --lr-schedule exponential:decay_steps=0,decay_rate=0.5
+grep -q "decay_steps is 0" "$tmp/err" || fail "a bad --lr-schedule not refused naming decay_steps"
+expect_rc 1 train --model "$tmp/dense.json" --data "$tmp/d.csv" --optimizer adam --clipnorm 1 --clipvalue 1
+grep -q "only one of clipnorm" "$tmp/err" || fail "two clips not refused"
+ok "schedules: resumed from the saved step; --lr on resume replaces them (files identical)"
+
+# Every optimizer and option trains from the command and resumes bit for bit.
+for o in "adamw --amsgrad --clipnorm 1" "nadam --global-clipnorm 1 --weight-decay 0.01" \
+         "adagrad --initial-accumulator 0.5 --clipvalue 0.5" "adamax" \
+         "rmsprop --centered --momentum 0.5 --lr-schedule cosine:decay_steps=10,warmup_target=0.01,warmup_steps=3"; do
+    sched --epochs 1 --optimizer $o --out "$tmp/o1.safetensors"
+    "$L" train --resume "$tmp/o1.safetensors" --data "$tmp/d.csv" --epochs 2 --verbose 0 \
+        --no-shuffle >/dev/null || fail "resume --optimizer $o"
+    sched --epochs 2 --optimizer $o --out "$tmp/o2.safetensors"
+    cmp -s "$tmp/o1.safetensors" "$tmp/o2.safetensors" || fail "--optimizer $o: 1+1 epochs != 2"
+done
+ok "adamw, nadam, adagrad, adamax, centered rmsprop with options: 1+1 epochs == 2 (files identical)"
+
 # --- predict on images: the model takes (2, 2, 1); the CSV's 4 features are
 # reshaped to it, and a 4x4 PGM is resized bilinearly ------------------------
 cat >"$tmp/img.json" <<'EOF'
@@ -126,6 +172,29 @@ grep -a -q '"epoch":"0"' "$tmp/nan.safetensors" && grep -a -q '"step":"0"' "$tmp
 "$L" evaluate "$tmp/nan.safetensors" --data "$tmp/d.csv" --json >"$tmp/nan.json" ||
     fail "NaN loss: the model file left does not load"
 ok "NaN loss: exit 1; the model file is the pre-training one, and loads"
+
+# --- callbacks: EarlyStopping with a huge min_delta stops after epoch 2, ------
+# restores epoch 1's weights (== a 1-epoch run), logs 2 CSV rows, and the
+# best-only checkpoint is written for each epoch whose val_loss improved.
+"$L" train --model "$tmp/dense.json" --data "$tmp/d.csv" --epochs 5 --validation-split 0.25 \
+    --early-stopping 1 --min-delta 1e9 --restore-best-weights --csv-log "$tmp/log.csv" \
+    --save-best "$tmp/best-{epoch:02d}.safetensors" --json --out "$tmp/es.safetensors" >"$tmp/es.json"
+grep -q '"stopped_by":"EarlyStopping","stopped_epoch":2' "$tmp/es.json" || fail "early stopping: $(cat "$tmp/es.json")"
+[ "$(grep -c . "$tmp/log.csv")" -eq 3 ] || fail "CSV log: $(cat "$tmp/log.csv")"
+head -n 1 "$tmp/log.csv" | grep -qx "epoch,accuracy,loss,val_accuracy,val_loss" || fail "CSV header"
+improved=$(awk -F, 'NR > 1 { if (NR == 2 || $5 < best) { best = $5; n++ } } END { print n }' "$tmp/log.csv")
+[ "$(ls "$tmp"/best-*.safetensors | wc -l)" -eq "$improved" ] && [ -f "$tmp/best-01.safetensors" ] ||
+    fail "save-best: $(ls "$tmp"/best-*) for $improved improvements"
+"$L" train --model "$tmp/dense.json" --data "$tmp/d.csv" --epochs 1 --validation-split 0.25 \
+    --json --out "$tmp/one.safetensors" >/dev/null
+"$L" evaluate "$tmp/es.safetensors" --data "$tmp/d.csv" --json >"$tmp/e1.json"
+"$L" evaluate "$tmp/one.safetensors" --data "$tmp/d.csv" --json >"$tmp/e2.json"
+[ "$(json_num loss "$tmp/e1.json")" = "$(json_num loss "$tmp/e2.json")" ] ||
+    fail "restore_best_weights: $(json_num loss "$tmp/e1.json") vs one epoch's $(json_num loss "$tmp/e2.json")"
+expect_rc 1 train --model "$tmp/dense.json" --data "$tmp/d.csv" --early-stopping 1
+grep -q "val_\* need validation data" "$tmp/err" || fail "val_loss monitor without validation data"
+expect_rc 2 train --model "$tmp/dense.json" --data "$tmp/d.csv" --restore-best-weights
+ok "callbacks: early stopping, best weights restored, CSV log, best-only checkpoint"
 
 # Fashion-MNIST through the command: tests/test_cli_fashion_mnist.sh (skipped,
 # not passed, where the data is not installed).

@@ -45,7 +45,7 @@ static void conv_against_naive(void)
         lam_optimizer o = lam_sgd();
         CHECK_OK(lam_model_compile(m, &o, LAM_LOSS_MSE));
         fill(m->params, m->nparams);
-        const int64_t in = m->nodes[0].out_size, out = m->nodes[1].out_size;
+        const int64_t in = m->nodes[0].out.size, out = m->nodes[1].out.size;
         float *x = malloc(sizeof(float) * (size_t)(N * in));
         float *y = malloc(sizeof(float) * (size_t)(N * out));
         float *ref = malloc(sizeof(float) * (size_t)(N * out));
@@ -57,8 +57,8 @@ static void conv_against_naive(void)
             if (round) fill(m->params, m->nparams);
             CHECK_OK(lam_predict_raw(m, x, N, y));
             lam_window g = {N, cases[k].H, cases[k].W, cases[k].C, cases[k].kh, cases[k].kw,
-                            cases[k].sh, cases[k].sw, 0, 0, (int)m->nodes[1].out_shape[0],
-                            (int)m->nodes[1].out_shape[1]};
+                            cases[k].sh, cases[k].sw, 0, 0, (int)m->nodes[1].out.dim[0],
+                            (int)m->nodes[1].out.dim[1]};
             if (cases[k].pad == LAM_PAD_SAME) {
                 int ph = (g.OH - 1) * g.SH + g.KH - g.H, pw = (g.OW - 1) * g.SW + g.KW - g.W;
                 g.PT = ph > 0 ? ph / 2 : 0;
@@ -112,7 +112,7 @@ static void keras_cnn_parity(void)
     CHECK_OK(lam_predict_raw(m, x, 2, y));
     double d = max_abs_diff(y, want, 6);
     CHECK(d < 1e-5, "CNN output differs from Keras by %g", d);
-    d = max_abs_diff(m->nodes[2].out, want_pool, 2 * 2 * 2 * 4);
+    d = max_abs_diff(m->nodes[2].value, want_pool, 2 * 2 * 2 * 4);
     CHECK(d < 1e-5, "pooled activations differ from Keras by %g", d);
     lam_model_free(m);
     free(x); free(ck); free(cb); free(dk); free(db); free(want); free(want_pool);
@@ -134,7 +134,7 @@ static void adam_steps(void)
     memcpy(m->params, p0, sizeof(float) * 8);
     for (int t = 0; t < 3; t++) {
         memcpy(m->grads, g + 8 * t, sizeof(float) * 8);
-        lam_optimizer_step(m);
+        lam_optimizer_update(m, lam_model_learning_rate(m));
         double d = max_abs_diff(m->params, want + 8 * t, 8);
         CHECK(d < 2e-6, "Adam step %d differs from Keras by %g", t + 1, d);
     }
@@ -144,7 +144,7 @@ static void adam_steps(void)
     memset(m->slots[1], 0, sizeof(float) * 8);
     m->step = 0;
     memcpy(m->grads, g, sizeof(float) * 8);
-    lam_optimizer_step(m);
+    lam_optimizer_update(m, lam_model_learning_rate(m));
     for (int i = 0; i < 8; i++) {
         double mm = 0.1 * g[i], vv = 0.001 * (double)g[i] * g[i];
         double alpha = 1e-3 * sqrt(1 - 0.999) / (1 - 0.9);
@@ -175,7 +175,7 @@ static void other_optimizers(void)
         for (int step = 0; step < 2; step++) {
             m->grads[0] = 0.2f;
             m->grads[1] = -0.4f;
-            lam_optimizer_step(m);
+            lam_optimizer_update(m, lam_model_learning_rate(m));
         }
         /* Two steps of constant gradient g from p: */
         double g0 = 0.2, lr = cases[k].o.learning_rate, expect;

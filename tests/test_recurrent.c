@@ -234,12 +234,24 @@ static void reference_case(lam_layer_kind kind, bool ra, bool back, bool seq)
 
 /* ------------------------------------------------------ gradient checks */
 
+/* MSE targets of the batch under test. */
+static lam_target target;
+
 static double loss_at(lam_model *m, int batch)
 {
-    lam_model_forward(m, batch, true);
-    int64_t correct;
-    return lam_loss_compute(m->loss, lam_model_last(m), m->labels, m->targets, batch, NULL,
-                            &correct) / batch;
+    lam_batch_metrics bm;
+    CHECK_OK(lam_forward(m, batch, LAM_MODE_TRAIN));
+    CHECK_OK(lam_loss_eval(m, batch, &target, false, &bm));
+    return bm.loss / batch;
+}
+
+/* Forward, loss gradient and backward (with input gradients) of a batch. */
+static void train_backward(lam_model *m, int batch)
+{
+    lam_batch_metrics bm;
+    CHECK_OK(lam_forward(m, batch, LAM_MODE_TRAIN));
+    CHECK_OK(lam_loss_eval(m, batch, &target, true, &bm));
+    CHECK_OK(lam_backward(m, batch, true));
 }
 
 /* Checks d(mean MSE)/d(every weight) and d/d(every input) of a compiled
@@ -248,24 +260,22 @@ static void gradcheck(lam_model *m, const char *what)
 {
     const int B = 8; /* > 4: the step loop splits the batch across threads */
     CHECK_OK(lam_model_plan(m, B));
-    m->want_input_grad = true;
     const int64_t in = lam_model_input_size(m), out = lam_model_output_size(m);
-    float *p = lam_model_params(m);
-    for (int64_t i = 0; i < B * in; i++) m->xbuf[i] = (float)(2 * urand() - 1);
-    for (int64_t i = 0; i < B * out; i++) m->targets[i] = (float)(4 * urand() - 2);
-    lam_model_forward(m, B, true);
-    double loss;
-    int64_t correct;
-    CHECK_OK(lam_model_backward(m, B, &loss, &correct));
+    float *p = lam_model_params(m), *xbuf = lam_model_input_buffer(m, 0);
+    float *tv = malloc(sizeof(float) * (size_t)(B * out));
+    target = (lam_target){NULL, tv, NULL};
+    for (int64_t i = 0; i < B * in; i++) xbuf[i] = (float)(2 * urand() - 1);
+    for (int64_t i = 0; i < B * out; i++) tv[i] = (float)(4 * urand() - 2);
+    train_backward(m, B);
     const int64_t np = lam_model_param_count(m);
     float *ga = malloc(sizeof(float) * (size_t)np), *gx = malloc(sizeof(float) * (size_t)(B * in));
     memcpy(ga, lam_model_grads(m), sizeof(float) * (size_t)np);
-    memcpy(gx, m->nodes[0].dout, sizeof(float) * (size_t)(B * in));
+    memcpy(gx, lam_model_input_grad(m, 0), sizeof(float) * (size_t)(B * in));
     const float eps = 5e-3f;
     double worst = 0;
     int64_t worst_i = -1, bad = 0;
     for (int64_t i = 0; i < np + B * in; i++) {
-        float *v = i < np ? &p[i] : &m->xbuf[i - np];
+        float *v = i < np ? &p[i] : &xbuf[i - np];
         float a = i < np ? ga[i] : gx[i - np], keep = *v;
         *v = keep + eps;
         double lp = loss_at(m, B);
@@ -290,6 +300,7 @@ static void gradcheck(lam_model *m, const char *what)
           (long long)bad, (long long)(np + B * in), worst, (long long)worst_i);
     printf("  gradcheck %-40s %5lld derivatives, worst err %.2e\n", what,
            (long long)(np + B * in), worst);
+    free(tv);
     free(ga);
     free(gx);
 }
@@ -443,18 +454,18 @@ static void lstm_threads_identical(void)
         CHECK_OK(lam_model_compile(m, &sgd, LAM_LOSS_MSE));
         const int B = 27;
         CHECK_OK(lam_model_plan(m, B));
-        m->want_input_grad = true;
         rs = 12345; /* same data both times */
-        for (int64_t i = 0; i < B * lam_model_input_size(m); i++) m->xbuf[i] = frand();
-        for (int64_t i = 0; i < B * lam_model_output_size(m); i++) m->targets[i] = frand();
-        lam_model_forward(m, B, true);
-        double loss;
-        int64_t correct;
-        CHECK_OK(lam_model_backward(m, B, &loss, &correct));
+        float *xbuf = lam_model_input_buffer(m, 0);
+        float *tv = malloc(sizeof(float) * (size_t)(B * lam_model_output_size(m)));
+        target = (lam_target){NULL, tv, NULL};
+        for (int64_t i = 0; i < B * lam_model_input_size(m); i++) xbuf[i] = frand();
+        for (int64_t i = 0; i < B * lam_model_output_size(m); i++) tv[i] = frand();
+        train_backward(m, B);
+        free(tv);
         np = lam_model_param_count(m);
         g[k] = malloc(sizeof(float) * (size_t)(np + B * lam_model_input_size(m)));
         memcpy(g[k], lam_model_grads(m), sizeof(float) * (size_t)np);
-        memcpy(g[k] + np, m->nodes[0].dout, sizeof(float) * (size_t)(B * lam_model_input_size(m)));
+        memcpy(g[k] + np, lam_model_input_grad(m, 0), sizeof(float) * (size_t)(B * lam_model_input_size(m)));
         np += B * lam_model_input_size(m);
         lam_model_free(m);
     }

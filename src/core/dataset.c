@@ -32,6 +32,7 @@ lam_status lam_dataset_create(lam_dataset **out, lam_dtype dtype, int64_t n, int
     ds->dtype = dtype;
     ds->scale = dtype == LAM_U8 ? 1.0f / 255.0f : 1.0f;
     ds->target_size = target_size;
+    ds->label_size = 1;
     ds->x = lam_calloc((size_t)(n * size), dtype_size(dtype));
     if (!ds->x) goto nomem;
     if (with_labels && !(ds->labels = lam_calloc((size_t)n, sizeof(int32_t)))) goto nomem;
@@ -67,6 +68,7 @@ void lam_dataset_free(lam_dataset *ds)
     if (!ds) return;
     lam_free(ds->x);
     lam_free(ds->labels);
+    lam_free(ds->weights);
     lam_free(ds->targets);
     lam_free(ds);
 }
@@ -90,9 +92,36 @@ int32_t lam_dataset_num_classes(const lam_dataset *ds)
 {
     if (!ds->labels) return 0;
     int32_t mx = -1;
-    for (int64_t i = 0; i < ds->n; i++)
-        if (ds->labels[i] > mx) mx = ds->labels[i];
+    for (int64_t i = 0; i < ds->n * ds->label_size; i++)
+        if (ds->labels[i] > mx && (!ds->weights || ds->weights[i] != 0)) mx = ds->labels[i];
     return mx + 1;
+}
+
+int64_t lam_dataset_label_size(const lam_dataset *ds) { return ds->label_size; }
+const float *lam_dataset_weights(const lam_dataset *ds) { return ds->weights; }
+
+lam_status lam_dataset_set_labels(lam_dataset *ds, int64_t per_sample, const int32_t *labels,
+                                  const float *weights)
+{
+    if (!ds || !labels || per_sample < 1 || per_sample > (1 << 24))
+        return lam_error(LAM_ERR_ARG, "dataset: labels per sample %lld, expected 1 to 16777216 "
+                         "(and a labels array)", (long long)per_sample);
+    const size_t count = (size_t)(ds->n ? ds->n : 1) * (size_t)per_sample;
+    int32_t *l = lam_malloc(count * sizeof *l);
+    float *w = weights ? lam_malloc(count * sizeof *w) : NULL;
+    if (!l || (weights && !w)) {
+        lam_free(l);
+        lam_free(w);
+        return LAM_ERR_NOMEM;
+    }
+    memcpy(l, labels, (size_t)(ds->n * per_sample) * sizeof *l);
+    if (w) memcpy(w, weights, (size_t)(ds->n * per_sample) * sizeof *w);
+    lam_free(ds->labels);
+    lam_free(ds->weights);
+    ds->labels = l;
+    ds->weights = w;
+    ds->label_size = per_sample;
+    return LAM_OK;
 }
 
 lam_status lam_dataset_reshape(lam_dataset *ds, int rank, const int64_t *shape)
@@ -132,12 +161,19 @@ lam_status lam_dataset_slice(const lam_dataset *ds, int64_t first, int64_t count
         return lam_error(LAM_ERR_ARG, "dataset: slice [%lld, %lld) outside %lld samples",
                          (long long)first, (long long)(first + count), (long long)ds->n);
     lam_dataset *s;
-    LAM_TRY(lam_dataset_create(&s, ds->dtype, count, ds->rank, ds->shape, ds->labels != NULL,
+    LAM_TRY(lam_dataset_create(&s, ds->dtype, count, ds->rank, ds->shape, false,
                                ds->target_size));
+    if (ds->labels) {
+        lam_status st = lam_dataset_set_labels(s, ds->label_size, ds->labels + first * ds->label_size,
+                                               ds->weights ? ds->weights + first * ds->label_size : NULL);
+        if (st != LAM_OK) {
+            lam_dataset_free(s);
+            return st;
+        }
+    }
     size_t es = dtype_size(ds->dtype);
     memcpy(s->x, (const char *)ds->x + (size_t)(first * ds->sample_size) * es,
            (size_t)(count * ds->sample_size) * es);
-    if (ds->labels) memcpy(s->labels, ds->labels + first, (size_t)count * sizeof(int32_t));
     if (ds->targets)
         memcpy(s->targets, ds->targets + first * ds->target_size,
                (size_t)(count * ds->target_size) * sizeof(float));
@@ -149,12 +185,14 @@ lam_status lam_dataset_slice(const lam_dataset *ds, int64_t first, int64_t count
 lam_status lam_dataset_gather(const lam_dataset *ds, const int64_t *idx, int64_t count,
                               float *x, int32_t *labels, float *targets)
 {
-    return lam_dataset_gather_at(ds, idx, 0, count, x, labels, targets);
+    return lam_dataset_gather_at(ds, idx, 0, count, x, labels, targets, NULL);
 }
 
 lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int64_t first,
-                                 int64_t count, float *x, int32_t *labels, float *targets)
+                                 int64_t count, float *x, int32_t *labels, float *targets,
+                                 float *weights)
 {
+    const int64_t L = ds->label_size;
     const int64_t d = ds->sample_size;
     for (int64_t i = 0; i < count; i++) {
         int64_t j = idx ? idx[i] : first + i;
@@ -171,7 +209,14 @@ lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int6
                 memcpy(dst, (const float *)ds->x + j * d, (size_t)d * sizeof(float));
             }
         }
-        if (labels) labels[i] = ds->labels ? ds->labels[j] : 0;
+        if (labels) {
+            if (ds->labels) memcpy(labels + i * L, ds->labels + j * L, (size_t)L * sizeof *labels);
+            else memset(labels + i * L, 0, (size_t)L * sizeof *labels);
+        }
+        if (weights) {
+            if (ds->weights) memcpy(weights + i * L, ds->weights + j * L, (size_t)L * sizeof *weights);
+            else for (int64_t k = 0; k < L; k++) weights[i * L + k] = 1.0f;
+        }
         if (targets && ds->targets)
             memcpy(targets + i * ds->target_size, ds->targets + j * ds->target_size,
                    (size_t)ds->target_size * sizeof(float));

@@ -58,7 +58,9 @@ struct lam_dataset {
     lam_dtype dtype;
     void *x;
     float scale;        /* for LAM_U8 */
-    int32_t *labels;    /* n, or NULL */
+    int32_t *labels;    /* n * label_size, or NULL */
+    int64_t label_size; /* labels per sample (1; T for per-position labels) */
+    float *weights;     /* n * label_size per-label weights, or NULL (all 1) */
     float *targets;     /* n * target_size, or NULL */
     int64_t target_size;
 };
@@ -71,7 +73,8 @@ lam_status lam_dataset_adopt(lam_dataset **out, lam_dtype dtype, int64_t n, int 
 
 /* lam_dataset_gather, where idx NULL means samples first, first+1, ... */
 lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int64_t first,
-                                 int64_t count, float *x, int32_t *labels, float *targets);
+                                 int64_t count, float *x, int32_t *labels, float *targets,
+                                 float *weights);
 
 /* Set by lam_request_stop(). */
 int lam_stop_requested(void);

@@ -1,5 +1,5 @@
-/* model.c - building a Sequential graph, its parameter layout, compile, the
- * memory plan, and forward/backward over the whole graph. */
+/* model.c - building the graph (Sequential and functional calls), its
+ * parameter layout, the memory plan, and forward/backward over the graph. */
 #include "model.h"
 
 #include <math.h>
@@ -48,56 +48,88 @@ lam_layer_spec lam_layer_defaults(lam_layer_kind kind)
     s.reset_after = true;
     if (kind == LAM_LAYER_MAXPOOL2D || kind == LAM_LAYER_AVGPOOL2D)
         s.strides[0] = s.strides[1] = 0; /* 0 = the pool size, as Keras's None */
-    if (kind == LAM_LAYER_LSTM || kind == LAM_LAYER_GRU || kind == LAM_LAYER_SIMPLERNN)
+    if (kind == LAM_LAYER_LSTM || kind == LAM_LAYER_GRU || kind == LAM_LAYER_SIMPLERNN ||
+        kind == LAM_LAYER_BIDIRECTIONAL)
         s.activation = LAM_ACT_TANH;
+    if (kind == LAM_LAYER_MAXPOOL1D || kind == LAM_LAYER_AVGPOOL1D) {
+        s.pool[1] = 1;
+        s.strides[0] = s.strides[1] = 0;
+    }
+    if (kind == LAM_LAYER_CONV1D) s.kernel[1] = 1;
+    s.axis = -1;
+    s.momentum = 0.99f;
+    s.epsilon = 1e-3f;
+    s.center = s.scale = true;
+    s.pad[0] = s.pad[1] = s.pad[2] = s.pad[3] = 1;
+    s.size[0] = s.size[1] = 2;
+    s.wrapped = LAM_LAYER_LSTM;
+    s.merge_mode = LAM_MERGE_CONCAT;
     return s;
 }
 
-lam_model *lam_sequential(const char *name)
+static lam_model *model_new(const char *name, bool sequential)
 {
     lam_model *m = lam_calloc(1, sizeof *m);
     if (!m) return NULL;
-    snprintf(m->name, sizeof m->name, "%s", name && *name ? name : "sequential");
+    const char *dflt = sequential ? "sequential" : "functional";
+    snprintf(m->name, sizeof m->name, "%s", name && *name ? name : dflt);
+    m->sequential = sequential;
     m->seed = 1337;
     lam_rng_seed(&m->rng, m->seed);
     return m;
 }
 
-static void model_free_plan(lam_model *m)
+lam_model *lam_sequential(const char *name) { return model_new(name, true); }
+lam_model *lam_model_new(const char *name) { return model_new(name, false); }
+
+void lam_model_free_plan(lam_model *m)
 {
     for (int i = 0; i < m->n; i++) {
         lam_node *nd = &m->nodes[i];
-        if (i > 0 && nd->op->aliases_input) {
-            nd->out = nd->dout = NULL; /* the input's buffers */
-            continue;
+        if (!(m->aliased && m->aliased[i])) {
+            lam_free_aligned(nd->value);
+            lam_free_aligned(nd->grad);
         }
-        if (i > 0) lam_free_aligned(nd->out);
-        lam_free_aligned(nd->dout);
         lam_free_aligned(nd->saved);
         lam_free_aligned(nd->logits);
         lam_free_aligned(nd->saved_idx);
         lam_free_aligned(nd->cache);
-        nd->out = nd->dout = nd->saved = nd->logits = nd->cache = NULL;
+        nd->value = nd->grad = nd->saved = nd->logits = nd->cache = NULL;
         nd->saved_idx = NULL;
     }
-    lam_free_aligned(m->xbuf);
-    lam_free(m->labels);
-    lam_free_aligned(m->targets);
     lam_free_aligned(m->scratch);
-    m->xbuf = m->targets = m->scratch = NULL;
-    m->labels = NULL;
+    lam_free_aligned(m->grad_tmp);
+    lam_free(m->aliased);
+    lam_free(m->has_grad);
+    lam_free(m->grads_written);
+    lam_free(m->xs);
+    lam_free(m->dxs);
+    m->scratch = m->grad_tmp = NULL;
+    m->aliased = m->has_grad = m->grads_written = NULL;
+    m->xs = NULL;
+    m->dxs = NULL;
     m->planned_batch = 0;
-    if (m->n) m->nodes[0].out = NULL;
+    m->last_batch = 0;
 }
 
 void lam_model_free(lam_model *m)
 {
     if (!m) return;
-    model_free_plan(m);
+    lam_model_free_plan(m);
     lam_free_aligned(m->params);
     lam_free_aligned(m->grads);
-    for (int i = 0; i < 2; i++) lam_free_aligned(m->slots[i]);
+    lam_free_aligned(m->state);
+    for (int i = 0; i < LAM_MAX_SLOTS; i++) lam_free_aligned(m->slots[i]);
+    for (int i = 0; i < m->n; i++) {
+        lam_free(m->nodes[i].inputs);
+        lam_free(m->nodes[i].in);
+        lam_free(m->nodes[i].priv);
+    }
     lam_free(m->nodes);
+    lam_free(m->input_nodes);
+    lam_free(m->output_nodes);
+    lam_free(m->losses);
+    lam_free(m->loss_weights);
     lam_free(m);
 }
 
@@ -113,28 +145,84 @@ const lam_layer_spec *lam_model_layer(const lam_model *m, int i)
 {
     return i >= 0 && i < m->n ? &m->nodes[i].spec : NULL;
 }
-lam_node *lam_model_last(lam_model *m) { return &m->nodes[m->n - 1]; }
+
+int lam_model_num_inputs(const lam_model *m) { return m->ninputs; }
+int lam_model_num_outputs(const lam_model *m) { return m->noutputs ? m->noutputs : m->n > 0; }
+int lam_model_input_id(const lam_model *m, int k)
+{
+    return k >= 0 && k < m->ninputs ? m->input_nodes[k] : -1;
+}
+int lam_model_output_id(const lam_model *m, int k)
+{
+    if (m->noutputs == 0) return k == 0 && m->n > 0 ? m->n - 1 : -1;
+    return k >= 0 && k < m->noutputs ? m->output_nodes[k] : -1;
+}
+lam_node *lam_model_output_node(const lam_model *m, int k)
+{
+    int id = lam_model_output_id(m, k);
+    return id >= 0 ? &m->nodes[id] : NULL;
+}
+lam_node *lam_model_input_node(const lam_model *m, int k)
+{
+    int id = lam_model_input_id(m, k);
+    return id >= 0 ? &m->nodes[id] : NULL;
+}
+
+int lam_model_node_inputs(const lam_model *m, int node, int max, int *ids)
+{
+    if (node < 0 || node >= m->n) return 0;
+    const lam_node *nd = &m->nodes[node];
+    for (int k = 0; k < nd->ninputs && k < max; k++) ids[k] = nd->inputs[k];
+    return nd->ninputs;
+}
+
+int lam_model_node_owner(const lam_model *m, int node)
+{
+    return node >= 0 && node < m->n ? m->nodes[node].owner : -1;
+}
 
 int lam_model_layer_output_shape(const lam_model *m, int i, int64_t shape[4])
 {
     if (i < 0 || i >= m->n) return 0;
-    memcpy(shape, m->nodes[i].out_shape, sizeof(int64_t) * 4);
-    return m->nodes[i].out_rank;
+    memcpy(shape, m->nodes[i].out.dim, sizeof(int64_t) * 4);
+    return m->nodes[i].out.rank;
+}
+
+int lam_model_output_shape(const lam_model *m, int k, int64_t shape[4])
+{
+    return lam_model_layer_output_shape(m, lam_model_output_id(m, k), shape);
 }
 
 int64_t lam_model_layer_param_count(const lam_model *m, int i)
 {
-    return i >= 0 && i < m->n ? m->nodes[i].param_count : 0;
+    if (i < 0 || i >= m->n || m->nodes[i].owner != i) return 0;
+    return m->nodes[i].param_count + m->nodes[i].state_count;
 }
 int64_t lam_model_param_count(const lam_model *m) { return m->nparams; }
-int64_t lam_model_input_size(const lam_model *m) { return m->n ? m->nodes[0].out_size : 0; }
+int64_t lam_model_state_count(const lam_model *m) { return m->nstate; }
+int64_t lam_model_input_size(const lam_model *m)
+{
+    const lam_node *in = lam_model_input_node(m, 0);
+    return in ? in->out.size : 0;
+}
 int64_t lam_model_output_size(const lam_model *m)
 {
-    return m->n ? m->nodes[m->n - 1].out_size : 0;
+    const lam_node *out = lam_model_output_node(m, 0);
+    return out ? out->out.size : 0;
 }
 int lam_model_input_shape(const lam_model *m, int64_t shape[4])
 {
-    return lam_model_layer_output_shape(m, 0, shape);
+    return lam_model_layer_output_shape(m, lam_model_input_id(m, 0), shape);
+}
+
+void lam_shape_set(lam_shape *s, int rank, const int64_t *dim)
+{
+    s->rank = rank;
+    s->size = 1;
+    for (int i = 0; i < 4; i++) {
+        s->dim[i] = i < rank ? dim[i] : 0;
+        if (i < rank) s->size *= dim[i];
+    }
 }
 
 /* Keras names layers by class: conv2d, conv2d_1, ... counted per model. */
@@ -142,28 +230,21 @@ static void auto_name(lam_model *m, lam_node *nd, const char *base)
 {
     int count = 0;
     for (int i = 0; i < m->n; i++)
-        if (m->nodes[i].spec.kind == nd->spec.kind) count++;
+        if (m->nodes[i].spec.kind == nd->spec.kind && m->nodes[i].owner == i) count++;
     if (count == 0) snprintf(nd->spec.name, sizeof nd->spec.name, "%s", base);
     else snprintf(nd->spec.name, sizeof nd->spec.name, "%s_%d", base, count);
 }
 
-lam_status lam_model_add(lam_model *m, const lam_layer_spec *spec)
+static lam_status check_mutable(const lam_model *m, const char *what)
 {
-    if (!m || !spec) return lam_error(LAM_ERR_ARG, "lam_model_add: NULL argument");
     if (m->compiled)
-        return lam_error(LAM_ERR_STATE, "model \"%s\": cannot add layers after compile", m->name);
-    if ((unsigned)spec->kind >= LAM_LAYER_KIND_COUNT)
-        return lam_error(LAM_ERR_ARG, "model \"%s\": unknown layer kind %d", m->name, spec->kind);
-    const lam_op *op = spec->kind == LAM_LAYER_INPUT ? NULL : lam_op_for(spec->kind);
-    if (spec->kind != LAM_LAYER_INPUT && (!op || !op->build))
-        return lam_error(LAM_ERR_UNSUPPORTED, "model \"%s\": layer %s is not available in this build",
-                         m->name, lam_layer_kind_name(spec->kind));
-    if (spec->kind == LAM_LAYER_INPUT && m->n > 0)
-        return lam_error(LAM_ERR_ARG, "model \"%s\": an Input layer must come first", m->name);
-    if (spec->kind != LAM_LAYER_INPUT && m->n == 0)
-        return lam_error(LAM_ERR_STATE,
-                         "model \"%s\": layer %s added before any Input layer (give the "
-                         "input shape first)", m->name, lam_layer_kind_name(spec->kind));
+        return lam_error(LAM_ERR_STATE, "model \"%s\": cannot %s after compile", m->name, what);
+    return LAM_OK;
+}
+
+/* A zeroed node at the end of m->nodes (not yet counted in m->n). */
+static lam_status new_node(lam_model *m, lam_node **out)
+{
     if (m->n == m->cap) {
         int cap = m->cap ? 2 * m->cap : 8;
         lam_node *nodes = lam_realloc(m->nodes, sizeof *nodes * (size_t)cap);
@@ -173,55 +254,226 @@ lam_status lam_model_add(lam_model *m, const lam_layer_spec *spec)
     }
     lam_node *nd = &m->nodes[m->n];
     memset(nd, 0, sizeof *nd);
+    nd->index = nd->owner = m->n;
+    *out = nd;
+    return LAM_OK;
+}
+
+static void discard_node(lam_node *nd)
+{
+    lam_free(nd->inputs);
+    lam_free(nd->in);
+    lam_free(nd->priv);
+    nd->inputs = NULL;
+    nd->in = NULL;
+    nd->priv = NULL;
+}
+
+static lam_status unique_name(const lam_model *m, const lam_node *nd)
+{
+    for (int i = 0; i < m->n; i++)
+        if (m->nodes[i].owner == i && strcmp(m->nodes[i].spec.name, nd->spec.name) == 0)
+            return lam_error(LAM_ERR_ARG, "model \"%s\": two layers are named \"%s\"", m->name,
+                             nd->spec.name);
+    return LAM_OK;
+}
+
+lam_status lam_model_input(lam_model *m, const char *name, int rank, const int64_t *shape,
+                           int *node)
+{
+    if (!m || (rank > 0 && !shape)) return lam_error(LAM_ERR_ARG, "lam_model_input: NULL argument");
+    LAM_TRY(check_mutable(m, "add inputs"));
+    int *ins = lam_realloc(m->input_nodes, sizeof(int) * (size_t)(m->ninputs + 1));
+    if (!ins) return LAM_ERR_NOMEM;
+    m->input_nodes = ins;
+    lam_node *nd;
+    LAM_TRY(new_node(m, &nd));
+    nd->spec = lam_layer_defaults(LAM_LAYER_INPUT);
+    if (name && *name) snprintf(nd->spec.name, sizeof nd->spec.name, "%s", name);
+    else auto_name(m, nd, "input_layer");
+    LAM_TRY(unique_name(m, nd));
+    if (rank < 1 || rank > 4)
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (InputLayer): shape has rank %d, "
+                         "expected 1 to 4", nd->spec.name, rank);
+    for (int i = 0; i < rank; i++)
+        if (shape[i] < 1 || shape[i] > (1 << 24))
+            return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (InputLayer): dimension %d is "
+                             "%lld, expected 1 to 16777216", nd->spec.name, i,
+                             (long long)shape[i]);
+    nd->spec.rank = rank;
+    for (int i = 0; i < rank; i++) nd->spec.shape[i] = shape[i];
+    lam_shape_set(&nd->out, rank, shape);
+    if (nd->out.size > (1 << 28))
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (InputLayer): %lld values per sample "
+                         "is too many", nd->spec.name, (long long)nd->out.size);
+    m->input_nodes[m->ninputs++] = nd->index;
+    if (node) *node = nd->index;
+    m->n++;
+    return LAM_OK;
+}
+
+/* Builds node nd (spec, op, owner set) on the given inputs and counts it in. */
+static lam_status finish_call(lam_model *m, lam_node *nd, int ninputs, const int *inputs)
+{
+    const lam_op *op = nd->op;
+    const char *cls = op->class_name;
+    int lo = op->min_inputs ? op->min_inputs : 1, hi = op->max_inputs ? op->max_inputs : 1;
+    if (ninputs < lo || ninputs > hi) {
+        if (lo == hi)
+            return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): called on %d inputs, expected %d",
+                             nd->spec.name, cls, ninputs, lo);
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): called on %d inputs, expected %d to %d",
+                         nd->spec.name, cls, ninputs, lo, hi);
+    }
+    for (int k = 0; k < ninputs; k++)
+        if (inputs[k] < 0 || inputs[k] >= m->n)
+            return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): input %d is node %d, which does "
+                             "not exist (the model has %d nodes)", nd->spec.name, cls, k,
+                             inputs[k], m->n);
+    nd->inputs = lam_malloc(sizeof(int) * (size_t)ninputs);
+    nd->in = lam_calloc((size_t)ninputs, sizeof(lam_shape));
+    nd->priv = op->priv_size ? lam_calloc(1, op->priv_size) : NULL;
+    if (!nd->inputs || !nd->in || (op->priv_size && !nd->priv)) return LAM_ERR_NOMEM;
+    nd->ninputs = ninputs;
+    for (int k = 0; k < ninputs; k++) {
+        nd->inputs[k] = inputs[k];
+        nd->in[k] = m->nodes[inputs[k]].out;
+    }
+    LAM_TRY(op->build(nd));
+    if (nd->out.rank < 1 || nd->out.rank > 4)
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): output rank %d, expected 1 to 4",
+                         nd->spec.name, cls, nd->out.rank);
+    lam_shape_set(&nd->out, nd->out.rank, nd->out.dim);
+    if (nd->out.size < 1 || nd->out.size > (1 << 28))
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): output of %lld values per "
+                         "sample", nd->spec.name, cls, (long long)nd->out.size);
+    if (nd->owner != nd->index) {
+        /* A shared call: the weights this call would make must be the owner's. */
+        const lam_node *o = &m->nodes[nd->owner];
+        bool same = o->ntensors == nd->ntensors;
+        for (int t = 0; same && t < nd->ntensors; t++)
+            same = o->tensors[t].count == nd->tensors[t].count &&
+                   memcmp(o->tensors[t].shape, nd->tensors[t].shape, sizeof o->tensors[t].shape) == 0;
+        if (!same)
+            return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): called again on an input of "
+                             "another shape, which needs other weights than its first call",
+                             nd->spec.name, cls);
+        memcpy(nd->tensors, o->tensors, sizeof nd->tensors);
+        nd->param_offset = o->param_offset;
+        nd->param_count = o->param_count;
+        nd->state_offset = o->state_offset;
+        nd->state_count = o->state_count;
+    } else {
+        nd->param_offset = m->nparams;
+        nd->state_offset = m->nstate;
+        for (int t = 0; t < nd->ntensors; t++) {
+            lam_param_desc *d = &nd->tensors[t];
+            if (d->trainable) {
+                d->offset = m->nparams + nd->param_count;
+                nd->param_count += d->count;
+            } else {
+                d->offset = m->nstate + nd->state_count;
+                nd->state_count += d->count;
+            }
+        }
+        m->nparams += nd->param_count;
+        m->nstate += nd->state_count;
+    }
+    m->n++;
+    return LAM_OK;
+}
+
+lam_status lam_model_call(lam_model *m, const lam_layer_spec *spec, int ninputs,
+                          const int *inputs, int *node)
+{
+    if (!m || !spec || (ninputs > 0 && !inputs))
+        return lam_error(LAM_ERR_ARG, "lam_model_call: NULL argument");
+    LAM_TRY(check_mutable(m, "add layers"));
+    if ((unsigned)spec->kind >= LAM_LAYER_KIND_COUNT || spec->kind == LAM_LAYER_INPUT)
+        return lam_error(LAM_ERR_ARG, "model \"%s\": layer kind %d cannot be called (use "
+                         "lam_model_input for inputs)", m->name, spec->kind);
+    const lam_op *op = lam_op_for(spec->kind);
+    if (!op || !op->build)
+        return lam_error(LAM_ERR_UNSUPPORTED, "model \"%s\": layer %s is not available in "
+                         "this build", m->name, lam_layer_kind_name(spec->kind));
+    lam_node *nd;
+    LAM_TRY(new_node(m, &nd));
     nd->spec = *spec;
     nd->spec.name[sizeof nd->spec.name - 1] = '\0';
     nd->op = op;
-    nd->index = m->n;
-    if (!nd->spec.name[0]) auto_name(m, nd, op ? op->base_name : "input_layer");
-    for (int i = 0; i < m->n; i++)
-        if (strcmp(m->nodes[i].spec.name, nd->spec.name) == 0)
-            return lam_error(LAM_ERR_ARG, "model \"%s\": two layers are named \"%s\"", m->name,
-                             nd->spec.name);
-
-    if (spec->kind == LAM_LAYER_INPUT) {
-        if (spec->rank < 1 || spec->rank > 4)
-            return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (InputLayer): shape has rank %d, "
-                             "expected 1 to 4", nd->spec.name, spec->rank);
-        int64_t size = 1;
-        for (int i = 0; i < spec->rank; i++) {
-            if (spec->shape[i] < 1 || spec->shape[i] > (1 << 24))
-                return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (InputLayer): dimension %d is "
-                                 "%lld, expected 1 to 16777216", nd->spec.name, i,
-                                 (long long)spec->shape[i]);
-            size *= spec->shape[i];
-        }
-        if (size > (1 << 28))
-            return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (InputLayer): %lld values per sample "
-                             "is too many", nd->spec.name, (long long)size);
-        nd->out_rank = spec->rank;
-        memcpy(nd->out_shape, spec->shape, sizeof nd->out_shape);
-        nd->out_size = size;
-    } else {
-        const lam_node *prev = &m->nodes[m->n - 1];
-        nd->in_rank = prev->out_rank;
-        memcpy(nd->in_shape, prev->out_shape, sizeof nd->in_shape);
-        nd->in_size = prev->out_size;
-        LAM_TRY(op->build(nd));
-        nd->out_size = 1;
-        for (int i = 0; i < nd->out_rank; i++) nd->out_size *= nd->out_shape[i];
-        if (nd->out_size < 1 || nd->out_size > (1 << 28))
-            return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): output of %lld values per "
-                             "sample", nd->spec.name, op->class_name, (long long)nd->out_size);
-        nd->param_offset = m->nparams;
-        nd->param_count = 0;
-        for (int t = 0; t < nd->ntensors; t++) {
-            nd->tensors[t].offset = m->nparams + nd->param_count;
-            nd->param_count += nd->tensors[t].count;
-        }
+    if (!nd->spec.name[0]) auto_name(m, nd, op->base_name);
+    lam_status st = unique_name(m, nd);
+    if (st == LAM_OK) st = finish_call(m, nd, ninputs, inputs);
+    if (st != LAM_OK) {
+        discard_node(nd);
+        return st;
     }
-    m->nparams += nd->param_count;
-    m->n++;
+    if (node) *node = nd->index;
     return LAM_OK;
+}
+
+lam_status lam_model_call_shared(lam_model *m, int layer, int ninputs, const int *inputs,
+                                 int *node)
+{
+    if (!m || (ninputs > 0 && !inputs))
+        return lam_error(LAM_ERR_ARG, "lam_model_call_shared: NULL argument");
+    LAM_TRY(check_mutable(m, "add layers"));
+    if (layer < 0 || layer >= m->n || !m->nodes[layer].op)
+        return lam_error(LAM_ERR_ARG, "model \"%s\": node %d is not a layer that can be called "
+                         "again", m->name, layer);
+    const int owner = m->nodes[layer].owner;
+    lam_node *nd;
+    LAM_TRY(new_node(m, &nd));
+    const lam_node *o = &m->nodes[owner]; /* after new_node: nodes may have moved */
+    nd->spec = o->spec;
+    nd->op = o->op;
+    nd->owner = owner;
+    lam_status st = finish_call(m, nd, ninputs, inputs);
+    if (st != LAM_OK) {
+        discard_node(nd);
+        return st;
+    }
+    if (node) *node = nd->index;
+    return LAM_OK;
+}
+
+lam_status lam_model_set_outputs(lam_model *m, int n, const int *nodes)
+{
+    if (!m || n < 1 || !nodes)
+        return lam_error(LAM_ERR_ARG, "lam_model_set_outputs: expected at least one output node");
+    LAM_TRY(check_mutable(m, "change outputs"));
+    for (int k = 0; k < n; k++) {
+        if (nodes[k] < 0 || nodes[k] >= m->n)
+            return lam_error(LAM_ERR_ARG, "model \"%s\": output %d is node %d, which does not "
+                             "exist (the model has %d nodes)", m->name, k, nodes[k], m->n);
+        for (int j = 0; j < k; j++)
+            if (nodes[j] == nodes[k])
+                return lam_error(LAM_ERR_ARG, "model \"%s\": node \"%s\" is listed twice as an "
+                                 "output", m->name, m->nodes[nodes[k]].spec.name);
+    }
+    int *outs = lam_malloc(sizeof(int) * (size_t)n);
+    if (!outs) return LAM_ERR_NOMEM;
+    memcpy(outs, nodes, sizeof(int) * (size_t)n);
+    lam_free(m->output_nodes);
+    m->output_nodes = outs;
+    m->noutputs = n;
+    return LAM_OK;
+}
+
+lam_status lam_model_add(lam_model *m, const lam_layer_spec *spec)
+{
+    if (!m || !spec) return lam_error(LAM_ERR_ARG, "lam_model_add: NULL argument");
+    if (spec->kind == LAM_LAYER_INPUT) {
+        if (m->n > 0)
+            return lam_error(LAM_ERR_ARG, "model \"%s\": an Input layer must come first", m->name);
+        return lam_model_input(m, spec->name, spec->rank, spec->shape, NULL);
+    }
+    if ((unsigned)spec->kind < LAM_LAYER_KIND_COUNT && m->n == 0 && !m->compiled)
+        return lam_error(LAM_ERR_STATE,
+                         "model \"%s\": layer %s added before any Input layer (give the "
+                         "input shape first)", m->name, lam_layer_kind_name(spec->kind));
+    int prev = m->n - 1;
+    return lam_model_call(m, spec, 1, &prev, NULL);
 }
 
 lam_status lam_model_add_input(lam_model *m, int rank, const int64_t *shape)
@@ -311,22 +563,27 @@ lam_status lam_model_add_simplernn(lam_model *m, int units, bool return_sequence
 int lam_model_num_tensors(const lam_model *m)
 {
     int k = 0;
-    for (int i = 0; i < m->n; i++) k += m->nodes[i].ntensors;
+    for (int i = 0; i < m->n; i++)
+        if (m->nodes[i].owner == i) k += m->nodes[i].ntensors;
     return k;
 }
 
 lam_status lam_model_tensor(const lam_model *m, int idx, lam_tensor_info *info)
 {
-    for (int i = 0; i < m->n; i++) {
+    for (int i = 0; i < m->n && idx >= 0; i++) {
         const lam_node *nd = &m->nodes[i];
+        if (nd->owner != i) continue;
         if (idx < nd->ntensors) {
             const lam_param_desc *t = &nd->tensors[idx];
+            float *base = t->trainable ? m->params : m->state;
             info->name = t->name;
             info->rank = t->rank;
             memcpy(info->shape, t->shape, sizeof info->shape);
             info->count = t->count;
-            info->data = m->params ? m->params + t->offset : NULL;
-            info->grad = m->grads ? m->grads + t->offset : NULL;
+            info->trainable = t->trainable;
+            info->offset = t->offset;
+            info->data = base ? base + t->offset : NULL;
+            info->grad = t->trainable && m->grads ? m->grads + t->offset : NULL;
             return LAM_OK;
         }
         idx -= nd->ntensors;
@@ -336,174 +593,298 @@ lam_status lam_model_tensor(const lam_model *m, int idx, lam_tensor_info *info)
 
 float *lam_model_params(lam_model *m) { return m->params; }
 float *lam_model_grads(lam_model *m) { return m->grads; }
+float *lam_model_state(lam_model *m) { return m->state; }
 int lam_model_num_slots(const lam_model *m) { return m->nslots; }
 float *lam_model_slot(lam_model *m, int i) { return i >= 0 && i < m->nslots ? m->slots[i] : NULL; }
 
-void lam_node_add_tensor(lam_node *n, const char *what, int rank, const int64_t *shape)
+static lam_status add_tensor(lam_node *n, const char *what, int rank, const int64_t *shape,
+                             bool trainable)
 {
+    if (n->ntensors == LAM_MAX_TENSORS)
+        return lam_error(LAM_ERR_UNSUPPORTED, "layer \"%s\": more than %d weight tensors",
+                         n->spec.name, LAM_MAX_TENSORS);
+    if (rank < 0 || rank > 4)
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\": weight \"%s\" of rank %d, expected 0 to 4",
+                         n->spec.name, what, rank);
     lam_param_desc *t = &n->tensors[n->ntensors++];
     snprintf(t->name, sizeof t->name, "%s/%s", n->spec.name, what);
     t->rank = rank;
+    t->trainable = trainable;
     t->count = 1;
     for (int i = 0; i < 4; i++) t->shape[i] = i < rank ? shape[i] : 0;
-    for (int i = 0; i < rank; i++) t->count *= shape[i];
+    for (int i = 0; i < rank; i++) {
+        if (shape[i] < 1 || shape[i] > (1 << 28))
+            return lam_error(LAM_ERR_SHAPE, "layer \"%s\": weight \"%s\" has dimension %lld",
+                             n->spec.name, what, (long long)shape[i]);
+        t->count *= shape[i];
+    }
+    if (t->count > (1 << 28))
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\": weight \"%s\" of %lld values is too "
+                         "large", n->spec.name, what, (long long)t->count);
+    return LAM_OK;
 }
 
-/* ----------------------------------------------------------------- compile */
-
-lam_loss lam_model_loss(const lam_model *m) { return m->loss; }
-const lam_optimizer *lam_model_optimizer(const lam_model *m) { return &m->opt; }
-
-lam_status lam_model_compile(lam_model *m, const lam_optimizer *opt, lam_loss loss)
+lam_status lam_node_add_tensor(lam_node *n, const char *what, int rank, const int64_t *shape)
 {
-    if (!m || !opt) return lam_error(LAM_ERR_ARG, "lam_model_compile: NULL argument");
-    if (m->n < 2)
-        return lam_error(LAM_ERR_STATE, "model \"%s\": compile needs an Input layer and at "
-                         "least one more layer", m->name);
-    if ((unsigned)loss >= LAM_LOSS_COUNT)
-        return lam_error(LAM_ERR_ARG, "model \"%s\": unknown loss %d", m->name, loss);
-    LAM_TRY(lam_optimizer_check(opt));
-    lam_node *last = lam_model_last(m);
-    if (last->out_rank != 1 && loss != LAM_LOSS_MSE)
-        return lam_error(LAM_ERR_SHAPE, "model \"%s\": loss %s needs a rank-1 output per "
-                         "sample, but layer \"%s\" outputs rank %d (add Flatten or set "
-                         "return_sequences=False)", m->name, lam_loss_name(loss),
-                         last->spec.name, last->out_rank);
-    if (!m->params) {
-        float *params = lam_alloc_aligned(sizeof(float) * (size_t)(m->nparams ? m->nparams : 1));
-        float *grads = params ? lam_alloc_aligned(sizeof(float) * (size_t)(m->nparams ? m->nparams : 1)) : NULL;
-        /* Initialise in layer order from the model's seed: reproducible. */
-        lam_rng_seed(&m->rng, m->seed);
-        lam_status st = grads ? LAM_OK : LAM_ERR_NOMEM;
-        for (int i = 1; i < m->n && st == LAM_OK; i++) {
-            lam_node *nd = &m->nodes[i];
-            if (nd->op->init) st = nd->op->init(nd, params + nd->param_offset, &m->rng);
-        }
-        if (st != LAM_OK) {
-            lam_free_aligned(params);
-            lam_free_aligned(grads);
-            return st;
-        }
-        m->params = params;
-        m->grads = grads;
+    return add_tensor(n, what, rank, shape, true);
+}
+
+lam_status lam_node_add_state(lam_node *n, const char *what, int rank, const int64_t *shape)
+{
+    return add_tensor(n, what, rank, shape, false);
+}
+
+lam_status lam_model_init_weights(lam_model *m)
+{
+    if (m->params) return LAM_OK;
+    const size_t np = (size_t)(m->nparams ? m->nparams : 1), ns = (size_t)(m->nstate ? m->nstate : 1);
+    float *params = lam_alloc_aligned(sizeof(float) * np);
+    float *grads = params ? lam_alloc_aligned(sizeof(float) * np) : NULL;
+    float *state = grads ? lam_alloc_aligned(sizeof(float) * ns) : NULL;
+    /* Initialise in layer order from the model's seed: reproducible. */
+    lam_rng_seed(&m->rng, m->seed);
+    lam_status st = state ? LAM_OK : LAM_ERR_NOMEM;
+    for (int i = 0; i < m->n && st == LAM_OK; i++) {
+        lam_node *nd = &m->nodes[i];
+        if (nd->op && nd->owner == i && nd->op->init)
+            st = nd->op->init(nd, params + nd->param_offset, state + nd->state_offset, &m->rng);
     }
-    m->opt = *opt;
-    m->loss = loss;
-    m->has_accuracy = loss != LAM_LOSS_MSE;
-    int nslots = opt->kind == LAM_OPT_ADAM ? 2
-                 : opt->kind == LAM_OPT_RMSPROP ? (opt->momentum > 0 ? 2 : 1)
-                 : (opt->momentum > 0 ? 1 : 0);
-    for (int i = 0; i < 2; i++) {
-        lam_free_aligned(m->slots[i]);
-        m->slots[i] = NULL;
+    if (st != LAM_OK) {
+        lam_free_aligned(params);
+        lam_free_aligned(grads);
+        lam_free_aligned(state);
+        return st;
     }
-    for (int i = 0; i < nslots; i++) {
-        m->slots[i] = lam_alloc_aligned(sizeof(float) * (size_t)(m->nparams ? m->nparams : 1));
-        if (!m->slots[i]) return LAM_ERR_NOMEM;
-    }
-    m->nslots = nslots;
-    m->step = 0;
-    m->epoch = 0;
-    for (int i = 0; i < m->n; i++) m->nodes[i].grad_is_preact = false;
-    /* Keras computes cross-entropy from the logits of a final softmax or
-     * sigmoid: exact, and its gradient is simply p - y. */
-    lam_activation a = last->spec.activation;
-    bool has_act = last->spec.kind == LAM_LAYER_DENSE || last->spec.kind == LAM_LAYER_CONV2D ||
-                   last->spec.kind == LAM_LAYER_ACTIVATION;
-    if (has_act && ((a == LAM_ACT_SOFTMAX && (loss == LAM_LOSS_SPARSE_CATEGORICAL_CE ||
-                                              loss == LAM_LOSS_CATEGORICAL_CE)) ||
-                    (a == LAM_ACT_SIGMOID && loss == LAM_LOSS_BINARY_CE)))
-        last->grad_is_preact = true;
-    model_free_plan(m); /* the logits buffer depends on the loss */
-    m->compiled = true;
+    m->params = params;
+    m->grads = grads;
+    m->state = state;
     return LAM_OK;
 }
 
 /* ------------------------------------------------------------------- plan */
 
+static bool is_output(const lam_model *m, int i)
+{
+    for (int k = 0; k < lam_model_num_outputs(m); k++)
+        if (lam_model_output_id(m, k) == i) return true;
+    return false;
+}
+
+/* A Flatten-like node shares its input's buffers when nothing else reads
+ * or writes them: its input has no other consumer and is no output (else
+ * gradients reaching the input by two routes would mix in one buffer). */
+static void plan_aliasing(lam_model *m)
+{
+    for (int i = 0; i < m->n; i++) {
+        const lam_node *nd = &m->nodes[i];
+        m->aliased[i] = false;
+        if (!nd->op || !nd->op->aliases_input) continue;
+        int j = nd->inputs[0], readers = 0;
+        for (int k = 0; k < m->n; k++)
+            for (int s = 0; s < m->nodes[k].ninputs; s++) readers += m->nodes[k].inputs[s] == j;
+        m->aliased[i] = readers == 1 && !is_output(m, j);
+    }
+}
+
 lam_status lam_model_plan(lam_model *m, int batch)
 {
+    if (!m) return lam_error(LAM_ERR_ARG, "lam_model_plan: NULL model");
     if (!m->compiled)
         return lam_error(LAM_ERR_STATE, "model \"%s\": call lam_model_compile first", m->name);
     if (batch < 1)
         return lam_error(LAM_ERR_ARG, "model \"%s\": batch size %d, expected >= 1", m->name,
                          batch);
     if (batch <= m->planned_batch) return LAM_OK;
-    model_free_plan(m);
-    size_t B = (size_t)batch;
-    int64_t scratch = 0;
-    lam_node *in = &m->nodes[0];
-    if (!(m->xbuf = lam_alloc_aligned(sizeof(float) * B * (size_t)in->out_size))) goto nomem;
-    if (!(in->dout = lam_alloc_aligned(sizeof(float) * B * (size_t)in->out_size))) goto nomem;
-    in->out = m->xbuf;
-    if (!(m->labels = lam_calloc(B, sizeof(int32_t)))) goto nomem;
-    lam_node *last = lam_model_last(m);
-    if (!(m->targets = lam_alloc_aligned(sizeof(float) * B * (size_t)last->out_size))) goto nomem;
-    for (int i = 1; i < m->n; i++) {
+    lam_model_free_plan(m);
+    const size_t B = (size_t)batch;
+    int64_t scratch = 0, tmp = 0;
+    int max_inputs = 1;
+    m->aliased = lam_calloc((size_t)m->n, sizeof(bool));
+    m->has_grad = lam_calloc((size_t)m->n, sizeof(bool));
+    m->grads_written = lam_calloc((size_t)m->n, sizeof(bool));
+    if (!m->aliased || !m->has_grad || !m->grads_written) goto nomem;
+    plan_aliasing(m);
+    for (int i = 0; i < m->n; i++) {
         lam_node *nd = &m->nodes[i];
-        size_t osz = sizeof(float) * B * (size_t)nd->out_size;
-        if (nd->op->aliases_input) {
-            nd->out = m->nodes[i - 1].out;
-            nd->dout = m->nodes[i - 1].dout;
+        size_t osz = sizeof(float) * B * (size_t)nd->out.size;
+        if (m->aliased[i]) {
+            nd->value = m->nodes[nd->inputs[0]].value;
+            nd->grad = m->nodes[nd->inputs[0]].grad;
             continue;
         }
-        if (!(nd->out = lam_alloc_aligned(osz)) || !(nd->dout = lam_alloc_aligned(osz)))
+        if (!(nd->value = lam_alloc_aligned(osz)) || !(nd->grad = lam_alloc_aligned(osz)))
             goto nomem;
+        if (!nd->op) continue;
+        if (nd->ninputs > max_inputs) max_inputs = nd->ninputs;
+        /* Room for every input gradient of this node and its parameter
+         * gradients, when they must be summed into buffers already written. */
+        int64_t need = nd->param_count;
+        for (int k = 0; k < nd->ninputs; k++) need += (int64_t)B * nd->in[k].size;
+        if (need > tmp) tmp = need;
         if (nd->saved_floats &&
             !(nd->saved = lam_alloc_aligned(sizeof(float) * B * (size_t)nd->saved_floats)))
             goto nomem;
         if (nd->saved_ints &&
             !(nd->saved_idx = lam_alloc_aligned(sizeof(int32_t) * B * (size_t)nd->saved_ints)))
             goto nomem;
-        if (nd->grad_is_preact && !(nd->logits = lam_alloc_aligned(osz))) goto nomem;
-        if (nd->cache_floats) {
-            if (!(nd->cache = lam_alloc_aligned(sizeof(float) * (size_t)nd->cache_floats)))
-                goto nomem;
-            memset(nd->cache, 0, sizeof(float) * (size_t)nd->cache_floats);
-        }
+        if (nd->keep_logits && !(nd->logits = lam_alloc_aligned(osz))) goto nomem;
+        if (nd->cache_floats &&
+            !(nd->cache = lam_alloc_aligned(sizeof(float) * (size_t)nd->cache_floats)))
+            goto nomem; /* zeroed: a Winograd cache starts invalid */
         if (nd->op->scratch) {
             int64_t s = nd->op->scratch(nd, batch);
             if (s > scratch) scratch = s;
         }
     }
     if (scratch && !(m->scratch = lam_alloc_aligned(sizeof(float) * (size_t)scratch))) goto nomem;
+    if (tmp && !(m->grad_tmp = lam_alloc_aligned(sizeof(float) * (size_t)tmp))) goto nomem;
+    m->xs = lam_calloc((size_t)max_inputs, sizeof *m->xs);
+    m->dxs = lam_calloc((size_t)max_inputs, sizeof *m->dxs);
+    if (!m->xs || !m->dxs) goto nomem;
+    m->max_inputs = max_inputs;
     m->scratch_floats = scratch;
+    m->grad_tmp_floats = tmp;
     m->planned_batch = batch;
     return LAM_OK;
 nomem:
-    model_free_plan(m);
+    lam_model_free_plan(m);
     return lam_error_context(LAM_ERR_NOMEM, "model \"%s\": planning memory for batch %d",
                              m->name, batch);
 }
 
-static lam_ctx node_ctx(lam_model *m, lam_node *nd, bool training)
+float *lam_model_input_buffer(lam_model *m, int k)
 {
-    lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset, m->scratch,
-                 training, m->seed, m->step};
+    lam_node *in = lam_model_input_node(m, k);
+    return in ? in->value : NULL;
+}
+
+const float *lam_model_output(const lam_model *m, int k)
+{
+    const lam_node *o = lam_model_output_node(m, k);
+    return o ? o->value : NULL;
+}
+
+float *lam_model_output_grad(lam_model *m, int k)
+{
+    lam_node *o = lam_model_output_node(m, k);
+    if (!o) return NULL;
+    o->grad_is_preact = false; /* the caller writes dL/dy */
+    return o->grad;
+}
+
+const float *lam_model_input_grad(const lam_model *m, int k)
+{
+    const lam_node *in = lam_model_input_node(m, k);
+    return in ? in->grad : NULL;
+}
+
+static lam_ctx node_ctx(lam_model *m, lam_node *nd, lam_mode mode)
+{
+    lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset,
+                 m->state + nd->state_offset, m->scratch, mode == LAM_MODE_TRAIN,
+                 mode != LAM_MODE_INFER, m->seed, m->step};
     return c;
 }
 
-void lam_model_forward(lam_model *m, int batch, bool training)
+lam_status lam_forward(lam_model *m, int batch, lam_mode mode)
 {
-    for (int i = 1; i < m->n; i++) {
+    if (!m) return lam_error(LAM_ERR_ARG, "lam_forward: NULL model");
+    if (batch < 1 || batch > m->planned_batch)
+        return lam_error(LAM_ERR_STATE, "model \"%s\": forward of batch %d, planned for %d "
+                         "(call lam_model_plan)", m->name, batch, m->planned_batch);
+    for (int i = 0; i < m->n; i++) {
         lam_node *nd = &m->nodes[i];
-        if (nd->op->aliases_input) continue; /* its output is its input */
-        lam_ctx c = node_ctx(m, nd, training);
-        nd->op->forward(nd, &c, m->nodes[i - 1].out, nd->out, batch);
+        if (!nd->op || m->aliased[i]) continue; /* inputs; views of their input */
+        const size_t bytes = sizeof(float) * (size_t)batch * (size_t)nd->out.size;
+        if (nd->op->aliases_input) {
+            memcpy(nd->value, m->nodes[nd->inputs[0]].value, bytes);
+            continue;
+        }
+        for (int k = 0; k < nd->ninputs; k++) m->xs[k] = m->nodes[nd->inputs[k]].value;
+        lam_ctx c = node_ctx(m, nd, mode);
+        nd->op->forward(nd, &c, m->xs, nd->value, batch);
     }
+    m->last_mode = mode;
+    m->last_batch = batch;
+    return LAM_OK;
 }
 
-lam_status lam_model_backward(lam_model *m, int batch, double *loss_sum, int64_t *correct)
+static void add_into(float *restrict dst, const float *restrict src, int64_t n)
 {
-    lam_node *last = lam_model_last(m);
-    *loss_sum = lam_loss_compute(m->loss, last, m->labels, m->targets, batch, last->dout,
-                                 correct);
-    for (int i = m->n - 1; i >= 1; i--) {
+    for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+lam_status lam_backward(lam_model *m, int batch, bool input_grads)
+{
+    if (!m) return lam_error(LAM_ERR_ARG, "lam_backward: NULL model");
+    if (m->last_batch != batch || m->last_mode == LAM_MODE_INFER)
+        return lam_error(LAM_ERR_STATE, "model \"%s\": backward of batch %d needs a forward of "
+                         "that batch in LAM_MODE_TRAIN or LAM_MODE_INFER_GRAD first", m->name,
+                         batch);
+    const lam_mode mode = m->last_mode;
+    memset(m->has_grad, 0, sizeof(bool) * (size_t)m->n);
+    memset(m->grads_written, 0, sizeof(bool) * (size_t)m->n);
+    for (int k = 0; k < lam_model_num_outputs(m); k++) m->has_grad[lam_model_output_id(m, k)] = true;
+    /* Reverse topological order. A gradient reaching a node by a second
+     * route (fan-out) or a layer's second call goes to grad_tmp first and is
+     * then added: the sums are in a fixed order, so the bits do not depend
+     * on threads. */
+    for (int i = m->n - 1; i >= 0; i--) {
         lam_node *nd = &m->nodes[i];
-        if (nd->op->aliases_input) continue; /* dx is dy already */
-        lam_ctx c = node_ctx(m, nd, true);
-        float *dx = (i > 1 || m->want_input_grad) ? m->nodes[i - 1].dout : NULL;
-        nd->op->backward(nd, &c, m->nodes[i - 1].out, nd->out, nd->dout, dx, batch);
+        if (!nd->op || !m->has_grad[i]) continue;
+        const int64_t B = batch;
+        if (nd->op->aliases_input) {
+            lam_node *src = &m->nodes[nd->inputs[0]];
+            const int64_t count = B * nd->out.size;
+            if (m->aliased[i]) {
+                m->has_grad[src->index] = true; /* the gradient is already there */
+            } else if (m->has_grad[src->index]) {
+                add_into(src->grad, nd->grad, count);
+            } else {
+                memcpy(src->grad, nd->grad, sizeof(float) * (size_t)count);
+                m->has_grad[src->index] = true;
+            }
+            continue;
+        }
+        float *tmp = m->grad_tmp;
+        bool any_tmp = false;
+        for (int k = 0; k < nd->ninputs; k++) {
+            lam_node *src = &m->nodes[nd->inputs[k]];
+            if (!src->op && !input_grads) {
+                m->dxs[k] = NULL; /* nobody asked for dL/dx */
+            } else if (m->has_grad[src->index]) {
+                m->dxs[k] = tmp;
+                tmp += B * nd->in[k].size;
+                any_tmp = true;
+            } else {
+                m->dxs[k] = src->grad;
+                m->has_grad[src->index] = true;
+            }
+        }
+        for (int k = 0; k < nd->ninputs; k++) m->xs[k] = m->nodes[nd->inputs[k]].value;
+        lam_ctx c = node_ctx(m, nd, mode);
+        const bool shared_again = m->grads_written[nd->owner];
+        if (shared_again) c.grads = tmp;
+        nd->op->backward(nd, &c, m->xs, nd->value, nd->grad, m->dxs, batch);
+        if (shared_again) add_into(m->grads + nd->param_offset, tmp, nd->param_count);
+        m->grads_written[nd->owner] = true;
+        if (any_tmp)
+            for (int k = 0; k < nd->ninputs; k++) {
+                float *d = m->dxs[k];
+                lam_node *src = &m->nodes[nd->inputs[k]];
+                if (d && d != src->grad) add_into(src->grad, d, B * nd->in[k].size);
+            }
     }
+    if (input_grads)
+        for (int k = 0; k < m->ninputs; k++) {
+            lam_node *in = &m->nodes[m->input_nodes[k]];
+            if (!m->has_grad[in->index])
+                memset(in->grad, 0, sizeof(float) * (size_t)batch * (size_t)in->out.size);
+        }
+    /* Weights no gradient reached (a branch that feeds no output) get zero. */
+    for (int i = 0; i < m->n; i++)
+        if (m->nodes[i].op && m->nodes[i].owner == i && !m->grads_written[i])
+            memset(m->grads + m->nodes[i].param_offset, 0,
+                   sizeof(float) * (size_t)m->nodes[i].param_count);
     return LAM_OK;
 }

@@ -1,25 +1,36 @@
-/* model.h - the model: a graph of nodes with flat parameter memory. */
+/* model.h - the model: a directed acyclic graph of nodes with flat
+ * parameter memory, its memory plan, and forward/backward over it. Core
+ * knows no loss and no optimizer: it stores what train/ configured. */
 #ifndef LAM_MODEL_H
 #define LAM_MODEL_H
 
 #include "ops/op.h"
 
+#define LAM_MAX_SLOTS 4 /* the most per-parameter buffers an optimizer keeps */
+
 struct lam_model {
     char name[64];
+    bool sequential;      /* built with lam_model_add only: a chain (Keras Sequential) */
     int n, cap;
-    lam_node *nodes;      /* nodes[0] is the Input layer */
+    lam_node *nodes;      /* in topological order; inputs first where built so */
+    int ninputs, noutputs;
+    int *input_nodes, *output_nodes;
     uint64_t seed;
     lam_rng rng;
 
+    /* Set by train/'s compile; core only stores them. */
     bool compiled;
-    lam_loss loss;
     lam_optimizer opt;
-    bool has_accuracy;
+    lam_loss *losses;     /* per output */
+    float *loss_weights;  /* per output */
+    bool has_accuracy;    /* output 0 is a classification */
 
-    int64_t nparams;
-    float *params, *grads;
+    int64_t nparams, nstate;
+    float *params, *grads, *state;
     int nslots;
-    float *slots[2];      /* optimizer state: Adam m, v; momentum; RMS */
+    float *slots[LAM_MAX_SLOTS]; /* optimizer state, each nparams floats */
+    double opt_scalar;    /* scalar optimizer state: Nadam's product of momentum-schedule
+                           * factors (Keras's _u_product) */
 
     int64_t step, epoch;  /* optimizer steps and completed epochs */
     /* The unfinished epoch, for checkpoints taken inside it. */
@@ -29,34 +40,28 @@ struct lam_model {
 
     /* Planned for batches up to planned_batch. */
     int planned_batch;
-    float *xbuf;
-    int32_t *labels;
-    float *targets;
     float *scratch;
     int64_t scratch_floats;
-    bool want_input_grad; /* compute dL/dx into nodes[0].dout */
+    float *grad_tmp;      /* fanned-out gradients before they are summed */
+    int64_t grad_tmp_floats;
+    bool *aliased;        /* per node: shares its input's buffers */
+    bool *has_grad;       /* per node, during backward: its dout holds a gradient */
+    bool *grads_written;  /* per node (owners), during backward */
+    const float **xs;     /* per call: the input pointers of one node */
+    float **dxs;
+    int max_inputs;
+    /* What the last forward did, so backward can refuse a wrong order. */
+    lam_mode last_mode;
+    int last_batch;
 };
 
-/* Allocates activations and workspace for batches up to batch (no-op when
- * already planned for at least that many). */
-lam_status lam_model_plan(lam_model *m, int batch);
-lam_node *lam_model_last(lam_model *m);
-/* Forward through every node; x is already in m->xbuf. */
-void lam_model_forward(lam_model *m, int batch, bool training);
-/* Loss and gradients for the batch in m->xbuf / m->labels / m->targets.
- * Returns the summed (not averaged) loss and the number of correct
- * predictions. Does not update the weights. */
-lam_status lam_model_backward(lam_model *m, int batch, double *loss_sum, int64_t *correct);
-
-/* Training internals shared by the engine, the tests and the benchmarks. */
-/* The loss summed over the batch, its gradient w.r.t. the last node's output
- * (or pre-activation, when fused) written into grad (may be NULL), and the
- * number of correct predictions. */
-double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labels,
-                        const float *targets, int batch, float *grad, int64_t *correct);
-/* One optimizer update of every parameter from m->grads. */
-void lam_optimizer_step(lam_model *m);
-/* Rejects impossible optimizer settings, naming them. */
-lam_status lam_optimizer_check(const lam_optimizer *o);
+/* Allocates the parameter, gradient and state buffers and initialises the
+ * weights from the model's seed (no-op when already allocated). */
+lam_status lam_model_init_weights(lam_model *m);
+/* Frees every planned buffer (the next plan makes new ones). */
+void lam_model_free_plan(lam_model *m);
+/* The node of output k / input k. */
+lam_node *lam_model_output_node(const lam_model *m, int k);
+lam_node *lam_model_input_node(const lam_model *m, int k);
 
 #endif

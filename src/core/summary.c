@@ -46,6 +46,37 @@ static void rule(FILE *out, const char *l, const char *mid, const char *r, const
     fputc('\n', out);
 }
 
+/* Keras (rich) wraps a long "name (Class)" cell at the space, and folds a
+ * word longer than the cell: up to 4 lines of at most `width` columns. */
+static int wrap_cell(const char *text, int width, char lines[4][160])
+{
+    int n = 0, len = 0;
+    lines[0][0] = '\0';
+    for (const char *p = text; *p && n < 4;) {
+        while (*p == ' ') p++;
+        int wl = 0;
+        while (p[wl] && p[wl] != ' ') wl++;
+        if (wl == 0) break;
+        if (len > 0 && len + 1 + wl > width) {
+            if (++n == 4) break;
+            lines[n][0] = '\0';
+            len = 0;
+        }
+        if (len > 0) lines[n][len++] = ' ';
+        for (int i = 0; i < wl; i++) {
+            if (len == width) {
+                lines[n][len] = '\0';
+                if (++n == 4) return n;
+                len = 0;
+            }
+            lines[n][len++] = p[i];
+        }
+        lines[n][len] = '\0';
+        p += wl;
+    }
+    return n < 4 ? n + 1 : 4;
+}
+
 lam_status lam_model_summary(const lam_model *m, FILE *out)
 {
     if (!m || !out) return lam_error(LAM_ERR_ARG, "lam_model_summary: NULL argument");
@@ -62,28 +93,34 @@ lam_status lam_model_summary(const lam_model *m, FILE *out)
     rule(out, "┡", "╇", "┩", "━", w);
     for (int i = 1; i < m->n; i++) {
         const lam_node *nd = &m->nodes[i];
-        char name[160], shape[96], params[32];
+        char name[160], shape[96], params[32], lines[4][160];
         snprintf(name, sizeof name, "%s (%s)", nd->spec.name, nd->op->class_name);
+        const int nlines = wrap_cell(name, w[0] - 2, lines);
         int k = snprintf(shape, sizeof shape, "(None");
-        for (int d = 0; d < nd->out_rank; d++)
-            k += snprintf(shape + k, sizeof shape - (size_t)k, ", %lld", (long long)nd->out_shape[d]);
+        for (int d = 0; d < nd->out.rank; d++)
+            k += snprintf(shape + k, sizeof shape - (size_t)k, ", %lld", (long long)nd->out.dim[d]);
         snprintf(shape + k, sizeof shape - (size_t)k, ")");
-        with_commas(params, sizeof params, nd->param_count);
-        fputs("│", out);
-        cell(out, name, w[0], false);
-        fputs("│", out);
-        cell(out, shape, w[1], false);
-        fputs("│", out);
-        cell(out, params, w[2], true);
-        fputs("│\n", out);
+        /* A layer's count is all its weights, moving statistics included. */
+        with_commas(params, sizeof params, nd->param_count + nd->state_count);
+        for (int l = 0; l < nlines; l++) {
+            fputs("│", out);
+            cell(out, lines[l], w[0], false);
+            fputs("│", out);
+            cell(out, l == 0 ? shape : "", w[1], false);
+            fputs("│", out);
+            cell(out, l == 0 ? params : "", w[2], true);
+            fputs("│\n", out);
+        }
         if (i + 1 < m->n) rule(out, "├", "┼", "┤", "─", w);
     }
     rule(out, "└", "┴", "┘", "─", w);
-    char count[32], size[32];
-    with_commas(count, sizeof count, m->nparams);
-    human_bytes(size, sizeof size, 4.0 * (double)m->nparams);
-    fprintf(out, " Total params: %s (%s)\n", count, size);
-    fprintf(out, " Trainable params: %s (%s)\n", count, size);
-    fprintf(out, " Non-trainable params: 0 (0.00 B)\n");
+    const int64_t counts[3] = {m->nparams + m->nstate, m->nparams, m->nstate};
+    const char *const what[3] = {"Total", "Trainable", "Non-trainable"};
+    for (int k = 0; k < 3; k++) {
+        char count[32], size[32];
+        with_commas(count, sizeof count, counts[k]);
+        human_bytes(size, sizeof size, 4.0 * (double)counts[k]);
+        fprintf(out, " %s params: %s (%s)\n", what[k], count, size);
+    }
     return LAM_OK;
 }

@@ -10,9 +10,10 @@
  * entry per tensor {"dtype":"F32","shape":[...],"data_offsets":[b,e]}, with
  * offsets relative to the start of the data section. Tensors are the weights
  * ("conv2d/kernel", in layer order) then, per optimizer slot, one tensor per
- * weight: "optimizer/<slot>/<weight name>" (slots: Adam m, v; SGD momentum;
- * RMSprop velocity, momentum). */
-#include "core/model.h"
+ * weight: "optimizer/<slot>/<weight name>" (slots: Adam and AdamW m, v,
+ * v_hat; SGD momentum; RMSprop velocity, momentum, average_gradient; Adagrad
+ * accumulator; Adamax m, u; Nadam m, v). */
+#include "train/train.h"
 #include "io/model_file.h"
 
 #include <errno.h>
@@ -26,12 +27,7 @@
 
 static const char *slot_name(const lam_model *m, int slot)
 {
-    switch (m->opt.kind) {
-    case LAM_OPT_ADAM: return slot == 0 ? "m" : "v";
-    case LAM_OPT_SGD: return "momentum";
-    case LAM_OPT_RMSPROP: return slot == 0 ? "velocity" : "momentum";
-    }
-    return "?";
+    return lam_optimizer_slot_name(&m->opt, slot);
 }
 
 static bool host_is_little_endian(void)
@@ -145,6 +141,11 @@ static cJSON *build_header(const lam_model *m, const char *path, lam_status *st)
     /* The seed drives dropout masks (with the step), so resuming needs it. */
     snprintf(num, sizeof num, "%" PRIu64, m->seed);
     ok = ok && meta_add(meta, "seed", num);
+    if (m->compiled && m->opt.kind == LAM_OPT_NADAM) {
+        /* Nadam's scalar state; hex float: the exact double. */
+        snprintf(num, sizeof num, "%a", m->opt_scalar);
+        ok = ok && meta_add(meta, "optimizer_u_product", num);
+    }
     if (ts.epoch_step > 0) {
         /* A checkpoint inside an epoch: where it was, to continue the same order. */
         snprintf(num, sizeof num, "%" PRId64, ts.epoch_step);
@@ -183,6 +184,15 @@ static cJSON *build_header(const lam_model *m, const char *path, lam_status *st)
         return NULL;
     }
     return h;
+}
+
+lam_callback lam_model_checkpoint(const char *path)
+{
+    lam_callback c = lam_early_stopping(); /* the shared defaults */
+    c.kind = LAM_CB_MODEL_CHECKPOINT;
+    c.path = path;
+    c.save = lam_model_save;
+    return c;
 }
 
 lam_status lam_model_save(const lam_model *m, const char *path)
@@ -577,6 +587,19 @@ static lam_status load_from(const char *path, const unsigned char *buf, size_t s
         }
         st = lam_error(LAM_ERR_FORMAT, "%s: %d tensors, expected %d", path, nentries, expected);
         goto done;
+    }
+    if (m->compiled && m->opt.kind == LAM_OPT_NADAM) {
+        const char *u = NULL;
+        char *end = NULL;
+        if ((st = meta_str(meta, path, "optimizer_u_product", true, &u)) != LAM_OK) goto done;
+        double v = strtod(u, &end);
+        /* A product of factors in [0, 1): anything else is not one lamina wrote. */
+        if (end == u || *end || !(v >= 0 && v <= 1)) {
+            st = lam_error(LAM_ERR_FORMAT, "%s: __metadata__ \"optimizer_u_product\" is \"%s\", "
+                           "expected a number in [0, 1]", path, u);
+            goto done;
+        }
+        m->opt_scalar = v;
     }
     if ((st = lam_model_set_train_state(m, &ts)) != LAM_OK) {
         st = lam_error_context(st, "%s", path);

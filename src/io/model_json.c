@@ -12,7 +12,7 @@
  * silently dropped: the model would train or predict differently from the
  * Keras one. Unknown keys whose value is null or false are accepted, since
  * Keras keeps adding such switched-off options (quantization_config, ...). */
-#include "core/model.h"
+#include "train/train.h"
 #include "io/model_file.h"
 
 #include <errno.h>
@@ -725,7 +725,68 @@ lam_status lam_model_to_json(const lam_model *m, char **out)
 
 /* ------------------------------------------------------- training config */
 
-static const char *const opt_class[] = {"Adam", "SGD", "RMSprop"};
+static const char *const opt_class[LAM_OPT_COUNT] = {
+    [LAM_OPT_ADAM] = "Adam",       [LAM_OPT_SGD] = "SGD",         [LAM_OPT_RMSPROP] = "RMSprop",
+    [LAM_OPT_ADAMW] = "AdamW",     [LAM_OPT_ADAGRAD] = "Adagrad", [LAM_OPT_ADAMAX] = "Adamax",
+    [LAM_OPT_NADAM] = "Nadam",
+};
+static const char *const opt_name[LAM_OPT_COUNT] = {
+    [LAM_OPT_ADAM] = "adam",       [LAM_OPT_SGD] = "sgd",         [LAM_OPT_RMSPROP] = "rmsprop",
+    [LAM_OPT_ADAMW] = "adamw",     [LAM_OPT_ADAGRAD] = "adagrad", [LAM_OPT_ADAMAX] = "adamax",
+    [LAM_OPT_NADAM] = "nadam",
+};
+static const char *const schedule_class[LAM_SCHEDULE_COUNT] = {
+    [LAM_SCHEDULE_EXPONENTIAL] = "ExponentialDecay",
+    [LAM_SCHEDULE_PIECEWISE_CONSTANT] = "PiecewiseConstantDecay",
+    [LAM_SCHEDULE_COSINE] = "CosineDecay",
+    [LAM_SCHEDULE_INVERSE_TIME] = "InverseTimeDecay",
+};
+
+/* Keras writes an unset optional number as null. */
+static void add_optional(cJSON *c, const char *key, float v)
+{
+    if (v > 0) cJSON_AddNumberToObject(c, key, (double)v);
+    else cJSON_AddNullToObject(c, key);
+}
+
+/* The schedule as Keras 3 serialises a LearningRateSchedule learning_rate. */
+static cJSON *schedule_to_cjson(const lam_optimizer *o)
+{
+    const lam_schedule *s = &o->schedule;
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "module", "keras.optimizers.schedules");
+    cJSON_AddStringToObject(root, "class_name", schedule_class[s->kind]);
+    cJSON *c = cJSON_AddObjectToObject(root, "config");
+    if (s->kind == LAM_SCHEDULE_PIECEWISE_CONSTANT) {
+        cJSON *b = cJSON_AddArrayToObject(c, "boundaries");
+        cJSON *v = cJSON_AddArrayToObject(c, "values");
+        for (int i = 0; b && v && i <= s->n_boundaries; i++) {
+            if (i < s->n_boundaries)
+                cJSON_AddItemToArray(b, cJSON_CreateNumber((double)s->boundaries[i]));
+            cJSON_AddItemToArray(v, cJSON_CreateNumber((double)s->values[i]));
+        }
+    } else {
+        cJSON_AddNumberToObject(c, "initial_learning_rate", (double)o->learning_rate);
+        cJSON_AddNumberToObject(c, "decay_steps", (double)s->decay_steps);
+    }
+    switch (s->kind) {
+    case LAM_SCHEDULE_EXPONENTIAL:
+    case LAM_SCHEDULE_INVERSE_TIME:
+        cJSON_AddNumberToObject(c, "decay_rate", (double)s->decay_rate);
+        cJSON_AddBoolToObject(c, "staircase", s->staircase);
+        break;
+    case LAM_SCHEDULE_COSINE:
+        cJSON_AddNumberToObject(c, "alpha", (double)s->alpha);
+        add_optional(c, "warmup_target", s->warmup_target);
+        cJSON_AddNumberToObject(c, "warmup_steps", (double)s->warmup_steps);
+        break;
+    default:
+        break;
+    }
+    cJSON_AddStringToObject(c, "name", schedule_class[s->kind]);
+    cJSON_AddNullToObject(root, "registered_name");
+    return root;
+}
 
 cJSON *lam_training_config_to_cjson(const lam_model *m)
 {
@@ -735,19 +796,29 @@ cJSON *lam_training_config_to_cjson(const lam_model *m)
     cJSON *metrics = cJSON_AddArrayToObject(tc, "metrics");
     if (lam_model_loss(m) != LAM_LOSS_MSE) cJSON_AddItemToArray(metrics, cJSON_CreateString("accuracy"));
     cJSON *oc = cJSON_AddObjectToObject(tc, "optimizer_config");
-    cJSON_AddStringToObject(oc, "class_name", (unsigned)o->kind < 3 ? opt_class[o->kind] : "?");
+    bool known = (unsigned)o->kind < LAM_OPT_COUNT;
+    cJSON_AddStringToObject(oc, "class_name", known ? opt_class[o->kind] : "?");
     cJSON *c = cJSON_AddObjectToObject(oc, "config");
     /* (double)float prints with 17 digits when needed and parses back to the
      * same float: a resumed run sees bit-identical hyperparameters. */
-    cJSON_AddStringToObject(c, "name", o->kind == LAM_OPT_ADAM ? "adam"
-                                       : o->kind == LAM_OPT_SGD ? "sgd" : "rmsprop");
-    cJSON_AddNumberToObject(c, "learning_rate", (double)o->learning_rate);
+    cJSON_AddStringToObject(c, "name", known ? opt_name[o->kind] : "?");
+    bool scheduled = o->schedule.kind > LAM_SCHEDULE_NONE && o->schedule.kind < LAM_SCHEDULE_COUNT;
+    if (scheduled) cJSON_AddItemToObject(c, "learning_rate", schedule_to_cjson(o));
+    else cJSON_AddNumberToObject(c, "learning_rate", (double)o->learning_rate);
+    add_optional(c, "weight_decay", o->weight_decay);
+    add_optional(c, "clipnorm", o->clipnorm);
+    add_optional(c, "global_clipnorm", o->global_clipnorm);
+    add_optional(c, "clipvalue", o->clipvalue);
     switch (o->kind) {
     case LAM_OPT_ADAM:
+    case LAM_OPT_ADAMW:
+    case LAM_OPT_ADAMAX:
+    case LAM_OPT_NADAM:
         cJSON_AddNumberToObject(c, "beta_1", (double)o->beta_1);
         cJSON_AddNumberToObject(c, "beta_2", (double)o->beta_2);
         cJSON_AddNumberToObject(c, "epsilon", (double)o->epsilon);
-        cJSON_AddBoolToObject(c, "amsgrad", false);
+        if (o->kind == LAM_OPT_ADAM || o->kind == LAM_OPT_ADAMW)
+            cJSON_AddBoolToObject(c, "amsgrad", o->amsgrad);
         break;
     case LAM_OPT_SGD:
         cJSON_AddNumberToObject(c, "momentum", (double)o->momentum);
@@ -757,10 +828,30 @@ cJSON *lam_training_config_to_cjson(const lam_model *m)
         cJSON_AddNumberToObject(c, "rho", (double)o->rho);
         cJSON_AddNumberToObject(c, "momentum", (double)o->momentum);
         cJSON_AddNumberToObject(c, "epsilon", (double)o->epsilon);
-        cJSON_AddBoolToObject(c, "centered", false);
+        cJSON_AddBoolToObject(c, "centered", o->centered);
+        break;
+    case LAM_OPT_ADAGRAD:
+        cJSON_AddNumberToObject(c, "initial_accumulator_value",
+                                (double)o->initial_accumulator_value);
+        cJSON_AddNumberToObject(c, "epsilon", (double)o->epsilon);
+        break;
+    default:
         break;
     }
-    if (!tc || !metrics || !oc || !c || !cJSON_GetObjectItemCaseSensitive(c, "learning_rate")) {
+    /* Every item above allocates; the last one of each object tells whether it all did. */
+    const cJSON *lr = cJSON_GetObjectItemCaseSensitive(c, "learning_rate");
+    bool ok = tc && metrics && oc && c && lr && cJSON_GetObjectItemCaseSensitive(c, "clipvalue");
+    if (ok && scheduled) {
+        const cJSON *sc = cJSON_GetObjectItemCaseSensitive(lr, "config");
+        ok = sc && cJSON_GetObjectItemCaseSensitive(lr, "registered_name") &&
+             cJSON_GetObjectItemCaseSensitive(sc, "name");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(sc, "values");
+        if (ok && o->schedule.kind == LAM_SCHEDULE_PIECEWISE_CONSTANT)
+            ok = cJSON_GetArraySize(v) == o->schedule.n_boundaries + 1 &&
+                 cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(sc, "boundaries")) ==
+                     o->schedule.n_boundaries;
+    }
+    if (!ok) {
         cJSON_Delete(tc);
         lam_error(LAM_ERR_NOMEM, "model \"%s\": out of memory writing training_config",
                   lam_model_name(m));
@@ -780,6 +871,85 @@ static lam_status opt_float(const cJSON *c, const char *key, const char *src, fl
     return LAM_OK;
 }
 
+/* Keras's optional numbers: null (or absent) is off, 0 here. */
+static lam_status opt_optional(const cJSON *c, const char *key, const char *src, float *out)
+{
+    if (is_null(cJSON_GetObjectItemCaseSensitive(c, key))) return LAM_OK;
+    return opt_float(c, key, src, out);
+}
+
+static lam_status opt_bool(const cJSON *c, const char *key, const char *src, bool *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, key);
+    if (!v) return LAM_OK;
+    if (!cJSON_IsBool(v))
+        return lam_error(LAM_ERR_FORMAT, "%s: training_config: optimizer %s is not true or "
+                         "false", src, key);
+    *out = cJSON_IsTrue(v);
+    return LAM_OK;
+}
+
+static lam_status opt_steps(const cJSON *c, const char *key, const char *src, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, key);
+    if (!v) return LAM_OK;
+    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+        fabs(v->valuedouble) > 9007199254740992.0)
+        return lam_error(LAM_ERR_FORMAT, "%s: training_config: learning-rate schedule %s is "
+                         "not a whole number", src, key);
+    *out = (int64_t)v->valuedouble;
+    return LAM_OK;
+}
+
+/* A Keras-serialised LearningRateSchedule (Keras 3 or tf.keras 2 form). */
+static lam_status schedule_parse(const cJSON *lr, const char *src, lam_optimizer *opt)
+{
+    const cJSON *cn = cJSON_GetObjectItemCaseSensitive(lr, "class_name");
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(lr, "config");
+    if (!cJSON_IsString(cn) || !cJSON_IsObject(c))
+        return lam_error(LAM_ERR_FORMAT, "%s: training_config: optimizer learning_rate is "
+                         "neither a number nor a schedule with class_name and config", src);
+    lam_schedule *s = &opt->schedule;
+    memset(s, 0, sizeof *s);
+    for (int k = 1; k < LAM_SCHEDULE_COUNT; k++)
+        if (strcmp(cn->valuestring, schedule_class[k]) == 0) s->kind = (lam_schedule_kind)k;
+    if (s->kind == LAM_SCHEDULE_NONE)
+        return lam_error(LAM_ERR_UNSUPPORTED, "%s: training_config: learning-rate schedule %s "
+                         "is not supported; lamina has ExponentialDecay, PiecewiseConstantDecay, "
+                         "CosineDecay and InverseTimeDecay", src, cn->valuestring);
+    if (s->kind == LAM_SCHEDULE_PIECEWISE_CONSTANT) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(c, "boundaries");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "values");
+        int nb = cJSON_GetArraySize(b), nv = cJSON_GetArraySize(v);
+        if (!cJSON_IsArray(b) || !cJSON_IsArray(v) || nb < 1 ||
+            nb > LAM_SCHEDULE_MAX_VALUES - 1 || nv != nb + 1)
+            return lam_error(LAM_ERR_FORMAT, "%s: training_config: PiecewiseConstantDecay needs "
+                             "1 to %d boundaries and one more values", src,
+                             LAM_SCHEDULE_MAX_VALUES - 1);
+        s->n_boundaries = nb;
+        for (int i = 0; i < nv; i++) {
+            const cJSON *x = cJSON_GetArrayItem(v, i), *y = cJSON_GetArrayItem(b, i);
+            if (!cJSON_IsNumber(x) ||
+                (i < nb && (!cJSON_IsNumber(y) || y->valuedouble != floor(y->valuedouble) ||
+                            fabs(y->valuedouble) > 9007199254740992.0)))
+                return lam_error(LAM_ERR_FORMAT, "%s: training_config: PiecewiseConstantDecay "
+                                 "boundaries must be whole numbers and values numbers", src);
+            s->values[i] = (float)x->valuedouble;
+            if (i < nb) s->boundaries[i] = (int64_t)y->valuedouble;
+        }
+        opt->learning_rate = s->values[0];
+        return LAM_OK;
+    }
+    LAM_TRY(opt_float(c, "initial_learning_rate", src, &opt->learning_rate));
+    LAM_TRY(opt_steps(c, "decay_steps", src, &s->decay_steps));
+    LAM_TRY(opt_float(c, "decay_rate", src, &s->decay_rate));
+    LAM_TRY(opt_bool(c, "staircase", src, &s->staircase));
+    LAM_TRY(opt_float(c, "alpha", src, &s->alpha));
+    LAM_TRY(opt_optional(c, "warmup_target", src, &s->warmup_target));
+    LAM_TRY(opt_steps(c, "warmup_steps", src, &s->warmup_steps));
+    return LAM_OK;
+}
+
 lam_status lam_training_config_parse(const cJSON *tc, const char *src, lam_optimizer *opt,
                                      lam_loss *loss)
 {
@@ -796,24 +966,34 @@ lam_status lam_training_config_parse(const cJSON *tc, const char *src, lam_optim
     if (!cJSON_IsString(cn) || !cJSON_IsObject(c))
         return lam_error(LAM_ERR_FORMAT, "%s: training_config has no optimizer_config with "
                          "class_name and config", src);
-    if (strcasecmp(cn->valuestring, "Adam") == 0) *opt = lam_adam();
-    else if (strcasecmp(cn->valuestring, "SGD") == 0) *opt = lam_sgd();
-    else if (strcasecmp(cn->valuestring, "RMSprop") == 0) *opt = lam_rmsprop();
-    else
+    int kind = -1;
+    for (int k = 0; k < LAM_OPT_COUNT; k++)
+        if (strcasecmp(cn->valuestring, opt_class[k]) == 0) kind = k;
+    if (kind < 0)
         return lam_error(LAM_ERR_UNSUPPORTED, "%s: training_config: optimizer %s is not "
-                         "supported; lamina has Adam, SGD and RMSprop", src, cn->valuestring);
-    LAM_TRY(opt_float(c, "learning_rate", src, &opt->learning_rate));
+                         "supported; lamina has Adam, AdamW, SGD, RMSprop, Adagrad, Adamax and "
+                         "Nadam", src, cn->valuestring);
+    if (lam_optimizer_parse(opt_name[kind], opt) != LAM_OK)
+        return lam_error(LAM_ERR_STATE, "%s: training_config: optimizer %s", src, opt_name[kind]);
+    const cJSON *lr = cJSON_GetObjectItemCaseSensitive(c, "learning_rate");
+    if (cJSON_IsObject(lr)) LAM_TRY(schedule_parse(lr, src, opt));
+    else LAM_TRY(opt_float(c, "learning_rate", src, &opt->learning_rate));
     LAM_TRY(opt_float(c, "beta_1", src, &opt->beta_1));
     LAM_TRY(opt_float(c, "beta_2", src, &opt->beta_2));
     LAM_TRY(opt_float(c, "epsilon", src, &opt->epsilon));
     LAM_TRY(opt_float(c, "momentum", src, &opt->momentum));
     LAM_TRY(opt_float(c, "rho", src, &opt->rho));
-    const cJSON *nv = cJSON_GetObjectItemCaseSensitive(c, "nesterov");
-    if (cJSON_IsBool(nv)) opt->nesterov = cJSON_IsTrue(nv);
-    /* Variants lamina does not implement must not load as the plain one. */
-    static const char *const unsupported[] = {"amsgrad", "centered", "weight_decay",
-                                              "clipnorm", "clipvalue", "global_clipnorm",
-                                              "use_ema"};
+    LAM_TRY(opt_float(c, "initial_accumulator_value", src, &opt->initial_accumulator_value));
+    LAM_TRY(opt_optional(c, "weight_decay", src, &opt->weight_decay));
+    LAM_TRY(opt_optional(c, "clipnorm", src, &opt->clipnorm));
+    LAM_TRY(opt_optional(c, "clipvalue", src, &opt->clipvalue));
+    LAM_TRY(opt_optional(c, "global_clipnorm", src, &opt->global_clipnorm));
+    LAM_TRY(opt_bool(c, "nesterov", src, &opt->nesterov));
+    LAM_TRY(opt_bool(c, "amsgrad", src, &opt->amsgrad));
+    LAM_TRY(opt_bool(c, "centered", src, &opt->centered));
+    /* Keras options lamina does not implement must not load as if absent. */
+    static const char *const unsupported[] = {"use_ema", "loss_scale_factor",
+                                              "gradient_accumulation_steps"};
     for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, unsupported[i]);
         if (v && !is_null(v) && !cJSON_IsFalse(v) &&
@@ -821,8 +1001,8 @@ lam_status lam_training_config_parse(const cJSON *tc, const char *src, lam_optim
             char val[64];
             value_str(v, val, sizeof val);
             return lam_error(LAM_ERR_UNSUPPORTED, "%s: training_config: optimizer %s has %s = "
-                             "%s; lamina supports only the plain optimizer", src,
-                             cn->valuestring, unsupported[i], val);
+                             "%s; lamina does not implement it", src, cn->valuestring,
+                             unsupported[i], val);
         }
     }
     st = lam_optimizer_check(opt);

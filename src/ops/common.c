@@ -9,7 +9,7 @@
 
 void lam_node_bias_activate(lam_node *n, float *y, const float *bias, int batch, int64_t units)
 {
-    int64_t rows = (int64_t)batch * n->out_size / units;
+    int64_t rows = (int64_t)batch * n->out.size / units;
     if (n->logits) {
         /* The loss wants the pre-activations too: add the bias, keep a copy. */
         lam_bias_act_forward(LAM_ACT_LINEAR, y, bias, rows, units);
@@ -22,7 +22,7 @@ void lam_node_bias_activate(lam_node *n, float *y, const float *bias, int batch,
 void lam_node_activate_backward(lam_node *n, const float *y, float *dy, int batch, int64_t units)
 {
     if (n->grad_is_preact) return;
-    int64_t rows = (int64_t)batch * n->out_size / units;
+    int64_t rows = (int64_t)batch * n->out.size / units;
     lam_act_backward(n->spec.activation, y, dy, rows, units);
 }
 
@@ -62,4 +62,13 @@ lam_status lam_init_orthogonal(float *w, int rows, int cols, lam_rng *rng)
                                                            : a[(int64_t)c * narrow + r]);
     lam_free(a);
     return LAM_OK;
+}
+
+const char *lam_dims_str(const int64_t *dims, int n, char *buf, size_t cap)
+{
+    int k = snprintf(buf, cap, "(");
+    for (int i = 0; i < n && k > 0 && (size_t)k < cap; i++)
+        k += snprintf(buf + k, cap - (size_t)k, i ? ", %lld" : "%lld", (long long)dims[i]);
+    if (k > 0 && (size_t)k < cap) snprintf(buf + k, cap - (size_t)k, n == 1 ? ",)" : ")");
+    return buf;
 }

@@ -1,5 +1,7 @@
 /* conv2d.c - Conv2D (NHWC, kernel [KH, KW, C, F], cross-correlation) as
- * im2col + one GEMM over the whole batch; "same" and "valid" padding. */
+ * im2col + one GEMM over the whole batch; "same" and "valid" padding.
+ * Conv1D is the same op on (steps, channels) seen as (steps, 1, channels):
+ * its kernel [K, C, F] has the bytes of a [K, 1, C, F] one. */
 #include "kernels/activation.h"
 #include "kernels/kernels.h"
 #include "kernels/winograd.h"
@@ -8,21 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, int sh, int sw,
-                            lam_padding pad)
+/* The geometry once the input is known to be (H, W, C); the window and
+ * strides are already checked to be >= 1. */
+static void window_set(lam_window *g, int H, int W, int C, int kh, int kw, int sh, int sw,
+                       lam_padding pad)
 {
-    const char *cls = n->op->class_name;
-    if (n->in_rank != 3)
-        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): input has rank %d (shape per "
-                         "sample), expected 3 (height, width, channels)", n->spec.name, cls,
-                         n->in_rank);
-    if (kh < 1 || kw < 1 || sh < 1 || sw < 1)
-        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): window %dx%d, strides %dx%d; all "
-                         "must be >= 1", n->spec.name, cls, kh, kw, sh, sw);
-    int H = (int)n->in_shape[0], W = (int)n->in_shape[1];
     g->H = H;
     g->W = W;
-    g->C = (int)n->in_shape[2];
+    g->C = C;
     g->KH = kh;
     g->KW = kw;
     g->SH = sh;
@@ -34,23 +29,67 @@ lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, in
         g->PT = ph > 0 ? ph / 2 : 0; /* the odd pixel goes to the bottom/right */
         g->PL = pw > 0 ? pw / 2 : 0;
     } else {
-        if (kh > H || kw > W)
-            return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): window %dx%d is larger than "
-                             "its input %dx%d with padding \"valid\"", n->spec.name, cls, kh,
-                             kw, H, W);
         g->OH = (H - kh) / sh + 1;
         g->OW = (W - kw) / sw + 1;
         g->PT = g->PL = 0;
     }
     g->N = 0;
+}
+
+lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, int sh, int sw,
+                            lam_padding pad)
+{
+    const char *cls = n->op->class_name;
+    if (n->in[0].rank != 3)
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): input has rank %d (shape per "
+                         "sample), expected 3 (height, width, channels)", n->spec.name, cls,
+                         n->in[0].rank);
+    if (kh < 1 || kw < 1 || sh < 1 || sw < 1)
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): window %dx%d, strides %dx%d; all "
+                         "must be >= 1", n->spec.name, cls, kh, kw, sh, sw);
+    int H = (int)n->in[0].dim[0], W = (int)n->in[0].dim[1];
+    if (pad != LAM_PAD_SAME && (kh > H || kw > W))
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): window %dx%d is larger than "
+                         "its input %dx%d with padding \"valid\"", n->spec.name, cls, kh, kw,
+                         H, W);
+    window_set(g, H, W, (int)n->in[0].dim[2], kh, kw, sh, sw, pad);
     return LAM_OK;
+}
+
+lam_status lam_window_build_1d(lam_window *g, const lam_node *n, int k, int s, lam_padding pad)
+{
+    const char *cls = n->op->class_name;
+    if (n->in[0].rank != 2)
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): input has rank %d (shape per "
+                         "sample), expected 2 (steps, channels)", n->spec.name, cls,
+                         n->in[0].rank);
+    if (k < 1 || s < 1)
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): window %d, strides %d; both must "
+                         "be >= 1", n->spec.name, cls, k, s);
+    const int steps = (int)n->in[0].dim[0];
+    if (pad != LAM_PAD_SAME && k > steps)
+        return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): window %d is longer than its "
+                         "input of %d steps with padding \"valid\"", n->spec.name, cls, k,
+                         steps);
+    /* (steps, channels) as (steps, 1, channels): a window of width 1. */
+    window_set(g, steps, 1, (int)n->in[0].dim[1], k, 1, s, 1, pad);
+    return LAM_OK;
+}
+
+static bool is_1d(const lam_node *n) { return n->spec.kind == LAM_LAYER_CONV1D; }
+
+static lam_status conv_geometry(lam_window *g, const lam_node *n)
+{
+    if (is_1d(n))
+        return lam_window_build_1d(g, n, n->spec.kernel[0], n->spec.strides[0], n->spec.padding);
+    return lam_window_build(g, n, n->spec.kernel[0], n->spec.kernel[1], n->spec.strides[0],
+                            n->spec.strides[1], n->spec.padding);
 }
 
 static lam_window conv_window(const lam_node *n, int batch)
 {
     lam_window g;
-    lam_window_build(&g, n, n->spec.kernel[0], n->spec.kernel[1], n->spec.strides[0],
-                     n->spec.strides[1], n->spec.padding);
+    conv_geometry(&g, n);
     g.N = batch;
     return g;
 }
@@ -66,23 +105,26 @@ static lam_window conv_window(const lam_node *n, int batch)
  *              registers, bias and ReLU fused; chosen for C < 8 (the first
  *              layer), where im2col's GEMM (K = 9) is memory-bound. */
 enum conv_algo { CONV_IM2COL, CONV_WINOGRAD2, CONV_WINOGRAD4, CONV_DIRECT };
+typedef struct conv_priv { enum conv_algo algo; } conv_priv; /* the node's choice */
+static enum conv_algo algo_of(const lam_node *n) { return ((const conv_priv *)n->priv)->algo; }
 
-static lam_status conv_choose_algo(const lam_node *n, const lam_window *g, int *algo)
+static lam_status conv_choose_algo(const lam_node *n, const lam_window *g, enum conv_algo *algo)
 {
     static const char *const names[] = {"auto", "im2col", "winograd2", "winograd4", "direct"};
+    const char *cls = n->op->class_name;
     const bool winograd = lam_winograd_applies(g), direct = lam_conv_direct_applies(g);
     const lam_conv_algo want = n->spec.conv_algo;
     if ((unsigned)want >= LAM_CONV_ALGO_COUNT)
-        return lam_error(LAM_ERR_ARG, "layer \"%s\" (Conv2D): conv_algo is %d, expected "
-                         "0..%d (lam_conv_algo)", n->spec.name, (int)want, LAM_CONV_ALGO_COUNT - 1);
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): conv_algo is %d, expected 0..%d "
+                         "(lam_conv_algo)", n->spec.name, cls, (int)want, LAM_CONV_ALGO_COUNT - 1);
     if ((want == LAM_CONV_WINOGRAD2 || want == LAM_CONV_WINOGRAD4) && !winograd)
-        return lam_error(LAM_ERR_ARG, "layer \"%s\" (Conv2D): conv_algo %s needs a 3x3 kernel "
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): conv_algo %s needs a 3x3 kernel "
                          "with strides 1x1; the layer has a %dx%d kernel, strides %dx%d",
-                         n->spec.name, names[want], g->KH, g->KW, g->SH, g->SW);
+                         n->spec.name, cls, names[want], g->KH, g->KW, g->SH, g->SW);
     if (want == LAM_CONV_DIRECT && !direct)
-        return lam_error(LAM_ERR_ARG, "layer \"%s\" (Conv2D): conv_algo direct needs "
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): conv_algo direct needs "
                          "kernel_h*kernel_w*channels <= %d; the layer has %dx%dx%d = %d",
-                         n->spec.name, LAM_CONV_DIRECT_MAX_K, g->KH, g->KW, g->C,
+                         n->spec.name, cls, LAM_CONV_DIRECT_MAX_K, g->KH, g->KW, g->C,
                          g->KH * g->KW * g->C);
     switch (want) {
     case LAM_CONV_IM2COL: *algo = CONV_IM2COL; return LAM_OK;
@@ -98,7 +140,7 @@ static lam_status conv_choose_algo(const lam_node *n, const lam_window *g, int *
     return LAM_OK;
 }
 
-static int winograd_tile(const lam_node *n) { return n->algo == CONV_WINOGRAD4 ? 4 : 2; }
+static int winograd_tile(const lam_node *n) { return algo_of(n) == CONV_WINOGRAD4 ? 4 : 2; }
 
 /* Floats of the Winograd node's cache (see winograd_kernel). */
 static int64_t winograd_cache_floats(const lam_window *g, int m, int F)
@@ -109,21 +151,27 @@ static int64_t winograd_cache_floats(const lam_window *g, int m, int F)
 static lam_status conv_build(lam_node *n)
 {
     if (n->spec.units < 1 || n->spec.units > (1 << 20))
-        return lam_error(LAM_ERR_ARG, "layer \"%s\" (Conv2D): filters is %d, expected >= 1",
-                         n->spec.name, n->spec.units);
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): filters is %d, expected >= 1",
+                         n->spec.name, n->op->class_name, n->spec.units);
     lam_window g;
-    LAM_TRY(lam_window_build(&g, n, n->spec.kernel[0], n->spec.kernel[1], n->spec.strides[0],
-                             n->spec.strides[1], n->spec.padding));
-    n->out_rank = 3;
-    n->out_shape[0] = g.OH;
-    n->out_shape[1] = g.OW;
-    n->out_shape[2] = n->spec.units;
-    lam_node_add_tensor(n, "kernel", 4, (int64_t[]){g.KH, g.KW, g.C, n->spec.units});
-    if (n->spec.use_bias) lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units});
-    LAM_TRY(conv_choose_algo(n, &g, &n->algo));
+    LAM_TRY(conv_geometry(&g, n));
+    if (is_1d(n)) {
+        n->out.rank = 2;
+        n->out.dim[0] = g.OH;
+        n->out.dim[1] = n->spec.units;
+        LAM_TRY(lam_node_add_tensor(n, "kernel", 3, (int64_t[]){g.KH, g.C, n->spec.units}));
+    } else {
+        n->out.rank = 3;
+        n->out.dim[0] = g.OH;
+        n->out.dim[1] = g.OW;
+        n->out.dim[2] = n->spec.units;
+        LAM_TRY(lam_node_add_tensor(n, "kernel", 4, (int64_t[]){g.KH, g.KW, g.C, n->spec.units}));
+    }
+    if (n->spec.use_bias) LAM_TRY(lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units}));
+    LAM_TRY(conv_choose_algo(n, &g, &((conv_priv *)n->priv)->algo));
     /* Forward keeps what the weight gradient reads: the im2col matrix or
      * the transformed input tiles (the direct path reads x itself). */
-    switch (n->algo) {
+    switch (algo_of(n)) {
     case CONV_DIRECT: n->saved_floats = 0; break;
     case CONV_WINOGRAD2:
     case CONV_WINOGRAD4:
@@ -135,25 +183,26 @@ static lam_status conv_build(lam_node *n)
     return LAM_OK;
 }
 
-static lam_status conv_init(lam_node *n, float *p, lam_rng *rng)
+static lam_status conv_init(lam_node *n, float *p, float *state, lam_rng *rng)
 {
-    const int64_t *s = n->tensors[0].shape;
-    double receptive = (double)(s[0] * s[1]);
-    lam_init_glorot_uniform(p, n->tensors[0].count, receptive * (double)s[2],
-                            receptive * (double)s[3], rng);
+    /* Keras: fans are the receptive field times the channels in and out. */
+    lam_window g = conv_window(n, 1);
+    double receptive = (double)g.KH * g.KW;
+    lam_init_glorot_uniform(p, n->tensors[0].count, receptive * g.C, receptive * n->spec.units,
+                            rng);
     return LAM_OK;
 }
 
 static int64_t conv_scratch(const lam_node *n, int batch)
 {
-    if (n->algo == CONV_DIRECT) {
+    if (algo_of(n) == CONV_DIRECT) {
         /* Per-image weight-gradient sums, then dcols for dx. */
         lam_window g = conv_window(n, batch);
         int64_t dcols = (int64_t)batch * g.OH * g.OW * g.KH * g.KW * g.C;
         int64_t sums = lam_conv_direct_scratch_floats(&g, n->spec.units);
         return sums > dcols ? sums : dcols;
     }
-    if (n->algo != CONV_IM2COL) {
+    if (algo_of(n) != CONV_IM2COL) {
         lam_window g = conv_window(n, batch);
         return lam_winograd_scratch_floats(&g, winograd_tile(n), n->spec.units);
     }
@@ -267,9 +316,10 @@ static void conv_backward_direct(lam_node *n, const lam_ctx *c, const float *x, 
     }
 }
 
-static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+static void conv_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
-    switch (n->algo) {
+    const float *x = xs[0];
+    switch (algo_of(n)) {
     case CONV_DIRECT: conv_forward_direct(n, c, x, y, batch); break;
     case CONV_WINOGRAD2:
     case CONV_WINOGRAD4: conv_forward_winograd(n, c, x, y, batch); break;
@@ -277,10 +327,12 @@ static void conv_forward(lam_node *n, const lam_ctx *c, const float *x, float *y
     }
 }
 
-static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
-                          float *dy, float *dx, int batch)
+static void conv_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
+                          const float *y, float *dy, float *const *dxs, int batch)
 {
-    switch (n->algo) {
+    const float *x = xs[0];
+    float *dx = dxs[0];
+    switch (algo_of(n)) {
     case CONV_DIRECT: conv_backward_direct(n, c, x, y, dy, dx, batch); break;
     case CONV_WINOGRAD2:
     case CONV_WINOGRAD4: conv_backward_winograd(n, c, x, y, dy, dx, batch); break;
@@ -288,10 +340,23 @@ static void conv_backward(lam_node *n, const lam_ctx *c, const float *x, const f
     }
 }
 
+const lam_op lam_op_conv1d = {
+    .kind = LAM_LAYER_CONV1D,
+    .class_name = "Conv1D",
+    .base_name = "conv1d",
+    .priv_size = sizeof(conv_priv),
+    .build = conv_build,
+    .init = conv_init,
+    .forward = conv_forward,
+    .backward = conv_backward,
+    .scratch = conv_scratch,
+};
+
 const lam_op lam_op_conv2d = {
     .kind = LAM_LAYER_CONV2D,
     .class_name = "Conv2D",
     .base_name = "conv2d",
+    .priv_size = sizeof(conv_priv),
     .build = conv_build,
     .init = conv_init,
     .forward = conv_forward,

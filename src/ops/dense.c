@@ -9,16 +9,16 @@ static lam_status dense_build(lam_node *n)
     if (n->spec.units < 1 || n->spec.units > (1 << 24))
         return lam_error(LAM_ERR_ARG, "layer \"%s\" (Dense): units is %d, expected >= 1",
                          n->spec.name, n->spec.units);
-    int64_t in = n->in_shape[n->in_rank - 1];
-    n->out_rank = n->in_rank;
-    for (int i = 0; i < n->in_rank; i++) n->out_shape[i] = n->in_shape[i];
-    n->out_shape[n->out_rank - 1] = n->spec.units;
-    lam_node_add_tensor(n, "kernel", 2, (int64_t[]){in, n->spec.units});
-    if (n->spec.use_bias) lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units});
+    int64_t in = n->in[0].dim[n->in[0].rank - 1];
+    n->out.rank = n->in[0].rank;
+    for (int i = 0; i < n->in[0].rank; i++) n->out.dim[i] = n->in[0].dim[i];
+    n->out.dim[n->out.rank - 1] = n->spec.units;
+    LAM_TRY(lam_node_add_tensor(n, "kernel", 2, (int64_t[]){in, n->spec.units}));
+    if (n->spec.use_bias) LAM_TRY(lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units}));
     return LAM_OK;
 }
 
-static lam_status dense_init(lam_node *n, float *p, lam_rng *rng)
+static lam_status dense_init(lam_node *n, float *p, float *state, lam_rng *rng)
 {
     int64_t in = n->tensors[0].shape[0], out = n->spec.units;
     lam_init_glorot_uniform(p, in * out, (double)in, (double)out, rng);
@@ -26,20 +26,23 @@ static lam_status dense_init(lam_node *n, float *p, lam_rng *rng)
 }
 
 /* x (rows, in) -> y (rows, units); rows = batch * leading dims. */
-static void dense_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+static void dense_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
+    const float *x = xs[0];
     const int in = (int)n->tensors[0].shape[0], units = n->spec.units;
-    const int rows = (int)((int64_t)batch * n->in_size / in);
+    const int rows = (int)((int64_t)batch * n->in[0].size / in);
     const float *W = c->params, *b = n->spec.use_bias ? c->params + (int64_t)in * units : NULL;
     lam_gemm(false, false, rows, units, in, 1.0f, x, in, W, units, 0.0f, y, units);
     lam_node_bias_activate(n, y, b, batch, units);
 }
 
-static void dense_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
-                           float *dy, float *dx, int batch)
+static void dense_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
+                           const float *y, float *dy, float *const *dxs, int batch)
 {
+    const float *x = xs[0];
+    float *dx = dxs[0];
     const int in = (int)n->tensors[0].shape[0], units = n->spec.units;
-    const int rows = (int)((int64_t)batch * n->in_size / in);
+    const int rows = (int)((int64_t)batch * n->in[0].size / in);
     lam_node_activate_backward(n, y, dy, batch, units);
     /* dW = x^T . dz;  db = sum dz;  dx = dz . W^T */
     lam_gemm(true, false, in, units, rows, 1.0f, x, in, dy, units, 0.0f, c->grads, units);

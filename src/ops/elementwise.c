@@ -7,8 +7,8 @@
 
 static lam_status flatten_build(lam_node *n)
 {
-    n->out_rank = 1;
-    n->out_shape[0] = n->in_size; /* NHWC order: (h*W + w)*C + c, as Keras */
+    n->out.rank = 1;
+    n->out.dim[0] = n->in[0].size; /* NHWC order: (h*W + w)*C + c, as Keras */
     return LAM_OK;
 }
 
@@ -22,8 +22,8 @@ const lam_op lam_op_flatten = {
 
 static lam_status same_shape_build(lam_node *n)
 {
-    n->out_rank = n->in_rank;
-    memcpy(n->out_shape, n->in_shape, sizeof n->out_shape);
+    n->out.rank = n->in[0].rank;
+    memcpy(n->out.dim, n->in[0].dim, sizeof n->out.dim);
     return LAM_OK;
 }
 
@@ -35,20 +35,22 @@ static lam_status activation_build(lam_node *n)
     return same_shape_build(n);
 }
 
-static int64_t last_axis(const lam_node *n) { return n->in_shape[n->in_rank - 1]; }
+static int64_t last_axis(const lam_node *n) { return n->in[0].dim[n->in[0].rank - 1]; }
 
-static void activation_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+static void activation_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
-    memcpy(y, x, sizeof(float) * (size_t)batch * (size_t)n->in_size);
+    const float *x = xs[0];
+    memcpy(y, x, sizeof(float) * (size_t)batch * (size_t)n->in[0].size);
     lam_node_bias_activate(n, y, NULL, batch, last_axis(n));
 }
 
-static void activation_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
-                                float *dy, float *dx, int batch)
+static void activation_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
+                                const float *y, float *dy, float *const *dxs, int batch)
 {
+    float *dx = dxs[0];
     if (!dx) return;
     lam_node_activate_backward(n, y, dy, batch, last_axis(n));
-    memcpy(dx, dy, sizeof(float) * (size_t)batch * (size_t)n->in_size);
+    memcpy(dx, dy, sizeof(float) * (size_t)batch * (size_t)n->in[0].size);
 }
 
 const lam_op lam_op_activation = {
@@ -65,13 +67,14 @@ static lam_status dropout_build(lam_node *n)
     if (!(n->spec.rate >= 0.0f && n->spec.rate < 1.0f))
         return lam_error(LAM_ERR_ARG, "layer \"%s\" (Dropout): rate %g, expected 0 <= rate < 1",
                          n->spec.name, (double)n->spec.rate);
-    n->saved_floats = n->in_size; /* the mask, already scaled by 1/(1-rate) */
+    n->saved_floats = n->in[0].size; /* the mask, already scaled by 1/(1-rate) */
     return same_shape_build(n);
 }
 
-static void dropout_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+static void dropout_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
-    const int64_t total = (int64_t)batch * n->in_size;
+    const float *x = xs[0];
+    const int64_t total = (int64_t)batch * n->in[0].size;
     if (!c->training || n->spec.rate == 0.0f) {
         memcpy(y, x, sizeof(float) * (size_t)total);
         for (int64_t i = 0; i < total; i++) n->saved[i] = 1.0f;
@@ -87,11 +90,12 @@ static void dropout_forward(lam_node *n, const lam_ctx *c, const float *x, float
     }
 }
 
-static void dropout_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
-                             float *dy, float *dx, int batch)
+static void dropout_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
+                             const float *y, float *dy, float *const *dxs, int batch)
 {
+    float *dx = dxs[0];
     if (!dx) return;
-    const int64_t total = (int64_t)batch * n->in_size;
+    const int64_t total = (int64_t)batch * n->in[0].size;
     for (int64_t i = 0; i < total; i++) dx[i] = dy[i] * n->saved[i];
 }
 

@@ -5,46 +5,72 @@
 
 #include "internal.h"
 
-#define LAM_MAX_TENSORS 4
+/* The most weight tensors one layer holds (MultiHeadAttention: 8;
+ * Bidirectional LSTM: 6). lam_node_add_tensor checks it. */
+#define LAM_MAX_TENSORS 16
 
-/* One weight tensor of a node, inside the model's flat parameter buffer. */
+/* A per-sample shape: the batch axis is implicit. */
+typedef struct lam_shape {
+    int rank;
+    int64_t dim[4];
+    int64_t size; /* product of dim[0..rank) */
+} lam_shape;
+
+/* One weight tensor of a layer. Trainable ones live in the model's flat
+ * parameter buffer (and its gradient and optimizer slots); non-trainable
+ * ones (BatchNormalization's moving statistics) in its state buffer, which
+ * no optimizer, gradient hook or weight decay touches. */
 typedef struct lam_param_desc {
     char name[96];       /* "conv2d/kernel" */
     int rank;
     int64_t shape[4];
     int64_t count;
-    int64_t offset;      /* from the start of the model's parameter buffer */
+    bool trainable;
+    int64_t offset;      /* from the start of the parameter (or state) buffer */
 } lam_param_desc;
 
+/* A node is one call of a layer: it reads the outputs of its input nodes,
+ * which all come earlier in m->nodes (so index order is a topological
+ * order). A layer called twice (a shared layer) is two nodes, the second
+ * naming the first as its owner and using the owner's weights. */
 typedef struct lam_node {
     lam_layer_spec spec;
-    const struct lam_op *op;
-    int index;                    /* position in the model */
-    int in_rank, out_rank;        /* per-sample shapes, batch axis excluded */
-    int64_t in_shape[4], out_shape[4];
-    int64_t in_size, out_size;
+    const struct lam_op *op;  /* NULL for an Input node */
+    int index;                /* position in the model */
+    int owner;                /* node holding this call's weights (index itself if not shared) */
+    int ninputs;
+    int *inputs;              /* ninputs node indices */
+    lam_shape *in;            /* their output shapes */
+    lam_shape out;
     int ntensors;
     lam_param_desc tensors[LAM_MAX_TENSORS];
-    int64_t param_offset, param_count;
-    int64_t saved_floats;         /* per sample, kept from forward for backward */
-    int64_t saved_ints;           /* per sample (e.g. argmax positions) */
-    int64_t cache_floats;         /* kept across calls, whatever the batch (0: none) */
-    int algo;                     /* the kernel family build chose (op-specific) */
-    /* Planned buffers, [batch x size]. */
-    float *out, *dout, *saved, *logits;
-    float *cache;                 /* cache_floats, zeroed when planned */
+    int64_t param_offset, param_count; /* trainable, in the parameter buffer */
+    int64_t state_offset, state_count; /* non-trainable, in the state buffer */
+    int64_t saved_floats;     /* per sample, kept from forward for backward */
+    int64_t saved_ints;       /* per sample (e.g. argmax positions) */
+    int64_t cache_floats;     /* kept across calls, whatever the batch (0: none) */
+    void *priv;               /* op->priv_size zeroed bytes the op owns (its choices) */
+    /* Planned buffers, [batch x size]: the output and dL/d(output). */
+    float *value, *grad, *saved, *logits;
+    float *cache;             /* cache_floats, zeroed when planned */
     int32_t *saved_idx;
-    /* Set for the last node when the loss takes its gradient w.r.t. the
-     * pre-activation (softmax + cross-entropy, sigmoid + binary CE). */
+    /* An output whose loss is computed from its pre-activations (softmax or
+     * sigmoid + cross-entropy, as Keras): the plan keeps them in logits. */
+    bool keep_logits;
+    /* The output node's gradient is w.r.t. the pre-activation (the loss
+     * fused softmax + cross-entropy, or sigmoid + binary CE, into logits).
+     * Set per step by whoever writes the output gradient. */
     bool grad_is_preact;
 } lam_node;
 
-/* What a forward/backward call may use besides its input and output. */
+/* What a forward/backward call may use besides its inputs and output. */
 typedef struct lam_ctx {
     const float *params;  /* this node's slice of the parameter buffer */
     float *grads;         /* this node's slice of the gradient buffer */
+    float *state;         /* its non-trainable weights (updated in training) */
     float *scratch;       /* model-wide workspace, op->scratch() floats */
-    bool training;
+    bool training;        /* dropout on, batch statistics (LAM_MODE_TRAIN) */
+    bool record;          /* keep what backward needs (training or input gradients) */
     uint64_t seed;        /* model seed, step and node index: dropout masks */
     int64_t step;
 } lam_ctx;
@@ -53,31 +79,40 @@ typedef struct lam_op {
     lam_layer_kind kind;
     const char *class_name; /* Keras class, "Conv2D" */
     const char *base_name;  /* Keras automatic name, "conv2d" */
-    /* From n->spec and n->in_*: validate (errors name the layer), set
-     * out_*, tensors (names, shapes, counts; offsets are set by the model),
-     * saved_floats/saved_ints. */
+    int min_inputs, max_inputs; /* 0 means 1 */
+    size_t priv_size;       /* bytes of op-private state per node (0: none) */
+    /* From n->spec and n->in[]: validate (errors name the layer), set
+     * n->out, tensors (names, shapes; offsets are set by the model),
+     * saved_floats/saved_ints/cache_floats, and n->priv. */
     lam_status (*build)(lam_node *n);
-    /* Initialise this node's parameters (NULL: all zero). */
-    lam_status (*init)(lam_node *n, float *params, lam_rng *rng);
-    /* x [batch, in_size] -> y [batch, out_size]. */
-    void (*forward)(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch);
-    /* dy [batch, out_size] (may be overwritten) -> dx [batch, in_size]
-     * (NULL when nobody needs it) and this node's parameter gradients,
-     * which are written, not accumulated. */
-    void (*backward)(lam_node *n, const lam_ctx *c, const float *x, const float *y, float *dy,
-                     float *dx, int batch);
+    /* Initialise this node's weights (NULL: all zero); state is its
+     * non-trainable slice. */
+    lam_status (*init)(lam_node *n, float *params, float *state, lam_rng *rng);
+    /* x[k] [batch, in[k].size] -> y [batch, out.size]. */
+    void (*forward)(lam_node *n, const lam_ctx *c, const float *const *x, float *y, int batch);
+    /* dy [batch, out.size] (may be overwritten) -> dx[k] [batch, in[k].size]
+     * (NULL where nobody needs it) and this node's parameter gradients.
+     * Both are written, not accumulated: the engine sums where a tensor
+     * fans out or a layer is shared, so every kernel keeps its plain
+     * stores (beta = 0 GEMMs) and a chain runs exactly as before. */
+    void (*backward)(lam_node *n, const lam_ctx *c, const float *const *x, const float *y,
+                     float *dy, float *const *dx, int batch);
     /* Workspace floats needed at this batch size (NULL: none). */
     int64_t (*scratch)(const lam_node *n, int batch);
-    /* The output is the input, reinterpreted (Flatten): the plan shares the
-     * input's buffers and forward/backward are never called. */
+    /* The output is the single input, reinterpreted (Flatten, Reshape): the
+     * plan shares the input's buffers and forward/backward are never called. */
     bool aliases_input;
 } lam_op;
 
 const lam_op *lam_op_for(lam_layer_kind kind);
 
 /* Helpers shared by ops. */
-/* Adds a weight tensor description to n. */
-void lam_node_add_tensor(lam_node *n, const char *what, int rank, const int64_t *shape);
+/* Adds a weight tensor description to n; fails past LAM_MAX_TENSORS. */
+lam_status lam_node_add_tensor(lam_node *n, const char *what, int rank, const int64_t *shape);
+/* The same, for a non-trainable tensor. */
+lam_status lam_node_add_state(lam_node *n, const char *what, int rank, const int64_t *shape);
+/* Sets a shape from a rank and dims, with its size. */
+void lam_shape_set(lam_shape *s, int rank, const int64_t *dim);
 /* y := act(y + bias) in place over rows of `units` values (bias may be
  * NULL), keeping the pre-activations in n->logits when the loss wants them. */
 void lam_node_bias_activate(lam_node *n, float *y, const float *bias, int batch, int64_t units);
@@ -89,5 +124,8 @@ void lam_init_glorot_uniform(float *w, int64_t count, double fan_in, double fan_
                              lam_rng *rng);
 /* Orthogonal [rows, cols] matrix (Keras's orthogonal initializer, gain 1). */
 lam_status lam_init_orthogonal(float *w, int rows, int cols, lam_rng *rng);
+/* dims[0..n) as Python prints a tuple, "(4, 3)" or "(5,)", so that shapes
+ * in messages read as Keras's; returns buf. */
+const char *lam_dims_str(const int64_t *dims, int n, char *buf, size_t cap);
 
 #endif

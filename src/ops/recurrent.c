@@ -63,8 +63,8 @@ typedef struct rnn_dims {
 static rnn_dims dims_of(const lam_node *n)
 {
     rnn_dims d;
-    d.T = (int)n->in_shape[0];
-    d.F = (int)n->in_shape[1];
+    d.T = (int)n->in[0].dim[0];
+    d.F = (int)n->in[0].dim[1];
     d.u = n->spec.units;
     d.G = n->spec.kind == LAM_LAYER_LSTM ? 4 * d.u : n->spec.kind == LAM_LAYER_GRU ? 3 * d.u : d.u;
     d.gru_ra = n->spec.kind == LAM_LAYER_GRU && n->spec.reset_after;
@@ -79,9 +79,9 @@ static bool act_supported(lam_activation a)
 static lam_status rnn_build(lam_node *n)
 {
     const char *cls = n->op->class_name, *name = n->spec.name;
-    if (n->in_rank != 2)
+    if (n->in[0].rank != 2)
         return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): input has rank %d per sample, "
-                         "expected (timesteps, features)", name, cls, n->in_rank);
+                         "expected (timesteps, features)", name, cls, n->in[0].rank);
     if (n->spec.units < 1 || n->spec.units > (1 << 16))
         return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): units is %d, expected 1 to 65536",
                          name, cls, n->spec.units);
@@ -101,18 +101,18 @@ static lam_status rnn_build(lam_node *n)
         return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (%s): %d timesteps x %d features x %d "
                          "units is too large", name, cls, d.T, d.F, d.u);
     if (n->spec.return_sequences) {
-        n->out_rank = 2;
-        n->out_shape[0] = d.T;
-        n->out_shape[1] = d.u;
+        n->out.rank = 2;
+        n->out.dim[0] = d.T;
+        n->out.dim[1] = d.u;
     } else {
-        n->out_rank = 1;
-        n->out_shape[0] = d.u;
+        n->out.rank = 1;
+        n->out.dim[0] = d.u;
     }
-    lam_node_add_tensor(n, "kernel", 2, (int64_t[]){d.F, d.G});
-    lam_node_add_tensor(n, "recurrent_kernel", 2, (int64_t[]){d.u, d.G});
+    LAM_TRY(lam_node_add_tensor(n, "kernel", 2, (int64_t[]){d.F, d.G}));
+    LAM_TRY(lam_node_add_tensor(n, "recurrent_kernel", 2, (int64_t[]){d.u, d.G}));
     if (n->spec.use_bias) {
-        if (d.gru_ra) lam_node_add_tensor(n, "bias", 2, (int64_t[]){2, d.G});
-        else lam_node_add_tensor(n, "bias", 1, (int64_t[]){d.G});
+        if (d.gru_ra) LAM_TRY(lam_node_add_tensor(n, "bias", 2, (int64_t[]){2, d.G}));
+        else LAM_TRY(lam_node_add_tensor(n, "bias", 1, (int64_t[]){d.G}));
     }
     int64_t per_step = n->spec.kind == LAM_LAYER_LSTM ? d.G + 3 * d.u
                        : n->spec.kind == LAM_LAYER_GRU ? d.G + 2 * d.u
@@ -121,7 +121,7 @@ static lam_status rnn_build(lam_node *n)
     return LAM_OK;
 }
 
-static lam_status rnn_init(lam_node *n, float *p, lam_rng *rng)
+static lam_status rnn_init(lam_node *n, float *p, float *state, lam_rng *rng)
 {
     rnn_dims d = dims_of(n);
     float *W = p, *U = p + (int64_t)d.F * d.G, *b = U + (int64_t)d.u * d.G;
@@ -470,8 +470,9 @@ LAM_VEC static void forward_slice(const lam_node *n, const float *params, float 
 }
 
 /* x (B, T, F) -> y (B, T, u) or (B, u) */
-static void rnn_forward(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
+static void rnn_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
+    const float *x = xs[0];
     if (n->spec.kind == LAM_LAYER_LSTM) {
         lstm_forward(n, c, x, y, batch);
         return;
@@ -641,9 +642,11 @@ static void col_sums(const float *a, int64_t rows, int cols, float *out)
     }
 }
 
-static void rnn_backward(lam_node *n, const lam_ctx *c, const float *x, const float *y,
-                         float *dy, float *dx, int batch)
+static void rnn_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
+                         const float *y, float *dy, float *const *dxs, int batch)
 {
+    const float *x = xs[0];
+    float *dx = dxs[0];
     if (n->spec.kind == LAM_LAYER_LSTM) {
         lstm_backward(n, c, x, dy, dx, batch);
         return;

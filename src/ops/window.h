@@ -8,5 +8,8 @@
 /* Fills g from an NHWC input shape; errors name the layer. */
 lam_status lam_window_build(lam_window *g, const lam_node *n, int kh, int kw, int sh, int sw,
                             lam_padding pad);
+/* The same for a (steps, channels) input, seen as (steps, 1, channels):
+ * a window of k steps and stride s. */
+lam_status lam_window_build_1d(lam_window *g, const lam_node *n, int k, int s, lam_padding pad);
 
 #endif

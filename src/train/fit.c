@@ -1,6 +1,6 @@
 /* fit.c - fit, evaluate and predict: Keras's training loop over a planned
  * model. A training step allocates nothing. */
-#include "core/model.h"
+#include "train/train.h"
 #include "train/progress.h"
 
 #include <math.h>
@@ -37,82 +37,171 @@ static void shape_str(char *buf, size_t n, int rank, const int64_t *s)
     snprintf(buf + k, n - (size_t)k, rank == 1 ? ",)" : ")");
 }
 
+/* The data of one fit/evaluate/predict: a data set per input (its x) and
+ * per output (its labels or targets), and the batch buffers of the targets. */
+typedef struct fit_data {
+    int nx, ny;
+    const lam_dataset *const *x;
+    const lam_dataset *const *y;
+    lam_target *t;     /* ny, pointing into the buffers below */
+    int32_t **labels;  /* per output: [batch, positions] */
+    float **values;    /* per output: [batch, output size] */
+    float **weights;   /* per output: [batch, positions], or NULL */
+} fit_data;
+
+static int64_t positions(const lam_node *o) { return o->out.size / o->out.dim[o->out.rank - 1]; }
+
 /* Rejects data that cannot train or evaluate this model, before any work. */
-static lam_status check_data(const lam_model *m, const lam_dataset *ds, const char *what,
+static lam_status check_data(const lam_model *m, const fit_data *d, const char *what,
                              bool need_targets)
 {
-    if (!ds) return lam_error(LAM_ERR_ARG, "model \"%s\": %s data is NULL", m->name, what);
-    const lam_node *in = &m->nodes[0], *last = &m->nodes[m->n - 1];
-    if (!same_shape(in->out_rank, in->out_shape, ds->rank, ds->shape)) {
-        char a[96], b[96];
-        shape_str(a, sizeof a, in->out_rank, in->out_shape);
-        shape_str(b, sizeof b, ds->rank, ds->shape);
-        return lam_error(LAM_ERR_SHAPE, "model \"%s\": input shape %s does not match the %s "
-                         "data's sample shape %s", m->name, a, what, b);
+    if (d->nx != m->ninputs)
+        return lam_error(LAM_ERR_ARG, "model \"%s\": %d %s input data sets for %d model inputs",
+                         m->name, d->nx, what, m->ninputs);
+    for (int k = 0; k < d->nx; k++) {
+        const lam_dataset *ds = d->x[k];
+        const lam_node *in = lam_model_input_node(m, k);
+        if (!ds) return lam_error(LAM_ERR_ARG, "model \"%s\": %s data is NULL", m->name, what);
+        if (ds->n != d->x[0]->n)
+            return lam_error(LAM_ERR_ARG, "model \"%s\": %s input \"%s\" has %lld samples, input "
+                             "\"%s\" %lld", m->name, what, in->spec.name, (long long)ds->n,
+                             lam_model_input_node(m, 0)->spec.name, (long long)d->x[0]->n);
+        if (!same_shape(in->out.rank, in->out.dim, ds->rank, ds->shape)) {
+            char a[96], b[96];
+            shape_str(a, sizeof a, in->out.rank, in->out.dim);
+            shape_str(b, sizeof b, ds->rank, ds->shape);
+            return lam_error(LAM_ERR_SHAPE, "model \"%s\": input \"%s\" has shape %s, which does "
+                             "not match the %s data's sample shape %s", m->name, in->spec.name,
+                             a, what, b);
+        }
     }
     if (!need_targets) return LAM_OK;
-    const int64_t D = last->out_size;
-    switch (m->loss) {
-    case LAM_LOSS_SPARSE_CATEGORICAL_CE:
-        if (!ds->labels)
-            return lam_error(LAM_ERR_ARG, "model \"%s\": loss %s needs integer labels in the %s "
-                             "data", m->name, lam_loss_name(m->loss), what);
-        for (int64_t i = 0; i < ds->n; i++)
-            if (ds->labels[i] < 0 || ds->labels[i] >= D)
-                return lam_error(LAM_ERR_ARG, "model \"%s\": %s label %d (sample %lld) is "
-                                 "outside the %lld classes of layer \"%s\"", m->name, what,
-                                 ds->labels[i], (long long)i, (long long)D, last->spec.name);
-        break;
-    default:
-        if (ds->targets) {
-            if (ds->target_size != D)
-                return lam_error(LAM_ERR_SHAPE, "model \"%s\": %s targets have %lld values per "
-                                 "sample, the output has %lld", m->name, what,
-                                 (long long)ds->target_size, (long long)D);
-        } else if (ds->labels) {
-            /* Labels stand for one-hot rows (categorical) or scalar targets. */
-            for (int64_t i = 0; i < ds->n; i++) {
-                int32_t y = ds->labels[i];
-                bool ok = m->loss == LAM_LOSS_CATEGORICAL_CE ? (y >= 0 && y < D) : D == 1;
-                if (!ok)
-                    return lam_error(LAM_ERR_ARG, "model \"%s\": %s label %d (sample %lld) "
-                                     "cannot serve as a target for loss %s with %lld outputs",
-                                     m->name, what, y, (long long)i, lam_loss_name(m->loss),
-                                     (long long)D);
+    if (d->ny != lam_model_num_outputs(m))
+        return lam_error(LAM_ERR_ARG, "model \"%s\": %d %s target data sets for %d model outputs",
+                         m->name, d->ny, what, lam_model_num_outputs(m));
+    for (int k = 0; k < d->ny; k++) {
+        const lam_dataset *ds = d->y[k];
+        const lam_node *last = lam_model_output_node(m, k);
+        const lam_loss loss = m->losses[k];
+        const int64_t D = last->out.dim[last->out.rank - 1], P = positions(last);
+        if (!ds) return lam_error(LAM_ERR_ARG, "model \"%s\": %s data is NULL", m->name, what);
+        if (ds->n != d->x[0]->n)
+            return lam_error(LAM_ERR_ARG, "model \"%s\": %s targets of output \"%s\" have %lld "
+                             "samples, the inputs %lld", m->name, what, last->spec.name,
+                             (long long)ds->n, (long long)d->x[0]->n);
+        switch (loss) {
+        case LAM_LOSS_SPARSE_CATEGORICAL_CE:
+            if (!ds->labels)
+                return lam_error(LAM_ERR_ARG, "model \"%s\": loss %s needs integer labels in the "
+                                 "%s data", m->name, lam_loss_name(loss), what);
+            if (ds->label_size != P)
+                return lam_error(LAM_ERR_SHAPE, "model \"%s\": output \"%s\" predicts %lld "
+                                 "positions per sample, the %s data has %lld labels per sample",
+                                 m->name, last->spec.name, (long long)P, what,
+                                 (long long)ds->label_size);
+            for (int64_t i = 0; i < ds->n * P; i++)
+                if ((ds->labels[i] < 0 || ds->labels[i] >= D) &&
+                    !(ds->weights && ds->weights[i] == 0))
+                    return lam_error(LAM_ERR_ARG, "model \"%s\": %s label %d (sample %lld) is "
+                                     "outside the %lld classes of layer \"%s\"", m->name, what,
+                                     ds->labels[i], (long long)(i / P), (long long)D,
+                                     last->spec.name);
+            break;
+        default:
+            if (ds->targets) {
+                if (ds->target_size != last->out.size)
+                    return lam_error(LAM_ERR_SHAPE, "model \"%s\": %s targets have %lld values "
+                                     "per sample, output \"%s\" has %lld", m->name, what,
+                                     (long long)ds->target_size, last->spec.name,
+                                     (long long)last->out.size);
+            } else if (ds->labels && ds->label_size == P) {
+                /* Labels stand for one-hot rows (categorical) or scalar targets. */
+                for (int64_t i = 0; i < ds->n * P; i++) {
+                    int32_t y = ds->labels[i];
+                    bool ok = loss == LAM_LOSS_CATEGORICAL_CE ? (y >= 0 && y < D) : D == 1;
+                    if (!ok)
+                        return lam_error(LAM_ERR_ARG, "model \"%s\": %s label %d (sample %lld) "
+                                         "cannot serve as a target for loss %s with %lld outputs",
+                                         m->name, what, y, (long long)(i / P), lam_loss_name(loss),
+                                         (long long)D);
+                }
+            } else {
+                return lam_error(LAM_ERR_ARG, "model \"%s\": loss %s needs targets in the %s data",
+                                 m->name, lam_loss_name(loss), what);
             }
-        } else {
-            return lam_error(LAM_ERR_ARG, "model \"%s\": loss %s needs targets in the %s data",
-                             m->name, lam_loss_name(m->loss), what);
         }
     }
     return LAM_OK;
 }
 
+static void data_free(fit_data *d)
+{
+    for (int k = 0; k < d->ny; k++) {
+        if (d->labels) lam_free(d->labels[k]);
+        if (d->values) lam_free_aligned(d->values[k]);
+        if (d->weights) lam_free(d->weights[k]);
+    }
+    lam_free(d->t);
+    lam_free(d->labels);
+    lam_free(d->values);
+    lam_free(d->weights);
+    d->t = NULL;
+    d->labels = NULL;
+    d->values = NULL;
+    d->weights = NULL;
+}
+
+/* Target buffers for batches of up to `batch` samples. */
+static lam_status data_alloc(const lam_model *m, fit_data *d, int batch)
+{
+    d->t = lam_calloc((size_t)d->ny, sizeof *d->t);
+    d->labels = lam_calloc((size_t)d->ny, sizeof *d->labels);
+    d->values = lam_calloc((size_t)d->ny, sizeof *d->values);
+    d->weights = lam_calloc((size_t)d->ny, sizeof *d->weights);
+    if (!d->t || !d->labels || !d->values || !d->weights) goto nomem;
+    for (int k = 0; k < d->ny; k++) {
+        const lam_node *o = lam_model_output_node(m, k);
+        const size_t P = (size_t)positions(o);
+        if (!(d->labels[k] = lam_calloc((size_t)batch * P, sizeof(int32_t))) ||
+            !(d->values[k] = lam_alloc_aligned(sizeof(float) * (size_t)batch * (size_t)o->out.size)))
+            goto nomem;
+        if (d->y[k]->weights && !(d->weights[k] = lam_malloc(sizeof(float) * (size_t)batch * P)))
+            goto nomem;
+        d->t[k] = (lam_target){d->labels[k], d->values[k], d->weights[k]};
+    }
+    return LAM_OK;
+nomem:
+    data_free(d);
+    return LAM_ERR_NOMEM;
+}
+
 /* Copies samples idx[0..count) (or first.. when idx is NULL) into the
- * planned batch buffers, turning labels into targets where the loss wants. */
-static void load_batch(lam_model *m, const lam_dataset *ds, const int64_t *idx, int64_t first,
+ * model's input buffers and the target buffers, turning labels into
+ * targets where the loss wants. */
+static void load_batch(lam_model *m, const fit_data *d, const int64_t *idx, int64_t first,
                        int count)
 {
-    const int64_t D = lam_model_last(m)->out_size;
-    lam_dataset_gather_at(ds, idx, first, count, m->xbuf, m->labels,
-                          ds->targets ? m->targets : NULL);
-    if (!ds->targets && m->loss != LAM_LOSS_SPARSE_CATEGORICAL_CE && ds->labels) {
-        for (int b = 0; b < count; b++) {
-            float *t = m->targets + (int64_t)b * D;
-            if (m->loss == LAM_LOSS_CATEGORICAL_CE) {
+    for (int k = 0; k < d->nx; k++)
+        lam_dataset_gather_at(d->x[k], idx, first, count, lam_model_input_buffer(m, k), NULL,
+                              NULL, NULL);
+    for (int k = 0; d->t && k < d->ny; k++) {
+        const lam_dataset *ds = d->y[k];
+        const lam_node *o = lam_model_output_node(m, k);
+        const int64_t D = o->out.dim[o->out.rank - 1], P = positions(o);
+        lam_dataset_gather_at(ds, idx, first, count, NULL, ds->labels ? d->labels[k] : NULL,
+                              ds->targets ? d->values[k] : NULL, d->weights[k]);
+        if (ds->targets || m->losses[k] == LAM_LOSS_SPARSE_CATEGORICAL_CE || !ds->labels)
+            continue;
+        for (int64_t r = 0; r < count * P; r++) {
+            float *t = d->values[k] + r * D;
+            if (m->losses[k] == LAM_LOSS_CATEGORICAL_CE) {
                 memset(t, 0, sizeof(float) * (size_t)D);
-                t[m->labels[b]] = 1.0f;
+                t[d->labels[k][r]] = 1.0f;
             } else {
-                t[0] = (float)m->labels[b];
+                t[0] = (float)d->labels[k][r];
             }
         }
     }
-}
-
-/* Accuracy counts one per sample, except binary accuracy: one per output. */
-static int64_t accuracy_units(const lam_model *m, int64_t samples)
-{
-    return m->loss == LAM_LOSS_BINARY_CE ? samples * m->nodes[m->n - 1].out_size : samples;
 }
 
 /* Inference works in pieces of at most this many samples: the batch size
@@ -126,57 +215,64 @@ static lam_status inference_plan(lam_model *m, int batch_size, int *piece)
     return lam_model_plan(m, *piece);
 }
 
-static lam_status evaluate_batches(lam_model *m, const lam_dataset *ds, int batch_size,
+static lam_status evaluate_batches(lam_model *m, const fit_data *d, int batch_size,
                                    lam_display *disp, lam_eval_result *res)
 {
     int piece;
     LAM_TRY(inference_plan(m, batch_size, &piece));
-    double t0 = lam_now(), first = 0, loss = 0;
-    int64_t correct = 0, seen = 0;
-    const int64_t steps = (ds->n + batch_size - 1) / batch_size;
-    for (int64_t s = 0; s < steps; s++) {
-        const int64_t end = ds->n - seen < batch_size ? ds->n : seen + batch_size;
-        for (; seen < end; seen += piece) {
+    fit_data bd = *d;
+    LAM_TRY(data_alloc(m, &bd, piece));
+    const int64_t n = d->x[0]->n;
+    double t0 = lam_now(), first = 0, loss = 0, correct = 0, counted = 0;
+    int64_t seen = 0;
+    const int64_t steps = (n + batch_size - 1) / batch_size;
+    lam_status st = LAM_OK;
+    for (int64_t s = 0; s < steps && st == LAM_OK; s++) {
+        const int64_t end = n - seen < batch_size ? n : seen + batch_size;
+        for (; seen < end && st == LAM_OK; seen += piece) {
             int count = (int)(end - seen < piece ? end - seen : piece);
-            load_batch(m, ds, NULL, seen, count);
-            lam_model_forward(m, count, false);
-            int64_t c = 0;
-            loss += lam_loss_compute(m->loss, lam_model_last(m), m->labels, m->targets, count,
-                                     NULL, &c);
-            correct += c;
+            load_batch(m, &bd, NULL, seen, count);
+            lam_batch_metrics bm;
+            st = lam_forward(m, count, LAM_MODE_INFER);
+            if (st == LAM_OK) st = lam_loss_eval(m, count, bd.t, false, &bm);
+            if (st != LAM_OK) break;
+            loss += bm.loss;
+            correct += bm.correct;
+            counted += bm.counted;
         }
         seen = end;
         if (s == 0) first = lam_now() - t0;
-        if (disp) {
+        if (disp && st == LAM_OK) {
             lam_progress p = {.event = s + 1 == steps ? LAM_PROGRESS_EVAL_END
                                                       : LAM_PROGRESS_EVAL_STEP,
                               .epoch = 1, .epochs = 1, .step = s + 1, .steps = steps,
                               .seconds = lam_now() - t0, .first_step_seconds = first,
                               .loss = loss / (double)seen,
-                              .accuracy = (double)correct / (double)accuracy_units(m, seen),
+                              .accuracy = counted > 0 ? correct / counted : 0,
                               .has_accuracy = m->has_accuracy};
             lam_display_progress(&p, disp);
         }
     }
+    data_free(&bd);
     res->loss = seen ? loss / (double)seen : 0;
-    res->accuracy = seen ? (double)correct / (double)accuracy_units(m, seen) : 0;
+    res->accuracy = counted > 0 ? correct / counted : 0;
     res->has_accuracy = m->has_accuracy;
     res->seconds = lam_now() - t0;
-    return LAM_OK;
+    return st;
 }
 
-static lam_status evaluate_impl(lam_model *m, const lam_dataset *data, int batch_size,
-                                int verbose, lam_eval_result *out)
+static lam_status evaluate_impl(lam_model *m, const fit_data *d, int batch_size, int verbose,
+                                lam_eval_result *out)
 {
-    if (!m || !out) return lam_error(LAM_ERR_ARG, "lam_evaluate: NULL argument");
+    if (!out) return lam_error(LAM_ERR_ARG, "lam_evaluate: NULL argument");
     if (!m->compiled)
         return lam_error(LAM_ERR_STATE, "model \"%s\": compile before evaluate", m->name);
     if (batch_size < 1)
         return lam_error(LAM_ERR_ARG, "evaluate: batch_size %d, expected >= 1", batch_size);
-    LAM_TRY(check_data(m, data, "evaluation", true));
+    LAM_TRY(check_data(m, d, "evaluation", true));
     lam_display disp;
     lam_display_init(&disp, NULL, verbose);
-    return evaluate_batches(m, data, batch_size, verbose ? &disp : NULL, out);
+    return evaluate_batches(m, d, batch_size, verbose ? &disp : NULL, out);
 }
 
 static lam_status predict_raw_impl(lam_model *m, const float *x, int64_t n, float *out)
@@ -184,50 +280,61 @@ static lam_status predict_raw_impl(lam_model *m, const float *x, int64_t n, floa
     if (!m || (!x && n) || (!out && n)) return lam_error(LAM_ERR_ARG, "lam_predict_raw: NULL argument");
     if (!m->compiled)
         return lam_error(LAM_ERR_STATE, "model \"%s\": compile (or load) before predict", m->name);
-    const int64_t in = m->nodes[0].out_size, D = lam_model_last(m)->out_size;
+    if (m->ninputs != 1)
+        return lam_error(LAM_ERR_ARG, "model \"%s\": lam_predict_raw takes one input, the model "
+                         "has %d (use the step calls)", m->name, m->ninputs);
+    const int64_t in = lam_model_input_size(m), D = lam_model_output_size(m);
     int chunk = m->planned_batch > 0 ? m->planned_batch : 32;
     LAM_TRY(lam_model_plan(m, chunk));
     for (int64_t i = 0; i < n; i += chunk) {
         int count = (int)(n - i < chunk ? n - i : chunk);
-        memcpy(m->xbuf, x + i * in, sizeof(float) * (size_t)(count * in));
-        lam_model_forward(m, count, false);
-        memcpy(out + i * D, lam_model_last(m)->out, sizeof(float) * (size_t)(count * D));
+        memcpy(lam_model_input_buffer(m, 0), x + i * in, sizeof(float) * (size_t)(count * in));
+        LAM_TRY(lam_forward(m, count, LAM_MODE_INFER));
+        memcpy(out + i * D, lam_model_output(m, 0), sizeof(float) * (size_t)(count * D));
     }
     return LAM_OK;
 }
 
-static lam_status predict_impl(lam_model *m, const lam_dataset *data, int batch_size, float *out)
+/* outs[k]: n * (output k's size) floats. */
+static lam_status predict_impl(lam_model *m, const fit_data *d, int batch_size, float *const *outs)
 {
-    if (!m || !out) return lam_error(LAM_ERR_ARG, "lam_predict: NULL argument");
     if (!m->compiled)
         return lam_error(LAM_ERR_STATE, "model \"%s\": compile (or load) before predict", m->name);
     if (batch_size < 1)
         return lam_error(LAM_ERR_ARG, "predict: batch_size %d, expected >= 1", batch_size);
-    LAM_TRY(check_data(m, data, "prediction", false));
+    LAM_TRY(check_data(m, d, "prediction", false));
+    const int nout = lam_model_num_outputs(m);
+    for (int k = 0; k < nout; k++)
+        if (!outs[k]) return lam_error(LAM_ERR_ARG, "lam_predict: no buffer for output %d", k);
     int piece;
     LAM_TRY(inference_plan(m, batch_size, &piece));
-    const int64_t D = lam_model_last(m)->out_size;
-    for (int64_t i = 0; i < data->n; i += piece) {
-        int count = (int)(data->n - i < piece ? data->n - i : piece);
-        load_batch(m, data, NULL, i, count);
-        lam_model_forward(m, count, false);
-        memcpy(out + i * D, lam_model_last(m)->out, sizeof(float) * (size_t)(count * D));
+    const int64_t n = d->x[0]->n;
+    for (int64_t i = 0; i < n; i += piece) {
+        int count = (int)(n - i < piece ? n - i : piece);
+        load_batch(m, d, NULL, i, count);
+        LAM_TRY(lam_forward(m, count, LAM_MODE_INFER));
+        for (int k = 0; k < nout; k++) {
+            const int64_t D = lam_model_output_node(m, k)->out.size;
+            memcpy(outs[k] + i * D, lam_model_output(m, k), sizeof(float) * (size_t)(count * D));
+        }
     }
     return LAM_OK;
 }
 
-/* One optimizer step on the batch already loaded. */
-static lam_status train_step(lam_model *m, int count, int epoch, int64_t step, double *loss,
-                             int64_t *correct)
+/* One optimizer step on the batch already loaded: the public step calls. */
+static lam_status train_step(lam_model *m, const fit_data *d, const lam_fit_options *o,
+                             int count, int epoch, int64_t step, lam_batch_metrics *bm)
 {
-    lam_model_forward(m, count, true);
-    LAM_TRY(lam_model_backward(m, count, loss, correct));
-    if (!isfinite(*loss))
+    LAM_TRY(lam_forward(m, count, LAM_MODE_TRAIN));
+    LAM_TRY(lam_loss_eval(m, count, d->t, true, bm));
+    if (!isfinite(bm->loss))
         return lam_error(LAM_ERR_NUMERIC, "model \"%s\": loss became %g at epoch %d, step %lld; "
                          "the weights are those before this step (lower the learning rate?)",
-                         m->name, *loss, epoch, (long long)step);
-    lam_optimizer_step(m);
-    return LAM_OK;
+                         m->name, bm->loss, epoch, (long long)step);
+    LAM_TRY(lam_backward(m, count, false));
+    if (o->gradient_hook)
+        LAM_TRY(o->gradient_hook(m, m->grads, m->nparams, o->gradient_hook_user));
+    return lam_optimizer_update(m, lam_model_learning_rate(m));
 }
 
 static void emit(const lam_fit_options *o, lam_display *disp, const lam_progress *p)
@@ -236,11 +343,39 @@ static void emit(const lam_fit_options *o, lam_display *disp, const lam_progress
     if (o->progress) o->progress(p, o->progress_user);
 }
 
-static lam_status fit_impl(lam_model *m, const lam_dataset *train, const lam_fit_options *opt,
+/* What accuracy counts per sample: one per position, or one per value for
+ * binary accuracy. */
+static int64_t accuracy_units(const lam_model *m)
+{
+    const lam_node *o = lam_model_output_node(m, 0);
+    return m->losses[0] == LAM_LOSS_BINARY_CE ? o->out.size : positions(o);
+}
+
+/* Validation data: the last samples of every data set (sliced once each). */
+static lam_status split_validation(const fit_data *d, int64_t first, int64_t count,
+                                   lam_dataset **slices, const lam_dataset **vx,
+                                   const lam_dataset **vy)
+{
+    const int total = d->nx + d->ny;
+    for (int i = 0; i < total; i++) {
+        const lam_dataset *src = i < d->nx ? d->x[i] : d->y[i - d->nx];
+        const lam_dataset **dst = i < d->nx ? &vx[i] : &vy[i - d->nx];
+        for (int j = 0; j < i && !*dst; j++) {
+            const lam_dataset *prev = j < d->nx ? d->x[j] : d->y[j - d->nx];
+            if (prev == src) *dst = slices[j];
+        }
+        if (!*dst) {
+            LAM_TRY(lam_dataset_slice(src, first, count, &slices[i]));
+            *dst = slices[i];
+        }
+    }
+    return LAM_OK;
+}
+
+static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_options *opt,
                            lam_history **history)
 {
     if (history) *history = NULL;
-    if (!m || !train) return lam_error(LAM_ERR_ARG, "lam_fit: NULL argument");
     lam_fit_options o = opt ? *opt : lam_fit_defaults();
     if (!m->compiled)
         return lam_error(LAM_ERR_STATE, "model \"%s\": call lam_model_compile before lam_fit",
@@ -254,21 +389,37 @@ static lam_status fit_impl(lam_model *m, const lam_dataset *train, const lam_fit
         return lam_error(LAM_ERR_ARG, "fit: validation_split is %g, expected 0 <= split < 1",
                          (double)o.validation_split);
     LAM_TRY(check_data(m, train, "training", true));
+    const int64_t n_all = train->x[0]->n;
     /* Keras takes the LAST fraction, before shuffling. */
     const int64_t n_train = o.validation_split > 0
-                                ? (int64_t)((double)train->n * (1.0 - o.validation_split))
-                                : train->n;
-    const bool split_val = n_train < train->n;
+                                ? (int64_t)((double)n_all * (1.0 - o.validation_split))
+                                : n_all;
     if (n_train < 1)
         return lam_error(LAM_ERR_ARG, "fit: no training samples (%lld samples, validation_split "
-                         "%g)", (long long)train->n, (double)o.validation_split);
-    if (o.validation_data) LAM_TRY(check_data(m, o.validation_data, "validation", true));
-    lam_dataset *val_split = NULL;
-    if (split_val && !o.validation_data)
-        LAM_TRY(lam_dataset_slice(train, n_train, train->n - n_train, &val_split));
-    const lam_dataset *val = o.validation_data ? o.validation_data : val_split;
-
-    lam_status st = lam_model_plan(m, o.batch_size);
+                         "%g)", (long long)n_all, (double)o.validation_split);
+    const lam_dataset *one_val[1] = {o.validation_data};
+    fit_data val = {.nx = 1, .ny = 1, .x = one_val, .y = one_val};
+    if (o.validation_data) {
+        if (train->nx != 1 || train->ny != 1)
+            return lam_error(LAM_ERR_ARG, "model \"%s\": validation_data serves one input and "
+                             "one output; use validation_split", m->name);
+        LAM_TRY(check_data(m, &val, "validation", true));
+    }
+    const int nsets = train->nx + train->ny;
+    lam_dataset **slices = lam_calloc((size_t)nsets, sizeof *slices);
+    const lam_dataset **vsets = lam_calloc((size_t)nsets, sizeof *vsets);
+    lam_status st = slices && vsets ? LAM_OK : LAM_ERR_NOMEM;
+    const bool has_val = o.validation_data || n_train < n_all;
+    if (st == LAM_OK && !o.validation_data && n_train < n_all) {
+        st = split_validation(train, n_train, n_all - n_train, slices, vsets, vsets + train->nx);
+        val = (fit_data){.nx = train->nx, .ny = train->ny, .x = vsets, .y = vsets + train->nx};
+    }
+    fit_data d = *train;
+    d.t = NULL;
+    lam_callback_run *cbr = NULL;
+    if (st == LAM_OK) st = lam_callbacks_begin(m, o.callbacks, o.ncallbacks, has_val, &cbr);
+    if (st == LAM_OK) st = lam_model_plan(m, o.batch_size);
+    if (st == LAM_OK) st = data_alloc(m, &d, o.batch_size);
     int64_t *order = st == LAM_OK ? lam_malloc(sizeof(int64_t) * (size_t)n_train) : NULL;
     lam_history *h = st == LAM_OK ? lam_calloc(1, sizeof *h) : NULL;
     if (h) h->log = lam_calloc((size_t)(o.epochs > 0 ? o.epochs : 1), sizeof *h->log);
@@ -277,7 +428,7 @@ static lam_status fit_impl(lam_model *m, const lam_dataset *train, const lam_fit
 
     lam_display disp;
     lam_display_init(&disp, o.out, o.verbose);
-    bool stop_after_epoch = false;
+    bool stop_after_epoch = false, stop_by_callback = false;
     const int64_t steps = (n_train + o.batch_size - 1) / o.batch_size;
     const int last_epoch = o.initial_epoch + o.epochs;
     /* A checkpoint taken inside epoch initial_epoch + 1 continues from its
@@ -315,27 +466,37 @@ static lam_status fit_impl(lam_model *m, const lam_dataset *train, const lam_fit
         lam_progress p = {.event = LAM_PROGRESS_EPOCH_BEGIN, .epoch = e + 1, .epochs = last_epoch,
                           .steps = steps, .has_accuracy = m->has_accuracy};
         emit(&o, &disp, &p);
-        double t0 = lam_now(), loss_sum = m->epoch_loss;
-        int64_t correct = m->epoch_correct, seen = m->epoch_step * o.batch_size;
+        double t0 = lam_now(), loss_sum = m->epoch_loss, correct = (double)m->epoch_correct;
+        int64_t seen = m->epoch_step * o.batch_size;
+        double counted = (double)(seen * accuracy_units(m));
         for (int64_t s = m->epoch_step; s < steps; s++) {
             int count = (int)(n_train - seen < o.batch_size ? n_train - seen : o.batch_size);
-            load_batch(m, train, o.shuffle ? order + seen : NULL, seen, count);
-            double l = 0;
-            int64_t c = 0;
-            st = train_step(m, count, e + 1, s + 1, &l, &c);
+            load_batch(m, &d, o.shuffle ? order + seen : NULL, seen, count);
+            lam_batch_metrics bm;
+            st = train_step(m, &d, &o, count, e + 1, s + 1, &bm);
+            if (st == LAM_ERR_NUMERIC && lam_callbacks_stop_on_loss(cbr)) {
+                /* TerminateOnNaN: end quietly, with the weights before this step. */
+                st = LAM_OK;
+                snprintf(h->stopped_by, sizeof h->stopped_by, "TerminateOnNaN");
+                h->stopped_epoch = e + 1;
+                stop_by_callback = true;
+                lam_error_clear();
+                break;
+            }
             if (st != LAM_OK) break;
-            loss_sum += l;
-            correct += c;
+            loss_sum += bm.loss;
+            correct += bm.correct;
+            counted += bm.counted;
             seen += count;
             m->epoch_step = s + 1;
             m->epoch_loss = loss_sum;
-            m->epoch_correct = correct;
+            m->epoch_correct = (int64_t)llround(correct);
             if (p.first_step_seconds == 0) p.first_step_seconds = lam_now() - t0;
             p.event = LAM_PROGRESS_STEP;
             p.step = s + 1;
             p.seconds = lam_now() - t0;
             p.loss = loss_sum / (double)seen;
-            p.accuracy = (double)correct / (double)accuracy_units(m, seen);
+            p.accuracy = counted > 0 ? correct / counted : 0;
             if (s + 1 < steps) emit(&o, &disp, &p);
             if (lam_stop_requested()) {
                 if (o.checkpoint && s + 1 < steps && (st = o.checkpoint(m, o.checkpoint_user)))
@@ -355,10 +516,10 @@ static lam_status fit_impl(lam_model *m, const lam_dataset *train, const lam_fit
             st = LAM_OK;
             stop_after_epoch = true;
         }
-        if (st != LAM_OK) break;
-        if (val) {
+        if (st != LAM_OK || stop_by_callback) break;
+        if (has_val) {
             lam_eval_result vr;
-            st = evaluate_batches(m, val, o.batch_size, NULL, &vr);
+            st = evaluate_batches(m, &val, o.batch_size, NULL, &vr);
             if (st != LAM_OK) break;
             p.has_val = true;
             p.val_loss = vr.loss;
@@ -376,58 +537,57 @@ static lam_status fit_impl(lam_model *m, const lam_dataset *train, const lam_fit
         lg->val_loss = p.val_loss;
         lg->val_accuracy = p.val_accuracy;
         lg->seconds = p.seconds;
+        lg->learning_rate = lam_model_learning_rate(m);
+        st = lam_callbacks_epoch_end(cbr, m, e, lg, h, &stop_by_callback);
+        if (st != LAM_OK) break;
         emit(&o, &disp, &p);
         if (o.checkpoint && (st = o.checkpoint(m, o.checkpoint_user)) != LAM_OK) break;
         if (stop_after_epoch)
             st = lam_error(LAM_ERR_INTERRUPTED, "model \"%s\": training stopped on request at "
                            "the end of epoch %d", m->name, e + 1);
+        if (stop_by_callback) break;
     }
 done:
+    lam_callbacks_end(cbr);
     lam_free(order);
-    lam_dataset_free(val_split);
+    data_free(&d);
+    for (int i = 0; slices && i < nsets; i++) lam_dataset_free(slices[i]);
+    lam_free(slices);
+    lam_free(vsets);
     if (history && h) *history = h;
     else lam_history_free(h);
     return st;
 }
 
-void lam_model_train_state(const lam_model *m, lam_train_state *out)
-{
-    memset(out, 0, sizeof *out);
-    out->epoch = m->epoch;
-    out->step = m->step;
-    memcpy(out->rng, m->rng.s, sizeof out->rng);
-    if (m->epoch_step == 0) return; /* no unfinished epoch: nothing more to keep */
-    out->epoch_step = m->epoch_step;
-    out->epoch_batch_size = m->epoch_batch_size;
-    memcpy(out->epoch_rng, m->epoch_rng.s, sizeof out->epoch_rng);
-    out->epoch_loss = m->epoch_loss;
-    out->epoch_correct = m->epoch_correct;
-}
+/* The public entry points: each computes with denormals flushed (fpu.c). */
 
-lam_status lam_model_set_train_state(lam_model *m, const lam_train_state *st)
+/* The one data set of a one-input, one-output model. */
+static lam_status single(const lam_model *m, const char *what)
 {
-    if (st->epoch < 0 || st->step < 0 || st->epoch_step < 0 || st->epoch_correct < 0 ||
-        (st->epoch_step > 0 && st->epoch_batch_size < 1))
-        return lam_error(LAM_ERR_ARG, "model \"%s\": training state with a negative epoch, "
-                         "step or count", m->name);
-    m->epoch = st->epoch;
-    m->step = st->step;
-    memcpy(m->rng.s, st->rng, sizeof m->rng.s);
-    m->epoch_step = st->epoch_step;
-    m->epoch_batch_size = st->epoch_batch_size;
-    memcpy(m->epoch_rng.s, st->epoch_rng, sizeof m->epoch_rng.s);
-    m->epoch_loss = st->epoch_loss;
-    m->epoch_correct = st->epoch_correct;
+    if (m->ninputs != 1 || lam_model_num_outputs(m) != 1)
+        return lam_error(LAM_ERR_ARG, "model \"%s\": %s takes one data set, the model has %d "
+                         "inputs and %d outputs (use %s_multi)", m->name, what, m->ninputs,
+                         lam_model_num_outputs(m), what);
     return LAM_OK;
 }
-
-/* The public entry points: each computes with denormals flushed (fpu.c). */
 
 lam_status lam_evaluate(lam_model *m, const lam_dataset *data, int batch_size, int verbose,
                         lam_eval_result *out)
 {
+    if (!m || !data) return lam_error(LAM_ERR_ARG, "lam_evaluate: NULL argument");
+    LAM_TRY(single(m, "lam_evaluate"));
+    const lam_dataset *one[1] = {data};
+    return lam_evaluate_multi(m, 1, one, 1, one, batch_size, verbose, out);
+}
+
+lam_status lam_evaluate_multi(lam_model *m, int nx, const lam_dataset *const *x, int ny,
+                              const lam_dataset *const *y, int batch_size, int verbose,
+                              lam_eval_result *out)
+{
+    if (!m || !x || !y) return lam_error(LAM_ERR_ARG, "lam_evaluate: NULL argument");
+    fit_data d = {.nx = nx, .ny = ny, .x = x, .y = y};
     const unsigned fpu = lam_fpu_flush_begin();
-    lam_status s = evaluate_impl(m, data, batch_size, verbose, out);
+    lam_status s = evaluate_impl(m, &d, batch_size, verbose, out);
     lam_fpu_flush_end(fpu);
     return s;
 }
@@ -442,8 +602,19 @@ lam_status lam_predict_raw(lam_model *m, const float *x, int64_t n, float *out)
 
 lam_status lam_predict(lam_model *m, const lam_dataset *data, int batch_size, float *out)
 {
+    if (!m || !data || !out) return lam_error(LAM_ERR_ARG, "lam_predict: NULL argument");
+    LAM_TRY(single(m, "lam_predict"));
+    const lam_dataset *one[1] = {data};
+    return lam_predict_multi(m, 1, one, batch_size, &out);
+}
+
+lam_status lam_predict_multi(lam_model *m, int nx, const lam_dataset *const *x, int batch_size,
+                             float *const *outs)
+{
+    if (!m || !x || !outs) return lam_error(LAM_ERR_ARG, "lam_predict: NULL argument");
+    fit_data d = {.nx = nx, .x = x};
     const unsigned fpu = lam_fpu_flush_begin();
-    lam_status s = predict_impl(m, data, batch_size, out);
+    lam_status s = predict_impl(m, &d, batch_size, outs);
     lam_fpu_flush_end(fpu);
     return s;
 }
@@ -451,8 +622,27 @@ lam_status lam_predict(lam_model *m, const lam_dataset *data, int batch_size, fl
 lam_status lam_fit(lam_model *m, const lam_dataset *train, const lam_fit_options *opt,
                    lam_history **history)
 {
+    if (history) *history = NULL;
+    if (!m || !train) return lam_error(LAM_ERR_ARG, "lam_fit: NULL argument");
+    const lam_dataset *one[1] = {train};
+    LAM_TRY(single(m, "lam_fit"));
+    fit_data d = {.nx = 1, .ny = 1, .x = one, .y = one};
     const unsigned fpu = lam_fpu_flush_begin();
-    lam_status s = fit_impl(m, train, opt, history);
+    lam_status s = fit_impl(m, &d, opt, history);
+    lam_fpu_flush_end(fpu);
+    return s;
+}
+
+lam_status lam_fit_multi(lam_model *m, int nx, const lam_dataset *const *x, int ny,
+                         const lam_dataset *const *y, const lam_fit_options *opt,
+                         lam_history **history)
+{
+    if (history) *history = NULL;
+    if (!m || !x || !y || nx < 1 || ny < 1)
+        return lam_error(LAM_ERR_ARG, "lam_fit_multi: NULL argument or no data sets");
+    fit_data d = {.nx = nx, .ny = ny, .x = x, .y = y};
+    const unsigned fpu = lam_fpu_flush_begin();
+    lam_status s = fit_impl(m, &d, opt, history);
     lam_fpu_flush_end(fpu);
     return s;
 }

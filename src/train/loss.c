@@ -1,7 +1,7 @@
 /* loss.c - losses and accuracy, with Keras's reductions: mean over the
  * batch (a short last batch averages over its own size). The gradient
  * written is that of the batch mean. */
-#include "core/model.h"
+#include "train/train.h"
 
 #include <math.h>
 #include <string.h>
@@ -54,36 +54,42 @@ static double logsumexp(const float *z, int64_t n)
     return mx + log(s);
 }
 
-double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labels,
-                        const float *targets, int batch, float *grad, int64_t *correct)
+/* One output's loss summed over the batch's samples (each sample's loss the
+ * weighted mean over its positions), its gradient of the batch mean into
+ * grad (may be NULL), and its accuracy counts. Rows are positions: D values
+ * on the last axis each. */
+static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg, int batch,
+                          float *grad, double *correct, double *counted)
 {
-    const int64_t D = last->out_size;
-    const float *p = last->out;
-    const float *z = last->logits; /* set when the loss is fused with the output activation */
-    const bool fused = last->grad_is_preact;
-    const double inv_b = 1.0 / batch;
-    double total = 0;
-    int64_t right = 0;
-    for (int b = 0; b < batch; b++) {
-        const float *pb = p + b * D;
-        const float *zb = z ? z + b * D : NULL;
-        const float *tb = targets + b * D;
-        float *gb = grad ? grad + b * D : NULL;
+    const int64_t D = o->out.dim[o->out.rank - 1], P = o->out.size / D;
+    const float *p = o->value;
+    const float *z = o->keep_logits ? o->logits : NULL; /* the loss fused with the activation */
+    const int32_t *labels = tg->labels;
+    const float *targets = tg->values;
+    const double inv_b = 1.0 / batch / (double)P;
+    double total = 0, right = 0, units = 0;
+    for (int64_t r = 0; r < (int64_t)batch * P; r++) {
+        const float *pb = p + r * D;
+        const float *zb = z ? z + r * D : NULL;
+        const float *tb = targets ? targets + r * D : NULL;
+        float *gb = grad ? grad + r * D : NULL;
+        const double w = tg->weights ? tg->weights[r] : 1.0, gs = w * inv_b;
+        double l = 0;
         switch (loss) {
         case LAM_LOSS_SPARSE_CATEGORICAL_CE:
         case LAM_LOSS_CATEGORICAL_CE: {
             const bool sparse = loss == LAM_LOSS_SPARSE_CATEGORICAL_CE;
-            int32_t y = sparse ? labels[b] : (int32_t)argmax(tb, D);
-            if (fused) {
+            int32_t y = sparse ? labels[r] : (int32_t)argmax(tb, D);
+            if (z) {
                 double lse = logsumexp(zb, D);
                 if (sparse) {
-                    total += lse - zb[y];
+                    l = lse - zb[y];
                 } else {
-                    for (int64_t j = 0; j < D; j++) total += tb[j] * (lse - zb[j]);
+                    for (int64_t j = 0; j < D; j++) l += tb[j] * (lse - zb[j]);
                 }
                 if (gb)
                     for (int64_t j = 0; j < D; j++)
-                        gb[j] = (float)((pb[j] - (sparse ? (j == y) : tb[j])) * inv_b);
+                        gb[j] = (float)((pb[j] - (sparse ? (j == y) : tb[j])) * gs);
             } else if (sparse) {
                 /* Probabilities: clipped, then their logs taken as logits
                  * (Keras): -log(pc_y / sum pc), which renormalises a row
@@ -95,13 +101,13 @@ double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labe
                 }
                 double py = pb[y];
                 double pc = py < LAM_CLIP_EPS ? LAM_CLIP_EPS : py > LAM_CLIP_HI ? LAM_CLIP_HI : py;
-                total += log(sc) - log(pc);
+                l = log(sc) - log(pc);
                 if (gb) /* d/dp_j = 1/sum - [j = y]/p_y, 0 where p_j is clipped */
                     for (int64_t j = 0; j < D; j++) {
                         double q = pb[j];
                         bool clipped = q < LAM_CLIP_EPS || q > LAM_CLIP_HI;
                         double g = clipped ? 0.0 : 1.0 / sc - (j == y ? 1.0 / pc : 0.0);
-                        gb[j] = (float)(g * inv_b);
+                        gb[j] = (float)(g * gs);
                     }
             } else {
                 /* Keras normalises the probabilities to sum 1, then clips. */
@@ -110,7 +116,7 @@ double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labe
                 for (int64_t j = 0; j < D; j++) {
                     double q = pb[j] / s;
                     double qc = q < LAM_CLIP_EPS ? LAM_CLIP_EPS : q > LAM_CLIP_HI ? LAM_CLIP_HI : q;
-                    total += -tb[j] * log(qc);
+                    l += -tb[j] * log(qc);
                 }
                 if (gb) {
                     /* d/dp_j of -sum t_k log(p_k / s) = -t_j/p_j + sum(t)/s (unclipped region) */
@@ -120,48 +126,86 @@ double lam_loss_compute(lam_loss loss, const lam_node *last, const int32_t *labe
                         double q = pb[j] / s;
                         bool clipped = q < LAM_CLIP_EPS || q > LAM_CLIP_HI;
                         double g = (clipped ? 0.0 : -tb[j] / pb[j]) + st / s;
-                        gb[j] = (float)(g * inv_b);
+                        gb[j] = (float)(g * gs);
                     }
                 }
             }
-            if (argmax(pb, D) == y) right++;
+            if (argmax(pb, D) == y) right += w;
+            units += w;
             break;
         }
         case LAM_LOSS_BINARY_CE: {
             /* Mean over the last axis, then over the batch. */
-            double l = 0;
             for (int64_t j = 0; j < D; j++) {
                 double t = tb[j];
-                if (fused) {
+                if (z) {
                     double x = zb[j];
                     /* max(x,0) - x t + log(1 + exp(-|x|)) */
                     l += (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));
-                    if (gb) gb[j] = (float)((pb[j] - t) * inv_b / D);
+                    if (gb) gb[j] = (float)((pb[j] - t) * gs / D);
                 } else {
                     double q = pb[j];
                     double qc = q < LAM_CLIP_EPS ? LAM_CLIP_EPS : q > LAM_CLIP_HI ? LAM_CLIP_HI : q;
                     l += -(t * log(qc) + (1 - t) * log(1 - qc));
-                    if (gb) gb[j] = q == qc ? (float)((-(t / qc) + (1 - t) / (1 - qc)) * inv_b / D) : 0.0f;
+                    if (gb) gb[j] = q == qc ? (float)((-(t / qc) + (1 - t) / (1 - qc)) * gs / D) : 0.0f;
                 }
-                if ((pb[j] > 0.5f) == (t > 0.5)) right++;
+                if ((pb[j] > 0.5f) == (t > 0.5)) right += w;
             }
-            total += l / D;
+            units += w * (double)D;
+            l /= D;
             break;
         }
         case LAM_LOSS_MSE: {
-            double l = 0;
             for (int64_t j = 0; j < D; j++) {
                 double d = (double)pb[j] - tb[j];
                 l += d * d;
-                if (gb) gb[j] = (float)(2.0 * d * inv_b / D);
+                if (gb) gb[j] = (float)(2.0 * d * gs / D);
             }
-            total += l / D;
+            l /= D;
             break;
         }
         default:
             break;
         }
+        total += w * l / (double)P;
     }
-    if (correct) *correct = right;
+    *correct = right;
+    *counted = units;
     return total;
+}
+
+lam_status lam_loss_eval(lam_model *m, int batch, const lam_target *targets, bool write_grads,
+                         lam_batch_metrics *out)
+{
+    if (!m || !targets || !out) return lam_error(LAM_ERR_ARG, "lam_loss_eval: NULL argument");
+    if (!m->compiled || batch != m->last_batch)
+        return lam_error(LAM_ERR_STATE, "model \"%s\": lam_loss_eval of batch %d needs a "
+                         "forward of that batch first", m->name, batch);
+    memset(out, 0, sizeof *out);
+    for (int k = 0; k < lam_model_num_outputs(m); k++) {
+        lam_node *o = lam_model_output_node(m, k);
+        const lam_loss loss = m->losses[k];
+        const lam_target *tg = &targets[k];
+        if (loss == LAM_LOSS_SPARSE_CATEGORICAL_CE ? !tg->labels : !tg->values)
+            return lam_error(LAM_ERR_ARG, "model \"%s\": output %d (\"%s\") has loss %s, which "
+                             "needs %s", m->name, k, o->spec.name, lam_loss_name(loss),
+                             loss == LAM_LOSS_SPARSE_CATEGORICAL_CE ? "integer labels"
+                                                                    : "target values");
+        float *grad = NULL;
+        if (write_grads) {
+            grad = o->grad;
+            o->grad_is_preact = o->keep_logits;
+        }
+        double correct, counted;
+        const double l = output_loss(loss, o, tg, batch, grad, &correct, &counted);
+        const float w = m->loss_weights[k];
+        if (grad && w != 1.0f)
+            for (int64_t i = 0; i < (int64_t)batch * o->out.size; i++) grad[i] *= w;
+        out->loss += w * l;
+        if (k == 0) {
+            out->correct = correct;
+            out->counted = counted;
+        }
+    }
+    return LAM_OK;
 }
