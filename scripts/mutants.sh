@@ -15,8 +15,9 @@
 #   N ...    run only these mutations (by number)
 # Environment: MUTANTS_DIR (scratch folder; default a new one under
 #   ${TMPDIR:-/tmp}, removed at the end), JOBS (default 2), CTEST_ARGS.
-# Exit status: 0 when every mutant run was killed, 1 when any survived, 2 on
-# a pattern that does not apply (exactly once) or a broken set-up.
+# Exit status: 0 when every mutant run was killed, 1 when any survived or did
+# not build (an invalid mutation), 2 on a pattern that does not apply
+# (exactly once) or a broken set-up.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=${JOBS:-2}
@@ -35,8 +36,8 @@ mutant src/ops/conv2d.c \
     'if (n->spec.use_bias) lam_bias_grad(dy, g.OH * g.OW, F, c->grads + (int64_t)K * F);' \
     'im2col bias gradient sums the first image only'
 mutant src/train/optimizer.c \
-    'for (int64_t i = 0; i < n; i++) p[i] -= lr * g[i];' \
-    'for (int64_t i = 0; i < n; i++) p[i] -= 10 * lr * g[i];' \
+    'for (int64_t i = 0; i < n; i++) p[i] -= g[i] * lr;' \
+    'for (int64_t i = 0; i < n; i++) p[i] -= g[i] * lr * 10;' \
     'plain SGD takes a 10x step'
 mutant src/ops/elementwise.c \
     'scale = 1.0f / keep;' \
@@ -53,74 +54,74 @@ mutant src/train/loss.c \
 
 # Optimizer updates.
 mutant src/train/optimizer.c \
-    'm[i] += (g[i] - m[i]) * b1c;' \
-    'm[i] += (g[i] - m[i]) * b2c;' \
-    'Adam first moment decays with beta_2'
+    'vh[i] = vh[i] > v[i] ? vh[i] : v[i];' \
+    'vh[i] = v[i];' \
+    'Adam amsgrad forgets the running maximum'
 mutant src/train/optimizer.c \
-    'p[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);' \
-    'p[i] -= alpha * m[i] / sqrtf(v[i] + eps);' \
+    'p[i] -= m[i] * alpha / (sqrtf(vv) + eps);' \
+    'p[i] -= m[i] * alpha / sqrtf(vv + eps);' \
     'Adam epsilon inside the square root'
 mutant src/train/optimizer.c \
-    'const float alpha = (float)(o->learning_rate * sqrt(1.0 - pow(o->beta_2, t)) /' \
-    'const float alpha = (float)(o->learning_rate * (1.0 - pow(o->beta_2, t)) /' \
+    'alpha = (float)(lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));' \
+    'alpha = (float)(lr * (1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));' \
     'Adam bias correction without the square root'
 mutant src/train/optimizer.c \
-    'v[i] = mu * v[i] - lr * g[i];' \
-    'v[i] = v[i] - lr * g[i];' \
+    'v[i] = v[i] * mu - g[i] * lr;' \
+    'v[i] = v[i] - g[i] * lr;' \
     'SGD momentum never decays'
 mutant src/train/optimizer.c \
-    'p[i] += nesterov ? mu * v[i] - lr * g[i] : v[i];' \
+    'p[i] += nesterov ? v[i] * mu - g[i] * lr : v[i];' \
     'p[i] += v[i];' \
     'SGD Nesterov ignored'
 mutant src/train/optimizer.c \
-    'v[i] = rho * v[i] + (1 - rho) * g[i] * g[i];' \
-    'v[i] = rho * v[i] + g[i] * g[i];' \
+    'v[i] = rho * v[i] + r1 * (g[i] * g[i]);' \
+    'v[i] = rho * v[i] + (g[i] * g[i]);' \
     'RMSprop average without (1 - rho)'
 mutant src/train/optimizer.c \
     'mom[i] = mu * mom[i] + inc;' \
     'mom[i] = inc;' \
     'RMSprop momentum ignored'
 mutant src/train/optimizer.c \
-    'float inc = lr * g[i] / sqrtf(v[i] + eps);' \
-    'float inc = lr * g[i] / (sqrtf(v[i]) + eps);' \
+    'float inc = lr * g[i] / sqrtf(den);' \
+    'float inc = lr * g[i] / (sqrtf(den - eps) + eps);' \
     'RMSprop epsilon outside the square root'
 
 # Loss and metric reductions.
 mutant src/train/loss.c \
-    'total += lse - zb[y];' \
-    'total += -zb[y];' \
+    'l = lse - zb[y];' \
+    'l = -zb[y];' \
     'sparse CE from logits without the log-sum-exp'
 mutant src/train/loss.c \
     'l += (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));' \
     'l += (x > 0 ? x : 0) - x * t + log1p(exp(-x));' \
     'binary CE from logits: log1p(exp(-x)) for log1p(exp(-|x|))'
 mutant src/train/loss.c \
-    'if (gb) gb[j] = (float)((pb[j] - t) * inv_b / D);' \
-    'if (gb) gb[j] = (float)((pb[j] - t) * inv_b);' \
+    'if (gb) gb[j] = (float)((pb[j] - t) * gs / D);' \
+    'if (gb) gb[j] = (float)((pb[j] - t) * gs);' \
     'binary CE gradient not averaged over the outputs'
 mutant src/train/loss.c \
-    'total += -tb[j] * log(qc);' \
-    'total += -tb[j] * log(q);' \
+    'l += -tb[j] * log(qc);' \
+    'l += -tb[j] * log(q);' \
     'categorical CE on probabilities without clipping'
 mutant src/train/loss.c \
-    'total += log(sc) - log(pc);' \
-    'total += -log(pc);' \
+    'l = log(sc) - log(pc);' \
+    'l = -log(pc);' \
     'sparse CE on probabilities without renormalising the row'
 mutant src/train/loss.c \
     '#define LAM_CLIP_HI ((double)(float)(1.0 - LAM_CLIP_EPS))' \
     '#define LAM_CLIP_HI (1.0 - LAM_CLIP_EPS)' \
     'upper clip in double, not Keras float32'
 mutant src/train/loss.c \
-    'gb[j] = (float)((pb[j] - (sparse ? (j == y) : tb[j])) * inv_b);' \
+    'gb[j] = (float)((pb[j] - (sparse ? (j == y) : tb[j])) * gs);' \
     'gb[j] = (float)(pb[j] - (sparse ? (j == y) : tb[j]));' \
     'fused softmax + CE gradient of the sum, not the mean'
 mutant src/train/loss.c \
-    'if (argmax(pb, D) == y) right++;' \
-    'if (argmax(pb, D - 1) == y) right++;' \
+    'if (argmax(pb, D) == y) right += w;' \
+    'if (argmax(pb, D - 1) == y) right += w;' \
     'accuracy never predicts the last class'
 mutant src/train/loss.c \
-    'if ((pb[j] > 0.5f) == (t > 0.5)) right++;' \
-    'if ((pb[j] >= 0.5f) == (t > 0.5)) right++;' \
+    'if ((pb[j] > 0.5f) == (t > 0.5)) right += w;' \
+    'if ((pb[j] >= 0.5f) == (t > 0.5)) right += w;' \
     'binary accuracy counts 0.5 as class 1'
 mutant src/train/fit.c \
     'res->loss = seen ? loss / (double)seen : 0;' \
@@ -335,7 +336,8 @@ else
     work=$(mktemp -d "${TMPDIR:-/tmp}/lamina-mutants.XXXXXX")
     own_dir=1
 fi
-cleanup() { [ "$own_dir" = 1 ] && rm -rf "$work"; }
+keep=0 # set when a survivor or an invalid mutation leaves logs worth reading
+cleanup() { if [ "$own_dir" = 1 ] && [ "$keep" = 0 ]; then rm -rf "$work"; fi; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 src="$work/src-copy"
@@ -361,6 +363,7 @@ fi
 
 killed=0
 survived=0
+invalid=0
 survivors=""
 start=$(date +%s)
 for i in $selected; do
@@ -373,8 +376,9 @@ for i in $selected; do
     fi
     t0=$(date +%s)
     if ! cmake --build "$build" -j "$jobs" >"$log/build-$i.txt" 2>&1; then
-        how="killed (does not build)"
-        killed=$((killed + 1))
+        # Not a bug the tests caught: the mutation itself is broken. Fix it.
+        how="INVALID (does not build; $log/build-$i.txt)"
+        invalid=$((invalid + 1))
     # shellcheck disable=SC2086
     elif (cd "$build" && ctest -j "$jobs" --stop-on-failure ${CTEST_ARGS:-} >"$log/tests-$i.txt" 2>&1); then
         how="SURVIVED"
@@ -390,6 +394,10 @@ for i in $selected; do
     printf '%2d %-8s %-30s %s (%ss)\n' "$i" "$(echo "$how" | cut -d' ' -f1)" "$f" \
         "$(field why "$i"): $how" "$(($(date +%s) - t0))"
 done
-total=$((killed + survived))
-echo "mutants.sh: $total mutants, $killed killed, $survived survived${survivors:+ (survivors:$survivors)}; $(($(date +%s) - start)) s"
-[ "$survived" -eq 0 ]
+total=$((killed + survived + invalid))
+echo "mutants.sh: $total mutants, $killed killed, $survived survived${survivors:+ (survivors:$survivors)}, $invalid invalid; $(($(date +%s) - start)) s"
+if [ "$survived" -ne 0 ] || [ "$invalid" -ne 0 ]; then
+    keep=1
+    echo "mutants.sh: logs kept in $log" >&2
+    exit 1
+fi
