@@ -414,6 +414,10 @@ static void check_auto(void)
 {
     struct { conv_case c; lam_conv_algo want; } cases[] = {
         {{1, 28, 28, 1, 32, 3, 3, 1, 1, LAM_PAD_VALID, LAM_ACT_RELU, true}, LAM_CONV_DIRECT},
+        /* the channel bound: C = 7 (K = 63) still direct, C = 8 Winograd */
+        {{1, 10, 10, 7, 4, 3, 3, 1, 1, LAM_PAD_VALID, LAM_ACT_RELU, true}, LAM_CONV_DIRECT},
+        {{1, 10, 10, 8, 4, 3, 3, 1, 1, LAM_PAD_VALID, LAM_ACT_RELU, true}, LAM_CONV_WINOGRAD4},
+        {{1, 10, 10, 5, 4, 3, 3, 2, 2, LAM_PAD_VALID, LAM_ACT_RELU, true}, LAM_CONV_DIRECT},
         {{1, 13, 13, 32, 64, 3, 3, 1, 1, LAM_PAD_VALID, LAM_ACT_RELU, true}, LAM_CONV_WINOGRAD4},
         {{1, 5, 5, 8, 4, 3, 3, 1, 1, LAM_PAD_VALID, LAM_ACT_RELU, true}, LAM_CONV_WINOGRAD2},
         {{1, 9, 9, 8, 4, 3, 3, 2, 2, LAM_PAD_VALID, LAM_ACT_RELU, true}, LAM_CONV_IM2COL},

@@ -224,6 +224,15 @@ static void check_safetensors(void)
         {"\"shape\":[1]", "\"shape\":[4294967296,1073741824]", "tensor \"dense/bias\": bad shape entry", NULL},
         {"\"shape\":[1]", "\"shape\":[-1]", "bad shape entry", NULL},
     };
+    /* The span against the shape from above: a 5-byte bias inside 13 data
+     * bytes is in range and contiguous, and must still be refused. */
+    {
+        char *h = replaced(d.header, "\"data_offsets\":[8,12]", "\"data_offsets\":[8,13]");
+        st_write("std_span5", strlen(h), h, strlen(h), data13, 13);
+        expect_model("dense: bias span 5 bytes in 13", tpath("std_span5"),
+                     "span 5 bytes, but its shape needs 4", NULL);
+        free(h);
+    }
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         char *h = replaced(d.header, edits[i].from, edits[i].to);
         st_write("std_edit", strlen(h), h, strlen(h), data, dlen);
