@@ -8,6 +8,7 @@
  *
  * usage: bench_layers [cnn|lstm|gru|rnn] [steps] [latency] */
 #include "core/model.h"
+#include "bench_conv_algo.h"
 
 #include <stdlib.h>
 #include <time.h>
@@ -56,9 +57,9 @@ int main(int argc, char **argv)
         }
     } else {
         lam_model_add_input(m, 3, (int64_t[]){28, 28, 1});
-        lam_model_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
+        bench_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
         lam_model_add_maxpool2d(m, 2, 2);
-        lam_model_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
+        bench_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
         lam_model_add_maxpool2d(m, 2, 2);
         lam_model_add_flatten(m);
         lam_model_add_dense(m, 64, LAM_ACT_RELU);

@@ -6,6 +6,8 @@
  */
 #include <lamina.h>
 
+#include "bench_conv_algo.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -52,9 +54,9 @@ static lam_model *seed_model(bool lstm)
         if (!s) s = lam_model_add_lstm(m, 64, false);
     } else {
         s = lam_model_add_input(m, 3, (int64_t[]){28, 28, 1});
-        if (!s) s = lam_model_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
+        if (!s) s = bench_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
         if (!s) s = lam_model_add_maxpool2d(m, 2, 2);
-        if (!s) s = lam_model_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
+        if (!s) s = bench_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
         if (!s) s = lam_model_add_maxpool2d(m, 2, 2);
         if (!s) s = lam_model_add_flatten(m);
         if (!s) s = lam_model_add_dense(m, 64, LAM_ACT_RELU);

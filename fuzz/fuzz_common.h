@@ -67,6 +67,10 @@ static inline void fuzz_write(const char *path, const uint8_t *data, size_t size
 /* Calls that loaded and that failed (tests/test_fuzz_regressions counts). */
 static long fuzz_loaded, fuzz_failed;
 static char fuzz_last_refusal[512];
+/* Every refusal since the caller last cleared it, "; "-separated (a target
+ * may read one input several ways; the regression test looks for the one it
+ * expects among them). */
+static char fuzz_refusals[2048];
 
 /* Aborts when a status and its error message disagree. */
 static void fuzz_check(lam_status s, const void *out, const char *what)
@@ -75,6 +79,9 @@ static void fuzz_check(lam_status s, const void *out, const char *what)
     else {
         fuzz_failed++;
         snprintf(fuzz_last_refusal, sizeof fuzz_last_refusal, "%s", lam_last_error());
+        size_t used = strlen(fuzz_refusals);
+        snprintf(fuzz_refusals + used, sizeof fuzz_refusals - used, "%s%s", used ? "; " : "",
+                 lam_last_error());
     }
     if (s == LAM_OK) {
         if (!out) {

@@ -225,7 +225,8 @@ typedef enum {
     LAM_CONV_IM2COL,
     LAM_CONV_WINOGRAD2,
     LAM_CONV_WINOGRAD4,
-    LAM_CONV_DIRECT
+    LAM_CONV_DIRECT,
+    LAM_CONV_ALGO_COUNT
 } lam_conv_algo;
 
 /* Everything that defines one layer. Get one from lam_layer_defaults(kind),

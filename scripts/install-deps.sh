@@ -3,13 +3,15 @@
 # apt-get; otherwise it prints the command to run.
 # Usage: install-deps.sh [--data] [--fuzz]
 #   --data  also Fashion-MNIST
-#   --fuzz  also clang and libFuzzer's runtime (scripts/fuzz.sh)
+#   --fuzz  also clang, libFuzzer's runtime and clang's OpenMP (libomp: the
+#           library is built with OpenMP, and clang does not bring it)
+#           (scripts/fuzz.sh)
 set -eu
 pkgs="gcc make cmake pkg-config zlib1g-dev libcjson-dev libpng-dev"
 for arg in "$@"; do
     case "$arg" in
     --data) pkgs="$pkgs dataset-fashion-mnist" ;;
-    --fuzz) pkgs="$pkgs clang libclang-rt-14-dev" ;;
+    --fuzz) pkgs="$pkgs clang libclang-rt-14-dev libomp-14-dev" ;;
     *) echo "install-deps.sh: unknown option $arg (use --data, --fuzz)" >&2; exit 2 ;;
     esac
 done

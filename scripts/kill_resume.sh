@@ -119,18 +119,30 @@ while [ "$i" -le "$kills" ]; do
     i=$((i + 1))
 done
 
-# SIGINT: lam_fit stops at the end of the step; the command exits non-zero
-# with a message, and the checkpoint (if any) still loads.
+# SIGINT: lam_fit stops at the end of the step; the command exits 130 with
+# lam_fit's message and the resume hint, and the checkpoint still loads. A
+# run that was already gone when the signal was sent must have finished
+# normally (exit 0). Exit 130 without the message would be the default
+# action of SIGINT (the handler missing), which the shell reports the same.
 $(train_cmd "$E") >"$tmp/train.out" 2>&1 &
 pid=$!
 sleep "$(awk -v r="$run_s" 'BEGIN { printf "%.3f", r / 2 }')"
-kill -INT "$pid" 2>/dev/null || true
+if kill -INT "$pid" 2>/dev/null; then sent=1; else sent=0; fi
 set +e
 { wait "$pid"; } 2>/dev/null
 rc=$?
 set -e
 check_folder sigint
 echo "SIGINT: exit $rc ($(tr '\n' ' ' <"$tmp/train.out" | cut -c1-120)); checkpoint: epoch $(epoch_of "$C")"
+if [ "$sent" = 1 ]; then
+    [ "$rc" -eq 130 ] || { cat "$tmp/train.out" >&2; fail "SIGINT: exit $rc, expected 130"; }
+    grep -q "training stopped on request" "$tmp/train.out" ||
+        { cat "$tmp/train.out" >&2; fail "SIGINT: exit 130 without lam_fit's stop message (killed by the signal?)"; }
+    grep -q "continue with .lamina train --resume $C" "$tmp/train.out" ||
+        { cat "$tmp/train.out" >&2; fail "SIGINT: no resume hint naming the checkpoint"; }
+else
+    [ "$rc" -eq 0 ] || { cat "$tmp/train.out" >&2; fail "SIGINT: the run ended before the signal with exit $rc"; }
+fi
 
 # The last run finishes every epoch, and the model loads.
 $(train_cmd "$E") >"$tmp/train.out" 2>&1 || { cat "$tmp/train.out" >&2; fail "the final resume failed"; }

@@ -5,7 +5,10 @@
  * Each call must either load or fail with a non-empty lam_last_error() and
  * no result (the targets abort otherwise, which fails this test); under
  * `make test-sanitize` any memory error or leak fails it too. Every seed
- * file must load. Run from tests/ (ctest does). */
+ * file must load. Every regression file must be refused with the message
+ * the table below expects for it (a refusal for another reason would mean
+ * the check its fix added no longer runs), and every file in
+ * fuzz/regressions/ must be in the table. Run from tests/ (ctest does). */
 #include "lamina.h"
 #include "test.h"
 
@@ -44,6 +47,27 @@ static const struct {
     {"fuzz_json_spec", fuzz_json_spec_one}, {"fuzz_model_file", fuzz_model_file_one},
 };
 
+/* Each regression input (fuzz/regressions/<target>/<file>) and a substring
+ * of the refusal it must get. Add a line with every new regression file. */
+static const struct {
+    const char *target, *file, *expect;
+} expected_refusals[] = {
+    /* 2.3 GB of dense zeros asked for by a 636-byte file (libsvm.c's 2^28-value bound) */
+    {"fuzz_libsvm", "oom-expands-to-2gb", "features is too large for a dense data set (at most "
+                                          "16777216 features and 268435456 values)"},
+    /* one index of 3e9 (libsvm.c's 2^24-feature bound) */
+    {"fuzz_libsvm", "oom-huge-index", "2 samples x 3000000000 features is too large for a dense "
+                                      "data set"},
+};
+
+static const char *expected_refusal(const char *target, const char *file)
+{
+    for (size_t i = 0; i < sizeof expected_refusals / sizeof *expected_refusals; i++)
+        if (!strcmp(expected_refusals[i].target, target) && !strcmp(expected_refusals[i].file, file))
+            return expected_refusals[i].expect;
+    return NULL;
+}
+
 static uint8_t *slurp(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
@@ -72,6 +96,8 @@ static int by_name(const void *a, const void *b)
 /* Replays every file of folder through target t; returns the file count.
  * seeds: each file must load at least one way (the idx and npy targets read
  * each input two ways, as images and as labels, as x and as y). */
+static int matched; /* regression files whose refusal matched the table */
+
 static int replay(int t, const char *folder, bool seeds)
 {
     char dirpath[512];
@@ -96,10 +122,19 @@ static int replay(int t, const char *folder, bool seeds)
         CHECK(data != NULL, "cannot read %s", path);
         if (data) {
             long loaded = fuzz_loaded, failed = fuzz_failed;
+            fuzz_refusals[0] = '\0';
             targets[t].one(data, n);
             long l = fuzz_loaded - loaded, f = fuzz_failed - failed;
             test_checks++;
             if (seeds) CHECK(l > 0, "seed %s does not load: %s", path, lam_last_error());
+            if (!seeds) {
+                const char *want = expected_refusal(targets[t].name, names[i]);
+                CHECK(want != NULL, "%s: not in the table of expected refusals", path);
+                CHECK(!want || (l == 0 && strstr(fuzz_refusals, want)),
+                      "%s: %ld loads; refusals \"%s\" lack \"%s\"", path, l, fuzz_refusals,
+                      want ? want : "");
+                if (want) matched++;
+            }
             printf("  %s: %ld loaded, %ld refused%s%s\n", path, l, f, f ? ": " : "",
                    f ? fuzz_last_refusal : "");
         }
@@ -118,6 +153,10 @@ int main(void)
         seeds += replay(t, "corpus", true);
     }
     CHECK(seeds >= 12, "only %d seed files found (run from tests/)", seeds);
+    /* Every table entry was found and checked (a renamed file is noticed). */
+    const int entries = (int)(sizeof expected_refusals / sizeof *expected_refusals);
+    CHECK(matched == entries, "%d of the %d expected refusals were checked; a regression "
+          "file is missing", matched, entries);
     printf("replayed %d regression files and %d seed files; %ld loads, %ld refusals\n",
            regressions, seeds, fuzz_loaded, fuzz_failed);
     fuzz_cleanup();

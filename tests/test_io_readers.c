@@ -275,29 +275,8 @@ static void test_fashion_mnist(void)
     if (saved) setenv("LAMINA_DATA", saved, 1);
     else unsetenv("LAMINA_DATA");
     free(saved);
-
-    /* The real test set, when installed. */
-    const char *real = "/usr/share/datasets/fashion-mnist";
-    struct stat st;
-    if (stat(real, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        printf("test_io_readers: %s not installed; the real Fashion-MNIST check was not run\n",
-               real);
-        return;
-    }
-    CHECK_OK(lam_load_fashion_mnist(real, false, &ds));
-    if (!ds) return;
-    int64_t shape[4];
-    CHECK(lam_dataset_count(ds) == 10000, "count %lld", (long long)lam_dataset_count(ds));
-    CHECK(lam_dataset_shape(ds, shape) == 3 && shape[0] == 28 && shape[1] == 28 &&
-              shape[2] == 1, "shape");
-    const int32_t *l = lam_dataset_labels(ds);
-    int ok = 1;
-    for (int64_t i = 0; i < lam_dataset_count(ds); i++)
-        if (l[i] < 0 || l[i] > 9) ok = 0;
-    CHECK(ok, "labels outside 0..9");
-    CHECK(l[0] == 9, "first label %d, expected 9 (ankle boot)", l[0]);
-    CHECK(lam_dataset_num_classes(ds) == 10, "classes");
-    lam_dataset_free(ds);
+    /* The real data set is checked by test_fashion_mnist, which ctest
+     * reports as skipped where it is not installed. */
 }
 
 /* ------------------------------------------------------------------ CSV */

@@ -362,7 +362,9 @@ lam_status lam_load_csv(const char *path, const lam_csv_options *opt, lam_datase
             if (s != LAM_OK) goto done;
             q++;
             double v;
-            if (!parse_number(f.buf, &v)) {
+            /* A field cut at 255 characters would be read as another number
+             * ("000...01" as 0): refused, not misread. */
+            if (f.truncated || !parse_number(f.buf, &v)) {
                 s = lam_error(LAM_ERR_FORMAT, "%s:%lld: %s: \"%s%s\" is not a finite number",
                               path, (long long)ln.number,
                               column_desc(cd, sizeof cd, i + 1, names ? names[i] : NULL),

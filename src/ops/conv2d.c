@@ -94,9 +94,8 @@ static lam_window conv_window(const lam_node *n, int batch)
     return g;
 }
 
-/* How a convolution is computed; chosen once at build from its shape. The
- * environment variable LAM_CONV_ALGO (im2col, winograd2, winograd4, direct) forces a
- * family where it applies, for benchmarks and for tests that compare them.
+/* How a convolution is computed; chosen once at build from its shape, or
+ * forced by spec.conv_algo (lam_conv_algo) where it applies.
  *   im2col     any window: one GEMM over the batch, K = KH*KW*C.
  *   winograd2  3x3, stride 1: F(2x2, 3x3), 16 GEMMs of K = C, 2.25x fewer
  *   winograd4  multiplications; F(4x4, 3x3), 36 GEMMs, 4x fewer. Worth it
@@ -109,18 +108,36 @@ enum conv_algo { CONV_IM2COL, CONV_WINOGRAD2, CONV_WINOGRAD4, CONV_DIRECT };
 typedef struct conv_priv { enum conv_algo algo; } conv_priv; /* the node's choice */
 static enum conv_algo algo_of(const lam_node *n) { return ((const conv_priv *)n->priv)->algo; }
 
-static enum conv_algo conv_choose_algo(const lam_window *g)
+static lam_status conv_choose_algo(const lam_node *n, const lam_window *g, enum conv_algo *algo)
 {
-    const char *force = getenv("LAM_CONV_ALGO");
-    bool winograd = lam_winograd_applies(g);
-    if (force && strcmp(force, "im2col") == 0) return CONV_IM2COL;
-    if (force && strcmp(force, "winograd2") == 0 && winograd) return CONV_WINOGRAD2;
-    if (force && strcmp(force, "winograd4") == 0 && winograd) return CONV_WINOGRAD4;
-    if (force && strcmp(force, "direct") == 0 && lam_conv_direct_applies(g)) return CONV_DIRECT;
-    if (g->C < 8 && lam_conv_direct_applies(g)) return CONV_DIRECT;
-    if (winograd && g->C >= 8)
-        return lam_winograd_tile(g) == 4 ? CONV_WINOGRAD4 : CONV_WINOGRAD2;
-    return CONV_IM2COL;
+    static const char *const names[] = {"auto", "im2col", "winograd2", "winograd4", "direct"};
+    const char *cls = n->op->class_name;
+    const bool winograd = lam_winograd_applies(g), direct = lam_conv_direct_applies(g);
+    const lam_conv_algo want = n->spec.conv_algo;
+    if ((unsigned)want >= LAM_CONV_ALGO_COUNT)
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): conv_algo is %d, expected 0..%d "
+                         "(lam_conv_algo)", n->spec.name, cls, (int)want, LAM_CONV_ALGO_COUNT - 1);
+    if ((want == LAM_CONV_WINOGRAD2 || want == LAM_CONV_WINOGRAD4) && !winograd)
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): conv_algo %s needs a 3x3 kernel "
+                         "with strides 1x1; the layer has a %dx%d kernel, strides %dx%d",
+                         n->spec.name, cls, names[want], g->KH, g->KW, g->SH, g->SW);
+    if (want == LAM_CONV_DIRECT && !direct)
+        return lam_error(LAM_ERR_ARG, "layer \"%s\" (%s): conv_algo direct needs "
+                         "kernel_h*kernel_w*channels <= %d; the layer has %dx%dx%d = %d",
+                         n->spec.name, cls, LAM_CONV_DIRECT_MAX_K, g->KH, g->KW, g->C,
+                         g->KH * g->KW * g->C);
+    switch (want) {
+    case LAM_CONV_IM2COL: *algo = CONV_IM2COL; return LAM_OK;
+    case LAM_CONV_WINOGRAD2: *algo = CONV_WINOGRAD2; return LAM_OK;
+    case LAM_CONV_WINOGRAD4: *algo = CONV_WINOGRAD4; return LAM_OK;
+    case LAM_CONV_DIRECT: *algo = CONV_DIRECT; return LAM_OK;
+    default: break;
+    }
+    if (g->C < 8 && direct) *algo = CONV_DIRECT;
+    else if (winograd && g->C >= 8)
+        *algo = lam_winograd_tile(g) == 4 ? CONV_WINOGRAD4 : CONV_WINOGRAD2;
+    else *algo = CONV_IM2COL;
+    return LAM_OK;
 }
 
 static int winograd_tile(const lam_node *n) { return algo_of(n) == CONV_WINOGRAD4 ? 4 : 2; }
@@ -151,7 +168,7 @@ static lam_status conv_build(lam_node *n)
         LAM_TRY(lam_node_add_tensor(n, "kernel", 4, (int64_t[]){g.KH, g.KW, g.C, n->spec.units}));
     }
     if (n->spec.use_bias) LAM_TRY(lam_node_add_tensor(n, "bias", 1, (int64_t[]){n->spec.units}));
-    ((conv_priv *)n->priv)->algo = conv_choose_algo(&g);
+    LAM_TRY(conv_choose_algo(n, &g, &((conv_priv *)n->priv)->algo));
     /* Forward keeps what the weight gradient reads: the im2col matrix or
      * the transformed input tiles (the direct path reads x itself). */
     switch (algo_of(n)) {

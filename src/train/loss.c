@@ -31,7 +31,11 @@ lam_status lam_loss_parse(const char *name, lam_loss *out)
                      "binary_crossentropy or mean_squared_error)", name);
 }
 
+/* Probabilities are clipped to [1e-7, 1 - 1e-7] before a log, as Keras,
+ * which does it in float32: there 1 - 1e-7 rounds to 1 - 2^-23, so a
+ * probability of 1 costs -log(2^-23) = 15.94 on its complement, not 16.12. */
 #define LAM_CLIP_EPS 1e-7
+#define LAM_CLIP_HI ((double)(float)(1.0 - LAM_CLIP_EPS))
 
 static int64_t argmax(const float *v, int64_t n)
 {
@@ -87,21 +91,31 @@ static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg
                     for (int64_t j = 0; j < D; j++)
                         gb[j] = (float)((pb[j] - (sparse ? (j == y) : tb[j])) * gs);
             } else if (sparse) {
-                /* Probabilities: clipped before the log, as Keras. */
-                double py = pb[y];
-                double pc = py < LAM_CLIP_EPS ? LAM_CLIP_EPS : py > 1 - LAM_CLIP_EPS ? 1 - LAM_CLIP_EPS : py;
-                l = -log(pc);
-                if (gb) {
-                    memset(gb, 0, sizeof(float) * (size_t)D);
-                    if (py == pc) gb[y] = (float)(-gs / pc);
+                /* Probabilities: clipped, then their logs taken as logits
+                 * (Keras): -log(pc_y / sum pc), which renormalises a row
+                 * that does not sum to 1. */
+                double sc = 0;
+                for (int64_t j = 0; j < D; j++) {
+                    double q = pb[j];
+                    sc += q < LAM_CLIP_EPS ? LAM_CLIP_EPS : q > LAM_CLIP_HI ? LAM_CLIP_HI : q;
                 }
+                double py = pb[y];
+                double pc = py < LAM_CLIP_EPS ? LAM_CLIP_EPS : py > LAM_CLIP_HI ? LAM_CLIP_HI : py;
+                l = log(sc) - log(pc);
+                if (gb) /* d/dp_j = 1/sum - [j = y]/p_y, 0 where p_j is clipped */
+                    for (int64_t j = 0; j < D; j++) {
+                        double q = pb[j];
+                        bool clipped = q < LAM_CLIP_EPS || q > LAM_CLIP_HI;
+                        double g = clipped ? 0.0 : 1.0 / sc - (j == y ? 1.0 / pc : 0.0);
+                        gb[j] = (float)(g * gs);
+                    }
             } else {
                 /* Keras normalises the probabilities to sum 1, then clips. */
                 double s = 0;
                 for (int64_t j = 0; j < D; j++) s += pb[j];
                 for (int64_t j = 0; j < D; j++) {
                     double q = pb[j] / s;
-                    double qc = q < LAM_CLIP_EPS ? LAM_CLIP_EPS : q > 1 - LAM_CLIP_EPS ? 1 - LAM_CLIP_EPS : q;
+                    double qc = q < LAM_CLIP_EPS ? LAM_CLIP_EPS : q > LAM_CLIP_HI ? LAM_CLIP_HI : q;
                     l += -tb[j] * log(qc);
                 }
                 if (gb) {
@@ -110,7 +124,7 @@ static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg
                     for (int64_t j = 0; j < D; j++) st += tb[j];
                     for (int64_t j = 0; j < D; j++) {
                         double q = pb[j] / s;
-                        bool clipped = q < LAM_CLIP_EPS || q > 1 - LAM_CLIP_EPS;
+                        bool clipped = q < LAM_CLIP_EPS || q > LAM_CLIP_HI;
                         double g = (clipped ? 0.0 : -tb[j] / pb[j]) + st / s;
                         gb[j] = (float)(g * gs);
                     }
@@ -131,7 +145,7 @@ static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg
                     if (gb) gb[j] = (float)((pb[j] - t) * gs / D);
                 } else {
                     double q = pb[j];
-                    double qc = q < LAM_CLIP_EPS ? LAM_CLIP_EPS : q > 1 - LAM_CLIP_EPS ? 1 - LAM_CLIP_EPS : q;
+                    double qc = q < LAM_CLIP_EPS ? LAM_CLIP_EPS : q > LAM_CLIP_HI ? LAM_CLIP_HI : q;
                     l += -(t * log(qc) + (1 - t) * log(1 - qc));
                     if (gb) gb[j] = q == qc ? (float)((-(t / qc) + (1 - t) / (1 - qc)) * gs / D) : 0.0f;
                 }

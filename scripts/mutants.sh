@@ -1,0 +1,403 @@
+#!/bin/sh
+# mutants.sh - does the test suite catch small realistic bugs? Each mutation
+# below is one exact text replacement in one file of src/ (a wrong constant,
+# a dropped factor, a loosened bound). They are applied one at a time to a
+# scratch copy of the working tree, which is built (one build folder, reused)
+# and tested with ctest, stopping at the first failing test. A mutant whose
+# build or tests fail is "killed"; one that passes every test "survived": a
+# bug the tests would let through. Every survivor needs a test, or a reason
+# written next to its mutation below.
+#
+# Usage: scripts/mutants.sh [--check] [--list] [N ...]
+#   --check  only verify that every pattern occurs exactly once (fast; run it
+#            after editing src/, so that the list does not rot)
+#   --list   print the numbered mutations
+#   N ...    run only these mutations (by number)
+# Environment: MUTANTS_DIR (scratch folder; default a new one under
+#   ${TMPDIR:-/tmp}, removed at the end), JOBS (default 2), CTEST_ARGS.
+# Exit status: 0 when every mutant run was killed, 1 when any survived or did
+# not build (an invalid mutation), 2 on a pattern that does not apply
+# (exactly once) or a broken set-up.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=${JOBS:-2}
+
+# ---------------------------------------------------------------- the list
+# mutant FILE FROM TO WHY: FROM must occur exactly once in FILE (on one line).
+n_mut=0
+mutant() {
+    n_mut=$((n_mut + 1))
+    eval "mut_file_$n_mut=\$1 mut_from_$n_mut=\$2 mut_to_$n_mut=\$3 mut_why_$n_mut=\$4"
+}
+
+# The five a review found surviving (issue "Tests that catch what they claim to").
+mutant src/ops/conv2d.c \
+    'if (n->spec.use_bias) lam_bias_grad(dy, M, F, c->grads + (int64_t)K * F);' \
+    'if (n->spec.use_bias) lam_bias_grad(dy, g.OH * g.OW, F, c->grads + (int64_t)K * F);' \
+    'im2col bias gradient sums the first image only'
+mutant src/train/optimizer.c \
+    'for (int64_t i = 0; i < n; i++) p[i] -= g[i] * lr;' \
+    'for (int64_t i = 0; i < n; i++) p[i] -= g[i] * lr * 10;' \
+    'plain SGD takes a 10x step'
+mutant src/ops/elementwise.c \
+    'scale = 1.0f / keep;' \
+    'scale = 1.0f;' \
+    'Dropout keeps values unscaled (no 1/(1-rate))'
+mutant src/io/model_file.c \
+    'if (n > size - 8)' \
+    'if (n > size)' \
+    'safetensors header size bound loosened by 8 bytes (reads past the buffer)'
+mutant src/train/loss.c \
+    'l += d * d;' \
+    'l += d * d * D;' \
+    'MSE sums over the outputs instead of averaging'
+
+# Optimizer updates.
+mutant src/train/optimizer.c \
+    'vh[i] = vh[i] > v[i] ? vh[i] : v[i];' \
+    'vh[i] = v[i];' \
+    'Adam amsgrad forgets the running maximum'
+mutant src/train/optimizer.c \
+    'p[i] -= m[i] * alpha / (sqrtf(vv) + eps);' \
+    'p[i] -= m[i] * alpha / sqrtf(vv + eps);' \
+    'Adam epsilon inside the square root'
+mutant src/train/optimizer.c \
+    'alpha = (float)(lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));' \
+    'alpha = (float)(lr * (1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t)));' \
+    'Adam bias correction without the square root'
+mutant src/train/optimizer.c \
+    'v[i] = v[i] * mu - g[i] * lr;' \
+    'v[i] = v[i] - g[i] * lr;' \
+    'SGD momentum never decays'
+mutant src/train/optimizer.c \
+    'p[i] += nesterov ? v[i] * mu - g[i] * lr : v[i];' \
+    'p[i] += v[i];' \
+    'SGD Nesterov ignored'
+mutant src/train/optimizer.c \
+    'v[i] = rho * v[i] + r1 * (g[i] * g[i]);' \
+    'v[i] = rho * v[i] + (g[i] * g[i]);' \
+    'RMSprop average without (1 - rho)'
+mutant src/train/optimizer.c \
+    'mom[i] = mu * mom[i] + inc;' \
+    'mom[i] = inc;' \
+    'RMSprop momentum ignored'
+mutant src/train/optimizer.c \
+    'float inc = lr * g[i] / sqrtf(den);' \
+    'float inc = lr * g[i] / (sqrtf(den - eps) + eps);' \
+    'RMSprop epsilon outside the square root'
+
+# Loss and metric reductions.
+mutant src/train/loss.c \
+    'l = lse - zb[y];' \
+    'l = -zb[y];' \
+    'sparse CE from logits without the log-sum-exp'
+mutant src/train/loss.c \
+    'l += (x > 0 ? x : 0) - x * t + log1p(exp(-fabs(x)));' \
+    'l += (x > 0 ? x : 0) - x * t + log1p(exp(-x));' \
+    'binary CE from logits: log1p(exp(-x)) for log1p(exp(-|x|))'
+mutant src/train/loss.c \
+    'if (gb) gb[j] = (float)((pb[j] - t) * gs / D);' \
+    'if (gb) gb[j] = (float)((pb[j] - t) * gs);' \
+    'binary CE gradient not averaged over the outputs'
+mutant src/train/loss.c \
+    'l += -tb[j] * log(qc);' \
+    'l += -tb[j] * log(q);' \
+    'categorical CE on probabilities without clipping'
+mutant src/train/loss.c \
+    'l = log(sc) - log(pc);' \
+    'l = -log(pc);' \
+    'sparse CE on probabilities without renormalising the row'
+mutant src/train/loss.c \
+    '#define LAM_CLIP_HI ((double)(float)(1.0 - LAM_CLIP_EPS))' \
+    '#define LAM_CLIP_HI (1.0 - LAM_CLIP_EPS)' \
+    'upper clip in double, not Keras float32'
+mutant src/train/loss.c \
+    'gb[j] = (float)((pb[j] - (sparse ? (j == y) : tb[j])) * gs);' \
+    'gb[j] = (float)(pb[j] - (sparse ? (j == y) : tb[j]));' \
+    'fused softmax + CE gradient of the sum, not the mean'
+mutant src/train/loss.c \
+    'if (argmax(pb, D) == y) right += w;' \
+    'if (argmax(pb, D - 1) == y) right += w;' \
+    'accuracy never predicts the last class'
+mutant src/train/loss.c \
+    'if ((pb[j] > 0.5f) == (t > 0.5)) right += w;' \
+    'if ((pb[j] >= 0.5f) == (t > 0.5)) right += w;' \
+    'binary accuracy counts 0.5 as class 1'
+mutant src/train/fit.c \
+    'res->loss = seen ? loss / (double)seen : 0;' \
+    'res->loss = seen ? loss / (double)(steps * batch_size) : 0;' \
+    'evaluate counts a short last batch as full'
+mutant src/train/fit.c \
+    'p.loss = loss_sum / (double)seen;' \
+    'p.loss = loss_sum / (double)((s + 1) * o.batch_size);' \
+    'fit epoch loss counts a short last batch as full'
+
+# Kernel and op backward paths.
+mutant src/ops/dense.c \
+    'lam_gemm(true, false, in, units, rows, 1.0f, x, in, dy, units, 0.0f, c->grads, units);' \
+    'lam_gemm(true, false, in, units, rows - 1, 1.0f, x, in, dy, units, 0.0f, c->grads, units);' \
+    'Dense kernel gradient skips the last row'
+mutant src/kernels/activation.c \
+    'for (int64_t j = 0; j < cols; j++) d[j] *= 1 - yr[j] * yr[j];' \
+    'for (int64_t j = 0; j < cols; j++) d[j] *= 1 - yr[j];' \
+    'tanh derivative 1 - y'
+mutant src/kernels/activation.c \
+    'for (int64_t j = 0; j < cols; j++) d[j] *= yr[j] * (1 - yr[j]);' \
+    'for (int64_t j = 0; j < cols; j++) d[j] *= 1 - yr[j];' \
+    'sigmoid derivative 1 - y'
+mutant src/kernels/activation.c \
+    'for (int64_t j = 0; j < cols; j++) d[j] = yr[j] * (d[j] - s);' \
+    'for (int64_t j = 0; j < cols; j++) d[j] = yr[j] * d[j];' \
+    'softmax backward without the dot-product term'
+mutant src/kernels/activation.c \
+    'for (int64_t j = 0; j < cols; j++) d[j] = yr[j] > 0 ? d[j] : 0;' \
+    'for (int64_t j = 0; j < cols; j++) d[j] = yr[j] >= 0 ? d[j] : 0;' \
+    'ReLU backward passes the gradient where the output is 0'
+mutant src/kernels/activation.c \
+    'for (int64_t j = j0; j < j1; j++) db[j] = 0;' \
+    'for (int64_t j = j0; j < j1; j++) db[j] += 0;' \
+    'bias gradient accumulated onto the previous step'"'"'s'
+mutant src/kernels/conv.c \
+    'for (int c = 0; c < g->C; c++) d[c] += s[c];' \
+    'for (int c = 0; c < g->C; c++) d[c] = s[c];' \
+    'col2im overwrites where windows overlap'
+mutant src/kernels/conv.c \
+    'for (int c = 0; c < g->C; c++) ds[c] += go[c] * inv;' \
+    'for (int c = 0; c < g->C; c++) ds[c] += go[c] / (float)(g->KH * g->KW);' \
+    'average pooling backward counts the padding'
+mutant src/kernels/conv.c \
+    'for (int64_t i = 0; i < out_sz; i++) d[am[i]] += dyn[i];' \
+    'for (int64_t i = 0; i < out_sz; i++) d[am[i]] = dyn[i];' \
+    'max pooling backward (general path) overwrites a shared maximum'
+mutant src/kernels/recurrent_kernels.c \
+    'df[l] = d * cp[l];' \
+    'df[l] = d * tc[l];' \
+    'LSTM forget-gate gradient from the new cell'
+mutant src/kernels/recurrent_kernels.c \
+    'dc[l] = d * gf[l];' \
+    'dc[l] = d;' \
+    'LSTM cell gradient not gated by f'
+mutant src/kernels/winograd.c \
+    '0.5f, -0.5f, 0.5f, 0, 0, 1};' \
+    '0.5f, 0.5f, 0.5f, 0, 0, 1};' \
+    'Winograd F(2x2) kernel transform sign'
+mutant src/kernels/winograd.c \
+    '1.0f / 24, -1.0f / 12, 1.0f / 6,' \
+    '1.0f / 24, 1.0f / 12, 1.0f / 6,' \
+    'Winograd F(4x4) kernel transform sign'
+mutant src/ops/conv2d.c \
+    'if (!mask) lam_node_activate_backward(n, y, dy, batch, F);' \
+    'if (!dx) lam_node_activate_backward(n, y, dy, batch, F);' \
+    'direct conv backward skips the activation when dx is wanted'
+mutant src/ops/conv2d.c \
+    'case LAM_CONV_IM2COL: *algo = CONV_IM2COL; return LAM_OK;' \
+    'case LAM_CONV_IM2COL: break;' \
+    'conv_algo im2col ignored (the automatic choice instead)'
+mutant src/ops/conv2d.c \
+    'if (g->C < 8 && direct) *algo = CONV_DIRECT;' \
+    'if (g->C < 4 && direct) *algo = CONV_DIRECT;' \
+    'automatic choice: im2col for the seed'"'"'s first layer'
+mutant src/ops/elementwise.c \
+    'for (int64_t i = 0; i < total; i++) dx[i] = dy[i] * n->saved[i];' \
+    'for (int64_t i = 0; i < total; i++) dx[i] = dy[i];' \
+    'Dropout backward ignores the mask'
+mutant src/ops/elementwise.c \
+    'n->saved[i] = lam_rng_uniform(&r) < keep ? scale : 0.0f;' \
+    'n->saved[i] = lam_rng_uniform(&r) < n->spec.rate ? scale : 0.0f;' \
+    'Dropout keeps with probability rate, not 1 - rate'
+
+# Reader bounds.
+mutant src/io/model_file.c \
+    'if (en > data_size) {' \
+    'if (en > data_size + 1) {' \
+    'safetensors tensor end may pass the data by one byte'
+mutant src/io/model_file.c \
+    'if (!json_u64(d, &x) || x > ((uint64_t)1 << 32) || (x && count > UINT64_MAX / 4 / x))' \
+    'if (!json_u64(d, &x) || x > ((uint64_t)1 << 33) || (x && count > UINT64_MAX / 4 / x))' \
+    'safetensors shape entries up to 2^33'
+mutant src/io/model_file.c \
+    'if (en - b != 4 * count) {' \
+    'if (en - b < 4 * count) {' \
+    'safetensors span may exceed its shape'
+mutant src/io/model_file.c \
+    'if (sp[i].b != at)' \
+    'if (sp[i].b < at)' \
+    'safetensors tensors may leave gaps'
+mutant src/io/idx.c \
+    'if (bytes > IDX_MAX_BYTES / d) {' \
+    'if (bytes > IDX_MAX_BYTES / d + 1) {' \
+    'IDX size bound off by one dimension step'
+mutant src/io/idx.c \
+    'else if (r > 0)' \
+    'else if (r > 1)' \
+    'IDX trailing byte accepted'
+mutant src/io/npy.c \
+    'if (hlen == 0 || hlen > (1u << 20)) {' \
+    'if (hlen == 0 || hlen > (1u << 20) + 1) {' \
+    'npy header length bound off by one'
+mutant src/io/npy.c \
+    'if (count > NPY_MAX_BYTES / nf->shape[i] / nf->size) {' \
+    'if (count > NPY_MAX_BYTES / nf->shape[i]) {' \
+    'npy size bound ignores the element size'
+mutant src/io/npy.c \
+    'if (big || v < 0 || v > INT32_MAX)' \
+    'if (big || v < 0 || v > (int64_t)INT32_MAX + 1)' \
+    'npy label INT32_MAX + 1 accepted (wraps to negative)'
+mutant src/io/libsvm.c \
+    'if (c.nf > LIBSVM_MAX_FEATURES || c.rows > LIBSVM_MAX_VALUES / c.nf) {' \
+    'if (c.nf > LIBSVM_MAX_FEATURES || c.rows > LIBSVM_MAX_VALUES / c.nf + 1) {' \
+    'libsvm value bound off by one row'
+mutant src/io/libsvm.c \
+    'if (c->n_features > 0 && idx > c->n_features)' \
+    'if (c->n_features > 0 && idx > c->n_features + 1)' \
+    'libsvm index n_features + 1 accepted'
+mutant src/io/csv.c \
+    'if (n == 1000000)' \
+    'if (n == 1000001)' \
+    'CSV column bound off by one'
+mutant src/io/csv.c \
+    'if (f.truncated || !parse_number(f.buf, &v)) {' \
+    'if (!parse_number(f.buf, &v)) {' \
+    'CSV number cut at 255 characters read as another number'
+
+# ---------------------------------------------------------------- machinery
+# Lines of FILE holding FROM (a fixed string); FROM must appear once in all.
+occurrences() { # FILE FROM
+    PAT=$2 awk '{ s = $0; pat = ENVIRON["PAT"]
+        while ((i = index(s, pat)) > 0) { n++; s = substr(s, i + length(pat)) } }
+        END { print n + 0 }' "$1"
+}
+
+# Replaces the one occurrence of FROM by TO in FILE, literally.
+replace() { # FILE FROM TO
+    # ENVIRON, not -v: awk would read backslashes in -v values as escapes.
+    PAT=$2 REP=$3 awk '{ pat = ENVIRON["PAT"]; i = index($0, pat)
+        if (i > 0) $0 = substr($0, 1, i - 1) ENVIRON["REP"] substr($0, i + length(pat)); print }' \
+        "$1" >"$1.mut"
+    mv "$1.mut" "$1"
+}
+
+field() { eval "printf '%s' \"\$mut_${1}_$2\""; }
+
+check_all() { # DIR: every pattern applies exactly once there
+    bad=0
+    i=1
+    while [ "$i" -le "$n_mut" ]; do
+        f=$(field file "$i")
+        if [ ! -f "$1/$f" ]; then
+            echo "mutation $i: $f does not exist" >&2
+            bad=1
+        else
+            c=$(occurrences "$1/$f" "$(field from "$i")")
+            if [ "$c" != 1 ]; then
+                echo "mutation $i ($(field why "$i")): the pattern occurs $c times in $f, expected once:" >&2
+                echo "    $(field from "$i")" >&2
+                bad=1
+            fi
+        fi
+        i=$((i + 1))
+    done
+    return $bad
+}
+
+mode=run
+selected=""
+for a in "$@"; do
+    case "$a" in
+    --check) mode=check ;;
+    --list) mode=list ;;
+    -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
+    *[!0-9]* | "") echo "mutants.sh: unknown argument $a" >&2; exit 2 ;;
+    *) [ "$a" -ge 1 ] && [ "$a" -le "$n_mut" ] || { echo "mutants.sh: no mutation $a (1..$n_mut)" >&2; exit 2; }
+       selected="$selected $a" ;;
+    esac
+done
+[ -n "$selected" ] || selected=$(i=1; while [ "$i" -le "$n_mut" ]; do printf ' %d' "$i"; i=$((i + 1)); done)
+
+if [ "$mode" = list ]; then
+    for i in $selected; do printf '%2d  %-28s %s\n' "$i" "$(field file "$i")" "$(field why "$i")"; done
+    exit 0
+fi
+if [ "$mode" = check ]; then
+    check_all "$root" || exit 2
+    echo "mutants.sh: all $n_mut patterns apply exactly once"
+    exit 0
+fi
+
+# A scratch copy of the working tree (tracked and untracked files, not the
+# ignored build folders), built once as it is: every test must pass there
+# before any mutant means anything.
+check_all "$root" || exit 2
+own_dir=0
+if [ -n "${MUTANTS_DIR:-}" ]; then
+    work=$MUTANTS_DIR
+    mkdir -p "$work"
+else
+    work=$(mktemp -d "${TMPDIR:-/tmp}/lamina-mutants.XXXXXX")
+    own_dir=1
+fi
+keep=0 # set when a survivor or an invalid mutation leaves logs worth reading
+cleanup() { if [ "$own_dir" = 1 ] && [ "$keep" = 0 ]; then rm -rf "$work"; fi; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+src="$work/src-copy"
+build="$work/build"
+mkdir -p "$src"
+(cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - 2>/dev/null) | (cd "$src" && tar -xf -)
+log="$work/log"
+mkdir -p "$log"
+echo "mutants.sh: $n_mut mutations; scratch copy $src; logs $log"
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release >"$log/configure.txt" 2>&1 ||
+    { cat "$log/configure.txt" >&2; echo "mutants.sh: configure failed" >&2; exit 2; }
+if ! cmake --build "$build" -j "$jobs" >"$log/build-clean.txt" 2>&1; then
+    tail -n 30 "$log/build-clean.txt" >&2
+    echo "mutants.sh: the unmutated copy does not build" >&2
+    exit 2
+fi
+# shellcheck disable=SC2086
+if ! (cd "$build" && ctest -j "$jobs" ${CTEST_ARGS:-} >"$log/tests-clean.txt" 2>&1); then
+    tail -n 30 "$log/tests-clean.txt" >&2
+    echo "mutants.sh: the unmutated copy fails its tests; fix that first" >&2
+    exit 2
+fi
+
+killed=0
+survived=0
+invalid=0
+survivors=""
+start=$(date +%s)
+for i in $selected; do
+    f=$(field file "$i")
+    cp "$root/$f" "$src/$f" # the pristine file, with a new time stamp
+    replace "$src/$f" "$(field from "$i")" "$(field to "$i")"
+    if cmp -s "$root/$f" "$src/$f" || ! grep -qF -- "$(field to "$i")" "$src/$f"; then
+        echo "mutation $i: the replacement did not apply to $f" >&2
+        exit 2
+    fi
+    t0=$(date +%s)
+    if ! cmake --build "$build" -j "$jobs" >"$log/build-$i.txt" 2>&1; then
+        # Not a bug the tests caught: the mutation itself is broken. Fix it.
+        how="INVALID (does not build; $log/build-$i.txt)"
+        invalid=$((invalid + 1))
+    # shellcheck disable=SC2086
+    elif (cd "$build" && ctest -j "$jobs" --stop-on-failure ${CTEST_ARGS:-} >"$log/tests-$i.txt" 2>&1); then
+        how="SURVIVED"
+        survived=$((survived + 1))
+        survivors="$survivors $i"
+    else
+        first=$(sed -n 's/^.*Test *#[0-9]*: \([A-Za-z0-9_]*\) .*\*\*\*.*/\1/p; s/^.*Test *#[0-9]*: \([A-Za-z0-9_]*\) .*Failed.*/\1/p' \
+            "$log/tests-$i.txt" | head -n 1)
+        how="killed by ${first:-a test}"
+        killed=$((killed + 1))
+    fi
+    cp "$root/$f" "$src/$f" # restored, newer than the mutant's object
+    printf '%2d %-8s %-30s %s (%ss)\n' "$i" "$(echo "$how" | cut -d' ' -f1)" "$f" \
+        "$(field why "$i"): $how" "$(($(date +%s) - t0))"
+done
+total=$((killed + survived + invalid))
+echo "mutants.sh: $total mutants, $killed killed, $survived survived${survivors:+ (survivors:$survivors)}, $invalid invalid; $(($(date +%s) - start)) s"
+if [ "$survived" -ne 0 ] || [ "$invalid" -ne 0 ]; then
+    keep=1
+    echo "mutants.sh: logs kept in $log" >&2
+    exit 1
+fi
