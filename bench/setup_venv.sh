@@ -5,6 +5,8 @@
 #   bash bench/setup_venv.sh            # idempotent; re-run to repair
 #
 # What it installs, and why this way:
+#   * OpenBLAS (Debian libopenblas0-pthread): Debian's torch does its matrix products through
+#     the system BLAS, and the reference BLAS that is there otherwise is 5-30x slower.
 #   * PyTorch comes from Debian (apt-get install python3-torch, 1.13 on Debian 12, CPU-only,
 #     ~100 MB). The PyPI torch wheel for Linux x86_64 is the CUDA build: it depends on the
 #     nvidia-*-cu12 wheels (several GB) and will not import without them, and the CPU-only
@@ -18,6 +20,19 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venv"
 PY=/usr/bin/python3
+
+# Debian's torch calls the system BLAS; without OpenBLAS that is the reference BLAS, 5-30x
+# slower on matrix products, which would make PyTorch an unfair peer. libopenblas0-pthread
+# registers itself as libblas.so.3 through update-alternatives.
+if ! dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q "install ok installed"; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread
+    else
+        sudo apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas0-pthread
+    fi
+fi
 
 if ! $PY -c 'import torch' 2>/dev/null; then
     if [ "$(id -u)" = 0 ]; then

@@ -206,6 +206,53 @@ mutant src/ops/elementwise.c \
     'n->saved[i] = lam_rng_uniform(&r) < n->spec.rate ? scale : 0.0f;' \
     'Dropout keeps with probability rate, not 1 - rate'
 
+# Engine v2: the graph's gradient sums, per-output and per-position losses,
+# the gradient hook, per-position labels, callbacks.
+mutant src/core/model.c \
+    'if (d && d != src->grad) add_into(src->grad, d, B * nd->in[k].size);' \
+    'if (d && d != src->grad) memcpy(src->grad, d, sizeof(float) * (size_t)(B * nd->in[k].size));' \
+    'a fanned-out tensor keeps its last gradient instead of the sum'
+mutant src/core/model.c \
+    'if (shared_again) add_into(m->grads + nd->param_offset, tmp, nd->param_count);' \
+    'if (shared_again) memcpy(m->grads + nd->param_offset, tmp, sizeof(float) * (size_t)nd->param_count);' \
+    'a shared layer keeps one call'"'"'s weight gradient instead of the sum'
+mutant src/core/model.c \
+    'm->grads_written[nd->owner] = true;' \
+    'm->grads_written[nd->owner] = false;' \
+    'a shared layer'"'"'s second call overwrites the first one'"'"'s weight gradient'
+mutant src/core/model.c \
+    'if (m->nodes[i].op && m->nodes[i].owner == i && !m->grads_written[i])' \
+    'if (m->nodes[i].op && m->nodes[i].owner == i && !m->grads_written[i] && 0)' \
+    'weights no gradient reached keep stale gradients'
+mutant src/train/loss.c \
+    'grad[i] *= w;' \
+    'grad[i] *= 1.0f;' \
+    'an output'"'"'s loss weight scales its loss but not its gradient'
+mutant src/train/loss.c \
+    'const double inv_b = 1.0 / batch / (double)P;' \
+    'const double inv_b = 1.0 / batch;' \
+    'a sequence loss'"'"'s gradient is not divided by its positions'
+mutant src/train/fit.c \
+    'LAM_TRY(o->gradient_hook(m, m->grads, m->nparams, o->gradient_hook_user));' \
+    '(void)0;' \
+    'fit never calls the gradient hook'
+mutant src/core/dataset.c \
+    'if (ds->labels) memcpy(labels + i * L, ds->labels + j * L, (size_t)L * sizeof *labels);' \
+    'if (ds->labels) memcpy(labels + i * L, ds->labels + j, (size_t)L * sizeof *labels);' \
+    'per-position labels gathered from the wrong sample'
+mutant src/train/callbacks.c \
+    'if (s->wait >= c->patience && epoch > 0) {' \
+    'if (s->wait > c->patience && epoch > 0) {' \
+    'EarlyStopping waits one epoch too many'
+mutant src/train/callbacks.c \
+    'double lr = old * c->factor;' \
+    'double lr = old * c->factor * c->factor;' \
+    'ReduceLROnPlateau reduces twice'
+mutant src/train/callbacks.c \
+    'if (c->restore_best_weights && s->have_best_weights) {' \
+    'if (c->restore_best_weights && s->have_best_weights && 0) {' \
+    'EarlyStopping never restores the best weights'
+
 # Reader bounds.
 mutant src/io/model_file.c \
     'if (en > data_size) {' \

@@ -334,6 +334,36 @@ static void multi_io(void)
     lam_model_free(m);
 }
 
+/* A layer that feeds no output gets zero gradients, whatever the buffer
+ * held before (the update must not move it on stale values). */
+static void dead_branch(void)
+{
+    lam_model *m = lam_model_new("dead");
+    int x, y, d;
+    CHECK_OK(lam_model_input(m, NULL, 1, (int64_t[]){3}, &x));
+    lam_layer_spec dense = lam_layer_defaults(LAM_LAYER_DENSE);
+    dense.units = 2;
+    CHECK_OK(lam_model_call(m, &dense, 1, &x, &y));
+    CHECK_OK(lam_model_call(m, &dense, 1, &x, &d)); /* reaches no output */
+    CHECK_OK(lam_model_set_outputs(m, 1, &y));
+    lam_optimizer sgd = lam_sgd();
+    CHECK_OK(lam_model_compile(m, &sgd, LAM_LOSS_MSE));
+    CHECK_OK(lam_model_plan(m, 2));
+    for (int i = 0; i < 6; i++) lam_model_input_buffer(m, 0)[i] = test_rndf();
+    memset(lam_model_grads(m), 0x7f, sizeof(float) * (size_t)lam_model_param_count(m));
+    float t[4] = {1, 2, 3, 4};
+    lam_target tg = {NULL, t, NULL};
+    lam_batch_metrics bm;
+    CHECK_OK(lam_forward(m, 2, LAM_MODE_TRAIN));
+    CHECK_OK(lam_loss_eval(m, 2, &tg, true, &bm));
+    CHECK_OK(lam_backward(m, 2, false));
+    const lam_node *dn = &m->nodes[d];
+    for (int64_t i = 0; i < dn->param_count; i++)
+        CHECK(lam_model_grads(m)[dn->param_offset + i] == 0.0f, "dead layer gradient %lld is %g",
+              (long long)i, lam_model_grads(m)[dn->param_offset + i]);
+    lam_model_free(m);
+}
+
 static void wrong_order(void)
 {
     lam_model *m = small_cnn();
@@ -360,6 +390,7 @@ int main(void)
     sequence_loss();
     sequence_gradcheck();
     multi_io();
+    dead_branch();
     wrong_order();
     return test_summary("test_step_api");
 }
