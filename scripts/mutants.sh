@@ -39,7 +39,7 @@ mutant src/train/optimizer.c \
     'for (int64_t i = 0; i < n; i++) p[i] -= g[i] * lr;' \
     'for (int64_t i = 0; i < n; i++) p[i] -= g[i] * lr * 10;' \
     'plain SGD takes a 10x step'
-mutant src/ops/elementwise.c \
+mutant src/kernels/dropout.c \
     'scale = 1.0f / keep;' \
     'scale = 1.0f;' \
     'Dropout keeps values unscaled (no 1/(1-rate))'
@@ -197,13 +197,13 @@ mutant src/ops/conv2d.c \
     'if (g->C < 8 && direct) *algo = CONV_DIRECT;' \
     'if (g->C < 4 && direct) *algo = CONV_DIRECT;' \
     'automatic choice: im2col for the seed'"'"'s first layer'
-mutant src/ops/elementwise.c \
-    'for (int64_t i = 0; i < total; i++) dx[i] = dy[i] * n->saved[i];' \
-    'for (int64_t i = 0; i < total; i++) dx[i] = dy[i];' \
+mutant src/kernels/dropout.c \
+    'for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * mask[i];' \
+    'for (int64_t i = 0; i < n; i++) dx[i] = dy[i];' \
     'Dropout backward ignores the mask'
-mutant src/ops/elementwise.c \
-    'n->saved[i] = lam_rng_uniform(&r) < keep ? scale : 0.0f;' \
-    'n->saved[i] = lam_rng_uniform(&r) < n->spec.rate ? scale : 0.0f;' \
+mutant src/kernels/dropout.c \
+    'mask[i] = lam_rng_uniform(&r) < keep ? scale : 0.0f;' \
+    'mask[i] = lam_rng_uniform(&r) < rate ? scale : 0.0f;' \
     'Dropout keeps with probability rate, not 1 - rate'
 
 # Engine v2: the graph's gradient sums, per-output and per-position losses,
