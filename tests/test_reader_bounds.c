@@ -109,7 +109,7 @@ static void st_write(const char *name, uint64_t n_field, const char *header, siz
 {
     unsigned char *b = malloc(8 + header_len + data_len + 1);
     put_u64(b, n_field);
-    memcpy(b + 8, header, header_len);
+    if (header_len) memcpy(b + 8, header, header_len);
     if (data_len) memcpy(b + 8 + header_len, data, data_len);
     write_file(name, b, 8 + header_len + data_len, NULL, 0);
     free(b);
