@@ -836,6 +836,23 @@ static void test_sequential_stays(void)
           "%s", text ? text : "");
     free(text);
     lam_model_free(m);
+    /* A Sequential model that grows a branch (a call on an earlier node) is
+     * one no longer, and must not be written as a chain. */
+    m = lam_sequential("branched");
+    CHECK_OK(lam_model_add_input(m, 1, (int64_t[]){4}));
+    CHECK_OK(lam_model_add_dense(m, 4, LAM_ACT_TANH));
+    int a;
+    lam_layer_spec add = lam_layer_defaults(LAM_LAYER_ADD);
+    CHECK_OK(lam_model_call(m, &add, 2, (int[]){0, 1}, &a));
+    CHECK_OK(lam_model_to_json(m, &text));
+    CHECK(text && strstr(text, "\"class_name\":\"Functional\""), "%s", text ? text : "");
+    lam_model *back = NULL;
+    CHECK_OK(lam_model_from_json(text, "branched.json", &back));
+    CHECK(back && lam_model_num_layers(back) == 3 && lam_model_node_inputs(back, 2, 0, NULL) == 2,
+          "branched model read back with %d nodes", back ? lam_model_num_layers(back) : -1);
+    lam_model_free(back);
+    free(text);
+    lam_model_free(m);
 }
 
 int main(void)

@@ -307,6 +307,7 @@ lam_status lam_model_input(lam_model *m, const char *name, int rank, const int64
         return lam_error(LAM_ERR_SHAPE, "layer \"%s\" (InputLayer): %lld values per sample "
                          "is too many", nd->spec.name, (long long)nd->out.size);
     m->input_nodes[m->ninputs++] = nd->index;
+    if (m->ninputs > 1) m->sequential = false;
     if (node) *node = nd->index;
     m->n++;
     return LAM_OK;
@@ -403,11 +404,13 @@ lam_status lam_model_call(lam_model *m, const lam_layer_spec *spec, int ninputs,
     nd->op = op;
     if (!nd->spec.name[0]) auto_name(m, nd, op->base_name);
     lam_status st = unique_name(m, nd);
+    const bool chain = ninputs == 1 && inputs[0] == m->n - 1;
     if (st == LAM_OK) st = finish_call(m, nd, ninputs, inputs);
     if (st != LAM_OK) {
         discard_node(nd);
         return st;
     }
+    if (!chain) m->sequential = false; /* no longer a Keras Sequential */
     if (node) *node = nd->index;
     return LAM_OK;
 }
@@ -433,6 +436,7 @@ lam_status lam_model_call_shared(lam_model *m, int layer, int ninputs, const int
         discard_node(nd);
         return st;
     }
+    m->sequential = false;
     if (node) *node = nd->index;
     return LAM_OK;
 }
@@ -457,6 +461,7 @@ lam_status lam_model_set_outputs(lam_model *m, int n, const int *nodes)
     lam_free(m->output_nodes);
     m->output_nodes = outs;
     m->noutputs = n;
+    if (n != 1 || nodes[0] != m->n - 1) m->sequential = false;
     return LAM_OK;
 }
 
