@@ -642,6 +642,9 @@ typedef struct lam_callback {
     bool append;                /* CSVLogger: keep the file's rows (default false) */
     char separator;             /* CSVLogger (',') */
 } lam_callback;
+/* The fields every callback shares (monitor "val_loss", mode auto, separator
+ * ','); the constructors below add each kind's Keras defaults. */
+lam_callback lam_callback_defaults(lam_callback_kind kind);
 lam_callback lam_early_stopping(void);
 lam_callback lam_reduce_lr_on_plateau(void);
 lam_callback lam_csv_logger(const char *path);

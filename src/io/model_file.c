@@ -189,8 +189,7 @@ static cJSON *build_header(const lam_model *m, const char *path, lam_status *st)
 
 lam_callback lam_model_checkpoint(const char *path)
 {
-    lam_callback c = lam_early_stopping(); /* the shared defaults */
-    c.kind = LAM_CB_MODEL_CHECKPOINT;
+    lam_callback c = lam_callback_defaults(LAM_CB_MODEL_CHECKPOINT);
     c.path = path;
     c.save = lam_model_save;
     return c;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static lam_callback callback_defaults(lam_callback_kind kind)
+lam_callback lam_callback_defaults(lam_callback_kind kind)
 {
     lam_callback c;
     memset(&c, 0, sizeof c);
@@ -20,11 +20,11 @@ static lam_callback callback_defaults(lam_callback_kind kind)
     return c;
 }
 
-lam_callback lam_early_stopping(void) { return callback_defaults(LAM_CB_EARLY_STOPPING); }
+lam_callback lam_early_stopping(void) { return lam_callback_defaults(LAM_CB_EARLY_STOPPING); }
 
 lam_callback lam_reduce_lr_on_plateau(void)
 {
-    lam_callback c = callback_defaults(LAM_CB_REDUCE_LR_ON_PLATEAU);
+    lam_callback c = lam_callback_defaults(LAM_CB_REDUCE_LR_ON_PLATEAU);
     c.factor = 0.1;
     c.patience = 10;
     c.min_delta = 1e-4;
@@ -33,12 +33,12 @@ lam_callback lam_reduce_lr_on_plateau(void)
 
 lam_callback lam_csv_logger(const char *path)
 {
-    lam_callback c = callback_defaults(LAM_CB_CSV_LOGGER);
+    lam_callback c = lam_callback_defaults(LAM_CB_CSV_LOGGER);
     c.path = path;
     return c;
 }
 
-lam_callback lam_terminate_on_nan(void) { return callback_defaults(LAM_CB_TERMINATE_ON_NAN); }
+lam_callback lam_terminate_on_nan(void) { return lam_callback_defaults(LAM_CB_TERMINATE_ON_NAN); }
 
 static const char *const kind_names[] = {"EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau",
                                          "CSVLogger", "TerminateOnNaN"};
