@@ -196,6 +196,7 @@ typedef enum {
     LAM_LAYER_ZERO_PADDING2D,    /* pad: top, bottom, left, right */
     LAM_LAYER_UPSAMPLING2D,      /* size */
     LAM_LAYER_BIDIRECTIONAL,     /* wraps `wrapped` (LSTM/GRU/SimpleRNN); merge_mode */
+    LAM_LAYER_EMBEDDING,         /* input_dim, units = output_dim; ids as floats */
     LAM_LAYER_KIND_COUNT
 } lam_layer_kind;
 
@@ -212,6 +213,9 @@ typedef enum {
     LAM_ACT_SIGMOID,
     LAM_ACT_TANH,
     LAM_ACT_SOFTMAX,
+    LAM_ACT_GELU,      /* exact, x * Phi(x): Keras's "gelu" (approximate=False) */
+    LAM_ACT_GELU_TANH, /* the tanh approximation (Keras: gelu(x, approximate=True)),
+                          which Keras has no string for: lamina names it "gelu_tanh" */
     LAM_ACT_COUNT
 } lam_activation;
 
@@ -260,6 +264,7 @@ typedef struct lam_layer_spec {
     lam_layer_kind wrapped;              /* Bidirectional: the recurrent layer */
     lam_merge_mode merge_mode;           /* Bidirectional (default concat) */
     lam_conv_algo conv_algo;             /* Conv2D: how to compute it (default auto) */
+    int input_dim;                       /* Embedding: the vocabulary size (no default) */
 } lam_layer_spec;
 
 lam_layer_spec lam_layer_defaults(lam_layer_kind kind);

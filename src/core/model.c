@@ -1,12 +1,13 @@
 /* model.c - building the graph (Sequential and functional calls), its
  * parameter layout, the memory plan, and forward/backward over the graph. */
 #include "model.h"
+#include "kernels/activation.h"
 
 #include <math.h>
 #include <string.h>
 
-static const char *const activation_names[LAM_ACT_COUNT] = {"linear", "relu", "sigmoid",
-                                                            "tanh", "softmax"};
+static const char *const activation_names[LAM_ACT_COUNT] = {
+    "linear", "relu", "sigmoid", "tanh", "softmax", "gelu", "gelu_tanh"};
 
 const char *lam_activation_name(lam_activation act)
 {
@@ -22,7 +23,7 @@ lam_status lam_activation_parse(const char *name, lam_activation *out)
         }
     return lam_error(LAM_ERR_UNSUPPORTED,
                      "activation \"%s\" is not supported (expected one of linear, relu, "
-                     "sigmoid, tanh, softmax)", name);
+                     "sigmoid, tanh, softmax, gelu, gelu_tanh)", name);
 }
 
 const char *lam_layer_kind_name(lam_layer_kind kind)
@@ -732,7 +733,10 @@ lam_status lam_model_plan(lam_model *m, int batch)
         if (nd->saved_ints &&
             !(nd->saved_idx = lam_alloc_aligned(sizeof(int32_t) * B * (size_t)nd->saved_ints)))
             goto nomem;
-        if (nd->keep_logits && !(nd->logits = lam_alloc_aligned(osz))) goto nomem;
+        /* GELU's backward needs its pre-activations, kept where the loss keeps its logits. */
+        if ((nd->keep_logits || lam_act_needs_preact(nd->spec.activation)) &&
+            !(nd->logits = lam_alloc_aligned(osz)))
+            goto nomem;
         if (nd->cache_floats &&
             !(nd->cache = lam_alloc_aligned(sizeof(float) * (size_t)nd->cache_floats)))
             goto nomem; /* zeroed: a Winograd cache starts invalid */

@@ -119,6 +119,17 @@ static bool init_is(const cJSON *v, const char *cls, const char *fn)
     return true;
 }
 
+/* Keras's "uniform", or RandomUniform with its default bounds. */
+static bool uniform_005(const cJSON *v)
+{
+    if (!init_is(v, "RandomUniform", "uniform")) return false;
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(v, "config");
+    const cJSON *lo = cJSON_GetObjectItemCaseSensitive(cfg, "minval");
+    const cJSON *hi = cJSON_GetObjectItemCaseSensitive(cfg, "maxval");
+    return (!lo || (cJSON_IsNumber(lo) && (float)lo->valuedouble == -0.05f)) &&
+           (!hi || (cJSON_IsNumber(hi) && (float)hi->valuedouble == 0.05f));
+}
+
 static lam_status get_activation(const lctx *c, const char *key, const cJSON *v,
                                  lam_activation *out)
 {
@@ -133,7 +144,8 @@ static lam_status get_activation(const lctx *c, const char *key, const cJSON *v,
             return LAM_OK;
         }
     return reject(c, LAM_ERR_UNSUPPORTED, key, v,
-                  "lamina supports linear, relu, sigmoid, tanh and softmax");
+                  "lamina supports linear, relu, sigmoid, tanh, softmax, gelu and gelu_tanh "
+                  "(lamina's name for gelu(approximate=True))");
 }
 
 /* What a key does, and for which layer kinds. */
@@ -141,7 +153,7 @@ enum {
     H_IGNORE, H_TRUE, H_FALSE, H_NULL, H_ZERO, H_ONE, H_ONES, H_CHLAST, H_DTYPE,
     H_GLOROT, H_ZEROS, H_ONESINIT, H_ORTHO, H_UNITS, H_KERNEL, H_STRIDES, H_POOL, H_PADDING,
     H_ACT, H_RACT, H_BOOL, H_RATE, H_AXIS, H_MOMENTUM, H_EPSILON, H_TARGET, H_DIMS, H_REPEATS,
-    H_PAD2D, H_SIZE, H_NEAREST, H_WRAPPED, H_MERGE
+    H_PAD2D, H_SIZE, H_NEAREST, H_WRAPPED, H_MERGE, H_INPUT_DIM, H_UNIFORM
 };
 #define KB(k) ((uint64_t)1 << (k))
 #define K_INPUT KB(LAM_LAYER_INPUT)
@@ -167,6 +179,7 @@ enum {
 #define K_ZPAD KB(LAM_LAYER_ZERO_PADDING2D)
 #define K_UP KB(LAM_LAYER_UPSAMPLING2D)
 #define K_BIDI KB(LAM_LAYER_BIDIRECTIONAL)
+#define K_EMB KB(LAM_LAYER_EMBEDDING)
 #define K_ALL (~(uint64_t)0)
 #define K_WEIGHTED (K_DENSE | K_CONV | K_CONV1 | K_REC)
 #define K_CONVS (K_CONV | K_CONV1)
@@ -270,6 +283,15 @@ static const key_rule rules[] = {
     {"layer", K_BIDI, H_WRAPPED, 0},
     {"backward_layer", K_BIDI, H_IGNORE, 0},
     {"merge_mode", K_BIDI, H_MERGE, 0},
+    /* Embedding. */
+    {"input_dim", K_EMB, H_INPUT_DIM, 0},
+    {"output_dim", K_EMB, H_UNITS, 0},
+    {"embeddings_initializer", K_EMB, H_UNIFORM, 0},
+    {"embeddings_regularizer", K_EMB, H_NULL, 0},
+    {"embeddings_constraint", K_EMB, H_NULL, 0},
+    {"mask_zero", K_EMB, H_FALSE, 0}, /* lamina has no masks yet */
+    {"input_length", K_EMB, H_IGNORE, 0}, /* tf.keras 2: the input shape says it */
+    {"lora_rank", K_EMB, H_NULL, 0},
 };
 
 /* Every Keras class lamina reads, with Keras's aliases; the first entry of
@@ -312,6 +334,7 @@ static const struct { const char *cls; lam_layer_kind kind; } classes[] = {
     {"ZeroPadding2D", LAM_LAYER_ZERO_PADDING2D},
     {"UpSampling2D", LAM_LAYER_UPSAMPLING2D},
     {"Bidirectional", LAM_LAYER_BIDIRECTIONAL},
+    {"Embedding", LAM_LAYER_EMBEDDING},
 };
 
 /* Keras's class name of a kind, whether or not this build has its op. */
@@ -605,6 +628,16 @@ static lam_status apply_rule(const lctx *c, const key_rule *r, const cJSON *v, l
                    : reject(c, LAM_ERR_UNSUPPORTED, key, v, "lamina supports only \"nearest\"");
     case H_WRAPPED:
         return get_wrapped(c, v, s);
+    case H_INPUT_DIM:
+        return get_int(v, 1, 1 << 24, &s->input_dim)
+                   ? LAM_OK
+                   : reject(c, LAM_ERR_FORMAT, key, v, "expected a positive integer");
+    case H_UNIFORM:
+        return is_null(v) || uniform_005(v)
+                   ? LAM_OK
+                   : reject(c, LAM_ERR_UNSUPPORTED, key, v,
+                            "lamina initialises embeddings with \"uniform\" "
+                            "(RandomUniform(-0.05, 0.05)) only");
     case H_MERGE: {
         static const char *const modes[] = {"concat", "sum", "ave", "mul"};
         for (int i = 0; i < 4; i++)
@@ -666,6 +699,7 @@ static const char *required_key(lam_layer_kind k)
     case LAM_LAYER_PERMUTE: return "dims";
     case LAM_LAYER_REPEAT_VECTOR: return "n";
     case LAM_LAYER_BIDIRECTIONAL: return "layer";
+    case LAM_LAYER_EMBEDDING: return "input_dim";
     default: return NULL;
     }
 }
@@ -697,8 +731,8 @@ static lam_status parse_layer_obj(const char *src, const char *where, const cJSO
                          "2-D and global pooling layers, Flatten, Reshape, Permute, "
                          "RepeatVector, Activation, Dropout, LSTM, GRU, SimpleRNN, "
                          "Bidirectional, Add, Subtract, Multiply, Average, Maximum, Minimum, "
-                         "Concatenate, BatchNormalization, LayerNormalization, ZeroPadding2D "
-                         "and UpSampling2D", src, c.name, c.cls, c.cls);
+                         "Concatenate, BatchNormalization, LayerNormalization, ZeroPadding2D, "
+                         "UpSampling2D and Embedding", src, c.name, c.cls, c.cls);
     *s = lam_layer_defaults((lam_layer_kind)k);
     LAM_TRY(set_name(&c, cfg, s));
     for (const cJSON *it = cfg->child; it; it = it->next) {
@@ -1521,6 +1555,20 @@ static cJSON *layer_json(const lam_layer_spec *s)
     case LAM_LAYER_ACTIVATION:
         cJSON_AddStringToObject(cfg, "activation", lam_activation_name(s->activation));
         break;
+    case LAM_LAYER_EMBEDDING: {
+        cJSON_AddNumberToObject(cfg, "input_dim", s->input_dim);
+        cJSON_AddNumberToObject(cfg, "output_dim", s->units);
+        cJSON *init = initializer("RandomUniform", false);
+        cJSON *icfg = cJSON_GetObjectItemCaseSensitive(init, "config");
+        cJSON_AddNumberToObject(icfg, "minval", -0.05);
+        cJSON_AddNumberToObject(icfg, "maxval", 0.05);
+        cJSON_AddItemToObject(cfg, "embeddings_initializer", init);
+        cJSON_AddNullToObject(cfg, "embeddings_regularizer");
+        cJSON_AddNullToObject(cfg, "activity_regularizer");
+        cJSON_AddNullToObject(cfg, "embeddings_constraint");
+        cJSON_AddBoolToObject(cfg, "mask_zero", false);
+        break;
+    }
     case LAM_LAYER_DROPOUT:
         cJSON_AddNumberToObject(cfg, "rate", short_float(s->rate));
         cJSON_AddNullToObject(cfg, "noise_shape");

@@ -16,6 +16,18 @@
 
 #define ACT_INLINE static inline __attribute__((always_inline))
 
+/* GELU's two Keras forms. The exact one calls erff: glibc has no vector
+ * erf, so it runs scalar; the tanh form reuses the vectorised tanh. */
+#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
+#define GELU_C 0.044715f
+#define INV_SQRT2 0.7071067811865476f
+#define INV_SQRT_2PI 0.3989422804014327f
+
+ACT_INLINE float gelu_tanh_of(float x)
+{
+    return 0.5f * x * (1.0f + fast_tanh(GELU_K * (x + GELU_C * x * x * x)));
+}
+
 /* Softmax across one row, stably (max subtracted). */
 ACT_INLINE void softmax_row(float *row, int64_t cols)
 {
@@ -50,6 +62,12 @@ LAM_VEC void lam_act_rows(lam_activation act, float *y, const float *bias, int64
         case LAM_ACT_SOFTMAX:
             softmax_row(row, cols);
             break;
+        case LAM_ACT_GELU:
+            for (int64_t j = 0; j < cols; j++) row[j] = 0.5f * row[j] * (1.0f + erff(row[j] * INV_SQRT2));
+            break;
+        case LAM_ACT_GELU_TANH:
+            for (int64_t j = 0; j < cols; j++) row[j] = gelu_tanh_of(row[j]);
+            break;
         default:
             break;
         }
@@ -83,6 +101,37 @@ LAM_VEC void lam_act_grad_rows(lam_activation act, const float *y, float *dy, in
             break;
         }
     }
+}
+
+LAM_VEC void lam_act_grad_preact_rows(lam_activation act, const float *z, float *dy,
+                                      int64_t rows, int64_t cols)
+{
+    const int64_t n = rows * cols;
+    switch (act) {
+    case LAM_ACT_GELU:
+        /* d/dz z Phi(z) = Phi(z) + z phi(z) */
+        for (int64_t i = 0; i < n; i++) {
+            const float x = z[i];
+            const float cdf = 0.5f * (1.0f + erff(x * INV_SQRT2));
+            dy[i] *= cdf + x * INV_SQRT_2PI * fast_exp(-0.5f * x * x);
+        }
+        break;
+    case LAM_ACT_GELU_TANH:
+        for (int64_t i = 0; i < n; i++) {
+            const float x = z[i], x2 = x * x;
+            const float t = fast_tanh(GELU_K * (x + GELU_C * x2 * x));
+            dy[i] *= 0.5f * (1.0f + t) +
+                     0.5f * x * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * GELU_C * x2);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+bool lam_act_needs_preact(lam_activation act)
+{
+    return act == LAM_ACT_GELU || act == LAM_ACT_GELU_TANH;
 }
 
 /* Rows split across threads when there are enough of them to pay for it. */
@@ -125,6 +174,22 @@ void lam_act_backward(lam_activation act, const float *y, float *dy, int64_t row
         const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
         const int64_t r0 = rows * t / k, r1 = rows * (t + 1) / k;
         lam_act_grad_rows(act, y + r0 * cols, dy + r0 * cols, r1 - r0, cols);
+    }
+}
+
+void lam_act_backward_preact(lam_activation act, const float *z, float *dy, int64_t rows,
+                             int64_t cols)
+{
+    const int nt = act_threads(rows, cols);
+    if (nt == 1) {
+        lam_act_grad_preact_rows(act, z, dy, rows, cols);
+        return;
+    }
+    #pragma omp parallel num_threads(nt)
+    {
+        const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
+        const int64_t r0 = rows * t / k, r1 = rows * (t + 1) / k;
+        lam_act_grad_preact_rows(act, z + r0 * cols, dy + r0 * cols, r1 - r0, cols);
     }
 }
 

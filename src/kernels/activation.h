@@ -14,6 +14,14 @@ void lam_act_backward(lam_activation act, const float *y, float *dy, int64_t row
  * work across threads (the recurrent step loops). */
 void lam_act_rows(lam_activation act, float *y, const float *bias, int64_t rows, int64_t cols);
 void lam_act_grad_rows(lam_activation act, const float *y, float *dy, int64_t rows, int64_t cols);
+/* GELU's derivative is no function of its output (GELU is not monotone),
+ * so its backward reads the pre-activation z instead of y. */
+bool lam_act_needs_preact(lam_activation act);
+/* dy := dL/dz from dy = dL/dy and the pre-activation z (GELU forms only). */
+void lam_act_backward_preact(lam_activation act, const float *z, float *dy, int64_t rows,
+                             int64_t cols);
+void lam_act_grad_preact_rows(lam_activation act, const float *z, float *dy, int64_t rows,
+                              int64_t cols);
 /* db[j] = sum over rows of dz[r, j]. */
 void lam_bias_grad(const float *dz, int64_t rows, int64_t cols, float *db);
 

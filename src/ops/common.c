@@ -11,7 +11,8 @@ void lam_node_bias_activate(lam_node *n, float *y, const float *bias, int batch,
 {
     int64_t rows = (int64_t)batch * n->out.size / units;
     if (n->logits) {
-        /* The loss wants the pre-activations too: add the bias, keep a copy. */
+        /* The loss (or GELU's backward) wants the pre-activations too: add
+         * the bias, keep a copy. */
         lam_bias_act_forward(LAM_ACT_LINEAR, y, bias, rows, units);
         memcpy(n->logits, y, sizeof(float) * (size_t)(rows * units));
         bias = NULL;
@@ -23,7 +24,10 @@ void lam_node_activate_backward(lam_node *n, const float *y, float *dy, int batc
 {
     if (n->grad_is_preact) return;
     int64_t rows = (int64_t)batch * n->out.size / units;
-    lam_act_backward(n->spec.activation, y, dy, rows, units);
+    if (lam_act_needs_preact(n->spec.activation))
+        lam_act_backward_preact(n->spec.activation, n->logits, dy, rows, units);
+    else
+        lam_act_backward(n->spec.activation, y, dy, rows, units);
 }
 
 void lam_init_glorot_uniform(float *w, int64_t count, double fan_in, double fan_out,
