@@ -359,6 +359,8 @@ def main():
         "",
         "The optimizer and learning-rate-schedule fixtures are in `optimizers/`, written by",
         "`tests/make_optimizer_fixtures.py` and listed in `optimizers/README.md`.",
+        "The Embedding and GELU fixtures are in `embedding/`, written by",
+        "`tests/make_embedding_fixtures.py` and listed in `embedding/README.md`.",
         "",
         "| file | shape | what |",
         "|---|---|---|",
