@@ -676,6 +676,14 @@ static bool is_output(const lam_model *m, int i)
     return false;
 }
 
+int lam_model_node_readers(const lam_model *m, int node)
+{
+    int readers = 0;
+    for (int k = node + 1; k < m->n; k++) /* readers come later in topological order */
+        for (int s = 0; s < m->nodes[k].ninputs; s++) readers += m->nodes[k].inputs[s] == node;
+    return readers;
+}
+
 /* A Flatten-like node shares its input's buffers when nothing else reads
  * or writes them: its input has no other consumer and is no output (else
  * gradients reaching the input by two routes would mix in one buffer). */
@@ -685,10 +693,8 @@ static void plan_aliasing(lam_model *m)
         const lam_node *nd = &m->nodes[i];
         m->aliased[i] = false;
         if (!nd->op || !nd->op->aliases_input) continue;
-        int j = nd->inputs[0], readers = 0;
-        for (int k = 0; k < m->n; k++)
-            for (int s = 0; s < m->nodes[k].ninputs; s++) readers += m->nodes[k].inputs[s] == j;
-        m->aliased[i] = readers == 1 && !is_output(m, j);
+        const int j = nd->inputs[0];
+        m->aliased[i] = lam_model_node_readers(m, j) == 1 && !is_output(m, j);
     }
 }
 

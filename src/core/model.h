@@ -60,6 +60,14 @@ struct lam_model {
 lam_status lam_model_init_weights(lam_model *m);
 /* Frees every planned buffer (the next plan makes new ones). */
 void lam_model_free_plan(lam_model *m);
+/* How many input slots of later nodes read node's output (a node listing it
+ * twice counts twice). */
+int lam_model_node_readers(const lam_model *m, int node);
+/* The positions of a node's output: rows of its last axis ((T, C): T). */
+static inline int64_t lam_node_positions(const lam_node *n)
+{
+    return n->out.size / n->out.dim[n->out.rank - 1];
+}
 /* The node of output k / input k. */
 lam_node *lam_model_output_node(const lam_model *m, int k);
 lam_node *lam_model_input_node(const lam_model *m, int k);

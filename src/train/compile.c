@@ -19,10 +19,7 @@ static void choose_fused_logits(lam_model *m)
         lam_activation a = o->spec.activation;
         bool has_act = o->spec.kind == LAM_LAYER_DENSE || o->spec.kind == LAM_LAYER_CONV2D ||
                        o->spec.kind == LAM_LAYER_CONV1D || o->spec.kind == LAM_LAYER_ACTIVATION;
-        bool read = false;
-        for (int j = o->index + 1; j < m->n; j++)
-            for (int s = 0; s < m->nodes[j].ninputs; s++) read |= m->nodes[j].inputs[s] == o->index;
-        if (has_act && !read &&
+        if (has_act && lam_model_node_readers(m, o->index) == 0 &&
             ((a == LAM_ACT_SOFTMAX && (loss == LAM_LOSS_SPARSE_CATEGORICAL_CE ||
                                        loss == LAM_LOSS_CATEGORICAL_CE)) ||
              (a == LAM_ACT_SIGMOID && loss == LAM_LOSS_BINARY_CE)))

@@ -49,8 +49,6 @@ typedef struct fit_data {
     float **weights;   /* per output: [batch, positions], or NULL */
 } fit_data;
 
-static int64_t positions(const lam_node *o) { return o->out.size / o->out.dim[o->out.rank - 1]; }
-
 /* Rejects data that cannot train or evaluate this model, before any work. */
 static lam_status check_data(const lam_model *m, const fit_data *d, const char *what,
                              bool need_targets)
@@ -83,7 +81,7 @@ static lam_status check_data(const lam_model *m, const fit_data *d, const char *
         const lam_dataset *ds = d->y[k];
         const lam_node *last = lam_model_output_node(m, k);
         const lam_loss loss = m->losses[k];
-        const int64_t D = last->out.dim[last->out.rank - 1], P = positions(last);
+        const int64_t D = last->out.dim[last->out.rank - 1], P = lam_node_positions(last);
         if (!ds) return lam_error(LAM_ERR_ARG, "model \"%s\": %s data is NULL", m->name, what);
         if (ds->n != d->x[0]->n)
             return lam_error(LAM_ERR_ARG, "model \"%s\": %s targets of output \"%s\" have %lld "
@@ -161,7 +159,7 @@ static lam_status data_alloc(const lam_model *m, fit_data *d, int batch)
     if (!d->t || !d->labels || !d->values || !d->weights) goto nomem;
     for (int k = 0; k < d->ny; k++) {
         const lam_node *o = lam_model_output_node(m, k);
-        const size_t P = (size_t)positions(o);
+        const size_t P = (size_t)lam_node_positions(o);
         if (!(d->labels[k] = lam_calloc((size_t)batch * P, sizeof(int32_t))) ||
             !(d->values[k] = lam_alloc_aligned(sizeof(float) * (size_t)batch * (size_t)o->out.size)))
             goto nomem;
@@ -187,7 +185,7 @@ static void load_batch(lam_model *m, const fit_data *d, const int64_t *idx, int6
     for (int k = 0; d->t && k < d->ny; k++) {
         const lam_dataset *ds = d->y[k];
         const lam_node *o = lam_model_output_node(m, k);
-        const int64_t D = o->out.dim[o->out.rank - 1], P = positions(o);
+        const int64_t D = o->out.dim[o->out.rank - 1], P = lam_node_positions(o);
         lam_dataset_gather_at(ds, idx, first, count, NULL, ds->labels ? d->labels[k] : NULL,
                               ds->targets ? d->values[k] : NULL, d->weights[k]);
         if (ds->targets || m->losses[k] == LAM_LOSS_SPARSE_CATEGORICAL_CE || !ds->labels)
@@ -348,7 +346,7 @@ static void emit(const lam_fit_options *o, lam_display *disp, const lam_progress
 static int64_t accuracy_units(const lam_model *m)
 {
     const lam_node *o = lam_model_output_node(m, 0);
-    return m->losses[0] == LAM_LOSS_BINARY_CE ? o->out.size : positions(o);
+    return m->losses[0] == LAM_LOSS_BINARY_CE ? o->out.size : lam_node_positions(o);
 }
 
 /* Validation data: the last samples of every data set (sliced once each). */

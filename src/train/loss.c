@@ -61,7 +61,7 @@ static double logsumexp(const float *z, int64_t n)
 static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg, int batch,
                           float *grad, double *correct, double *counted)
 {
-    const int64_t D = o->out.dim[o->out.rank - 1], P = o->out.size / D;
+    const int64_t D = o->out.dim[o->out.rank - 1], P = lam_node_positions(o);
     const float *p = o->value;
     const float *z = o->keep_logits ? o->logits : NULL; /* the loss fused with the activation */
     const int32_t *labels = tg->labels;
