@@ -3,8 +3,8 @@
  * a checkpoint saved every 2 steps) -> save -> load -> predict -> evaluate,
  * for Sequential and functional Keras JSON (residual Add, BatchNormalization,
  * a shared layer), and a functional model built in C (two inputs, a shared
- * layer, two outputs with their own losses) -> compile -> lam_fit_multi ->
- * forward.
+ * layer, two outputs with their own losses) -> compile -> lam_fit_multi
+ * with callbacks -> forward.
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -132,7 +132,8 @@ static lam_status path(const char *spec, const lam_dataset *data, const char *fi
 
 /* The functional path: a model of two inputs and two outputs built with the
  * functional calls (a Dense layer shared by both inputs, a fan-out), then
- * compile -> per-output losses -> lam_fit_multi -> predict -> evaluate. */
+ * compile -> per-output losses -> lam_fit_multi (with EarlyStopping and
+ * ReduceLROnPlateau) -> forward. */
 static lam_status path_functional(const lam_dataset *data, float *pred)
 {
     lam_model *m = lam_model_new("graph");
@@ -166,6 +167,12 @@ static lam_status path_functional(const lam_dataset *data, float *pred)
     fo.batch_size = 4;
     fo.verbose = 0;
     fo.validation_split = 0.25f;
+    /* Callbacks allocate too (EarlyStopping's copy of the best weights). */
+    lam_callback cbs[2] = {lam_early_stopping(), lam_reduce_lr_on_plateau()};
+    cbs[0].monitor = cbs[1].monitor = "loss";
+    cbs[0].restore_best_weights = true;
+    fo.callbacks = cbs;
+    fo.ncallbacks = 2;
     lam_history *h = NULL;
     const lam_dataset *xs[2] = {data, data}, *ys[2] = {data, data};
     if (s == LAM_OK) s = lam_fit_multi(m, 2, xs, 2, ys, &fo, &h);
