@@ -31,6 +31,12 @@ static const shape shapes[] = {
     {"dense igrad (tb)", false, true, 32, 1600, 64},
     {"lstm step", false, false, 32, 256, 64},
     {"lstm proj", false, false, 896, 256, 28},
+    {"gpt proj fwd", false, false, 768, 128, 128},
+    {"gpt mlp fwd", false, false, 768, 512, 128},
+    {"gpt mlp2 fwd", false, false, 768, 128, 512},
+    {"gpt mlp wgrad (ta)", true, false, 128, 512, 768},
+    {"gpt mlp igrad (tb)", false, true, 768, 128, 512},
+    {"gpt head fwd", false, false, 768, 84, 128},
     {"square (ref)", false, false, 1024, 1024, 1024},
 };
 

@@ -196,7 +196,17 @@ typedef enum {
     LAM_LAYER_ZERO_PADDING2D,    /* pad: top, bottom, left, right */
     LAM_LAYER_UPSAMPLING2D,      /* size */
     LAM_LAYER_BIDIRECTIONAL,     /* wraps `wrapped` (LSTM/GRU/SimpleRNN); merge_mode */
-    LAM_LAYER_EMBEDDING,         /* input_dim, units = output_dim; ids as floats */
+    LAM_LAYER_EMBEDDING,         /* input_dim, units = output_dim, mask_zero; ids as floats */
+    LAM_LAYER_MULTI_HEAD_ATTENTION, /* num_heads, key_dim, value_dim, use_bias, rate (dropout
+                                    on the attention weights), output_dim, use_causal_mask;
+                                    inputs: query, value[, key (key_input)][, attention
+                                    mask [Tq, Tv], 1 = attend (mask_input)] */
+    LAM_LAYER_POSITION_EMBEDDING, /* keras_hub PositionEmbedding: sequence_length; (T, C) ->
+                                    the first T rows of a [sequence_length, C] table (the
+                                    embeddings only: add them to the input yourself) */
+    LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING, /* keras_hub: input_dim = vocabulary_size,
+                                    sequence_length, units = embedding_dim, mask_zero; ids (T)
+                                    -> token + position embeddings (T, units) */
     LAM_LAYER_KIND_COUNT
 } lam_layer_kind;
 
@@ -265,6 +275,19 @@ typedef struct lam_layer_spec {
     lam_merge_mode merge_mode;           /* Bidirectional (default concat) */
     lam_conv_algo conv_algo;             /* Conv2D: how to compute it (default auto) */
     int input_dim;                       /* Embedding: the vocabulary size (no default) */
+    bool mask_zero;                      /* Embedding, TokenAndPositionEmbedding: id 0 is
+                                            padding, masked out downstream (attention,
+                                            pooling, the loss), as Keras's */
+    int num_heads, key_dim, value_dim;   /* MultiHeadAttention (value_dim 0: key_dim) */
+    int output_dim;                      /* MultiHeadAttention's output_shape (0: the
+                                            query's last axis, as Keras's None) */
+    bool use_causal_mask;                /* MultiHeadAttention: a call option in Keras,
+                                            kept with the layer here */
+    bool key_input, mask_input;          /* MultiHeadAttention: which optional inputs follow */
+    int sequence_length;                 /* PositionEmbedding, TokenAndPositionEmbedding */
+    int cache_len;                       /* MultiHeadAttention in a decoder (lam_model_decoder
+                                            sets it): keys and values of this many positions
+                                            are kept across steps. 0 in any other model */
 } lam_layer_spec;
 
 lam_layer_spec lam_layer_defaults(lam_layer_kind kind);
@@ -431,6 +454,38 @@ float *lam_model_output_grad(lam_model *m, int k);
 lam_status lam_backward(lam_model *m, int batch, bool input_grads);
 /* dL/d(input k) after lam_backward(m, batch, true), [batch, input size]. */
 const float *lam_model_input_grad(const lam_model *m, int k);
+
+/* ---------------------------------------------------------------- decoding
+ * Generation runs a sequence model one position at a time. The decoder is a
+ * twin of m whose every Input has sequence length 1 (the first axis), whose
+ * MultiHeadAttention layers keep the keys and values of the positions seen so
+ * far (up to m's sequence length) and attend over them, and whose
+ * PositionEmbedding layers take the row of the current position; position-wise
+ * layers (Dense, LayerNormalization, activations, Add) run as they are. Weights
+ * are copied: train m, then make the decoder.
+ *     lam_model *dec;
+ *     lam_model_decoder(m, &dec);
+ *     for (int64_t t = 0; t < n; t++) {
+ *         lam_model_input_buffer(dec, 0)[0] = (float)token[t];
+ *         lam_decoder_step(dec, t);             // t = 0 starts a new sequence
+ *         const float *next = lam_model_output(dec, 0);   // [1, vocabulary]
+ *     }
+ * Models with layers that see the whole sequence at once (recurrent layers,
+ * pooling over time, attention without a causal mask) are refused, naming the
+ * layer. */
+lam_status lam_model_decoder(const lam_model *m, lam_model **out);
+/* One inference step of a decoder at sequence position `position` (0, 1, 2, ...
+ * in order; 0 forgets the earlier sequence); reads input buffer rows of batch 1. */
+lam_status lam_decoder_step(lam_model *dec, int64_t position);
+/* The longest sequence a decoder takes (m's sequence length). */
+int64_t lam_decoder_capacity(const lam_model *dec);
+
+/* Text kept with a model and saved in its file (tokenizers, preprocessing,
+ * provenance). Keys are [A-Za-z0-9_.-], 1 to 63 characters; value NULL
+ * removes the key. */
+lam_status lam_model_set_metadata(lam_model *m, const char *key, const char *value);
+/* The value of key, or NULL when the model has none. Owned by the model. */
+const char *lam_model_metadata(const lam_model *m, const char *key);
 
 /* ------------------------------------------------------ losses, optimizers */
 

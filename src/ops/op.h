@@ -73,6 +73,8 @@ typedef struct lam_ctx {
     bool record;          /* keep what backward needs (training or input gradients) */
     uint64_t seed;        /* model seed, step and node index: dropout masks */
     int64_t step;
+    int64_t position;     /* a decoder's sequence position of this call (0 otherwise):
+                           * PositionEmbedding's row, MultiHeadAttention's cache slot */
 } lam_ctx;
 
 typedef struct lam_op {
