@@ -85,9 +85,11 @@ int main(int argc, char **argv)
         for (int i = 1; i < n; i++) {
             lam_node *nd = &m->nodes[i];
             if (nd->op->aliases_input) continue;
-            lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset,
-                         m->state + nd->state_offset, m->scratch, !latency, !latency, m->seed,
-                         m->step};
+            lam_ctx c = {.params = m->params + nd->param_offset,
+                         .grads = m->grads + nd->param_offset,
+                         .state = m->state + nd->state_offset, .scratch = m->scratch,
+                         .training = !latency, .record = !latency, .seed = m->seed,
+                         .step = m->step};
             const float *xs[1] = {m->nodes[i - 1].value};
             double t0 = now();
             nd->op->forward(nd, &c, xs, nd->value, B);
@@ -103,8 +105,10 @@ int main(int argc, char **argv)
         for (int i = n - 1; i >= 1; i--) {
             lam_node *nd = &m->nodes[i];
             if (nd->op->aliases_input) continue;
-            lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset,
-                         m->state + nd->state_offset, m->scratch, true, true, m->seed, m->step};
+            lam_ctx c = {.params = m->params + nd->param_offset,
+                         .grads = m->grads + nd->param_offset,
+                         .state = m->state + nd->state_offset, .scratch = m->scratch,
+                         .training = true, .record = true, .seed = m->seed, .step = m->step};
             const float *xs[1] = {m->nodes[i - 1].value};
             float *dxs[1] = {i > 1 ? m->nodes[i - 1].grad : NULL};
             double t0 = cpu_now();

@@ -795,10 +795,15 @@ const float *lam_model_input_grad(const lam_model *m, int k)
 
 static lam_ctx node_ctx(lam_model *m, lam_node *nd, lam_mode mode)
 {
-    lam_ctx c = {m->params + nd->param_offset, m->grads + nd->param_offset,
-                 m->state + nd->state_offset, m->scratch, mode == LAM_MODE_TRAIN,
-                 mode != LAM_MODE_INFER, m->seed, m->step};
-    return c;
+    return (lam_ctx){.params = m->params + nd->param_offset,
+                     .grads = m->grads + nd->param_offset,
+                     .state = m->state + nd->state_offset,
+                     .scratch = m->scratch,
+                     .training = mode == LAM_MODE_TRAIN,
+                     .record = mode != LAM_MODE_INFER,
+                     .seed = m->seed,
+                     .step = m->step,
+                     .position = m->position};
 }
 
 lam_status lam_forward(lam_model *m, int batch, lam_mode mode)

@@ -53,6 +53,7 @@ struct lam_model {
     /* What the last forward did, so backward can refuse a wrong order. */
     lam_mode last_mode;
     int last_batch;
+    int64_t position;     /* a decoder's current sequence position (lam_decoder_step) */
 };
 
 /* Allocates the parameter, gradient and state buffers and initialises the
