@@ -701,7 +701,7 @@ static void plan_aliasing(lam_model *m)
 lam_status lam_model_plan(lam_model *m, int batch)
 {
     if (!m) return lam_error(LAM_ERR_ARG, "lam_model_plan: NULL model");
-    if (!m->compiled)
+    if (!m->params) /* compile initialises them (a decoder copies its model's) */
         return lam_error(LAM_ERR_STATE, "model \"%s\": call lam_model_compile first", m->name);
     if (batch < 1)
         return lam_error(LAM_ERR_ARG, "model \"%s\": batch size %d, expected >= 1", m->name,

@@ -54,6 +54,7 @@ struct lam_model {
     lam_mode last_mode;
     int last_batch;
     int64_t position;     /* a decoder's current sequence position (lam_decoder_step) */
+    int64_t decode_capacity; /* a decoder's longest sequence (0: not a decoder) */
 };
 
 /* Allocates the parameter, gradient and state buffers and initialises the
