@@ -564,6 +564,12 @@ typedef struct lam_optimizer {
     float rho;                     /* RMSprop */
     float initial_accumulator_value; /* Adagrad */
     float weight_decay;            /* 0: none (AdamW's default 0.004) */
+    /* Weights weight decay leaves alone: comma-separated substrings of a weight's
+     * short name ("kernel", "bias", "gamma", "embeddings"), as Keras's
+     * optimizer.exclude_from_weight_decay(var_names=[...]) (which matches regular
+     * expressions; plain substrings here). "" (default): every weight decays. The
+     * usual transformer recipe: "bias,gamma,beta". */
+    char exclude_from_weight_decay[128];
     float clipnorm, clipvalue, global_clipnorm; /* 0: none */
     lam_schedule schedule;         /* kind NONE: constant learning_rate */
 } lam_optimizer;

@@ -281,7 +281,9 @@ static bool same_optimizer(const lam_optimizer *a, const lam_optimizer *b)
                 a->momentum == b->momentum && a->nesterov == b->nesterov &&
                 a->amsgrad == b->amsgrad && a->centered == b->centered && a->rho == b->rho &&
                 a->initial_accumulator_value == b->initial_accumulator_value &&
-                a->weight_decay == b->weight_decay && a->clipnorm == b->clipnorm &&
+                a->weight_decay == b->weight_decay &&
+                strcmp(a->exclude_from_weight_decay, b->exclude_from_weight_decay) == 0 &&
+                a->clipnorm == b->clipnorm &&
                 a->clipvalue == b->clipvalue && a->global_clipnorm == b->global_clipnorm &&
                 s->kind == t->kind && s->staircase == t->staircase &&
                 s->decay_rate == t->decay_rate && s->decay_steps == t->decay_steps &&
@@ -309,6 +311,7 @@ static void resume(void)
     cases[3] = scheduled(lam_adamw(), 6); /* inverse time, staircase */
     cases[3].amsgrad = true;
     cases[3].global_clipnorm = 2.0f;
+    strcpy(cases[3].exclude_from_weight_decay, "bias");
     cases[4] = scheduled(lam_adamax(), 3); /* cosine */
     cases[4].clipvalue = 0.4f;
     cases[5] = scheduled(lam_sgd(), 1); /* exponential, staircase */
@@ -350,6 +353,42 @@ static void resume(void)
         lam_model_free(half);
     }
     unlink(path);
+}
+
+/* exclude_from_weight_decay: with zero gradients an AdamW step only
+ * decays, so the kernel shrinks by lr * weight_decay and an excluded bias
+ * stays as it was; "ker" matches "kernel" (substrings); bad lists refused. */
+static void weight_decay_exclusions(void)
+{
+    static const char *const lists[] = {"bias", "gamma,bias", "ker", ""};
+    static const bool kernel_decays[] = {true, true, false, true};
+    static const bool bias_decays[] = {false, false, true, true};
+    for (int c = 0; c < 4; c++) {
+        lam_optimizer o = lam_adamw();
+        o.weight_decay = 0.5f;
+        o.learning_rate = 0.1f;
+        strcpy(o.exclude_from_weight_decay, lists[c]);
+        lam_model *m = lam_sequential("decay");
+        CHECK_OK(lam_model_add_input(m, 1, (int64_t[]){3}));
+        CHECK_OK(lam_model_add_dense(m, 4, LAM_ACT_LINEAR));
+        CHECK_OK(lam_model_compile(m, &o, LAM_LOSS_MSE));
+        float *p = lam_model_params(m);
+        for (int i = 0; i < NP; i++) p[i] = 1.0f + (float)i;
+        memset(lam_model_grads(m), 0, sizeof(float) * NP);
+        CHECK_OK(lam_optimizer_update(m, 0.1f));
+        for (int i = 0; i < NP; i++) {
+            const bool decays = i < 12 ? kernel_decays[c] : bias_decays[c];
+            const float want = decays ? (1.0f + (float)i) * (1.0f - 0.05f) : 1.0f + (float)i;
+            CHECK_NEAR(p[i], want, 1e-5 * want);
+        }
+        lam_model_free(m);
+    }
+    static const char *const bad[] = {",bias", "bias,", "bias,,gamma", "bias gamma"};
+    for (int c = 0; c < 4; c++) {
+        lam_optimizer o = lam_adamw();
+        strcpy(o.exclude_from_weight_decay, bad[c]);
+        CHECK_FAILS(lam_optimizer_check(&o), LAM_ERR_ARG, "exclude_from_weight_decay");
+    }
 }
 
 /* Larger than the 65,536 parameters above which the update is split
@@ -524,6 +563,7 @@ int main(void)
         resume();
     }
     thread_independence();
+    weight_decay_exclusions();
     refusals();
     free(p0);
     free(grads);

@@ -1876,6 +1876,8 @@ cJSON *lam_training_config_to_cjson(const lam_model *m)
     if (scheduled) cJSON_AddItemToObject(c, "learning_rate", schedule_to_cjson(o));
     else cJSON_AddNumberToObject(c, "learning_rate", (double)o->learning_rate);
     add_optional(c, "weight_decay", o->weight_decay);
+    if (o->exclude_from_weight_decay[0]) /* lamina's: Keras does not save it */
+        cJSON_AddStringToObject(c, "exclude_from_weight_decay", o->exclude_from_weight_decay);
     add_optional(c, "clipnorm", o->clipnorm);
     add_optional(c, "global_clipnorm", o->global_clipnorm);
     add_optional(c, "clipvalue", o->clipvalue);
@@ -2088,6 +2090,15 @@ lam_status lam_training_config_parse(const cJSON *tc, const char *src, lam_optim
     LAM_TRY(opt_float(c, "rho", src, &opt->rho));
     LAM_TRY(opt_float(c, "initial_accumulator_value", src, &opt->initial_accumulator_value));
     LAM_TRY(opt_optional(c, "weight_decay", src, &opt->weight_decay));
+    const cJSON *ex = cJSON_GetObjectItemCaseSensitive(c, "exclude_from_weight_decay");
+    if (ex) {
+        if (!cJSON_IsString(ex) ||
+            strlen(ex->valuestring) >= sizeof opt->exclude_from_weight_decay)
+            return lam_error(LAM_ERR_FORMAT, "%s: optimizer_config \"exclude_from_weight_decay\" "
+                             "is not a string of at most %zu characters", src,
+                             sizeof opt->exclude_from_weight_decay - 1);
+        strcpy(opt->exclude_from_weight_decay, ex->valuestring);
+    }
     LAM_TRY(opt_optional(c, "clipnorm", src, &opt->clipnorm));
     LAM_TRY(opt_optional(c, "clipvalue", src, &opt->clipvalue));
     LAM_TRY(opt_optional(c, "global_clipnorm", src, &opt->global_clipnorm));

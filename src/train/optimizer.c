@@ -194,6 +194,17 @@ lam_status lam_optimizer_check(const lam_optimizer *o)
         return lam_error(LAM_ERR_ARG, "optimizer adagrad: initial_accumulator_value is %g, "
                          "expected a finite value >= 0", (double)o->initial_accumulator_value);
     LAM_TRY(check_off_or_positive(n, "weight_decay", o->weight_decay));
+    const char *ex = o->exclude_from_weight_decay;
+    const size_t exlen = strnlen(ex, sizeof o->exclude_from_weight_decay);
+    if (exlen == sizeof o->exclude_from_weight_decay)
+        return lam_error(LAM_ERR_ARG, "optimizer %s: exclude_from_weight_decay is longer than "
+                         "%zu characters", n, sizeof o->exclude_from_weight_decay - 1);
+    for (size_t i = 0; i < exlen; i++)
+        if ((ex[i] == ',' && (i == 0 || i + 1 == exlen || ex[i + 1] == ',')) ||
+            (unsigned char)ex[i] <= ' ')
+            return lam_error(LAM_ERR_ARG, "optimizer %s: exclude_from_weight_decay \"%s\": "
+                             "expected comma-separated names without spaces or empty entries",
+                             n, ex);
     LAM_TRY(check_off_or_positive(n, "clipnorm", o->clipnorm));
     LAM_TRY(check_off_or_positive(n, "clipvalue", o->clipvalue));
     LAM_TRY(check_off_or_positive(n, "global_clipnorm", o->global_clipnorm));
@@ -557,6 +568,36 @@ LAM_VEC static void decay_weights(float *restrict p, int64_t n, float wd, float 
     for (int64_t i = 0; i < n; i++) p[i] -= p[i] * wd * lr;
 }
 
+/* Whether weight decay skips the tensor called name ("dense/bias"): its
+ * short name (after the last '/') contains one of list's comma-separated
+ * entries. */
+static bool decay_excluded(const char *list, const char *name)
+{
+    const char *slash = strrchr(name, '/');
+    const char *shortname = slash ? slash + 1 : name;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        for (const char *q = shortname; len && strlen(q) >= len; q++)
+            if (strncmp(q, p, len) == 0) return true;
+        p += len + (p[len] == ',');
+    }
+    return false;
+}
+
+/* Decoupled weight decay tensor by tensor, for an optimizer that excludes
+ * some of them (the others decay inside the update's single pass). */
+static lam_status decay_selected(lam_model *m, float lr)
+{
+    const int nt = lam_model_num_tensors(m);
+    for (int t = 0; t < nt; t++) {
+        lam_tensor_info ti;
+        LAM_TRY(lam_model_tensor(m, t, &ti));
+        if (ti.trainable && !decay_excluded(m->opt.exclude_from_weight_decay, ti.name))
+            decay_weights(ti.data, ti.count, m->opt.weight_decay, lr);
+    }
+    return LAM_OK;
+}
+
 LAM_VEC static void clamp_values(float *restrict g, int64_t n, float c)
 {
     for (int64_t i = 0; i < n; i++) g[i] = g[i] < -c ? -c : g[i] > c ? c : g[i];
@@ -629,6 +670,8 @@ lam_status lam_optimizer_update(lam_model *m, float learning_rate)
                          (long long)m->step);
     const lam_optimizer *o = &m->opt;
     LAM_TRY(clip_norms(m));
+    const bool decay_all = o->weight_decay > 0 && !o->exclude_from_weight_decay[0];
+    if (o->weight_decay > 0 && !decay_all) LAM_TRY(decay_selected(m, learning_rate));
     const int64_t n = m->nparams;
     const double t = (double)(m->step + 1);
     const float lr = learning_rate;
@@ -668,7 +711,7 @@ lam_status lam_optimizer_update(lam_model *m, float learning_rate)
         float *p = m->params + b, *g = m->grads + b;
         float *a0 = s0 ? s0 + b : NULL, *a1 = s1 ? s1 + b : NULL, *a2 = s2 ? s2 + b : NULL;
         if (o->clipvalue > 0) clamp_values(g, k, o->clipvalue);
-        if (o->weight_decay > 0) decay_weights(p, k, o->weight_decay, lr);
+        if (decay_all) decay_weights(p, k, o->weight_decay, lr);
         switch (o->kind) {
         case LAM_OPT_SGD:
             sgd_update(p, g, o->momentum > 0 ? a0 : NULL, k, lr, o->momentum, o->nesterov);
