@@ -37,6 +37,7 @@ static const char USAGE[] =
     "                        allowed with a saved model: a constant rate from its current\n"
     "                        step on, replacing its schedule\n"
     "  --weight-decay F  --clipnorm F  --clipvalue F  --global-clipnorm F\n"
+    "  --exclude-from-weight-decay NAMES  weights not decayed, e.g. bias,gamma,beta\n"
     "                        Keras's decoupled weight decay and gradient clipping (one of\n"
     "                        the three clips at most)\n"
     "  --lr-schedule SPEC    the learning rate as a function of the step, from --lr:\n"
@@ -77,7 +78,7 @@ static const char USAGE[] =
 typedef struct train_args {
     const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
     long epochs, batch_size, seed, threads, verbose, limit, test_limit, checkpoint_every;
-    const char *lr_schedule;
+    const char *lr_schedule, *exclude_wd;
     double validation_split, lr, beta1, beta2, epsilon, momentum, rho, initial_accumulator;
     double weight_decay, clipnorm, clipvalue, global_clipnorm;
     bool nesterov, amsgrad, centered, json, no_header, no_shuffle;
@@ -90,7 +91,7 @@ typedef struct train_args {
     bool seen_epochs, seen_verbose, seen_optimizer, seen_lr, seen_beta1, seen_beta2,
         seen_epsilon, seen_momentum, seen_nesterov, seen_rho, seen_loss, seen_seed,
         seen_amsgrad, seen_centered, seen_initial_accumulator, seen_weight_decay, seen_clipnorm,
-        seen_clipvalue, seen_global_clipnorm, seen_lr_schedule;
+        seen_clipvalue, seen_global_clipnorm, seen_lr_schedule, seen_exclude_wd;
 } train_args;
 
 static int parse_args(int argc, char **argv, train_args *a)
@@ -120,6 +121,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--initial-accumulator", OPT_FLOAT, &a->initial_accumulator,
          &a->seen_initial_accumulator},
         {"--weight-decay", OPT_FLOAT, &a->weight_decay, &a->seen_weight_decay},
+        {"--exclude-from-weight-decay", OPT_STR, &a->exclude_wd, &a->seen_exclude_wd},
         {"--clipnorm", OPT_FLOAT, &a->clipnorm, &a->seen_clipnorm},
         {"--clipvalue", OPT_FLOAT, &a->clipvalue, &a->seen_clipvalue},
         {"--global-clipnorm", OPT_FLOAT, &a->global_clipnorm, &a->seen_global_clipnorm},
@@ -178,7 +180,7 @@ static int parse_args(int argc, char **argv, train_args *a)
                         a->seen_rho || a->seen_loss || a->seen_seed || a->seen_amsgrad ||
                         a->seen_centered || a->seen_initial_accumulator ||
                         a->seen_weight_decay || a->seen_clipnorm || a->seen_clipvalue ||
-                        a->seen_global_clipnorm || a->seen_lr_schedule;
+                        a->seen_global_clipnorm || a->seen_lr_schedule || a->seen_exclude_wd;
     const char *saved = a->resume ? a->resume : cli_is_spec(a->model) ? NULL : a->model;
     if (saved && compile_opts)
         return cli_usage_error("train", "optimizer, schedule, loss and seed options apply to a "
@@ -203,6 +205,12 @@ static int make_optimizer(const train_args *a, lam_optimizer *opt)
     if (a->seen_centered) opt->centered = true;
     if (a->seen_initial_accumulator) opt->initial_accumulator_value = (float)a->initial_accumulator;
     if (a->seen_weight_decay) opt->weight_decay = (float)a->weight_decay;
+    if (a->seen_exclude_wd) {
+        if (strlen(a->exclude_wd) >= sizeof opt->exclude_from_weight_decay)
+            return cli_usage_error("train", "--exclude-from-weight-decay is longer than 127 "
+                                   "characters");
+        strcpy(opt->exclude_from_weight_decay, a->exclude_wd);
+    }
     if (a->seen_clipnorm) opt->clipnorm = (float)a->clipnorm;
     if (a->seen_clipvalue) opt->clipvalue = (float)a->clipvalue;
     if (a->seen_global_clipnorm) opt->global_clipnorm = (float)a->global_clipnorm;
