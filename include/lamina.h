@@ -480,6 +480,31 @@ lam_status lam_decoder_step(lam_model *dec, int64_t position);
 /* The longest sequence a decoder takes (m's sequence length). */
 int64_t lam_decoder_capacity(const lam_model *dec);
 
+/* Sampling tokens from a sequence model: token ids (T,) in, one row of
+ * scores per position (T, vocabulary) out (softmax probabilities or logits).
+ * The context is the prompt's last T tokens, then each sampled token
+ * appended; when it would grow past T it restarts from its last T/2 tokens
+ * (learned positions cannot slide under a cache). With the cache (default)
+ * each token costs one position through the network; no_cache recomputes
+ * the whole context per token (the reference; same tokens for the same seed). */
+typedef struct lam_generate_options {
+    int64_t max_tokens;  /* tokens to generate (default 100) */
+    float temperature;   /* default 1; 0: always the most likely token */
+    int top_k;           /* sample among the k most likely (0, default: all) */
+    float top_p;         /* ... then among the fewest whose probabilities sum to >= top_p
+                            (nucleus sampling; 1, default: all) */
+    uint64_t seed;       /* the draws (default 0) */
+    bool no_cache;
+    /* Called with each token as soon as it is chosen (streaming); a status
+     * other than LAM_OK stops generation with it. */
+    lam_status (*on_token)(int32_t token, void *user);
+    void *user;
+} lam_generate_options;
+lam_generate_options lam_generate_defaults(void);
+/* Generates o->max_tokens tokens after prompt[0..n) (n >= 1) into out. */
+lam_status lam_generate_tokens(lam_model *m, const int32_t *prompt, int64_t n,
+                               const lam_generate_options *o, int32_t *out);
+
 /* Text kept with a model and saved in its file (tokenizers, preprocessing,
  * provenance). Keys are [A-Za-z0-9_.-], 1 to 63 characters; value NULL
  * removes the key. */

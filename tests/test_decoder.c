@@ -1,7 +1,10 @@
 /* test_decoder.c - lam_model_decoder: a twin that runs one position per
  * call gives, at every position, what the full-sequence forward gives at
  * that row; layers that mix positions are refused, naming them; positions
- * out of range and non-decoders are refused. */
+ * out of range and non-decoders are refused. lam_generate_tokens: the
+ * cached and uncached paths sample the same tokens, past context restarts
+ * too; temperature 0 and top_k 1 are greedy; seeds reproduce; bad options
+ * are refused. */
 #include "test.h"
 
 #include "lamina.h"
@@ -93,10 +96,90 @@ static void mixing_layers_refused(void)
     lam_model_free(u);
 }
 
+typedef struct stream { int n; int32_t seen[64]; } stream;
+static lam_status on_token(int32_t token, void *user)
+{
+    stream *st = user;
+    if (st->n < 64) st->seen[st->n] = token;
+    st->n++;
+    return LAM_OK;
+}
+
+static void generation(void)
+{
+    lam_model *m = positionwise_model();
+    const int32_t prompt[3] = {3, 9, 2};
+    enum { N = 40 }; /* > T: the context restarts several times */
+    int32_t a[N], b[N], c[N], greedy[N], k1[N];
+    lam_generate_options o = lam_generate_defaults();
+    o.max_tokens = N;
+    o.seed = 17;
+    o.temperature = 1.5f; /* flatter: the draws matter */
+    stream st = {0};
+    o.on_token = on_token;
+    o.user = &st;
+    CHECK_OK(lam_generate_tokens(m, prompt, 3, &o, a));
+    CHECK(st.n == N && memcmp(st.seen, a, sizeof(int32_t) * N) == 0,
+          "the callback saw %d tokens, not the %d returned", st.n, N);
+    o.on_token = NULL;
+    o.no_cache = true;
+    CHECK_OK(lam_generate_tokens(m, prompt, 3, &o, b));
+    CHECK(memcmp(a, b, sizeof a) == 0, "cached and uncached generation differ");
+    o.no_cache = false;
+    o.seed = 18;
+    CHECK_OK(lam_generate_tokens(m, prompt, 3, &o, c));
+    CHECK(memcmp(a, c, sizeof a) != 0, "another seed gives the same %d tokens", N);
+    int distinct = 0;
+    for (int v = 0; v < V; v++)
+        for (int i = 0; i < N; i++)
+            if (a[i] == v) {
+                distinct++;
+                break;
+            }
+    CHECK(distinct >= 3, "temperature 1.5 drew only %d distinct tokens", distinct);
+
+    o.temperature = 0;
+    CHECK_OK(lam_generate_tokens(m, prompt, 3, &o, greedy));
+    o.temperature = 1;
+    o.top_k = 1;
+    CHECK_OK(lam_generate_tokens(m, prompt, 3, &o, k1));
+    CHECK(memcmp(greedy, k1, sizeof k1) == 0, "top_k 1 differs from greedy");
+    /* Greedy's first token is the argmax of the full forward's last prompt row. */
+    CHECK_OK(lam_model_plan(m, 1));
+    float *x = lam_model_input_buffer(m, 0);
+    for (int t = 0; t < T; t++) x[t] = t < 3 ? (float)prompt[t] : 0.0f;
+    CHECK_OK(lam_forward(m, 1, LAM_MODE_INFER));
+    const float *row = lam_model_output(m, 0) + 2 * V;
+    int best = 0;
+    for (int v = 1; v < V; v++)
+        if (row[v] > row[best]) best = v;
+    CHECK(greedy[0] == best, "greedy first token %d, argmax %d", greedy[0], best);
+    o.top_k = 0;
+    o.top_p = 1e-6f; /* nucleus of one: greedy too */
+    CHECK_OK(lam_generate_tokens(m, prompt, 3, &o, k1));
+    CHECK(memcmp(greedy, k1, sizeof k1) == 0, "top_p ~0 differs from greedy");
+
+    o = lam_generate_defaults();
+    o.max_tokens = 4;
+    CHECK_FAILS(lam_generate_tokens(m, prompt, 0, &o, a), LAM_ERR_ARG, "the prompt is empty");
+    CHECK_FAILS(lam_generate_tokens(m, (int32_t[]){3, 11}, 2, &o, a), LAM_ERR_ARG,
+                "prompt token 1 is 11, expected 0 to 10");
+    o.temperature = -1;
+    CHECK_FAILS(lam_generate_tokens(m, prompt, 3, &o, a), LAM_ERR_ARG, "temperature -1");
+    o.temperature = 1;
+    o.top_p = 0;
+    CHECK_FAILS(lam_generate_tokens(m, prompt, 3, &o, a), LAM_ERR_ARG, "top_p 0");
+    o.top_p = 1;
+    o.top_k = -2;
+    CHECK_FAILS(lam_generate_tokens(m, prompt, 3, &o, a), LAM_ERR_ARG, "top_k -2");
+    lam_model_free(m);
+}
+
 int main(void)
 {
     lam_set_threads(1);
     steps_equal_full_forward();
     mixing_layers_refused();
+    generation();
     return test_summary("test_decoder");
 }
