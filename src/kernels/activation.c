@@ -16,8 +16,8 @@
 
 #define ACT_INLINE static inline __attribute__((always_inline))
 
-/* GELU's two Keras forms. The exact one calls erff: glibc has no vector
- * erf, so it runs scalar; the tanh form reuses the vectorised tanh. */
+/* GELU's two Keras forms: the exact x * Phi(x), Phi(x) = erfc(-x/sqrt2)/2
+ * through the vectorised fast_erfc, and the tanh form. */
 #define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
 #define GELU_C 0.044715f
 #define INV_SQRT2 0.7071067811865476f
@@ -63,7 +63,8 @@ LAM_VEC void lam_act_rows(lam_activation act, float *y, const float *bias, int64
             softmax_row(row, cols);
             break;
         case LAM_ACT_GELU:
-            for (int64_t j = 0; j < cols; j++) row[j] = 0.5f * row[j] * (1.0f + erff(row[j] * INV_SQRT2));
+            for (int64_t j = 0; j < cols; j++)
+                row[j] = 0.5f * row[j] * fast_erfc(-row[j] * INV_SQRT2);
             break;
         case LAM_ACT_GELU_TANH:
             for (int64_t j = 0; j < cols; j++) row[j] = gelu_tanh_of(row[j]);
@@ -112,7 +113,7 @@ LAM_VEC void lam_act_grad_preact_rows(lam_activation act, const float *z, float 
         /* d/dz z Phi(z) = Phi(z) + z phi(z) */
         for (int64_t i = 0; i < n; i++) {
             const float x = z[i];
-            const float cdf = 0.5f * (1.0f + erff(x * INV_SQRT2));
+            const float cdf = 0.5f * fast_erfc(-x * INV_SQRT2);
             dy[i] *= cdf + x * INV_SQRT_2PI * fast_exp(-0.5f * x * x);
         }
         break;
