@@ -921,7 +921,8 @@ typedef struct lam_text_samples lam_text_samples;
  * or one file per class, named CLASS or CLASS.txt (other names, such as fortune's *.dat,
  * are skipped), holding one sample per line, or, when some line is exactly "%", one
  * sample per "%"-separated record (the fortune format). Classes are numbered in name
- * order (strcmp); empty samples are skipped; text must be UTF-8. At least 2 classes. */
+ * order (strcmp); blank samples (white space only) are skipped; text must be UTF-8. At
+ * least 2 classes; with sub-folders, files directly in DIR are ignored. */
 lam_status lam_load_textcls(const char *dir, lam_text_samples **out);
 void lam_text_samples_free(lam_text_samples *s);
 int64_t lam_text_samples_count(const lam_text_samples *s);

@@ -7,8 +7,8 @@
  *                       (fortune's format: /usr/share/games/fortunes)
  *
  * Classes are numbered in name order (strcmp). Files named otherwise (fortune's
- * CLASS.dat indexes, CLASS.u8 links) and hidden ones are skipped; empty samples
- * are skipped. Each sample remembers its file and line or record for messages. */
+ * CLASS.dat indexes, CLASS.u8 links) and hidden ones are skipped; blank samples
+ * (white space only) are skipped. Each sample remembers its file and line or record for messages. */
 #include "text/text.h"
 
 #include <string.h>
@@ -92,11 +92,18 @@ static lam_status add_file(lam_text_samples *s, const char *path, bool by_record
     return LAM_OK;
 }
 
-/* A sample of the last file added; empty ones are skipped. */
+static bool blank(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (text[i] != ' ' && (text[i] < '\t' || text[i] > '\r')) return false;
+    return true;
+}
+
+/* A sample of the last file added; blank ones (white space only) are skipped. */
 static lam_status add_sample(lam_text_samples *s, const char *text, size_t len, int32_t label,
                              int32_t record)
 {
-    if (len == 0) return LAM_OK;
+    if (blank(text, len)) return LAM_OK;
     const char *path = s->files[s->nfiles - 1];
     if (s->n == INT32_MAX) return lam_error(LAM_ERR_UNSUPPORTED, "%s: more than %d samples", path, INT32_MAX);
     if (s->n == s->cap) {
