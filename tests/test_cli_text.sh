@@ -102,8 +102,12 @@ ok "train, evaluate, predict on textcls:DIR (class names kept with the model)"
 
 expect_rc 1 train --model "$tmp/cls.json" --data "textcls:$F/textcls_files" --max-len 5
 err_has "samples have shape (5,)"
+mkdir -p "$tmp/one/only"
+printf 'lonely\n' >"$tmp/one/only/a.txt"
+expect_rc 1 train --model "$tmp/cls.json" --data "textcls:$tmp/one"
+err_has "$tmp/one: 1 class found, expected at least 2"
 expect_rc 1 train --model "$tmp/cls.json" --data "textcls:$F"
-err_has "1 class found, expected at least 2"
+err_has "textcls_dirs: class \"textcls_dirs\" has no samples"
 expect_rc 0 compare --data "textcls:$F/textcls_dirs" --models tree
 grep -q "tree" "$tmp/out" || fail "compare on token counts"
 expect_rc 2 compare --data "text:$F/corpus.txt" --models tree
