@@ -108,7 +108,7 @@ expect_rc 1 train --model "$tmp/cls.json" --data "textcls:$tmp/one"
 err_has "$tmp/one: 1 class found, expected at least 2"
 expect_rc 1 train --model "$tmp/cls.json" --data "textcls:$F"
 err_has "textcls_dirs: class \"textcls_dirs\" has no samples"
-expect_rc 0 compare --data "textcls:$F/textcls_dirs" --models tree
+expect_rc 0 compare --data "textcls:$F/textcls_files" --models tree
 grep -q "tree" "$tmp/out" || fail "compare on token counts"
 expect_rc 2 compare --data "text:$F/corpus.txt" --models tree
 ok "textcls errors; compare on token counts"
