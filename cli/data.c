@@ -137,8 +137,9 @@ static int check_model_fits(const lam_model *m, int64_t max_id, int64_t outputs,
     if (!m) return CLI_OK;
     for (int i = 0; i < lam_model_num_layers(m); i++) {
         const lam_layer_spec *sp = lam_model_layer(m, i);
-        if ((sp->kind == LAM_LAYER_EMBEDDING || sp->kind == LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING) &&
-            sp->input_dim <= max_id)
+        const bool embeds = sp->kind == LAM_LAYER_EMBEDDING ||
+                            sp->kind == LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING;
+        if (embeds && sp->input_dim <= max_id)
             return cli_error("%s: ids reach %lld (%s), but layer \"%s\" of model \"%s\" has "
                              "input_dim %d: it needs at least %lld", source, (long long)max_id,
                              what, sp->name, lam_model_name(m), sp->input_dim,

@@ -911,7 +911,7 @@ lam_status lam_lm_split(const int32_t *ids, int64_t n, int64_t block, double val
 /* nanoGPT's get_batch: batch windows at random offsets i (uniform in [0, n - block)),
  * x[b][t] = ids[i + t] (as floats), y[b][t] = ids[i + t + 1]; x and y hold batch * block
  * values. The offsets are a function of (seed, step) alone, so a run is reproducible and
- * resumable. */
+ * resumable. Called every step, it does not re-check the ids (lam_lm_dataset does). */
 lam_status lam_lm_batch(const int32_t *ids, int64_t n, int64_t block, int batch, uint64_t seed,
                         int64_t step, float *x, int32_t *y);
 

@@ -122,7 +122,8 @@ lam_status lam_load_text(const char *path, char **text, size_t *len)
     *text = NULL;
     *len = 0;
     struct stat sb;
-    if (stat(path, &sb) != 0) return lam_error(LAM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (stat(path, &sb) != 0)
+        return lam_error(LAM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     char *all = NULL;
     size_t n = 0;
     if (!S_ISDIR(sb.st_mode)) {

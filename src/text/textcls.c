@@ -87,7 +87,8 @@ static lam_status add_file(lam_text_samples *s, const char *path, bool by_record
         s->by_record = b;
         s->capfiles = cap;
     }
-    if (!(s->files[s->nfiles] = lam_strdup(path))) return lam_error_context(LAM_ERR_NOMEM, "%s", path);
+    if (!(s->files[s->nfiles] = lam_strdup(path)))
+        return lam_error_context(LAM_ERR_NOMEM, "%s", path);
     s->by_record[s->nfiles++] = by_record;
     return LAM_OK;
 }
@@ -105,7 +106,8 @@ static lam_status add_sample(lam_text_samples *s, const char *text, size_t len, 
 {
     if (blank(text, len)) return LAM_OK;
     const char *path = s->files[s->nfiles - 1];
-    if (s->n == INT32_MAX) return lam_error(LAM_ERR_UNSUPPORTED, "%s: more than %d samples", path, INT32_MAX);
+    if (s->n == INT32_MAX)
+        return lam_error(LAM_ERR_UNSUPPORTED, "%s: more than %d samples", path, INT32_MAX);
     if (s->n == s->cap) {
         int64_t cap = s->cap ? s->cap * 2 : 1024;
         int64_t *st = lam_realloc(s->start, sizeof *st * (size_t)cap);
@@ -250,7 +252,8 @@ static lam_status list_classes(const char *dir, lam_text_samples *s, bool *folde
     for (int k = 0; k < n; k++) {
         size_t len = strlen(names[k]);
         if (!*folders && lam_text_is_txt(names[k])) len -= 4;
-        if (!(s->classes[k] = lam_malloc(len + 1))) return lam_error_context(LAM_ERR_NOMEM, "%s", dir);
+        if (!(s->classes[k] = lam_malloc(len + 1)))
+            return lam_error_context(LAM_ERR_NOMEM, "%s", dir);
         memcpy(s->classes[k], names[k], len);
         s->classes[k][len] = '\0';
         /* Sorted names: "a" and "a.txt" would be neighbours only if nothing

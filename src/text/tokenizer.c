@@ -65,7 +65,8 @@ static lam_status vocab_range(int vocab_size)
 
 lam_status lam_tokenizer_parse(const char *spec, lam_tokenizer_kind *kind, int *vocab_size)
 {
-    if (!spec || !kind || !vocab_size) return lam_error(LAM_ERR_ARG, "lam_tokenizer_parse: NULL argument");
+    if (!spec || !kind || !vocab_size)
+        return lam_error(LAM_ERR_ARG, "lam_tokenizer_parse: NULL argument");
     if (strcmp(spec, "char") == 0) {
         *kind = LAM_TOKENIZER_CHAR;
         *vocab_size = 0;
@@ -125,8 +126,11 @@ lam_status lam_tokenizer_encode(const lam_tokenizer *t, const char *text, size_t
         lam_free(out);
         return st;
     }
-    /* Shrink: BPE output is a fraction of the bytes. A failed shrink keeps the block. */
-    int32_t *fit = count > 0 && (size_t)count < len ? realloc(out, sizeof *out * (size_t)count) : NULL;
+    /* Shrink: BPE output is a fraction of the bytes. Plain realloc, not
+     * lam_realloc: a failed shrink keeps the block and loses nothing, so it is
+     * no failure to inject. */
+    int32_t *fit = count > 0 && (size_t)count < len ? realloc(out, sizeof *out * (size_t)count)
+                                                    : NULL;
     *ids = fit ? fit : out;
     *n = count;
     return LAM_OK;
@@ -142,7 +146,8 @@ static lam_status check_id(const lam_tokenizer *t, int32_t id, int64_t pos)
 lam_status lam_tokenizer_decode_token(const lam_tokenizer *t, int32_t id, const char **bytes,
                                       size_t *len)
 {
-    if (!t || !bytes || !len) return lam_error(LAM_ERR_ARG, "lam_tokenizer_decode_token: NULL argument");
+    if (!t || !bytes || !len)
+        return lam_error(LAM_ERR_ARG, "lam_tokenizer_decode_token: NULL argument");
     LAM_TRY(check_id(t, id, 0));
     *bytes = t->bytes + t->offsets[id];
     *len = (size_t)(t->offsets[id + 1] - t->offsets[id]);
