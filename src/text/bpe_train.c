@@ -271,7 +271,8 @@ static lam_status trainer_init(trainer *t, const word_table *wt)
     t->next = lam_malloc(nn * sizeof *t->next);
     t->word_of = lam_malloc(nn * sizeof *t->word_of);
     if (!t->sym || !t->prev || !t->next || !t->word_of) return LAM_ERR_NOMEM;
-    LAM_TRY(lam_pair_map_init(&t->index, 1 << 16));
+    /* Distinct pairs start at most at min(nodes, 65536); the map grows with merges. */
+    LAM_TRY(lam_pair_map_init(&t->index, (size_t)(nodes < (1 << 16) ? nodes : (1 << 16))));
     int32_t at = 0;
     for (int32_t w = 0; w < wt->n; w++) {
         const word *wd = &wt->words[w];

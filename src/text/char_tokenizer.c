@@ -54,8 +54,9 @@ lam_status lam_char_train(int vocab_size, const char *text, size_t len, lam_toke
     lam_status st = lam_tokenizer_alloc(LAM_TOKENIZER_CHAR, distinct, &t);
     if (st == LAM_OK) {
         int at = 0;
-        for (uint32_t cp = 0; cp < ncp; cp++)
-            if (seen[cp / 64] >> (cp % 64) & 1) t->code_points[at++] = cp;
+        for (uint32_t w = 0; w < ncp / 64; w++) /* set bits in order: sorted code points */
+            for (uint64_t bits = seen[w]; bits; bits &= bits - 1)
+                t->code_points[at++] = w * 64 + (uint32_t)__builtin_ctzll(bits);
         st = lam_char_finish(t, "char tokenizer");
     }
     lam_free(seen);
