@@ -57,7 +57,21 @@ void cli_shape_str(char *buf, size_t n, int rank, const int64_t *shape);
 typedef struct cli_data_options {
     const char *label_column; /* CSV: a name or an index ("0", "-1") */
     bool no_header;           /* CSV without a header row */
+    /* Text sources (text:PATH, textcls:DIR). The model's tokenizer (metadata
+     * "tokenizer") is used when it has one; else, with store_tokenizer, one is
+     * trained as `tokenizer` says ("char" when NULL) and stored in the model;
+     * without a model (compare) one is trained and dropped. */
+    lam_model *model;
+    bool store_tokenizer;
+    const char *tokenizer;    /* "char" | "bpe:VOCAB" */
+    long block;               /* text: window length (0: the model's input length) */
+    long max_len;             /* textcls: tokens per sample (0: the model's input length) */
+    bool counts;              /* textcls: token counts per sample (classic models) */
 } cli_data_options;
+
+/* The model metadata key where `train` on textcls:DIR keeps the class names,
+ * one per line (predict shows them). */
+#define CLI_CLASS_NAMES_KEY "class_names"
 
 /* Loads a data source (see `lamina --help`): the training split into *train
  * and, when the source has one, the test split into *test (else NULL).

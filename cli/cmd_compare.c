@@ -32,6 +32,8 @@ static const char USAGE[] =
     "  --threads N       0 = all cores (default)\n"
     "  --label-column C  CSV: label column name or index (default 0)\n"
     "  --no-header       CSV: no header row\n"
+    "  --tokenizer char|bpe:VOCAB  textcls:DIR: samples become token counts (bag of tokens)\n"
+    "                    of this tokenizer, trained on the samples (default char)\n"
     "  --json            print one JSON object: {\"models\": [...], ...}\n";
 
 /* The split as raw floats for the classic models (their API takes arrays). */
@@ -50,7 +52,7 @@ typedef struct result {
 } result;
 
 typedef struct compare_args {
-    const char *data, *models, *label_column;
+    const char *data, *models, *label_column, *tokenizer;
     long limit, test_limit, epochs, seed, threads;
     bool json, no_header;
 } compare_args;
@@ -88,7 +90,9 @@ static int gather_all(lam_dataset *ds, float **x, int32_t **y)
 static int make_split(const compare_args *a, split *s)
 {
     memset(s, 0, sizeof *s);
-    cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header};
+    /* Text classification: classic models take fixed-length features, the token counts. */
+    cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header,
+                             .tokenizer = a->tokenizer, .counts = true};
     if (cli_load_data(a->data, &dopt, &s->train, &s->test) != CLI_OK) return CLI_FAIL;
     if (!lam_dataset_labels(s->train)) return cli_error("%s: compare needs class labels", a->data);
     if (!s->test) {
@@ -328,6 +332,7 @@ int cmd_compare(int argc, char **argv)
         {"--threads", OPT_INT, &a.threads, NULL},
         {"--label-column", OPT_STR, &a.label_column, NULL},
         {"--no-header", OPT_FLAG, &a.no_header, NULL},
+        {"--tokenizer", OPT_STR, &a.tokenizer, NULL},
         {"--json", OPT_FLAG, &a.json, NULL},
         {NULL, OPT_FLAG, NULL, NULL},
     };
@@ -336,6 +341,9 @@ int cmd_compare(int argc, char **argv)
     int rc = cli_parse("compare", USAGE, argc, argv, opts, pos, 0, &npos);
     if (rc) return rc;
     if (!a.data) return cli_usage_error("compare", "--data is required");
+    if (!strncmp(a.data, "text:", 5))
+        return cli_usage_error("compare", "%s: compare needs one class per sample (textcls:DIR); "
+                               "text:PATH is next-token data for language models", a.data);
     if (a.limit < 0 || a.test_limit < 0 || a.epochs < 0 || a.threads < 0)
         return cli_usage_error("compare", "--limit, --test-limit, --epochs, --threads must be >= 0");
     lam_set_threads((int)a.threads);

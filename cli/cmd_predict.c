@@ -19,13 +19,16 @@ static const char USAGE[] =
     "\n"
     "  --top K           classes shown per input (default 3)\n"
     "  --labels L        class names: fashion-mnist, or a file with one name per line\n"
-    "                    (default: class indices only)\n"
+    "                    (default: the names a model trained on textcls:DIR keeps, else\n"
+    "                    class indices only)\n"
     "  --data SOURCE     predict a data source (see `lamina --help`)\n"
     "  --limit N         with --data: the first N samples only\n"
     "  --batch-size N    default 32\n"
     "  --threads N       0 = all cores (default)\n"
     "  --label-column C  CSV: label column name or index (default 0)\n"
     "  --no-header       CSV: no header row\n"
+    "  --block T         text:PATH: window length (default: the model's input length)\n"
+    "  --max-len N       textcls:DIR: tokens per sample (default: the model's input length)\n"
     "  --json            print one JSON object: {\"predictions\": [{\"input\", \"top\": [...]}]}\n";
 
 const char *const cli_fashion_mnist_labels[10] = {
@@ -45,10 +48,28 @@ static void labels_free(labels *l)
     free(l->text);
 }
 
-static int labels_load(const char *spec, labels *l)
+/* Splits l->text (owned) into one name per line. */
+static int labels_split(labels *l, size_t n)
+{
+    l->names = malloc(sizeof(char *) * (n + 1));
+    if (!l->names) return cli_error("out of memory");
+    for (char *line = strtok(l->text, "\r\n"); line; line = strtok(NULL, "\r\n"))
+        l->names[l->count++] = line;
+    return CLI_OK;
+}
+
+/* --labels, else the class names a text classifier keeps in its metadata. */
+static int labels_load(const char *spec, const lam_model *m, labels *l)
 {
     memset(l, 0, sizeof *l);
-    if (!spec) return CLI_OK;
+    if (!spec) {
+        const char *names = lam_model_metadata(m, CLI_CLASS_NAMES_KEY);
+        if (!names) return CLI_OK;
+        size_t n = strlen(names);
+        if (!(l->text = malloc(n + 1))) return cli_error("out of memory");
+        memcpy(l->text, names, n + 1);
+        return labels_split(l, n);
+    }
     if (!strcmp(spec, "fashion-mnist")) {
         l->names = (char **)cli_fashion_mnist_labels;
         l->count = 10;
@@ -68,16 +89,12 @@ static int labels_load(const char *spec, labels *l)
     }
     fclose(f);
     l->text[n] = '\0';
-    l->names = malloc(sizeof(char *) * ((size_t)n + 1));
-    if (!l->names) return cli_error("out of memory");
-    for (char *line = strtok(l->text, "\r\n"); line; line = strtok(NULL, "\r\n"))
-        l->names[l->count++] = line;
-    return CLI_OK;
+    return labels_split(l, (size_t)n);
 }
 
 typedef struct predict_args {
     const char *data, *labels, *label_column;
-    long top, limit, batch, threads;
+    long top, limit, batch, threads, block, max_len;
     bool json, no_header;
 } predict_args;
 
@@ -186,7 +203,8 @@ static int predict_image(const predict_args *a, const labels *lb, lam_model *m, 
 
 static int predict_source(const predict_args *a, const labels *lb, lam_model *m, cJSON *arr)
 {
-    cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header};
+    cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header,
+                             .model = m, .block = a->block, .max_len = a->max_len};
     lam_dataset *train = NULL, *test = NULL;
     if (cli_load_data(a->data, &dopt, &train, &test) != CLI_OK) return CLI_FAIL;
     lam_dataset *ds = test ? test : train;
@@ -221,6 +239,8 @@ int cmd_predict(int argc, char **argv)
         {"--threads", OPT_INT, &a.threads, NULL},
         {"--label-column", OPT_STR, &a.label_column, NULL},
         {"--no-header", OPT_FLAG, &a.no_header, NULL},
+        {"--block", OPT_INT, &a.block, NULL},
+        {"--max-len", OPT_INT, &a.max_len, NULL},
         {"--json", OPT_FLAG, &a.json, NULL},
         {NULL, OPT_FLAG, NULL, NULL},
     };
@@ -231,15 +251,17 @@ int cmd_predict(int argc, char **argv)
     if (npos < 1) return cli_usage_error("predict", "give a model file");
     if (npos == 1 && !a.data) return cli_usage_error("predict", "give inputs or --data SOURCE");
     if (npos > 1 && a.data) return cli_usage_error("predict", "give inputs or --data, not both");
-    if (a.top < 1 || a.top > 64 || a.batch < 1 || a.limit < 0 || a.threads < 0)
-        return cli_usage_error("predict", "--top must be 1..64, --batch-size >= 1, --limit and "
-                               "--threads >= 0");
+    if (a.top < 1 || a.top > 64 || a.batch < 1 || a.limit < 0 || a.threads < 0 ||
+        a.block < 0 || a.max_len < 0)
+        return cli_usage_error("predict", "--top must be 1..64, --batch-size >= 1, --limit, "
+                               "--threads, --block and --max-len >= 0");
     lam_set_threads((int)a.threads);
 
     labels lb;
     lam_model *m = NULL;
-    rc = labels_load(a.labels, &lb);
-    if (rc == CLI_OK) rc = cli_open_model(pos[0], &m);
+    memset(&lb, 0, sizeof lb);
+    rc = cli_open_model(pos[0], &m);
+    if (rc == CLI_OK) rc = labels_load(a.labels, m, &lb);
     cJSON *root = a.json ? cJSON_CreateObject() : NULL;
     cJSON *arr = root ? cJSON_AddArrayToObject(root, "predictions") : NULL;
     if (rc == CLI_OK && a.data) rc = predict_source(&a, &lb, m, arr);

@@ -56,6 +56,10 @@ static const char USAGE[] =
     "  --no-shuffle          keep the sample order (Keras shuffle=False)\n"
     "  --label-column C      CSV: label column name or index (default 0)\n"
     "  --no-header           CSV: no header row\n"
+    "  --block T             text:PATH: window length (default: the model's input length)\n"
+    "  --max-len N           textcls:DIR: tokens per sample (default: the model's input length)\n"
+    "  --tokenizer char|bpe:VOCAB  text sources: the tokenizer to train when the model has\n"
+    "                        none (default char); it is saved in the model's metadata\n"
     "  --out FILE            save the trained model (safetensors); written atomically at the\n"
     "                        start (to check the path), after every epoch, every\n"
     "                        --checkpoint-every steps, and on Ctrl-C\n"
@@ -77,6 +81,8 @@ static const char USAGE[] =
 
 typedef struct train_args {
     const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
+    const char *tokenizer;
+    long block, max_len;
     long epochs, batch_size, seed, threads, verbose, limit, test_limit, checkpoint_every;
     const char *lr_schedule, *exclude_wd;
     double validation_split, lr, beta1, beta2, epsilon, momentum, rho, initial_accumulator;
@@ -134,6 +140,9 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--test-limit", OPT_INT, &a->test_limit, NULL},
         {"--label-column", OPT_STR, &a->label_column, NULL},
         {"--no-header", OPT_FLAG, &a->no_header, NULL},
+        {"--block", OPT_INT, &a->block, NULL},
+        {"--max-len", OPT_INT, &a->max_len, NULL},
+        {"--tokenizer", OPT_STR, &a->tokenizer, NULL},
         {"--no-shuffle", OPT_FLAG, &a->no_shuffle, NULL},
         {"--json", OPT_FLAG, &a->json, NULL},
         {"--checkpoint-every", OPT_INT, &a->checkpoint_every, NULL},
@@ -166,6 +175,8 @@ static int parse_args(int argc, char **argv, train_args *a)
         a->test_limit < 0 || a->verbose < 0 || a->verbose > 2)
         return cli_usage_error("train", "--epochs, --limit, --test-limit, --threads must be >= 0, "
                                "--batch-size >= 1, --verbose 0, 1 or 2");
+    if (a->block < 0 || a->max_len < 0)
+        return cli_usage_error("train", "--block and --max-len must be >= 1");
     if (a->restore_best && !a->seen_early_stopping)
         return cli_usage_error("train", "--restore-best-weights needs --early-stopping N");
     if (a->csv_append && !a->csv_log)
@@ -249,10 +260,13 @@ static int prepare_model(const train_args *a, lam_model **m, int *initial_epoch)
     return CLI_OK;
 }
 
-static int load_data(const train_args *a, const lam_model *m, lam_dataset **train,
-                     lam_dataset **test)
+static int load_data(const train_args *a, lam_model *m, lam_dataset **train, lam_dataset **test)
 {
-    cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header};
+    /* A text source trains a tokenizer unless the model has one, and keeps it
+     * in the model (saved with it). */
+    cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header,
+                             .model = m, .store_tokenizer = true, .tokenizer = a->tokenizer,
+                             .block = a->block, .max_len = a->max_len};
     if (cli_load_data(a->data, &dopt, train, a->test ? NULL : test) != CLI_OK) return CLI_FAIL;
     if (a->test && cli_load_data(a->test, &dopt, NULL, test) != CLI_OK) return CLI_FAIL;
     if (a->limit > 0 && a->limit < lam_dataset_count(*train) &&

@@ -6,6 +6,10 @@
  *   FILE.csv            lam_load_csv (--label-column NAME|INDEX, --no-header)
  *   X.npy[:Y.npy]       lam_load_npy, labels from the second file
  *   FILE.libsvm|.svm|.txt  lam_load_libsvm
+ *   text:PATH           lam_load_text, a tokenizer, lam_lm_split: windows of --block ids with
+ *                       next-token labels; the last 10% of the tokens are the test split
+ *   textcls:DIR         lam_load_textcls, a tokenizer, lam_textcls_dataset (--max-len ids per
+ *                       sample) or lam_textcls_counts (compare's classic models)
  */
 #include "cli.h"
 
@@ -85,6 +89,161 @@ static int load_npy(const char *source, lam_dataset **out)
     return st == LAM_OK ? CLI_OK : cli_lib_error();
 }
 
+/* ------------------------------------------------------------------ text */
+
+#define TEXT_VAL_FRACTION 0.1 /* nanoGPT's split: the last 10% of the tokens */
+#define TEXTCLS_ORDER_SEED 42 /* a fixed sample order, so every class reaches the last fraction */
+
+/* Length of the model's rank-1 input, for --block / --max-len defaults (0: none). */
+static long model_sequence_length(const lam_model *m)
+{
+    int64_t shape[4];
+    return m && lam_model_input_shape(m, shape) == 1 ? (long)shape[0] : 0;
+}
+
+/* The model's tokenizer, or one trained on text (stored in the model when asked). */
+static int text_tokenizer(const cli_data_options *opt, const char *source, const char *text,
+                          size_t len, lam_tokenizer **out)
+{
+    lam_model *m = opt->model;
+    if (m && lam_model_tokenizer(m, out) != LAM_OK) return cli_lib_error();
+    if (*out) {
+        if (opt->tokenizer)
+            fprintf(stderr, "lamina: model \"%s\" has a tokenizer (%d tokens); --tokenizer %s "
+                    "is not used\n", lam_model_name(m), lam_tokenizer_vocab_size(*out),
+                    opt->tokenizer);
+        return CLI_OK;
+    }
+    if (m && !opt->store_tokenizer)
+        return cli_error("%s: model \"%s\" has no tokenizer (metadata \"%s\"); train it on a "
+                         "text source first", source, lam_model_name(m), LAM_TOKENIZER_METADATA_KEY);
+    lam_tokenizer_kind kind;
+    int vocab;
+    if (lam_tokenizer_parse(opt->tokenizer ? opt->tokenizer : "char", &kind, &vocab) != LAM_OK)
+        return cli_lib_error();
+    if (lam_tokenizer_train(kind, vocab, text, len, out) != LAM_OK)
+        return cli_error("%s: %s", source, lam_last_error());
+    fprintf(stderr, "lamina: %s tokenizer trained on %s: %d tokens\n",
+            kind == LAM_TOKENIZER_CHAR ? "char" : "BPE", source, lam_tokenizer_vocab_size(*out));
+    if (m && lam_model_set_tokenizer(m, *out) != LAM_OK) return cli_lib_error();
+    return CLI_OK;
+}
+
+/* The model must take ids up to max_id (its Embedding's input_dim) and give at
+ * least `outputs` classes: say so here rather than fail in the middle of fit. */
+static int check_model_fits(const lam_model *m, int64_t max_id, int64_t outputs, const char *source,
+                            const char *what)
+{
+    if (!m) return CLI_OK;
+    for (int i = 0; i < lam_model_num_layers(m); i++) {
+        const lam_layer_spec *sp = lam_model_layer(m, i);
+        const bool embeds = sp->kind == LAM_LAYER_EMBEDDING ||
+                            sp->kind == LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING;
+        if (embeds && sp->input_dim <= max_id)
+            return cli_error("%s: ids reach %lld (%s), but layer \"%s\" of model \"%s\" has "
+                             "input_dim %d: it needs at least %lld", source, (long long)max_id,
+                             what, sp->name, lam_model_name(m), sp->input_dim,
+                             (long long)max_id + 1);
+    }
+    int64_t shape[4];
+    int rank = lam_model_output_shape(m, 0, shape);
+    if (rank > 0 && shape[rank - 1] < outputs)
+        return cli_error("%s: %lld classes to predict (%s), but model \"%s\" gives %lld per "
+                         "position", source, (long long)outputs, what, lam_model_name(m),
+                         (long long)shape[rank - 1]);
+    return CLI_OK;
+}
+
+/* text:PATH - the first 90% of the tokens train, the last 10% test. */
+static int load_text_source(const char *path, const cli_data_options *opt, lam_dataset **train,
+                            lam_dataset **test)
+{
+    long block = opt->block ? opt->block : model_sequence_length(opt->model);
+    if (block < 1) return cli_error("text:%s: give --block T (the window length)", path);
+    char *text = NULL;
+    size_t len = 0;
+    if (lam_load_text(path, &text, &len) != LAM_OK) return cli_lib_error();
+    lam_tokenizer *tok = NULL;
+    int32_t *ids = NULL;
+    int64_t n = 0;
+    int rc = text_tokenizer(opt, path, text, len, &tok);
+    if (rc == CLI_OK && lam_tokenizer_encode(tok, text, len, &ids, &n) != LAM_OK)
+        rc = cli_error("%s: %s", path, lam_last_error());
+    free(text);
+    if (rc == CLI_OK) {
+        const int v = lam_tokenizer_vocab_size(tok);
+        char what[64];
+        snprintf(what, sizeof what, "a vocabulary of %d tokens", v);
+        rc = check_model_fits(opt->model, v - 1, v, path, what);
+    }
+    lam_dataset *tr = NULL, *te = NULL;
+    if (rc == CLI_OK && lam_lm_split(ids, n, block, TEXT_VAL_FRACTION, &tr, &te) != LAM_OK)
+        rc = cli_error("%s: %s", path, lam_last_error());
+    free(ids);
+    lam_tokenizer_free(tok);
+    if (rc != CLI_OK) return rc;
+    if (train) *train = tr;
+    else lam_dataset_free(tr);
+    if (test) *test = te;
+    else lam_dataset_free(te);
+    return CLI_OK;
+}
+
+/* The class names, one per line, for predict to show. */
+static int store_class_names(lam_model *m, const lam_text_samples *s)
+{
+    size_t n = 1;
+    for (int k = 0; k < lam_text_samples_num_classes(s); k++)
+        n += strlen(lam_text_samples_class_name(s, k)) + 1;
+    char *names = malloc(n), *p = names;
+    if (!names) return cli_error("out of memory");
+    for (int k = 0; k < lam_text_samples_num_classes(s); k++)
+        p += sprintf(p, "%s\n", lam_text_samples_class_name(s, k));
+    *p = '\0';
+    lam_status st = lam_model_set_metadata(m, CLI_CLASS_NAMES_KEY, names);
+    free(names);
+    return st == LAM_OK ? CLI_OK : cli_lib_error();
+}
+
+/* textcls:DIR - one split: token ids (or counts) and class labels. */
+static int load_textcls_source(const char *dir, const cli_data_options *opt, lam_dataset **out)
+{
+    long max_len = opt->max_len ? opt->max_len : model_sequence_length(opt->model);
+    if (!opt->counts && max_len < 1)
+        return cli_error("textcls:%s: give --max-len N (tokens per sample)", dir);
+    lam_text_samples *s = NULL;
+    if (lam_load_textcls(dir, &s) != LAM_OK) return cli_lib_error();
+    lam_text_samples_shuffle(s, TEXTCLS_ORDER_SEED);
+    lam_tokenizer *tok = NULL;
+    int rc = CLI_OK;
+    /* The samples are joined only when a tokenizer is to be trained on them. */
+    if (opt->model && (lam_model_metadata(opt->model, LAM_TOKENIZER_METADATA_KEY) ||
+                       !opt->store_tokenizer)) {
+        rc = text_tokenizer(opt, dir, NULL, 0, &tok);
+    } else {
+        char *text = NULL;
+        size_t len = 0;
+        if (lam_text_samples_join(s, &text, &len) != LAM_OK) rc = cli_lib_error();
+        if (rc == CLI_OK) rc = text_tokenizer(opt, dir, text, len, &tok);
+        free(text);
+    }
+    if (rc == CLI_OK && !opt->counts) {
+        const int v = lam_tokenizer_vocab_size(tok);
+        char what[96];
+        snprintf(what, sizeof what, "a vocabulary of %d tokens + 1 for padding", v);
+        rc = check_model_fits(opt->model, v, lam_text_samples_num_classes(s), dir, what);
+    }
+    if (rc == CLI_OK && opt->model && opt->store_tokenizer) rc = store_class_names(opt->model, s);
+    if (rc == CLI_OK) {
+        lam_status st = opt->counts ? lam_textcls_counts(s, tok, out)
+                                    : lam_textcls_dataset(s, tok, max_len, out);
+        if (st != LAM_OK) rc = cli_lib_error();
+    }
+    lam_tokenizer_free(tok);
+    lam_text_samples_free(s);
+    return rc;
+}
+
 /* Sources with a single split: the one split serves as training data; a
  * caller asking only for the test split (evaluate, predict) gets it too. */
 static int load_single(const char *source, const cli_data_options *opt, lam_dataset **out)
@@ -102,7 +261,8 @@ static int load_single(const char *source, const cli_data_options *opt, lam_data
         st = lam_load_libsvm(source, 0, out);
     } else {
         return cli_error("%s: unknown data source; expected fashion-mnist, a folder of IDX "
-                         "files, FILE.csv, X.npy[:Y.npy] or FILE.libsvm|.svm|.txt", source);
+                         "files, FILE.csv, X.npy[:Y.npy], FILE.libsvm|.svm|.txt, text:PATH or "
+                         "textcls:DIR", source);
     }
     return st == LAM_OK ? CLI_OK : cli_lib_error();
 }
@@ -112,8 +272,15 @@ int cli_load_data(const char *source, const cli_data_options *opt, lam_dataset *
 {
     if (train) *train = NULL;
     if (test) *test = NULL;
+    const cli_data_options none = {0};
+    if (!opt) opt = &none;
     int rc;
-    if (!strcmp(source, "fashion-mnist")) {
+    if (!strncmp(source, "text:", 5)) {
+        rc = load_text_source(source + 5, opt, train, test);
+    } else if (!strncmp(source, "textcls:", 8)) {
+        /* One split: the training data, or what a test-only caller evaluates. */
+        rc = load_textcls_source(source + 8, opt, train ? train : test);
+    } else if (!strcmp(source, "fashion-mnist")) {
         if (train && lam_load_fashion_mnist(NULL, true, train) != LAM_OK) return cli_lib_error();
         if (test && lam_load_fashion_mnist(NULL, false, test) != LAM_OK) rc = cli_lib_error();
         else rc = CLI_OK;

@@ -36,6 +36,12 @@ static void usage(FILE *f)
             "--no-header)\n"
             "  X.npy[:Y.npy]         NumPy arrays: samples along the first axis, integer labels\n"
             "  FILE.libsvm|.svm|.txt libsvm text (\"label idx:val ...\")\n"
+            "  text:PATH             a UTF-8 file or a folder of *.txt files for next-token\n"
+            "                        prediction: windows of --block T ids, the last 10%% of the\n"
+            "                        tokens as the test split (--tokenizer char|bpe:VOCAB)\n"
+            "  textcls:DIR           text classification: a sub-folder of *.txt files per class,\n"
+            "                        or a file per class (lines, or fortune's %%-records);\n"
+            "                        --max-len N token ids per sample\n"
             "\n`lamina <command> --help` describes a command; `lamina --version` prints the "
             "version.\nExit status: 0 success, 1 failure, 2 usage error.\n");
 }

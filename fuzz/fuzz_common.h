@@ -21,14 +21,26 @@
  * by an earlier input cannot hide a failure that sets none. */
 void lam_error_clear(void);
 
-/* Every path handed out, removed at exit. */
+/* Every path handed out, removed at exit (last first: files in a folder go
+ * before the folder). */
 static char fuzz_paths[16][256];
 static int fuzz_npaths;
 
 static void fuzz_cleanup(void)
 {
-    for (int i = 0; i < fuzz_npaths; i++) unlink(fuzz_paths[i]);
+    for (int i = fuzz_npaths - 1; i >= 0; i--) remove(fuzz_paths[i]);
     fuzz_npaths = 0;
+}
+
+/* Registers path for removal at exit; returns the registered copy. */
+static inline const char *fuzz_register(const char *p)
+{
+    for (int i = 0; i < fuzz_npaths; i++)
+        if (!strcmp(fuzz_paths[i], p)) return fuzz_paths[i];
+    if (fuzz_npaths == 16 || strlen(p) >= sizeof fuzz_paths[0]) abort();
+    if (!fuzz_npaths) atexit(fuzz_cleanup);
+    strcpy(fuzz_paths[fuzz_npaths], p);
+    return fuzz_paths[fuzz_npaths++];
 }
 
 /* The path of temporary file k for this process and extension, e.g.
@@ -39,12 +51,7 @@ static inline const char *fuzz_path(int k, const char *ext)
     struct stat st;
     const char *dir = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) ? "/dev/shm" : "/tmp";
     snprintf(p, sizeof p, "%s/lamina-fuzz-%ld-%d%s", dir, (long)getpid(), k, ext);
-    for (int i = 0; i < fuzz_npaths; i++)
-        if (!strcmp(fuzz_paths[i], p)) return fuzz_paths[i];
-    if (fuzz_npaths == 16) abort();
-    if (!fuzz_npaths) atexit(fuzz_cleanup);
-    strcpy(fuzz_paths[fuzz_npaths], p);
-    return fuzz_paths[fuzz_npaths++];
+    return fuzz_register(p);
 }
 
 static inline void fuzz_write(const char *path, const uint8_t *data, size_t size)

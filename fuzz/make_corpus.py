@@ -103,3 +103,25 @@ out("fuzz_json_spec", "tiny_gru.json",
     '{"class_name": "GRU", "config": {"units": 3, "return_sequences": true}},'
     '{"class_name": "SimpleRNN", "config": {"units": 2}},'
     '{"class_name": "Dense", "config": {"units": 1, "activation": "sigmoid"}}]}}')
+
+# Tokenizer JSON (a model's metadata "tokenizer"): both kinds, as lamina writes them.
+out("fuzz_tokenizer_json", "char.json",
+    '{"type":"char","version":1,"code_points":[0,10,32,33,39,51,84,101,102,104,111,115,120,'
+    '233,26481]}')
+out("fuzz_tokenizer_json", "bpe.json",
+    '{"type":"bpe","version":1,"pre_split":"gpt2-bytes","merges":[[116,104],[256,101],'
+    '[32,257],[111,120],[102,259],[32,260],[97,97],[262,262]]}')
+out("fuzz_tokenizer_json", "bpe_empty.json",
+    '{"type":"bpe","version":1,"pre_split":"gpt2-bytes","merges":[]}')
+
+# Tokenizer encoders: the first byte is the BPE vocabulary size - 256; the rest the text.
+out("fuzz_tokenizer_encode", "english", b"\x20" + b"The fox's den isn't 42 miles away; they'll see.\n" * 3)
+out("fuzz_tokenizer_encode", "utf8", b"\x40" + "caf\u00e9 \u6771\u4eac \U0001F600 na\u00efve\n".encode() * 2)
+out("fuzz_tokenizer_encode", "runs", b"\x08" + b"aaaaaaaaaaaa   \t\t\n\n  abababab 1234567890")
+out("fuzz_tokenizer_encode", "bytes", b"\x10" + bytes(range(256)))
+
+# Text readers: the first byte picks where the input is cut into the class
+# files "a" and "b.txt" (0..255 of its length).
+out("fuzz_text_readers", "lines", b"\x80" + b"one line\nanother line\r\n\nthird\nb line 1\nb line 2\n")
+out("fuzz_text_readers", "fortune", b"\x70" + b"a record\nof two lines\n%\nsecond\n%\n%\nb record\n%\nlast\n")
+out("fuzz_text_readers", "utf8", b"\x40" + "caf\u00e9\n\u6771\u4eac\n%\nx\n".encode())

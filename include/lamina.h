@@ -852,6 +852,132 @@ lam_status lam_model_to_json(const lam_model *m, char **out);
 lam_status lam_model_save(const lam_model *m, const char *path);
 lam_status lam_model_load(const char *path, lam_model **out);
 
+
+/* --------------------------------------------------------------------- text
+ *
+ * Text in: tokenizers, text files, language-modelling and classification
+ * data sets. Rules and formats: docs/TEXT.md.
+ *
+ * Intended usage (a character-level language model, as nanoGPT's
+ * shakespeare_char):
+ *
+ *     char *text; size_t len;
+ *     lam_load_text("input.txt", &text, &len);
+ *     lam_tokenizer *tok;
+ *     lam_tokenizer_train(LAM_TOKENIZER_CHAR, 0, text, len, &tok);
+ *     int32_t *ids; int64_t n;
+ *     lam_tokenizer_encode(tok, text, len, &ids, &n);
+ *     lam_dataset *train, *val;
+ *     lam_lm_split(ids, n, 256, 0.1, &train, &val);   // windows of 256, last 10% for validation
+ *     ... a model whose output is (256, lam_tokenizer_vocab_size(tok)) ...
+ *     lam_model_set_tokenizer(m, tok);                 // saved with the model
+ */
+
+/* A tokenizer: text <-> integer ids 0 .. vocab_size - 1. */
+typedef struct lam_tokenizer lam_tokenizer;
+typedef enum {
+    LAM_TOKENIZER_CHAR = 0, /* one token per Unicode code point of the training text, sorted
+                               (nanoGPT's chars = sorted(set(data))); text must be UTF-8 */
+    LAM_TOKENIZER_BPE       /* byte-level BPE: 256 byte tokens, then merges (GPT-2, minbpe);
+                               encodes any bytes */
+} lam_tokenizer_kind;
+/* The largest vocabulary a tokenizer may have (ids stay exact as floats). */
+#define LAM_TOKENIZER_MAX_VOCAB (1 << 20)
+/* The model metadata key lam_model_set_tokenizer stores a tokenizer's JSON under. */
+#define LAM_TOKENIZER_METADATA_KEY "tokenizer"
+
+/* Parses the command's spelling: "char" (*vocab_size = 0) or "bpe:VOCAB"
+ * (256 <= VOCAB <= LAM_TOKENIZER_MAX_VOCAB). */
+lam_status lam_tokenizer_parse(const char *spec, lam_tokenizer_kind *kind, int *vocab_size);
+/* Learns a tokenizer from text[0..len) (len > 0).
+ *   CHAR: the distinct code points of the text, sorted; vocab_size 0 = as many as there are,
+ *         else the most allowed (more distinct characters is an error). Invalid UTF-8 is an
+ *         error naming its byte offset.
+ *   BPE:  vocab_size 256 + merges, learnt as docs/TEXT.md says (fewer when the text runs out
+ *         of pairs to merge; lam_tokenizer_vocab_size tells). */
+lam_status lam_tokenizer_train(lam_tokenizer_kind kind, int vocab_size, const char *text,
+                               size_t len, lam_tokenizer **out);
+void lam_tokenizer_free(lam_tokenizer *t);
+lam_tokenizer_kind lam_tokenizer_kind_of(const lam_tokenizer *t);
+int lam_tokenizer_vocab_size(const lam_tokenizer *t);
+/* text[0..len) -> *n ids in *ids (free with free()). CHAR refuses invalid UTF-8 and
+ * characters outside its vocabulary, naming the byte offset (and the character as U+XXXX);
+ * BPE encodes any bytes. */
+lam_status lam_tokenizer_encode(const lam_tokenizer *t, const char *text, size_t len,
+                                int32_t **ids, int64_t *n);
+/* ids[0..n) -> *len bytes in *text, NUL-terminated (free with free()). An id outside the
+ * vocabulary is an error naming its position. */
+lam_status lam_tokenizer_decode(const lam_tokenizer *t, const int32_t *ids, int64_t n,
+                                char **text, size_t *len);
+/* The bytes of one token, for streaming output (*bytes is owned by the tokenizer, not
+ * NUL-terminated; a BPE token may hold part of a UTF-8 character). */
+lam_status lam_tokenizer_decode_token(const lam_tokenizer *t, int32_t id, const char **bytes,
+                                      size_t *len);
+/* The tokenizer as JSON text (free with free()), and back; source_name names the text in
+ * error messages (a file, "model.safetensors (metadata tokenizer)"). */
+lam_status lam_tokenizer_to_json(const lam_tokenizer *t, char **json);
+lam_status lam_tokenizer_from_json(const char *json, const char *source_name,
+                                   lam_tokenizer **out);
+/* Stores t in m's metadata under LAM_TOKENIZER_METADATA_KEY, and reads it back
+ * (*out = NULL, LAM_OK when m has none). */
+lam_status lam_model_set_tokenizer(lam_model *m, const lam_tokenizer *t);
+lam_status lam_model_tokenizer(const lam_model *m, lam_tokenizer **out);
+
+/* A UTF-8 text file, or a folder of *.txt files concatenated in file-name order (byte
+ * order, strcmp). *text is NUL-terminated (free with free()). Invalid UTF-8 is an error
+ * naming the file and byte offset; an empty corpus is an error naming the path. */
+lam_status lam_load_text(const char *path, char **text, size_t *len);
+
+/* Language modelling (next-token prediction). Sample k is the window
+ * ids[k*block .. k*block + block) as floats, input shape (block,), with per-position
+ * labels ids[k*block + 1 .. k*block + block] (lam_dataset_set_labels, per_sample = block):
+ * windows with stride block, not overlapping, floor((n - 1) / block) of them. n - 1 < block
+ * is an error (block larger than the corpus). Ids must be in [0, LAM_TOKENIZER_MAX_VOCAB). */
+lam_status lam_lm_dataset(const int32_t *ids, int64_t n, int64_t block, lam_dataset **out);
+/* lam_lm_dataset on the first part of ids and, into *val, on the last val_fraction of them
+ * (nanoGPT's split: train ids[0 .. (int)(n * (1 - val_fraction))), val the rest; no window
+ * crosses the split). val_fraction in [0, 1); 0 gives *val = NULL. */
+lam_status lam_lm_split(const int32_t *ids, int64_t n, int64_t block, double val_fraction,
+                        lam_dataset **train, lam_dataset **val);
+/* nanoGPT's get_batch: batch windows at random offsets i (uniform in [0, n - block)),
+ * x[b][t] = ids[i + t] (as floats), y[b][t] = ids[i + t + 1]; x and y hold batch * block
+ * values. The offsets are a function of (seed, step) alone, so a run is reproducible and
+ * resumable. Called every step, it does not re-check the ids (lam_lm_dataset does). */
+lam_status lam_lm_batch(const int32_t *ids, int64_t n, int64_t block, int batch, uint64_t seed,
+                        int64_t step, float *x, int32_t *y);
+
+/* Labelled text samples for classification, read from a folder (lam_load_textcls). */
+typedef struct lam_text_samples lam_text_samples;
+/* DIR holds either one sub-folder per class, each with *.txt files (one sample per file),
+ * or one file per class, named CLASS or CLASS.txt (other names, such as fortune's *.dat,
+ * are skipped), holding one sample per line, or, when some line is exactly "%", one
+ * sample per "%"-separated record (the fortune format). Classes are numbered in name
+ * order (strcmp); blank samples (white space only) are skipped; text must be UTF-8. At
+ * least 2 classes; with sub-folders, files directly in DIR are ignored. */
+lam_status lam_load_textcls(const char *dir, lam_text_samples **out);
+void lam_text_samples_free(lam_text_samples *s);
+int64_t lam_text_samples_count(const lam_text_samples *s);
+int lam_text_samples_num_classes(const lam_text_samples *s);
+const char *lam_text_samples_class_name(const lam_text_samples *s, int k);
+/* Sample i's text (not NUL-terminated; *len bytes) and class; NULL / -1 out of range. */
+const char *lam_text_samples_text(const lam_text_samples *s, int64_t i, size_t *len);
+int32_t lam_text_samples_label(const lam_text_samples *s, int64_t i);
+/* Puts the samples in a random order fixed by seed (they come in class order, so do this
+ * before taking the last fraction for validation). */
+void lam_text_samples_shuffle(lam_text_samples *s, uint64_t seed);
+/* Every sample, '\n'-separated, to train a tokenizer on (free with free()). */
+lam_status lam_text_samples_join(const lam_text_samples *s, char **text, size_t *len);
+/* Token ids for an Embedding: sample i is its first max_len tokens, each id + 1, padded
+ * after the end with 0 (Keras's TextVectorization(output_sequence_length)): id 0 is the
+ * padding (mask_zero), so the Embedding needs input_dim = vocab_size + 1. Input shape
+ * (max_len,), one class label per sample. */
+lam_status lam_textcls_dataset(const lam_text_samples *s, const lam_tokenizer *t,
+                               int64_t max_len, lam_dataset **out);
+/* Bag of tokens for classic models: sample i is the count of each token id in its text,
+ * input shape (vocab_size,), one class label per sample. */
+lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
+                              lam_dataset **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,6 +33,7 @@ max_len() {
     case "$1" in
     fuzz_json_spec) echo 8192 ;;
     fuzz_model_file) echo 8192 ;;
+    fuzz_tokenizer_json) echo 4096 ;;
     *) echo 2048 ;;
     esac
 }

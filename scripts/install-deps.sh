@@ -2,7 +2,8 @@
 # Installs the Debian packages lamina needs that are missing. As root it runs
 # apt-get; otherwise it prints the command to run.
 # Usage: install-deps.sh [--data] [--fuzz]
-#   --data  also Fashion-MNIST
+#   --data  also Fashion-MNIST and the fortune files (/usr/share/games/fortunes:
+#           a text classification corpus, `--data textcls:/usr/share/games/fortunes`)
 #   --fuzz  also clang, libFuzzer's runtime and clang's OpenMP (libomp: the
 #           library is built with OpenMP, and clang does not bring it)
 #           (scripts/fuzz.sh)
@@ -10,7 +11,7 @@ set -eu
 pkgs="gcc make cmake pkg-config zlib1g-dev libcjson-dev libpng-dev"
 for arg in "$@"; do
     case "$arg" in
-    --data) pkgs="$pkgs dataset-fashion-mnist" ;;
+    --data) pkgs="$pkgs dataset-fashion-mnist fortunes" ;;
     --fuzz) pkgs="$pkgs clang libclang-rt-14-dev libomp-14-dev" ;;
     *) echo "install-deps.sh: unknown option $arg (use --data, --fuzz)" >&2; exit 2 ;;
     esac

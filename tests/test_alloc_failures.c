@@ -4,7 +4,8 @@
  * for Sequential and functional Keras JSON (residual Add, BatchNormalization,
  * a shared layer), and a functional model built in C (two inputs, a shared
  * layer, two outputs with their own losses) -> compile -> lam_fit_multi
- * with callbacks -> forward.
+ * with callbacks -> forward; and the text path (tokenizers, text readers,
+ * language-model and classification data sets, model metadata).
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -212,10 +213,67 @@ static int stray_files(const char *what, long n)
     return stray;
 }
 
-/* spec NULL: the functional path. */
+/* The text path: a text file -> char tokenizer -> ids -> language-model
+ * windows; BPE training, encoding and decoding; a text classification folder
+ * -> token ids and counts; a model keeping its tokenizer in its metadata ->
+ * save -> load -> the tokenizer back. Fixtures: tests/fixtures/text/. */
+static const char TEXT_PATH[] = "text";
+
+static lam_status path_text(const char *file)
+{
+    char *text = NULL, *back = NULL, *joined = NULL;
+    size_t len = 0, blen = 0, jlen = 0;
+    lam_tokenizer *chars = NULL, *bpe = NULL, *again = NULL;
+    int32_t *ids = NULL, *bids = NULL;
+    int64_t n = 0, bn = 0;
+    lam_dataset *train = NULL, *val = NULL, *cls = NULL, *counts = NULL;
+    lam_text_samples *samples = NULL;
+    lam_model *m = NULL, *loaded = NULL;
+    lam_status s = lam_load_text("fixtures/text/corpus.txt", &text, &len);
+    if (s == LAM_OK) s = lam_tokenizer_train(LAM_TOKENIZER_CHAR, 0, text, len, &chars);
+    if (s == LAM_OK) s = lam_tokenizer_encode(chars, text, len, &ids, &n);
+    if (s == LAM_OK) s = lam_lm_split(ids, n, 16, 0.1, &train, &val);
+    /* A short text keeps BPE's allocations (pair tables, occurrence lists) few. */
+    if (s == LAM_OK) s = lam_tokenizer_train(LAM_TOKENIZER_BPE, 280, text, 400, &bpe);
+    if (s == LAM_OK) s = lam_tokenizer_encode(bpe, text, 400, &bids, &bn);
+    if (s == LAM_OK) s = lam_tokenizer_decode(bpe, bids, bn, &back, &blen);
+    if (s == LAM_OK) s = lam_load_textcls("fixtures/text/textcls_files", &samples);
+    if (s == LAM_OK) s = lam_text_samples_join(samples, &joined, &jlen);
+    if (s == LAM_OK) s = lam_textcls_dataset(samples, bpe, 8, &cls);
+    if (s == LAM_OK) s = lam_textcls_counts(samples, bpe, &counts);
+    if (s == LAM_OK && !(m = lam_sequential("text"))) s = LAM_ERR_NOMEM;
+    if (s == LAM_OK) s = lam_model_add_input(m, 1, (int64_t[]){8});
+    if (s == LAM_OK) s = lam_model_add_dense(m, 3, LAM_ACT_SOFTMAX);
+    lam_optimizer adam = lam_adam();
+    if (s == LAM_OK) s = lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+    if (s == LAM_OK) s = lam_model_set_metadata(m, "source", "fixtures/text");
+    if (s == LAM_OK) s = lam_model_set_tokenizer(m, bpe);
+    if (s == LAM_OK) s = lam_model_save(m, file);
+    if (s == LAM_OK) s = lam_model_load(file, &loaded);
+    if (s == LAM_OK) s = lam_model_tokenizer(loaded, &again);
+    lam_tokenizer_free(again);
+    lam_model_free(loaded);
+    lam_model_free(m);
+    lam_dataset_free(counts);
+    lam_dataset_free(cls);
+    free(joined);
+    lam_text_samples_free(samples);
+    free(back);
+    free(bids);
+    lam_tokenizer_free(bpe);
+    lam_dataset_free(val);
+    lam_dataset_free(train);
+    free(ids);
+    lam_tokenizer_free(chars);
+    free(text);
+    return s;
+}
+
+/* spec NULL: the functional path; TEXT_PATH: the text path. */
 static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
                            const char *ckpt_file, float *pred)
 {
+    if (spec == TEXT_PATH) return path_text(file);
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -285,6 +343,7 @@ int main(void)
     fail_each_allocation("lstm_gru", GRU_SPEC, 2, (int64_t[]){4, 4});
     fail_each_allocation("functional", NULL, 2, (int64_t[]){4, 4});
     fail_each_allocation("functional_json", FUNCTIONAL_SPEC, 3, (int64_t[]){4, 4, 1});
+    fail_each_allocation("text", TEXT_PATH, 3, (int64_t[]){4, 4, 1});
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }

@@ -37,6 +37,15 @@
 #define LLVMFuzzerTestOneInput fuzz_model_file_one
 #include "../fuzz/fuzz_model_file.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_tokenizer_json_one
+#include "../fuzz/fuzz_tokenizer_json.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_tokenizer_encode_one
+#include "../fuzz/fuzz_tokenizer_encode.c"
+#undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_text_readers_one
+#include "../fuzz/fuzz_text_readers.c"
+#undef LLVMFuzzerTestOneInput
 
 static const struct {
     const char *name;
@@ -45,6 +54,9 @@ static const struct {
     {"fuzz_idx", fuzz_idx_one},       {"fuzz_csv", fuzz_csv_one},
     {"fuzz_npy", fuzz_npy_one},       {"fuzz_libsvm", fuzz_libsvm_one},
     {"fuzz_json_spec", fuzz_json_spec_one}, {"fuzz_model_file", fuzz_model_file_one},
+    {"fuzz_tokenizer_json", fuzz_tokenizer_json_one},
+    {"fuzz_tokenizer_encode", fuzz_tokenizer_encode_one},
+    {"fuzz_text_readers", fuzz_text_readers_one},
 };
 
 /* Each regression input (fuzz/regressions/<target>/<file>) and a substring

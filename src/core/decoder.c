@@ -109,6 +109,7 @@ lam_status lam_model_decoder(const lam_model *m, lam_model **out)
     if (st == LAM_OK && (d->nparams != m->nparams || d->nstate != m->nstate))
         st = lam_error(LAM_ERR_STATE, "model \"%s\": the decoder has %lld weights, the model "
                        "%lld", m->name, (long long)d->nparams, (long long)m->nparams);
+    if (st == LAM_OK) st = lam_model_copy_metadata(d, m); /* the tokenizer follows */
     if (st == LAM_OK) st = lam_model_init_weights(d);
     if (st == LAM_OK) {
         memcpy(d->params, m->params, sizeof(float) * (size_t)m->nparams);

@@ -76,6 +76,16 @@ lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int6
                                  int64_t count, float *x, int32_t *labels, float *targets,
                                  float *weights);
 
+/* ----------------------------------------------------------------- UTF-8 */
+/* Decodes one code point of strict UTF-8 (as Python's decoder: no overlong
+ * forms, surrogates or values above U+10FFFF) from s[0..n): returns its length
+ * in bytes, or 0 when s does not start with a valid sequence. */
+size_t lam_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+/* The byte offset of the first invalid sequence in text[0..n), or -1. */
+int64_t lam_utf8_invalid_at(const char *text, size_t n);
+/* Writes cp (<= U+10FFFF) as UTF-8; returns its length (1 to 4). */
+size_t lam_utf8_encode(uint32_t cp, char out[4]);
+
 /* Set by lam_request_stop(). */
 int lam_stop_requested(void);
 

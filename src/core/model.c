@@ -131,6 +131,7 @@ void lam_model_free(lam_model *m)
     lam_free(m->output_nodes);
     lam_free(m->losses);
     lam_free(m->loss_weights);
+    lam_model_free_metadata(m);
     lam_free(m);
 }
 

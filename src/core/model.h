@@ -55,7 +55,21 @@ struct lam_model {
     int last_batch;
     int64_t position;     /* a decoder's current sequence position (lam_decoder_step) */
     int64_t decode_capacity; /* a decoder's longest sequence (0: not a decoder) */
+
+    /* Text kept with the model (lam_model_set_metadata; metadata.c), sorted by key. */
+    int nmeta;
+    char **meta_keys, **meta_values;
 };
+
+/* Metadata limits: a key is [A-Za-z0-9_.-]{1,63}; values are UTF-8 text. */
+#define LAM_METADATA_MAX_KEY 63
+#define LAM_METADATA_MAX_VALUE (64 << 20)
+#define LAM_METADATA_MAX_KEYS 1024
+/* LAM_OK when key is a valid metadata key, else LAM_ERR_ARG naming the bad byte. */
+lam_status lam_metadata_check_key(const char *key);
+/* Copies every metadata entry of src into dst (a decoder, a clone). */
+lam_status lam_model_copy_metadata(lam_model *dst, const lam_model *src);
+void lam_model_free_metadata(lam_model *m);
 
 /* Allocates the parameter, gradient and state buffers and initialises the
  * weights from the model's seed (no-op when already allocated). */

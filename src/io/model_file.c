@@ -24,6 +24,9 @@
 #define FORMAT_VERSION "1"
 /* A header larger than this is not one lamina wrote: refuse before parsing. */
 #define MAX_HEADER ((uint64_t)256 << 20)
+/* The user's metadata (lam_model_set_metadata) is saved under this prefix so
+ * that no key can clash with lamina's own. */
+#define USER_META_PREFIX "meta."
 
 static const char *slot_name(const lam_model *m, int slot)
 {
@@ -161,6 +164,12 @@ static cJSON *build_header(const lam_model *m, const char *path, lam_status *st)
         ok = ok && meta_add(meta, "epoch_correct", num);
     }
 
+    for (int i = 0; ok && i < m->nmeta; i++) {
+        char key[sizeof USER_META_PREFIX + LAM_METADATA_MAX_KEY];
+        snprintf(key, sizeof key, USER_META_PREFIX "%s", m->meta_keys[i]);
+        ok = meta_add(meta, key, m->meta_values[i]);
+    }
+
     uint64_t offset = 0;
     int nt = lam_model_num_tensors(m);
     for (int s = -1; ok && m->params && s < m->nslots; s++) {
@@ -210,6 +219,11 @@ lam_status lam_model_save(const lam_model *m, const char *path)
     cJSON_Delete(h);
     if (!text) return lam_error(LAM_ERR_NOMEM, "%s: out of memory writing the header", path);
     size_t len = strlen(text);
+    if ((uint64_t)len > MAX_HEADER) {
+        free(text);
+        return lam_error(LAM_ERR_ARG, "%s: the file header would be %zu bytes, more than the %"
+                         PRIu64 " a reader accepts (too much metadata?)", path, len, MAX_HEADER);
+    }
     /* safetensors pads the header with spaces so the data starts 8-aligned. */
     save_ctx c = {m, path, text, len, (len + 7) / 8 * 8, lam_model_num_tensors(m)};
     st = lam_write_atomic(path, save_write, &c);
@@ -358,6 +372,26 @@ static lam_status load_state(const cJSON *meta, const char *path, lam_train_stat
     LAM_TRY(meta_str(meta, path, "seed", false, &s));
     *has_seed = s != NULL;
     if (s) LAM_TRY(parse_u64(path, "seed", s, seed, NULL));
+    return LAM_OK;
+}
+
+/* The user's metadata: every "meta.<key>" entry, with a valid key and a string value. */
+static lam_status load_user_metadata(const cJSON *meta, const char *path, lam_model *m)
+{
+    const size_t np = strlen(USER_META_PREFIX);
+    for (const cJSON *e = meta->child; e; e = e->next) {
+        if (strncmp(e->string, USER_META_PREFIX, np) != 0) continue;
+        if (!cJSON_IsString(e))
+            return lam_error(LAM_ERR_FORMAT, "%s: __metadata__ \"%.80s\" is not a string "
+                             "(safetensors metadata values are strings)", path, e->string);
+        if (lam_model_metadata(m, e->string + np))
+            return lam_error(LAM_ERR_FORMAT, "%s: __metadata__ \"%.80s\" appears twice", path,
+                             e->string);
+        lam_status st = lam_model_set_metadata(m, e->string + np, e->valuestring);
+        if (st != LAM_OK)
+            return lam_error_context(st == LAM_ERR_NOMEM ? st : LAM_ERR_FORMAT, "%s: __metadata__",
+                                     path);
+    }
     return LAM_OK;
 }
 
@@ -603,6 +637,7 @@ static lam_status load_from(const char *path, const unsigned char *buf, size_t s
         }
         m->opt_scalar = v;
     }
+    if ((st = load_user_metadata(meta, path, m)) != LAM_OK) goto done;
     if ((st = lam_model_set_train_state(m, &ts)) != LAM_OK) {
         st = lam_error_context(st, "%s", path);
         goto done;
