@@ -16,6 +16,7 @@ static const subcommand SUBCOMMANDS[] = {
     {"predict", cmd_predict, "top classes for images (PNG, PGM), .npy arrays or a data set"},
     {"summary", cmd_summary, "print a model's Keras summary table"},
     {"demo", cmd_demo, "train the seed CNN on Fashion-MNIST and report test accuracy"},
+    {"generate", cmd_generate, "continue a prompt with a language model trained on text"},
     {"compare", cmd_compare, "train classic and deep models on one split and compare them"},
 };
 #define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])

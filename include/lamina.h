@@ -923,6 +923,14 @@ lam_status lam_tokenizer_from_json(const char *json, const char *source_name,
 lam_status lam_model_set_tokenizer(lam_model *m, const lam_tokenizer *t);
 lam_status lam_model_tokenizer(const lam_model *m, lam_tokenizer **out);
 
+/* Text from a sequence model: prompt encoded with tok (a character outside a
+ * char tokenizer's vocabulary is an error naming it), o->max_tokens tokens
+ * sampled as lam_generate_tokens does (o->on_token sees each id as it comes;
+ * lam_tokenizer_decode_token gives its bytes), decoded into *text (the
+ * continuation only, NUL-terminated, free with free()) and *len bytes. */
+lam_status lam_generate(lam_model *m, const lam_tokenizer *tok, const char *prompt,
+                        const lam_generate_options *o, char **text, size_t *len);
+
 /* A UTF-8 text file, or a folder of *.txt files concatenated in file-name order (byte
  * order, strcmp). *text is NUL-terminated (free with free()). Invalid UTF-8 is an error
  * naming the file and byte offset; an empty corpus is an error naming the path. */
