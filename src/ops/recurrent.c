@@ -465,6 +465,7 @@ const lam_op lam_op_lstm = {
     .forward = rnn_forward,
     .backward = rnn_backward,
     .scratch = rnn_scratch,
+    .mask_rule = LAM_MASK_KEEP,
 };
 const lam_op lam_op_gru = {
     .kind = LAM_LAYER_GRU,
@@ -475,6 +476,7 @@ const lam_op lam_op_gru = {
     .forward = rnn_forward,
     .backward = rnn_backward,
     .scratch = rnn_scratch,
+    .mask_rule = LAM_MASK_KEEP,
 };
 const lam_op lam_op_simplernn = {
     .kind = LAM_LAYER_SIMPLERNN,
@@ -485,4 +487,5 @@ const lam_op lam_op_simplernn = {
     .forward = rnn_forward,
     .backward = rnn_backward,
     .scratch = rnn_scratch,
+    .mask_rule = LAM_MASK_KEEP,
 };
