@@ -280,7 +280,7 @@ def model_c():
 
 
 def json_position():
-    inp = keras.Input((6,), name="ids")
+    inp = keras.Input((6,), dtype="int32", name="ids")
     x = layers.Embedding(12, 5, mask_zero=True, name="emb")(inp)
     p = keras_hub.layers.PositionEmbedding(6, name="pos")(x)
     y = layers.Dense(3, name="out")(layers.Add(name="add")([x, p]))
@@ -288,7 +288,7 @@ def json_position():
     with open(os.path.join(OUT, "position_keras3.json"), "w") as fh:
         fh.write(model.to_json())
     save("pos_params", [model.count_params()], "count_params() of the position model")
-    FILES.append(("position_keras3.json", "JSON", "Keras model.to_json() of Input(6) -> "
+    FILES.append(("position_keras3.json", "JSON", "Keras model.to_json() of Input(6, int32) -> "
                   "Embedding(12, 5, mask_zero) -> x + PositionEmbedding(6)(x) (Add) -> Dense(3)"))
 
 

@@ -781,6 +781,20 @@ static void refusals(void)
                 "has no \"embedding_dim\"");
     cJSON_Delete(w);
 
+    /* Token ids come as int32 (Keras's JSON of position_keras3.json has it);
+     * strings do not. */
+    const char *in_str = "{\"class_name\":\"InputLayer\",\"config\":{\"batch_shape\":[null,6],"
+                         "\"dtype\":\"%s\"}}";
+    char text[256];
+    snprintf(text, sizeof text, in_str, "int64");
+    cJSON *j = cJSON_Parse(text);
+    CHECK_OK(lam_layer_from_cjson(j, "<test>", &s));
+    cJSON_Delete(j);
+    snprintf(text, sizeof text, in_str, "string");
+    j = cJSON_Parse(text);
+    CHECK_FAILS(lam_layer_from_cjson(j, "<test>", &s), LAM_ERR_UNSUPPORTED, "int32 or int64 ids");
+    cJSON_Delete(j);
+
     /* Building: a sequence longer than the table; a (T,) input. */
     lam_model *m = lam_model_new("bad");
     int in, n;

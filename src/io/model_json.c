@@ -153,7 +153,8 @@ enum {
     H_IGNORE, H_TRUE, H_FALSE, H_NULL, H_ZERO, H_ONE, H_ONES, H_CHLAST, H_DTYPE,
     H_GLOROT, H_ZEROS, H_ONESINIT, H_ORTHO, H_UNITS, H_KERNEL, H_STRIDES, H_POOL, H_PADDING,
     H_ACT, H_RACT, H_BOOL, H_RATE, H_AXIS, H_MOMENTUM, H_EPSILON, H_TARGET, H_DIMS, H_REPEATS,
-    H_PAD2D, H_SIZE, H_NEAREST, H_WRAPPED, H_MERGE, H_INPUT_DIM, H_UNIFORM, H_SEQLEN, H_TIED
+    H_PAD2D, H_SIZE, H_NEAREST, H_WRAPPED, H_MERGE, H_INPUT_DIM, H_UNIFORM, H_SEQLEN, H_TIED,
+    H_INPUT_DTYPE
 };
 #define KB(k) ((uint64_t)1 << (k))
 #define K_INPUT KB(LAM_LAYER_INPUT)
@@ -198,6 +199,7 @@ static const key_rule rules[] = {
     /* Everywhere: identity and bookkeeping. */
     {"name", K_ALL, H_IGNORE, 0}, /* read before the rules run */
     {"trainable", K_ALL, H_TRUE, 0},
+    {"dtype", K_INPUT, H_INPUT_DTYPE, 0}, /* before the rule for every layer */
     {"dtype", K_ALL, H_DTYPE, 0},
     {"dtype_policy", K_ALL, H_DTYPE, 0},
     {"batch_input_shape", K_ALL, H_IGNORE, 0}, /* handled by the reader of the input */
@@ -548,6 +550,13 @@ static lam_status apply_rule(const lctx *c, const key_rule *r, const cJSON *v, l
     case H_DTYPE:
         return dtype_ok(v) ? LAM_OK
                : reject(c, LAM_ERR_UNSUPPORTED, key, v, "lamina supports only float32");
+    case H_INPUT_DTYPE:
+        /* Token ids (keras.Input(dtype="int32") before an Embedding) travel as
+         * float32, exact for ids below 2^24 (Embedding's largest input_dim). */
+        return dtype_ok(v) || is_str(v, "int32") || is_str(v, "int64")
+                   ? LAM_OK
+                   : reject(c, LAM_ERR_UNSUPPORTED, key, v,
+                            "lamina supports float32, and int32 or int64 ids (read as float32)");
     case H_GLOROT:
         return is_null(v) || init_is(v, "GlorotUniform", "glorot_uniform")
                    ? LAM_OK
