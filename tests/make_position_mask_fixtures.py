@@ -144,8 +144,8 @@ def token_and_position():
 
 # No id but 0 repeats within a batch: Keras's TensorFlow backend hands Adam an Embedding's
 # gradient as IndexedSlices and squares each slice before summing duplicates, so a repeated
-# id's second moment is sum(g_i^2), not (sum g_i)^2 as in lamina (and in Keras's dense
-# backends). Padding's gradient is exactly 0 here, where both agree.
+# id's second moment is sum(g_i^2), not (sum g_i)^2 as in a dense update (lamina's).
+# Padding's gradient is exactly 0 here, where both agree.
 A_IDS = np.array([[3, 7, 1, 0, 0, 0], [5, 0, 2, 9, 0, 0], [11, 4, 6, 8, 12, 10],
                   [0, 0, 0, 0, 13, 14]])
 
@@ -305,7 +305,15 @@ def main():
                  "`tests/make_position_mask_fixtures.py` (its docstring says what each model is "
                  "and how to run it); do not edit by hand.\n"
                  f"Produced with keras {keras.__version__}, keras_hub {keras_hub.__version__} "
-                 f"(its own layers), numpy {np.__version__}.\n\n"
+                 f"(its own layers, installed with pip; not re-implemented), numpy "
+                 f"{np.__version__}.\n\n"
+                 "Two Keras details the data avoid or record: no id but 0 repeats within a "
+                 "batch, because Keras's TensorFlow backend gives Adam an Embedding's gradient as "
+                 "IndexedSlices and squares each slice before summing duplicates (a repeated "
+                 "id's second moment is sum(g_i^2), not (sum g_i)^2 as in a dense update, "
+                 "lamina's); and Keras's `metrics=[\"accuracy\"]` ignores sample weights, "
+                 "so `b_eval` records `weighted_metrics`' accuracy, which lamina's weighted "
+                 "accuracy is.\n\n"
                  "| file | shape | what |\n|---|---|---|\n")
         for name, shape, desc in FILES:
             fh.write(f"| `{name}` | {shape} | {desc} |\n")
