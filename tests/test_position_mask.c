@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <string.h>
+#include <unistd.h>
 
 #define TOL 1e-5
 
@@ -742,6 +743,41 @@ static void keras_json(void)
     free(params);
 }
 
+/* A model file keeps mask_zero and the keras_hub layers (its architecture is
+ * this JSON): the loaded model masks and predicts as the saved one, bit for bit. */
+static void save_load(void)
+{
+    float *ids = load("b_ids", 24);
+    if (!ids) return;
+    lam_model *m = masked_sequence_model(NULL), *back = NULL;
+    lam_optimizer adam = lam_adam();
+    CHECK_OK(lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+    CHECK_OK(lam_model_plan(m, 4));
+    weights(m, "b_w", true);
+    char path[] = "/tmp/lamina-position-mask-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "temporary file");
+    if (fd >= 0) close(fd);
+    CHECK_OK(lam_model_save(m, path));
+    CHECK_OK(lam_model_load(path, &back));
+    unlink(path);
+    if (back) {
+        CHECK_OK(lam_model_plan(back, 4));
+        memcpy(lam_model_input_buffer(m, 0), ids, sizeof(float) * 24);
+        memcpy(lam_model_input_buffer(back, 0), ids, sizeof(float) * 24);
+        CHECK_OK(lam_forward(m, 4, LAM_MODE_INFER));
+        CHECK_OK(lam_forward(back, 4, LAM_MODE_INFER));
+        CHECK(memcmp(lam_model_output(m, 0), lam_model_output(back, 0), sizeof(float) * 168) == 0,
+              "the loaded model predicts the same bits");
+        CHECK(back->nodes[1].masked && back->nodes[back->n - 1].masked &&
+              memcmp(back->nodes[1].mask, m->nodes[1].mask, sizeof(float) * 24) == 0,
+              "and carries the same mask");
+    }
+    lam_model_free(back);
+    lam_model_free(m);
+    free(ids);
+}
+
 static const char *const pe_layer =
     "{\"module\":\"keras_hub.src.layers.modeling.position_embedding\",\"class_name\":"
     "\"PositionEmbedding\",\"config\":{\"name\":\"pos\",\"trainable\":true,\"dtype\":\"float32\","
@@ -829,6 +865,7 @@ int main(void)
     padding_is_inert();
     gradients();
     keras_json();
+    save_load();
     refusals();
     return test_summary("test_position_mask");
 }
