@@ -89,7 +89,7 @@ int main(int argc, char **argv)
                          .grads = m->grads + nd->param_offset,
                          .state = m->state + nd->state_offset, .scratch = m->scratch,
                          .training = !latency, .record = !latency, .seed = m->seed,
-                         .step = m->step};
+                         .step = m->step, .masks = m->in_masks};
             const float *xs[1] = {m->nodes[i - 1].value};
             double t0 = now();
             nd->op->forward(nd, &c, xs, nd->value, B);
@@ -108,7 +108,8 @@ int main(int argc, char **argv)
             lam_ctx c = {.params = m->params + nd->param_offset,
                          .grads = m->grads + nd->param_offset,
                          .state = m->state + nd->state_offset, .scratch = m->scratch,
-                         .training = true, .record = true, .seed = m->seed, .step = m->step};
+                         .training = true, .record = true, .seed = m->seed, .step = m->step,
+                         .masks = m->in_masks};
             const float *xs[1] = {m->nodes[i - 1].value};
             float *dxs[1] = {i > 1 ? m->nodes[i - 1].grad : NULL};
             double t0 = cpu_now();

@@ -81,6 +81,11 @@ for name in ("functional_shared_keras3", "functional_shared_tfkeras2", "function
     with open(os.path.join(ROOT, "tests", "fixtures", name + ".json")) as f:
         out("fuzz_json_spec", name + ".json",
             json.dumps(json.load(f), separators=(",", ":")))
+# keras_hub's TokenAndPositionEmbedding and PositionEmbedding, Embedding(mask_zero), int32 ids.
+for name in ("masked_sequence_keras3", "position_keras3"):
+    with open(os.path.join(ROOT, "tests", "fixtures", "position_mask", name + ".json")) as f:
+        out("fuzz_json_spec", name + ".json",
+            json.dumps(json.load(f), separators=(",", ":")))
 out("fuzz_json_spec", "tiny_functional_keras3.json",
     '{"class_name": "Functional", "config": {"name": "f", "layers": ['
     '{"class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "a"}, "inbound_nodes": []},'

@@ -277,7 +277,9 @@ typedef struct lam_layer_spec {
     int input_dim;                       /* Embedding: the vocabulary size (no default) */
     bool mask_zero;                      /* Embedding, TokenAndPositionEmbedding: id 0 is
                                             padding, masked out downstream (attention,
-                                            pooling, the loss), as Keras's */
+                                            GlobalAveragePooling1D, the loss), as Keras's;
+                                            docs/ENGINE.md, "Masks", says which layers
+                                            pass the mask on */
     int num_heads, key_dim, value_dim;   /* MultiHeadAttention (value_dim 0: key_dim) */
     int output_dim;                      /* MultiHeadAttention's output_shape (0: the
                                             query's last axis, as Keras's None) */
@@ -662,8 +664,12 @@ typedef struct lam_batch_metrics {
     double counted;  /* output 0: what accuracy divides by */
 } lam_batch_metrics;
 /* The losses of the last forward against targets[k] for every output k,
- * with Keras's reductions (mean over positions and samples). With
- * write_grads, also every output's gradient of the batch mean, ready for
+ * with Keras's reductions (mean over positions and samples). An output that
+ * carries a Keras mask (an Embedding or TokenAndPositionEmbedding with
+ * mask_zero upstream, passed on by position-wise layers) counts only its real
+ * positions, as Keras: the loss is sum(weight * loss) over them divided by
+ * their number, and accuracy counts only them. With write_grads, also every
+ * output's gradient of the batch mean (0 at padded positions), ready for
  * lam_backward. */
 lam_status lam_loss_eval(lam_model *m, int batch, const lam_target *targets, bool write_grads,
                          lam_batch_metrics *out);

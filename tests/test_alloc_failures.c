@@ -2,7 +2,8 @@
  * fails in turn: JSON spec -> compile -> fit (one epoch, validation_split,
  * a checkpoint saved every 2 steps) -> save -> load -> predict -> evaluate,
  * for Sequential and functional Keras JSON (residual Add, BatchNormalization,
- * a shared layer), and a functional model built in C (two inputs, a shared
+ * a shared layer) and a masked one (TokenAndPositionEmbedding with mask_zero
+ * feeding GlobalAveragePooling1D), and a functional model built in C (two inputs, a shared
  * layer, two outputs with their own losses) -> compile -> lam_fit_multi
  * with callbacks -> forward; and the text path (tokenizers, text readers,
  * language-model and classification data sets, model metadata).
@@ -79,6 +80,19 @@ static const char FUNCTIONAL_SPEC[] =
     "\":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"keras_history\":["
     "\"drop\",0,0]}}],\"kwargs\":{}}]}],\"input_layers\":[[\"img\",0,0]],\"output_layers\":[[\"ou"
     "t\",0,0]]}}";
+
+/* keras_hub's TokenAndPositionEmbedding with mask_zero: masks are planned
+ * (the Dense passes its input's on; GlobalAveragePooling1D reads it). Ids are
+ * the data's values in [0, 1): id 0 everywhere, masked where the value is 0. */
+static const char MASKED_SPEC[] =
+    "{\"module\": \"keras\", \"class_name\": \"Sequential\", \"config\": {\"name\": \"masked\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 16]}},"
+    "{\"class_name\": \"TokenAndPositionEmbedding\", \"registered_name\": "
+    "\"keras_hub>TokenAndPositionEmbedding\", \"config\": {\"vocabulary_size\": 5, "
+    "\"sequence_length\": 16, \"embedding_dim\": 3, \"mask_zero\": true}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"units\": 4, \"activation\": \"tanh\"}},"
+    "{\"class_name\": \"GlobalAveragePooling1D\", \"config\": {}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"units\": 3, \"activation\": \"softmax\"}}]}}";
 
 static lam_dataset *tiny_data(int rank, const int64_t *shape)
 {
@@ -343,6 +357,7 @@ int main(void)
     fail_each_allocation("lstm_gru", GRU_SPEC, 2, (int64_t[]){4, 4});
     fail_each_allocation("functional", NULL, 2, (int64_t[]){4, 4});
     fail_each_allocation("functional_json", FUNCTIONAL_SPEC, 3, (int64_t[]){4, 4, 1});
+    fail_each_allocation("masked", MASKED_SPEC, 1, (int64_t[]){16});
     fail_each_allocation("text", TEXT_PATH, 3, (int64_t[]){4, 4, 1});
     rmdir(dir);
     return test_summary("test_alloc_failures");

@@ -330,8 +330,18 @@ static void embedding_errors(void)
         "{\"class_name\":\"InputLayer\",\"config\":{\"name\":\"in\",\"batch_shape\":[null,5]}},"
         "{\"class_name\":\"Embedding\",\"config\":{\"name\":\"tok\",\"input_dim\":10,"
         "\"output_dim\":4,\"mask_zero\":true}}]}}";
+    /* mask_zero reads (masks: tests/test_position_mask.c); a number is no bool. */
     lam_model *r = NULL;
-    CHECK_FAILS(lam_model_from_json(json, "masked", &r), LAM_ERR_UNSUPPORTED, "\"tok\"");
+    CHECK_OK(lam_model_from_json(json, "masked", &r));
+    CHECK(r && lam_model_layer(r, 1)->mask_zero, "mask_zero read");
+    lam_model_free(r);
+    r = NULL;
+    const char *json_num =
+        "{\"class_name\":\"Sequential\",\"config\":{\"name\":\"s\",\"layers\":["
+        "{\"class_name\":\"InputLayer\",\"config\":{\"name\":\"in\",\"batch_shape\":[null,5]}},"
+        "{\"class_name\":\"Embedding\",\"config\":{\"name\":\"tok\",\"input_dim\":10,"
+        "\"output_dim\":4,\"mask_zero\":1}}]}}";
+    CHECK_FAILS(lam_model_from_json(json_num, "masked", &r), LAM_ERR_FORMAT, "\"tok\"");
     CHECK(strstr(lam_last_error(), "mask_zero") != NULL, "names the key: %s", lam_last_error());
     lam_model_free(r);
     r = NULL;

@@ -75,6 +75,8 @@ static const struct { const char *cls; lam_layer_kind kind; } kinds[] = {
     {"GlobalMaxPooling2D", LAM_LAYER_GLOBAL_MAXPOOL2D},
     {"ZeroPadding2D", LAM_LAYER_ZERO_PADDING2D}, {"UpSampling2D", LAM_LAYER_UPSAMPLING2D},
     {"Bidirectional", LAM_LAYER_BIDIRECTIONAL}, {"Embedding", LAM_LAYER_EMBEDDING},
+    {"PositionEmbedding", LAM_LAYER_POSITION_EMBEDDING},
+    {"TokenAndPositionEmbedding", LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING},
 };
 
 static int kind_of(const char *cls)
@@ -109,7 +111,7 @@ static bool spec_equal(const lam_layer_spec *a, const lam_layer_spec *b, char *w
     SAME(return_sequences) SAME(return_state) SAME(go_backwards) SAME(unit_forget_bias)
     SAME(reset_after) SAME(rank) SAME(axis) SAME(momentum) SAME(epsilon) SAME(center)
     SAME(scale) SAME(dims) SAME(repeats) SAME(pad) SAME(size) SAME(wrapped) SAME(merge_mode)
-    SAME(input_dim)
+    SAME(input_dim) SAME(mask_zero) SAME(sequence_length)
 #undef SAME
     if (strcmp(a->name, b->name) != 0) {
         snprintf(why, n, "name \"%s\" vs \"%s\"", a->name, b->name);
@@ -512,7 +514,10 @@ static void test_every_kind_both_ways(void)
         case LAM_LAYER_BIDIRECTIONAL:
             s.wrapped = LAM_LAYER_GRU; s.units = 6; s.merge_mode = LAM_MERGE_AVE;
             s.return_sequences = true; s.reset_after = false; break;
-        case LAM_LAYER_EMBEDDING: s.input_dim = 12; s.units = 5; break;
+        case LAM_LAYER_EMBEDDING: s.input_dim = 12; s.units = 5; s.mask_zero = true; break;
+        case LAM_LAYER_POSITION_EMBEDDING: s.sequence_length = 17; break;
+        case LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING:
+            s.input_dim = 30; s.units = 6; s.sequence_length = 9; s.mask_zero = true; break;
         default: break;
         }
         cJSON *w = lam_layer_to_cjson(&s);

@@ -91,11 +91,12 @@ void lam_model_free_plan(lam_model *m)
             lam_free_aligned(nd->value);
             lam_free_aligned(nd->grad);
         }
+        if (nd->masked && !lam_mask_is_input0s(nd)) lam_free_aligned(nd->mask);
         lam_free_aligned(nd->saved);
         lam_free_aligned(nd->logits);
         lam_free_aligned(nd->saved_idx);
         lam_free_aligned(nd->cache);
-        nd->value = nd->grad = nd->saved = nd->logits = nd->cache = NULL;
+        nd->value = nd->grad = nd->saved = nd->logits = nd->cache = nd->mask = NULL;
         nd->saved_idx = NULL;
     }
     lam_free_aligned(m->scratch);
@@ -104,10 +105,11 @@ void lam_model_free_plan(lam_model *m)
     lam_free(m->has_grad);
     lam_free(m->grads_written);
     lam_free(m->xs);
+    lam_free(m->in_masks);
     lam_free(m->dxs);
     m->scratch = m->grad_tmp = NULL;
     m->aliased = m->has_grad = m->grads_written = NULL;
-    m->xs = NULL;
+    m->xs = m->in_masks = NULL;
     m->dxs = NULL;
     m->planned_batch = 0;
     m->last_batch = 0;
@@ -382,6 +384,7 @@ static lam_status finish_call(lam_model *m, lam_node *nd, int ninputs, const int
         m->nparams += nd->param_count;
         m->nstate += nd->state_count;
     }
+    nd->masked = lam_mask_present(m, nd);
     m->n++;
     return LAM_OK;
 }
@@ -720,6 +723,15 @@ lam_status lam_model_plan(lam_model *m, int batch)
     for (int i = 0; i < m->n; i++) {
         lam_node *nd = &m->nodes[i];
         size_t osz = sizeof(float) * B * (size_t)nd->out.size;
+        if (nd->masked) {
+            /* One float per position, [batch, positions]; a mask passed on
+             * unchanged is its input's buffer (masks are never written after
+             * their node's forward). */
+            if (lam_mask_is_input0s(nd)) nd->mask = m->nodes[nd->inputs[0]].mask;
+            else if (!(nd->mask = lam_alloc_aligned(sizeof(float) * B *
+                                                    (size_t)lam_node_positions(nd))))
+                goto nomem;
+        }
         if (m->aliased[i]) {
             nd->value = m->nodes[nd->inputs[0]].value;
             nd->grad = m->nodes[nd->inputs[0]].grad;
@@ -755,8 +767,9 @@ lam_status lam_model_plan(lam_model *m, int batch)
     if (scratch && !(m->scratch = lam_alloc_aligned(sizeof(float) * (size_t)scratch))) goto nomem;
     if (tmp && !(m->grad_tmp = lam_alloc_aligned(sizeof(float) * (size_t)tmp))) goto nomem;
     m->xs = lam_calloc((size_t)max_inputs, sizeof *m->xs);
+    m->in_masks = lam_calloc((size_t)max_inputs, sizeof *m->in_masks);
     m->dxs = lam_calloc((size_t)max_inputs, sizeof *m->dxs);
-    if (!m->xs || !m->dxs) goto nomem;
+    if (!m->xs || !m->in_masks || !m->dxs) goto nomem;
     m->max_inputs = max_inputs;
     m->scratch_floats = scratch;
     m->grad_tmp_floats = tmp;
@@ -804,7 +817,8 @@ static lam_ctx node_ctx(lam_model *m, lam_node *nd, lam_mode mode)
                      .record = mode != LAM_MODE_INFER,
                      .seed = m->seed,
                      .step = m->step,
-                     .position = m->position};
+                     .position = m->position,
+                     .masks = m->in_masks};
 }
 
 lam_status lam_forward(lam_model *m, int batch, lam_mode mode)
@@ -815,13 +829,17 @@ lam_status lam_forward(lam_model *m, int batch, lam_mode mode)
                          "(call lam_model_plan)", m->name, batch, m->planned_batch);
     for (int i = 0; i < m->n; i++) {
         lam_node *nd = &m->nodes[i];
+        lam_mask_forward(m, nd, batch);
         if (!nd->op || m->aliased[i]) continue; /* inputs; views of their input */
         const size_t bytes = sizeof(float) * (size_t)batch * (size_t)nd->out.size;
         if (nd->op->aliases_input) {
             memcpy(nd->value, m->nodes[nd->inputs[0]].value, bytes);
             continue;
         }
-        for (int k = 0; k < nd->ninputs; k++) m->xs[k] = m->nodes[nd->inputs[k]].value;
+        for (int k = 0; k < nd->ninputs; k++) {
+            m->xs[k] = m->nodes[nd->inputs[k]].value;
+            m->in_masks[k] = m->nodes[nd->inputs[k]].mask;
+        }
         lam_ctx c = node_ctx(m, nd, mode);
         nd->op->forward(nd, &c, m->xs, nd->value, batch);
     }
@@ -882,7 +900,10 @@ lam_status lam_backward(lam_model *m, int batch, bool input_grads)
                 m->has_grad[src->index] = true;
             }
         }
-        for (int k = 0; k < nd->ninputs; k++) m->xs[k] = m->nodes[nd->inputs[k]].value;
+        for (int k = 0; k < nd->ninputs; k++) {
+            m->xs[k] = m->nodes[nd->inputs[k]].value;
+            m->in_masks[k] = m->nodes[nd->inputs[k]].mask;
+        }
         lam_ctx c = node_ctx(m, nd, mode);
         const bool shared_again = m->grads_written[nd->owner];
         if (shared_again) c.grads = tmp;

@@ -48,6 +48,7 @@ struct lam_model {
     bool *has_grad;       /* per node, during backward: its dout holds a gradient */
     bool *grads_written;  /* per node (owners), during backward */
     const float **xs;     /* per call: the input pointers of one node */
+    const float **in_masks; /* per call: the masks of those inputs (NULL: none) */
     float **dxs;
     int max_inputs;
     /* What the last forward did, so backward can refuse a wrong order. */
@@ -84,6 +85,14 @@ static inline int64_t lam_node_positions(const lam_node *n)
 {
     return n->out.size / n->out.dim[n->out.rank - 1];
 }
+/* Masks (mask.c). Whether node n's output carries a mask, from its op's
+ * mask_rule and its inputs (called once, when the layer is called). */
+bool lam_mask_present(const lam_model *m, const lam_node *n);
+/* The node's mask is its input 0's, unchanged: the plan shares that buffer. */
+bool lam_mask_is_input0s(const lam_node *n);
+/* Computes node n's mask for this batch from its inputs (their values and
+ * masks), before its forward; nothing when it has none or shares input 0's. */
+void lam_mask_forward(const lam_model *m, lam_node *n, int batch);
 /* The node of output k / input k. */
 lam_node *lam_model_output_node(const lam_model *m, int k);
 lam_node *lam_model_input_node(const lam_model *m, int k);

@@ -153,7 +153,8 @@ enum {
     H_IGNORE, H_TRUE, H_FALSE, H_NULL, H_ZERO, H_ONE, H_ONES, H_CHLAST, H_DTYPE,
     H_GLOROT, H_ZEROS, H_ONESINIT, H_ORTHO, H_UNITS, H_KERNEL, H_STRIDES, H_POOL, H_PADDING,
     H_ACT, H_RACT, H_BOOL, H_RATE, H_AXIS, H_MOMENTUM, H_EPSILON, H_TARGET, H_DIMS, H_REPEATS,
-    H_PAD2D, H_SIZE, H_NEAREST, H_WRAPPED, H_MERGE, H_INPUT_DIM, H_UNIFORM
+    H_PAD2D, H_SIZE, H_NEAREST, H_WRAPPED, H_MERGE, H_INPUT_DIM, H_UNIFORM, H_SEQLEN, H_TIED,
+    H_INPUT_DTYPE
 };
 #define KB(k) ((uint64_t)1 << (k))
 #define K_INPUT KB(LAM_LAYER_INPUT)
@@ -180,6 +181,8 @@ enum {
 #define K_UP KB(LAM_LAYER_UPSAMPLING2D)
 #define K_BIDI KB(LAM_LAYER_BIDIRECTIONAL)
 #define K_EMB KB(LAM_LAYER_EMBEDDING)
+#define K_POS KB(LAM_LAYER_POSITION_EMBEDDING)
+#define K_TOKPOS KB(LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING)
 #define K_ALL (~(uint64_t)0)
 #define K_WEIGHTED (K_DENSE | K_CONV | K_CONV1 | K_REC)
 #define K_CONVS (K_CONV | K_CONV1)
@@ -196,6 +199,7 @@ static const key_rule rules[] = {
     /* Everywhere: identity and bookkeeping. */
     {"name", K_ALL, H_IGNORE, 0}, /* read before the rules run */
     {"trainable", K_ALL, H_TRUE, 0},
+    {"dtype", K_INPUT, H_INPUT_DTYPE, 0}, /* before the rule for every layer */
     {"dtype", K_ALL, H_DTYPE, 0},
     {"dtype_policy", K_ALL, H_DTYPE, 0},
     {"batch_input_shape", K_ALL, H_IGNORE, 0}, /* handled by the reader of the input */
@@ -247,7 +251,9 @@ static const key_rule rules[] = {
     {"time_major", K_REC, H_FALSE, 0},   /* true would swap the batch and time axes */
     {"unroll", K_REC, H_IGNORE, 0},      /* same arithmetic either way */
     {"implementation", K_REC, H_IGNORE, 0},
-    {"zero_output_for_mask", K_REC | K_BIDI, H_IGNORE, 0}, /* lamina has no masking */
+    /* What a masked step outputs; lamina's recurrent layers do not skip
+     * masked steps yet (docs/ENGINE.md, "Masks"), so it changes nothing. */
+    {"zero_output_for_mask", K_REC | K_BIDI, H_IGNORE, 0},
     {"use_cudnn", K_LSTM | K_GRU, H_IGNORE, 0},
     /* Merging and shapes. */
     {"axis", K_CONCAT | K_NORM, H_AXIS, 0},
@@ -286,12 +292,18 @@ static const key_rule rules[] = {
     /* Embedding. */
     {"input_dim", K_EMB, H_INPUT_DIM, 0},
     {"output_dim", K_EMB, H_UNITS, 0},
-    {"embeddings_initializer", K_EMB, H_UNIFORM, 0},
+    {"embeddings_initializer", K_EMB | K_TOKPOS, H_UNIFORM, 0},
     {"embeddings_regularizer", K_EMB, H_NULL, 0},
     {"embeddings_constraint", K_EMB, H_NULL, 0},
-    {"mask_zero", K_EMB, H_FALSE, 0}, /* lamina has no masks yet */
+    {"mask_zero", K_EMB | K_TOKPOS, H_BOOL, offsetof(lam_layer_spec, mask_zero)},
     {"input_length", K_EMB, H_IGNORE, 0}, /* tf.keras 2: the input shape says it */
     {"lora_rank", K_EMB, H_NULL, 0},
+    /* keras_hub's PositionEmbedding and TokenAndPositionEmbedding. */
+    {"sequence_length", K_POS | K_TOKPOS, H_SEQLEN, 0},
+    {"initializer", K_POS, H_GLOROT, 0},
+    {"vocabulary_size", K_TOKPOS, H_INPUT_DIM, 0},
+    {"embedding_dim", K_TOKPOS, H_UNITS, 0},
+    {"tie_weights", K_TOKPOS, H_TIED, 0},
 };
 
 /* Every Keras class lamina reads, with Keras's aliases; the first entry of
@@ -335,7 +347,48 @@ static const struct { const char *cls; lam_layer_kind kind; } classes[] = {
     {"UpSampling2D", LAM_LAYER_UPSAMPLING2D},
     {"Bidirectional", LAM_LAYER_BIDIRECTIONAL},
     {"Embedding", LAM_LAYER_EMBEDDING},
+    /* keras_hub's (keras_nlp's before it): Keras 3 writes the class name
+     * with registered_name "keras_hub>PositionEmbedding"; Keras 2 wrote the
+     * registered name as the class name. */
+    {"PositionEmbedding", LAM_LAYER_POSITION_EMBEDDING},
+    {"keras_hub>PositionEmbedding", LAM_LAYER_POSITION_EMBEDDING},
+    {"keras_nlp>PositionEmbedding", LAM_LAYER_POSITION_EMBEDDING},
+    {"TokenAndPositionEmbedding", LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING},
+    {"keras_hub>TokenAndPositionEmbedding", LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING},
+    {"keras_nlp>TokenAndPositionEmbedding", LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING},
 };
+
+/* The Keras 3 module and registered name of the layers that are not
+ * Keras's own (NULL module: "keras.layers", registered_name null). */
+static const struct { lam_layer_kind kind; const char *module, *registered; } packaged[] = {
+    {LAM_LAYER_POSITION_EMBEDDING, "keras_hub.src.layers.modeling.position_embedding",
+     "keras_hub>PositionEmbedding"},
+    {LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING,
+     "keras_hub.src.layers.modeling.token_and_position_embedding",
+     "keras_hub>TokenAndPositionEmbedding"},
+};
+
+static int packaged_index(lam_layer_kind kind)
+{
+    for (size_t i = 0; i < sizeof packaged / sizeof packaged[0]; i++)
+        if (packaged[i].kind == kind) return (int)i;
+    return -1;
+}
+
+/* A layer's registered_name: null for Keras's own layers; for keras_hub's,
+ * its registered name (or keras_nlp's). A "package>Class" of any other
+ * package names a custom class that merely shares lamina's class name. */
+static bool registered_name_ok(lam_layer_kind kind, const char *cls, const cJSON *v)
+{
+    if (is_null(v)) return true;
+    if (!cJSON_IsString(v)) return false;
+    if (packaged_index(kind) < 0) return !strchr(v->valuestring, '>');
+    const char *bare = strchr(cls, '>') ? strchr(cls, '>') + 1 : cls;
+    char hub[96], nlp[96];
+    snprintf(hub, sizeof hub, "keras_hub>%s", bare);
+    snprintf(nlp, sizeof nlp, "keras_nlp>%s", bare);
+    return strcmp(v->valuestring, hub) == 0 || strcmp(v->valuestring, nlp) == 0;
+}
 
 /* Keras's class name of a kind, whether or not this build has its op. */
 static const char *class_of(lam_layer_kind kind)
@@ -497,6 +550,13 @@ static lam_status apply_rule(const lctx *c, const key_rule *r, const cJSON *v, l
     case H_DTYPE:
         return dtype_ok(v) ? LAM_OK
                : reject(c, LAM_ERR_UNSUPPORTED, key, v, "lamina supports only float32");
+    case H_INPUT_DTYPE:
+        /* Token ids (keras.Input(dtype="int32") before an Embedding) travel as
+         * float32, exact for ids below 2^24 (Embedding's largest input_dim). */
+        return dtype_ok(v) || is_str(v, "int32") || is_str(v, "int64")
+                   ? LAM_OK
+                   : reject(c, LAM_ERR_UNSUPPORTED, key, v,
+                            "lamina supports float32, and int32 or int64 ids (read as float32)");
     case H_GLOROT:
         return is_null(v) || init_is(v, "GlorotUniform", "glorot_uniform")
                    ? LAM_OK
@@ -632,6 +692,18 @@ static lam_status apply_rule(const lctx *c, const key_rule *r, const cJSON *v, l
         return get_int(v, 1, 1 << 24, &s->input_dim)
                    ? LAM_OK
                    : reject(c, LAM_ERR_FORMAT, key, v, "expected a positive integer");
+    case H_SEQLEN:
+        return get_int(v, 1, 1 << 24, &s->sequence_length)
+                   ? LAM_OK
+                   : reject(c, LAM_ERR_FORMAT, key, v, "expected a positive integer");
+    case H_TIED:
+        /* false gives the token embedding a second, untied table for its
+         * reverse projection, a weight lamina's layer does not have. */
+        return is_null(v) || cJSON_IsTrue(v)
+                   ? LAM_OK
+                   : reject(c, LAM_ERR_UNSUPPORTED, key, v,
+                            "lamina supports only true (one table, no separate "
+                            "reverse_embeddings)");
     case H_UNIFORM:
         return is_null(v) || uniform_005(v)
                    ? LAM_OK
@@ -687,20 +759,30 @@ static lam_status set_name(const lctx *c, const cJSON *cfg, lam_layer_spec *s)
     return LAM_OK;
 }
 
-/* Keys a kind cannot do without: their absence is a broken file, not a default. */
-static const char *required_key(lam_layer_kind k)
+/* Keys a kind cannot do without: their absence is a broken file, not a
+ * default. A NULL-terminated list (empty for most kinds). */
+static const char *const *required_keys(lam_layer_kind k)
 {
+    static const char *const units[] = {"units", NULL}, *const filters[] = {"filters", NULL},
+        *const activation[] = {"activation", NULL}, *const target[] = {"target_shape", NULL},
+        *const dims[] = {"dims", NULL}, *const n[] = {"n", NULL}, *const layer[] = {"layer", NULL},
+        *const input_dim[] = {"input_dim", NULL},
+        *const position[] = {"sequence_length", NULL},
+        *const token_position[] = {"vocabulary_size", "sequence_length", "embedding_dim", NULL},
+        *const none[] = {NULL};
     switch (k) {
     case LAM_LAYER_DENSE: case LAM_LAYER_LSTM: case LAM_LAYER_GRU: case LAM_LAYER_SIMPLERNN:
-        return "units";
-    case LAM_LAYER_CONV2D: case LAM_LAYER_CONV1D: return "filters";
-    case LAM_LAYER_ACTIVATION: return "activation";
-    case LAM_LAYER_RESHAPE: return "target_shape";
-    case LAM_LAYER_PERMUTE: return "dims";
-    case LAM_LAYER_REPEAT_VECTOR: return "n";
-    case LAM_LAYER_BIDIRECTIONAL: return "layer";
-    case LAM_LAYER_EMBEDDING: return "input_dim";
-    default: return NULL;
+        return units;
+    case LAM_LAYER_CONV2D: case LAM_LAYER_CONV1D: return filters;
+    case LAM_LAYER_ACTIVATION: return activation;
+    case LAM_LAYER_RESHAPE: return target;
+    case LAM_LAYER_PERMUTE: return dims;
+    case LAM_LAYER_REPEAT_VECTOR: return n;
+    case LAM_LAYER_BIDIRECTIONAL: return layer;
+    case LAM_LAYER_EMBEDDING: return input_dim;
+    case LAM_LAYER_POSITION_EMBEDDING: return position;
+    case LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING: return token_position;
+    default: return none;
     }
 }
 
@@ -732,7 +814,16 @@ static lam_status parse_layer_obj(const char *src, const char *where, const cJSO
                          "RepeatVector, Activation, Dropout, LSTM, GRU, SimpleRNN, "
                          "Bidirectional, Add, Subtract, Multiply, Average, Maximum, Minimum, "
                          "Concatenate, BatchNormalization, LayerNormalization, ZeroPadding2D, "
-                         "UpSampling2D and Embedding", src, c.name, c.cls, c.cls);
+                         "UpSampling2D, Embedding, and keras_hub's PositionEmbedding and "
+                         "TokenAndPositionEmbedding", src, c.name, c.cls, c.cls);
+    const cJSON *reg = cJSON_GetObjectItemCaseSensitive(layer, "registered_name");
+    if (!registered_name_ok((lam_layer_kind)k, c.cls, reg))
+        return reject(&c, LAM_ERR_UNSUPPORTED, "registered_name", reg,
+                      packaged_index((lam_layer_kind)k) >= 0
+                          ? "expected keras_hub's (or keras_nlp's) registered name for this "
+                            "class: another package's layer of that name is not lamina's"
+                          : "expected null: a custom class registered by another package is "
+                            "not Keras's layer of that name");
     *s = lam_layer_defaults((lam_layer_kind)k);
     LAM_TRY(set_name(&c, cfg, s));
     for (const cJSON *it = cfg->child; it; it = it->next) {
@@ -762,10 +853,10 @@ static lam_status parse_layer_obj(const char *src, const char *where, const cJSO
                              "batch_shape nor batch_input_shape", src, c.name);
         LAM_TRY(get_batch_shape(&c, key, bs, s));
     }
-    const char *req = required_key((lam_layer_kind)k);
-    if (req && !cJSON_GetObjectItemCaseSensitive(cfg, req))
-        return lam_error(LAM_ERR_FORMAT, "%s: layer \"%s\" (%s) has no \"%s\"", src, c.name,
-                         c.cls, req);
+    for (const char *const *req = required_keys((lam_layer_kind)k); *req; req++)
+        if (!cJSON_GetObjectItemCaseSensitive(cfg, *req))
+            return lam_error(LAM_ERR_FORMAT, "%s: layer \"%s\" (%s) has no \"%s\"", src,
+                             c.name, c.cls, *req);
     if (k == LAM_LAYER_BIDIRECTIONAL)
         LAM_TRY(check_backward(&c, cJSON_GetObjectItemCaseSensitive(cfg, "backward_layer"), s));
     if (k == LAM_LAYER_SIMPLERNN) s->recurrent_activation = LAM_ACT_SIGMOID; /* unused */
@@ -1496,7 +1587,8 @@ static void add_norm_keys(cJSON *cfg, const lam_layer_spec *s, bool batch)
 static cJSON *layer_json(const lam_layer_spec *s)
 {
     cJSON *l = cJSON_CreateObject();
-    cJSON_AddStringToObject(l, "module", "keras.layers");
+    const int pk = packaged_index(s->kind);
+    cJSON_AddStringToObject(l, "module", pk >= 0 ? packaged[pk].module : "keras.layers");
     cJSON_AddStringToObject(l, "class_name", class_of(s->kind));
     cJSON *cfg = cJSON_AddObjectToObject(l, "config");
     cJSON_AddStringToObject(cfg, "name", s->name);
@@ -1566,7 +1658,24 @@ static cJSON *layer_json(const lam_layer_spec *s)
         cJSON_AddNullToObject(cfg, "embeddings_regularizer");
         cJSON_AddNullToObject(cfg, "activity_regularizer");
         cJSON_AddNullToObject(cfg, "embeddings_constraint");
-        cJSON_AddBoolToObject(cfg, "mask_zero", false);
+        cJSON_AddBoolToObject(cfg, "mask_zero", s->mask_zero);
+        break;
+    }
+    case LAM_LAYER_POSITION_EMBEDDING:
+        cJSON_AddNumberToObject(cfg, "sequence_length", s->sequence_length);
+        cJSON_AddItemToObject(cfg, "initializer", initializer("GlorotUniform", false));
+        break;
+    case LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING: {
+        cJSON_AddNumberToObject(cfg, "vocabulary_size", s->input_dim);
+        cJSON_AddNumberToObject(cfg, "sequence_length", s->sequence_length);
+        cJSON_AddNumberToObject(cfg, "embedding_dim", s->units);
+        cJSON *init = initializer("RandomUniform", false);
+        cJSON *icfg = cJSON_GetObjectItemCaseSensitive(init, "config");
+        cJSON_AddNumberToObject(icfg, "minval", -0.05);
+        cJSON_AddNumberToObject(icfg, "maxval", 0.05);
+        cJSON_AddItemToObject(cfg, "embeddings_initializer", init);
+        cJSON_AddBoolToObject(cfg, "tie_weights", true);
+        cJSON_AddBoolToObject(cfg, "mask_zero", s->mask_zero);
         break;
     }
     case LAM_LAYER_DROPOUT:
@@ -1648,7 +1757,8 @@ static cJSON *layer_json(const lam_layer_spec *s)
     default:
         break;
     }
-    cJSON_AddNullToObject(l, "registered_name");
+    if (pk >= 0) cJSON_AddStringToObject(l, "registered_name", packaged[pk].registered);
+    else cJSON_AddNullToObject(l, "registered_name");
     return l;
 }
 

@@ -1,7 +1,9 @@
-/* embedding.h - Embedding's gather and scatter-add. */
+/* embedding.h - Embedding's gather and scatter-add; the position rows of
+ * PositionEmbedding and TokenAndPositionEmbedding and their gradient. */
 #ifndef LAM_KERNELS_EMBEDDING_H
 #define LAM_KERNELS_EMBEDDING_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* y[i, :] = table[ids[i], :] for n ids, each a float holding an integer
@@ -13,5 +15,14 @@ void lam_embedding_gather(const float *ids, int64_t n, const float *table, int64
  * sum is the same whatever the threads; out-of-range ids add nothing. */
 void lam_embedding_scatter(const float *ids, int64_t n, const float *dy, int64_t rows,
                            int64_t dim, float *dtable);
+/* Rows start .. start + T - 1 of table [rows, dim], repeated `copies` times:
+ * y [copies, T, dim] := (accumulate: +=) those rows. A row past the table
+ * gives zeros (adds nothing): callers refuse such positions before. */
+void lam_position_rows(const float *table, int64_t rows, int64_t dim, int64_t start, int64_t T,
+                       int64_t copies, bool accumulate, float *y);
+/* dtable := 0, then dtable[start + t, :] += dy[c, t, :] for every copy c in
+ * order (the same sum whatever the threads). */
+void lam_position_rows_grad(const float *dy, int64_t copies, int64_t T, int64_t dim,
+                            int64_t start, int64_t rows, float *dtable);
 
 #endif

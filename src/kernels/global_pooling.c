@@ -18,24 +18,60 @@ LAM_VEC static void avg_sample(int64_t R, int64_t C, const float *restrict x, fl
     for (int64_t c = 0; c < C; c++) y[c] *= inv;
 }
 
-void lam_global_avgpool_forward(int64_t N, int64_t R, int64_t C, const float *in, float *out)
+/* The real positions of a sample (mask != 0). */
+static float mask_count(int64_t R, const float *mask)
+{
+    float count = 0.0f;
+    for (int64_t r = 0; r < R; r++) count += mask[r] != 0.0f;
+    return count;
+}
+
+/* Keras: sum(where(mask, x, 0)) / sum(mask); padded positions are skipped,
+ * not multiplied by 0, so a NaN there stays out of the mean. */
+LAM_VEC static void avg_sample_masked(int64_t R, int64_t C, const float *restrict x,
+                                      const float *restrict mask, float *restrict y)
+{
+    for (int64_t c = 0; c < C; c++) y[c] = 0.0f;
+    for (int64_t r = 0; r < R; r++)
+        if (mask[r] != 0.0f)
+            for (int64_t c = 0; c < C; c++) y[c] += x[r * C + c];
+    const float count = mask_count(R, mask);
+    for (int64_t c = 0; c < C; c++) y[c] = count > 0.0f ? y[c] / count : 0.0f;
+}
+
+void lam_global_avgpool_forward(int64_t N, int64_t R, int64_t C, const float *in,
+                                const float *mask, float *out)
 {
     #pragma omp parallel for schedule(static) if (N > 1 && N * R * C >= GLOBAL_POOL_PARALLEL_MIN)
-    for (int64_t n = 0; n < N; n++) avg_sample(R, C, in + n * R * C, out + n * C);
+    for (int64_t n = 0; n < N; n++) {
+        if (mask) avg_sample_masked(R, C, in + n * R * C, mask + n * R, out + n * C);
+        else avg_sample(R, C, in + n * R * C, out + n * C);
+    }
 }
 
 LAM_VEC static void avg_sample_backward(int64_t R, int64_t C, const float *restrict dy,
-                                        float *restrict dx)
+                                        const float *restrict mask, float *restrict dx)
 {
+    const float count = mask ? mask_count(R, mask) : (float)R;
     const float inv = 1.0f / (float)R;
-    for (int64_t r = 0; r < R; r++)
-        for (int64_t c = 0; c < C; c++) dx[r * C + c] = dy[c] * inv;
+    for (int64_t r = 0; r < R; r++) {
+        float *restrict d = dx + r * C;
+        if (!mask) {
+            for (int64_t c = 0; c < C; c++) d[c] = dy[c] * inv;
+        } else if (mask[r] != 0.0f) {
+            for (int64_t c = 0; c < C; c++) d[c] = dy[c] / count;
+        } else {
+            for (int64_t c = 0; c < C; c++) d[c] = 0.0f;
+        }
+    }
 }
 
-void lam_global_avgpool_backward(int64_t N, int64_t R, int64_t C, const float *dy, float *dx)
+void lam_global_avgpool_backward(int64_t N, int64_t R, int64_t C, const float *dy,
+                                 const float *mask, float *dx)
 {
     #pragma omp parallel for schedule(static) if (N > 1 && N * R * C >= GLOBAL_POOL_PARALLEL_MIN)
-    for (int64_t n = 0; n < N; n++) avg_sample_backward(R, C, dy + n * C, dx + n * R * C);
+    for (int64_t n = 0; n < N; n++)
+        avg_sample_backward(R, C, dy + n * C, mask ? mask + n * R : NULL, dx + n * R * C);
 }
 
 LAM_VEC static void max_sample(int64_t R, int64_t C, const float *restrict x, float *restrict y,

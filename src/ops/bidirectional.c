@@ -177,4 +177,5 @@ const lam_op lam_op_bidirectional = {
     .forward = bidir_forward,
     .backward = bidir_backward,
     .scratch = bidir_scratch,
+    .mask_rule = LAM_MASK_KEEP,
 };

@@ -38,6 +38,11 @@ void lam_init_glorot_uniform(float *w, int64_t count, double fan_in, double fan_
         w[i] = (float)((2.0 * lam_rng_uniform(rng) - 1.0) * limit);
 }
 
+void lam_init_uniform_005(float *w, int64_t count, lam_rng *rng)
+{
+    for (int64_t i = 0; i < count; i++) w[i] = (float)(0.1 * lam_rng_uniform(rng) - 0.05);
+}
+
 lam_status lam_init_orthogonal(float *w, int rows, int cols, lam_rng *rng)
 {
     /* Keras: QR of a normal (max, min) matrix, q *= sign(diag(r)), transposed

@@ -58,4 +58,5 @@ const lam_op lam_op_dense = {
     .init = dense_init,
     .forward = dense_forward,
     .backward = dense_backward,
+    .mask_rule = LAM_MASK_KEEP,
 };

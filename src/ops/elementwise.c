@@ -61,6 +61,7 @@ const lam_op lam_op_activation = {
     .build = activation_build,
     .forward = activation_forward,
     .backward = activation_backward,
+    .mask_rule = LAM_MASK_KEEP,
 };
 
 static lam_status dropout_build(lam_node *n)
@@ -92,4 +93,5 @@ const lam_op lam_op_dropout = {
     .build = dropout_build,
     .forward = dropout_forward,
     .backward = dropout_backward,
+    .mask_rule = LAM_MASK_KEEP,
 };

@@ -1,7 +1,9 @@
 /* embedding.c - Embedding: ids (any rank, as floats) -> rows of a
  * [input_dim, output_dim] table, the output one axis longer. Keras raises
  * on an id outside [0, input_dim); a forward pass here cannot report, so
- * such an id gives a zero row and no gradient. */
+ * such an id gives a zero row and no gradient. With mask_zero the output
+ * carries a mask, 1 where the id is not 0 (the engine makes it: the op's
+ * mask_rule), which downstream layers and the loss use as Keras's. */
 #include "kernels/embedding.h"
 #include "ops/op.h"
 
@@ -32,8 +34,7 @@ static lam_status embedding_build(lam_node *n)
 static lam_status embedding_init(lam_node *n, float *p, float *state, lam_rng *rng)
 {
     (void)state;
-    const int64_t count = (int64_t)n->spec.input_dim * n->spec.units;
-    for (int64_t i = 0; i < count; i++) p[i] = (float)(0.1 * lam_rng_uniform(rng) - 0.05);
+    lam_init_uniform_005(p, (int64_t)n->spec.input_dim * n->spec.units, rng);
     return LAM_OK;
 }
 
@@ -63,4 +64,5 @@ const lam_op lam_op_embedding = {
     .init = embedding_init,
     .forward = embedding_forward,
     .backward = embedding_backward,
+    .mask_rule = LAM_MASK_NONZERO_IDS,
 };

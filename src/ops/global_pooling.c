@@ -1,5 +1,10 @@
 /* global_pooling.c - GlobalAveragePooling1D/2D and GlobalMaxPooling1D/2D
- * (keepdims false, as Keras's default): (steps, C) or (H, W, C) -> (C). */
+ * (keepdims false, as Keras's default): (steps, C) or (H, W, C) -> (C).
+ *
+ * Masks, as Keras 3: GlobalAveragePooling1D averages over the real positions
+ * only (its output has no positions left, so no mask). The others do not
+ * support masking in Keras: they pool over every position and drop the mask
+ * (GlobalMaxPooling1D included, so padding can win its max), and so do these. */
 #include "kernels/global_pooling.h"
 #include "ops/op.h"
 
@@ -14,6 +19,12 @@ static bool is_max(const lam_node *n)
 
 static int64_t channels(const lam_node *n) { return n->in[0].dim[n->in[0].rank - 1]; }
 static int64_t positions(const lam_node *n) { return n->in[0].size / channels(n); }
+
+/* GlobalAveragePooling1D's input mask (NULL: none); the 2-D layer ignores one. */
+static const float *used_mask(const lam_node *n, const lam_ctx *c)
+{
+    return is_1d(n) ? c->masks[0] : NULL;
+}
 
 static lam_status global_pool_build(lam_node *n)
 {
@@ -35,7 +46,7 @@ static void global_pool_forward(lam_node *n, const lam_ctx *c, const float *cons
         lam_global_maxpool_forward(batch, positions(n), channels(n), xs[0], y,
                                    c->record ? n->saved_idx : NULL);
     else
-        lam_global_avgpool_forward(batch, positions(n), channels(n), xs[0], y);
+        lam_global_avgpool_forward(batch, positions(n), channels(n), xs[0], used_mask(n, c), y);
 }
 
 static void global_pool_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
@@ -45,7 +56,7 @@ static void global_pool_backward(lam_node *n, const lam_ctx *c, const float *con
     if (is_max(n))
         lam_global_maxpool_backward(batch, positions(n), channels(n), dy, n->saved_idx, dxs[0]);
     else
-        lam_global_avgpool_backward(batch, positions(n), channels(n), dy, dxs[0]);
+        lam_global_avgpool_backward(batch, positions(n), channels(n), dy, used_mask(n, c), dxs[0]);
 }
 
 #define GLOBAL_POOL_OP(sym, KIND, cls, base)                                                      \

@@ -88,6 +88,7 @@ const lam_op lam_op_add = {
     .build = elementwise_build,
     .forward = add_forward,
     .backward = add_backward,
+    .mask_rule = LAM_MASK_ANY,
 };
 
 /* ------------------------------------------------------------- Subtract */
@@ -114,6 +115,7 @@ const lam_op lam_op_subtract = {
     .build = elementwise_build,
     .forward = subtract_forward,
     .backward = subtract_backward,
+    .mask_rule = LAM_MASK_ANY,
 };
 
 /* ------------------------------------------------------------- Multiply */
@@ -140,6 +142,7 @@ const lam_op lam_op_multiply = {
     .build = elementwise_build,
     .forward = multiply_forward,
     .backward = multiply_backward,
+    .mask_rule = LAM_MASK_ANY,
 };
 
 /* -------------------------------------------------------------- Average */
@@ -167,6 +170,7 @@ const lam_op lam_op_average = {
     .build = elementwise_build,
     .forward = average_forward,
     .backward = average_backward,
+    .mask_rule = LAM_MASK_ANY,
 };
 
 /* ---------------------------------------------------- Maximum, Minimum */
@@ -204,6 +208,7 @@ const lam_op lam_op_maximum = {
     .build = elementwise_build,
     .forward = maximum_forward,
     .backward = maximum_backward,
+    .mask_rule = LAM_MASK_ANY,
 };
 
 const lam_op lam_op_minimum = {
@@ -215,6 +220,7 @@ const lam_op lam_op_minimum = {
     .build = elementwise_build,
     .forward = minimum_forward,
     .backward = minimum_backward,
+    .mask_rule = LAM_MASK_ANY,
 };
 
 /* ---------------------------------------------------------- Concatenate */
@@ -307,4 +313,5 @@ const lam_op lam_op_concatenate = {
     .build = concat_build,
     .forward = concat_forward,
     .backward = concat_backward,
+    .mask_rule = LAM_MASK_CONCAT,
 };

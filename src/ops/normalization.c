@@ -194,6 +194,7 @@ const lam_op lam_op_batch_norm = {
     .forward = bn_forward,
     .backward = bn_backward,
     .scratch = bn_scratch,
+    .mask_rule = LAM_MASK_KEEP,
 };
 
 /* ------------------------------------------------- LayerNormalization */
@@ -241,4 +242,5 @@ const lam_op lam_op_layer_norm = {
     .forward = ln_forward,
     .backward = ln_backward,
     .scratch = ln_scratch,
+    .mask_rule = LAM_MASK_KEEP,
 };

@@ -29,6 +29,33 @@ typedef struct lam_param_desc {
     int64_t offset;      /* from the start of the parameter (or state) buffer */
 } lam_param_desc;
 
+/* How a node's output mask follows from its inputs' masks: Keras 3's
+ * supports_masking and compute_mask, checked layer by layer against Keras
+ * (docs/ENGINE.md, "Masks"). A mask is one float per position of a node's
+ * output (positions = output size / last axis), 1 for a real position and
+ * 0 for padding; the engine computes it before the node's forward. */
+typedef enum lam_mask_rule {
+    /* No mask: Keras layers without supports_masking (Flatten, Conv, pooling,
+     * Reshape, ...), which drop it, and consumers whose compute_mask gives
+     * None (GlobalAveragePooling1D). The default. */
+    LAM_MASK_NONE = 0,
+    /* Input 0's mask, when the output has input 0's positions (the same axes
+     * but the last): Keras's default compute_mask for layers that support
+     * masking (Dense, activations, Dropout, normalisation, recurrent layers,
+     * whose output without return_sequences has no positions left). */
+    LAM_MASK_KEEP,
+    /* Keras's Merge (Add, Subtract, ...): the inputs' masks OR-ed, and none
+     * unless every input has one. */
+    LAM_MASK_ANY,
+    /* Concatenate: inputs without a mask count as all ones; along the last
+     * axis the masks are OR-ed, along another one they are joined. None when
+     * no input has one. */
+    LAM_MASK_CONCAT,
+    /* Embedding-like producers with spec.mask_zero: 1 where input 0 (the ids)
+     * is not 0. None without mask_zero. */
+    LAM_MASK_NONZERO_IDS,
+} lam_mask_rule;
+
 /* A node is one call of a layer: it reads the outputs of its input nodes,
  * which all come earlier in m->nodes (so index order is a topological
  * order). A layer called twice (a shared layer) is two nodes, the second
@@ -61,6 +88,12 @@ typedef struct lam_node {
      * fused softmax + cross-entropy, or sigmoid + binary CE, into logits).
      * Set per step by whoever writes the output gradient. */
     bool grad_is_preact;
+    /* The output carries a mask (decided when the layer is called, from
+     * op->mask_rule and the inputs' masks), planned in mask [batch,
+     * positions]: the node's own buffer, or its input's when the rule keeps
+     * it unchanged. */
+    bool masked;
+    float *mask;
 } lam_node;
 
 /* What a forward/backward call may use besides its inputs and output. */
@@ -75,6 +108,10 @@ typedef struct lam_ctx {
     int64_t step;
     int64_t position;     /* a decoder's sequence position of this call (0 otherwise):
                            * PositionEmbedding's row, MultiHeadAttention's cache slot */
+    /* Per input k: its mask [batch, positions of input k] (1 = real, 0 =
+     * padding), or NULL when it has none. Consumers (GlobalAveragePooling1D,
+     * attention) read it in forward and backward. */
+    const float *const *masks;
 } lam_ctx;
 
 typedef struct lam_op {
@@ -104,6 +141,9 @@ typedef struct lam_op {
     /* The output is the single input, reinterpreted (Flatten, Reshape): the
      * plan shares the input's buffers and forward/backward are never called. */
     bool aliases_input;
+    /* Which mask the output carries (LAM_MASK_NONE, the zero default, drops
+     * any: Keras's layers do unless they declare supports_masking). */
+    lam_mask_rule mask_rule;
 } lam_op;
 
 const lam_op *lam_op_for(lam_layer_kind kind);
@@ -124,6 +164,9 @@ void lam_node_activate_backward(lam_node *n, const float *y, float *dy, int batc
 /* glorot_uniform over count values with the given fans. */
 void lam_init_glorot_uniform(float *w, int64_t count, double fan_in, double fan_out,
                              lam_rng *rng);
+/* Keras's "uniform" (RandomUniform(-0.05, 0.05)) over count values:
+ * Embedding's default and keras_hub's TokenAndPositionEmbedding's. */
+void lam_init_uniform_005(float *w, int64_t count, lam_rng *rng);
 /* Orthogonal [rows, cols] matrix (Keras's orthogonal initializer, gain 1). */
 lam_status lam_init_orthogonal(float *w, int rows, int cols, lam_rng *rng);
 /* dims[0..n) as Python prints a tuple, "(4, 3)" or "(5,)", so that shapes

@@ -10,8 +10,10 @@
  * x[T-1] first and, as Keras, returns the sequence in processing order.
  *
  * Not supported: return_state (one output per layer in this API; rejected in
- * build), masking (every sample of a dense batch has all T steps, so there is
- * nothing to mask), dropout/recurrent_dropout, stateful, softmax activations.
+ * build), dropout/recurrent_dropout, stateful, softmax activations. A Keras
+ * mask on the input is passed on (with return_sequences) but not used: Keras
+ * skips masked steps (carrying the state over them), lamina runs every step
+ * (docs/ENGINE.md, "Masks").
  *
  * Layout and speed. The step loop runs in one OpenMP region where each
  * thread takes chunks of the batch for the whole sequence, so there is no
@@ -465,6 +467,7 @@ const lam_op lam_op_lstm = {
     .forward = rnn_forward,
     .backward = rnn_backward,
     .scratch = rnn_scratch,
+    .mask_rule = LAM_MASK_KEEP,
 };
 const lam_op lam_op_gru = {
     .kind = LAM_LAYER_GRU,
@@ -475,6 +478,7 @@ const lam_op lam_op_gru = {
     .forward = rnn_forward,
     .backward = rnn_backward,
     .scratch = rnn_scratch,
+    .mask_rule = LAM_MASK_KEEP,
 };
 const lam_op lam_op_simplernn = {
     .kind = LAM_LAYER_SIMPLERNN,
@@ -485,4 +489,5 @@ const lam_op lam_op_simplernn = {
     .forward = rnn_forward,
     .backward = rnn_backward,
     .scratch = rnn_scratch,
+    .mask_rule = LAM_MASK_KEEP,
 };

@@ -66,13 +66,27 @@ static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg
     const float *z = o->keep_logits ? o->logits : NULL; /* the loss fused with the activation */
     const int32_t *labels = tg->labels;
     const float *targets = tg->values;
-    const double inv_b = 1.0 / batch / (double)P;
+    /* A masked output (Keras's _keras_mask on y_pred) weighs its padded
+     * positions 0 and, as Keras's apply_mask for sum_over_batch_size, its
+     * real ones total / valid: the mean is over the real positions. */
+    const float *mask = o->mask;
+    const int64_t rows = (int64_t)batch * P;
+    int64_t valid = rows;
+    if (mask) {
+        valid = 0;
+        for (int64_t r = 0; r < rows; r++) valid += mask[r] != 0.0f;
+    }
+    const double inv_b = mask ? (valid ? 1.0 / (double)valid : 0.0) : 1.0 / batch / (double)P;
     double total = 0, right = 0, units = 0;
-    for (int64_t r = 0; r < (int64_t)batch * P; r++) {
+    for (int64_t r = 0; r < rows; r++) {
         const float *pb = p + r * D;
         const float *zb = z ? z + r * D : NULL;
         const float *tb = targets ? targets + r * D : NULL;
         float *gb = grad ? grad + r * D : NULL;
+        if (mask && mask[r] == 0.0f) { /* padding: no loss, no gradient, not counted */
+            if (gb) memset(gb, 0, sizeof(float) * (size_t)D);
+            continue;
+        }
         const double w = tg->weights ? tg->weights[r] : 1.0, gs = w * inv_b;
         double l = 0;
         switch (loss) {
@@ -167,7 +181,9 @@ static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg
         default:
             break;
         }
-        total += w * l / (double)P;
+        /* The sum over samples of each one's mean over positions; masked,
+         * batch times the mean over the real positions. */
+        total += mask ? w * l * inv_b * batch : w * l / (double)P;
     }
     *correct = right;
     *counted = units;
