@@ -67,6 +67,7 @@ typedef struct cli_data_options {
     long block;               /* text: window length (0: the model's input length) */
     long max_len;             /* textcls: tokens per sample (0: the model's input length) */
     bool counts;              /* textcls: token counts per sample (classic models) */
+    long min_class_samples;   /* textcls: keep the classes with at least this many samples */
 } cli_data_options;
 
 /* The model metadata key where `train` on textcls:DIR keeps the class names,

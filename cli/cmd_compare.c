@@ -1,11 +1,13 @@
 /* cmd_compare.c - `lamina compare`: trains classic models (SVM, decision
- * tree, random forest, linear SVM) and deep ones (the seed CNN and LSTM) on
- * the same split, and tabulates test accuracy, training time, prediction time
- * per sample and the size of the saved model file.
+ * tree, random forest, linear SVM), deep ones (the seed CNN and LSTM) and any
+ * Keras JSON spec (spec:PATH) on the same split, and tabulates test accuracy,
+ * training time, prediction time per sample and the size of the saved model
+ * file.
  *
  * Every model uses its library defaults (as scikit-learn's defaults for the
  * classic ones, Keras's for the deep ones), so the table compares what a user
- * gets without tuning. */
+ * gets without tuning. On textcls:DIR the classic models see token counts
+ * (bag of tokens) and a spec sees token ids, of the same samples. */
 #include "cli.h"
 
 #include <cjson/cJSON.h>
@@ -15,23 +17,30 @@
 #include <unistd.h>
 
 static const char USAGE[] =
-    "usage: lamina compare --data SOURCE [--models svm,tree,forest,linear,cnn,lstm] [options]\n"
+    "usage: lamina compare --data SOURCE [--models svm,tree,forest,linear,cnn,lstm,spec:PATH]\n"
+    "                      [options]\n"
     "\n"
     "Trains each model on the same training data and reports test accuracy, training time,\n"
     "prediction time per sample and saved model size. The test split is the source's own\n"
     "(Fashion-MNIST, IDX folders with t10k-*) or else the last 20% of the samples.\n"
     "The CNN and LSTM need 2-D samples (images, e.g. 28x28); they are skipped otherwise.\n"
+    "spec:PATH is a Keras JSON spec (model.to_json()), trained as `lamina train` would with\n"
+    "Adam for --epochs; on textcls:DIR it gets token ids (its input length per sample, 0 =\n"
+    "padding) where the classic models get token counts, of the same samples and split.\n"
     "Kernel SVM training grows quadratically with the samples: use --limit (e.g. 5000).\n"
     "\n"
     "  --data SOURCE     data (see `lamina --help`)\n"
-    "  --models LIST     comma-separated (default svm,tree,forest,linear,cnn,lstm)\n"
+    "  --models LIST     comma-separated (default svm,tree,forest,linear,cnn,lstm); spec:PATH\n"
+    "                    adds a Keras JSON spec (named by its file name in the table)\n"
     "  --limit N         train on the first N training samples only\n"
     "  --test-limit N    test on the first N test samples only\n"
-    "  --epochs N        epochs for the CNN and LSTM (default 1)\n"
+    "  --epochs N        epochs for the CNN, LSTM and specs (default 1)\n"
+    "  --batch-size N    batch for the CNN, LSTM and specs (default 32)\n"
     "  --seed N          default 42\n"
     "  --threads N       0 = all cores (default)\n"
     "  --label-column C  CSV: label column name or index (default 0)\n"
     "  --no-header       CSV: no header row\n"
+    "  --min-class-samples N  textcls:DIR: only the classes with at least N samples\n"
     "  --tokenizer char|bpe:VOCAB  textcls:DIR: samples become token counts (bag of tokens)\n"
     "                    of this tokenizer, trained on the samples (default char)\n"
     "  --json            print one JSON object: {\"models\": [...], ...}\n";
@@ -46,14 +55,14 @@ typedef struct split {
 } split;
 
 typedef struct result {
-    const char *model;
+    char model[64];
     double accuracy, train_s, predict_us, size_kb;
     const char *skipped; /* why the model did not run, or NULL */
 } result;
 
 typedef struct compare_args {
     const char *data, *models, *label_column, *tokenizer;
-    long limit, test_limit, epochs, seed, threads;
+    long limit, test_limit, epochs, batch_size, seed, threads, min_class_samples;
     bool json, no_header;
 } compare_args;
 
@@ -87,36 +96,49 @@ static int gather_all(lam_dataset *ds, float **x, int32_t **y)
     return st == LAM_OK ? CLI_OK : cli_lib_error();
 }
 
+/* The source's own test split, else the last 20% of the samples as a fixed split (textcls
+ * samples come in a fixed pseudo-random order); then --limit and --test-limit. On error
+ * both are freed. */
+static int hold_out(const compare_args *a, lam_dataset **train, lam_dataset **test)
+{
+    int rc = CLI_OK;
+    if (!*test) {
+        lam_dataset *all = *train;
+        *train = NULL;
+        int64_t n = lam_dataset_count(all), ntr = n - n / 5;
+        if (ntr < 1 || ntr >= n)
+            rc = cli_error("%s: too few samples (%lld) to split", a->data, (long long)n);
+        else if (lam_dataset_slice(all, 0, ntr, train) != LAM_OK ||
+                 lam_dataset_slice(all, ntr, n - ntr, test) != LAM_OK)
+            rc = cli_lib_error();
+        lam_dataset_free(all);
+    }
+    if (rc == CLI_OK && a->limit > 0 && a->limit < lam_dataset_count(*train) &&
+        lam_dataset_truncate(*train, a->limit) != LAM_OK)
+        rc = cli_lib_error();
+    if (rc == CLI_OK && a->test_limit > 0 && a->test_limit < lam_dataset_count(*test) &&
+        lam_dataset_truncate(*test, a->test_limit) != LAM_OK)
+        rc = cli_lib_error();
+    if (rc != CLI_OK) {
+        lam_dataset_free(*train);
+        lam_dataset_free(*test);
+        *train = *test = NULL;
+    }
+    return rc;
+}
+
+static bool is_textcls(const compare_args *a) { return !strncmp(a->data, "textcls:", 8); }
+
 static int make_split(const compare_args *a, split *s)
 {
     memset(s, 0, sizeof *s);
     /* Text classification: classic models take fixed-length features, the token counts. */
     cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header,
-                             .tokenizer = a->tokenizer, .counts = true};
+                             .tokenizer = a->tokenizer, .counts = true,
+                             .min_class_samples = a->min_class_samples};
     if (cli_load_data(a->data, &dopt, &s->train, &s->test) != CLI_OK) return CLI_FAIL;
     if (!lam_dataset_labels(s->train)) return cli_error("%s: compare needs class labels", a->data);
-    if (!s->test) {
-        /* No test split of its own: hold out the last 20%, as a fixed split. */
-        lam_dataset *all = s->train, *tr = NULL, *te = NULL;
-        s->train = NULL;
-        int64_t n = lam_dataset_count(all), ntr = n - n / 5;
-        int rc = CLI_OK;
-        if (ntr < 1 || ntr >= n)
-            rc = cli_error("%s: too few samples (%lld) to split", a->data, (long long)n);
-        else if (lam_dataset_slice(all, 0, ntr, &tr) != LAM_OK ||
-                 lam_dataset_slice(all, ntr, n - ntr, &te) != LAM_OK)
-            rc = cli_lib_error();
-        lam_dataset_free(all);
-        s->train = tr;
-        s->test = te;
-        if (rc != CLI_OK) return rc;
-    }
-    if (a->limit > 0 && a->limit < lam_dataset_count(s->train) &&
-        lam_dataset_truncate(s->train, a->limit) != LAM_OK)
-        return cli_lib_error();
-    if (a->test_limit > 0 && a->test_limit < lam_dataset_count(s->test) &&
-        lam_dataset_truncate(s->test, a->test_limit) != LAM_OK)
-        return cli_lib_error();
+    if (hold_out(a, &s->train, &s->test) != CLI_OK) return CLI_FAIL;
     s->ntr = lam_dataset_count(s->train);
     s->nte = lam_dataset_count(s->test);
     s->d = lam_dataset_sample_size(s->train);
@@ -212,33 +234,35 @@ static bool image_shape(lam_dataset *ds, int64_t *H, int64_t *W)
     return true;
 }
 
-static int run_deep(const compare_args *a, bool cnn, split *s, const char *tmpfile, result *r)
+/* Compiles m (Adam, sparse categorical cross-entropy), fits it on train, and scores it on
+ * test (whose labels are s->yte: the same samples as the classic models' test split). */
+static int fit_and_score(const compare_args *a, lam_model *m, lam_dataset *train,
+                         lam_dataset *test, const split *s, const char *tmpfile, result *r)
 {
-    int64_t H, W;
-    if (!image_shape(s->train, &H, &W)) {
-        r->skipped = "needs 2-D samples (H, W) or (H, W, 1)";
-        return CLI_OK;
-    }
-    lam_model *m = lam_sequential("sequential");
-    if (!m) return cli_lib_error();
     lam_model_set_seed(m, (uint64_t)a->seed);
     lam_optimizer adam = lam_adam();
     lam_fit_options fo = lam_fit_defaults();
     fo.epochs = (int)a->epochs;
+    fo.batch_size = (int)a->batch_size;
     fo.verbose = 0;
-    const int64_t D = s->classes;
+    if (lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE) != LAM_OK)
+        return cli_lib_error();
+    int64_t out_shape[4];
+    const int rank = lam_model_output_shape(m, 0, out_shape);
+    if (rank != 1 || out_shape[0] < s->classes)
+        return cli_error("%s: model \"%s\" must give one probability per class (%d), as a "
+                         "Dense(classes, softmax) does", a->data, lam_model_name(m),
+                         (int)s->classes);
+    const int64_t D = out_shape[0];
     float *p = malloc(sizeof(float) * (size_t)(s->nte * D + 1));
     int32_t *pred = malloc(sizeof(int32_t) * (size_t)(s->nte + 1));
     int rc = p && pred ? CLI_OK : cli_error("out of memory");
-    if (rc == CLI_OK && (cli_build_seed(m, cnn, H, W, (int)D) != LAM_OK ||
-                         lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE) != LAM_OK))
-        rc = cli_lib_error();
-    if (rc == CLI_OK) rc = cli_fit_data_to_model(m, s->train, a->data);
-    if (rc == CLI_OK) rc = cli_fit_data_to_model(m, s->test, a->data);
+    if (rc == CLI_OK) rc = cli_fit_data_to_model(m, train, a->data);
+    if (rc == CLI_OK) rc = cli_fit_data_to_model(m, test, a->data);
     double t0 = cli_now();
-    if (rc == CLI_OK && lam_fit(m, s->train, &fo, NULL) != LAM_OK) rc = cli_lib_error();
+    if (rc == CLI_OK && lam_fit(m, train, &fo, NULL) != LAM_OK) rc = cli_lib_error();
     double t1 = cli_now();
-    if (rc == CLI_OK && lam_predict(m, s->test, 32, p) != LAM_OK) rc = cli_lib_error();
+    if (rc == CLI_OK && lam_predict(m, test, 32, p) != LAM_OK) rc = cli_lib_error();
     double t2 = cli_now();
     if (rc == CLI_OK && lam_model_save(m, tmpfile) != LAM_OK) rc = cli_lib_error();
     if (rc == CLI_OK) {
@@ -256,6 +280,55 @@ static int run_deep(const compare_args *a, bool cnn, split *s, const char *tmpfi
     unlink(tmpfile);
     free(p);
     free(pred);
+    return rc;
+}
+
+static int run_deep(const compare_args *a, bool cnn, split *s, const char *tmpfile, result *r)
+{
+    int64_t H, W;
+    if (!image_shape(s->train, &H, &W)) {
+        r->skipped = "needs 2-D samples (H, W) or (H, W, 1)";
+        return CLI_OK;
+    }
+    lam_model *m = lam_sequential("sequential");
+    if (!m) return cli_lib_error();
+    int rc = cli_build_seed(m, cnn, H, W, (int)s->classes) == LAM_OK ? CLI_OK : cli_lib_error();
+    if (rc == CLI_OK) rc = fit_and_score(a, m, s->train, s->test, s, tmpfile, r);
+    lam_model_free(m);
+    return rc;
+}
+
+/* spec:PATH - a Keras JSON spec. On textcls:DIR it is given token ids: the same folder,
+ * classes, sample order and split as the counts, encoded by the same tokenizer (trained
+ * the same way, and kept in the model as `lamina train` does), as many per sample as the
+ * model's input length. Other sources give it the classic models' split. */
+static int run_spec(const compare_args *a, const char *path, split *s, const char *tmpfile,
+                    result *r)
+{
+    if (!cli_is_spec(path))
+        return cli_error("spec:%s: expected a Keras JSON spec (*.json)", path);
+    lam_model *m = NULL;
+    if (cli_open_model(path, &m) != CLI_OK) return CLI_FAIL;
+    int rc = CLI_OK;
+    if (is_textcls(a)) {
+        lam_dataset *train = NULL, *test = NULL;
+        cli_data_options dopt = {.model = m, .store_tokenizer = true, .tokenizer = a->tokenizer,
+                                 .min_class_samples = a->min_class_samples};
+        rc = cli_load_data(a->data, &dopt, &train, &test);
+        if (rc == CLI_OK) rc = hold_out(a, &train, &test);
+        /* Loaded the same way, they are the same samples: say so if that ever breaks. */
+        if (rc == CLI_OK && (lam_dataset_count(train) != s->ntr ||
+                             lam_dataset_count(test) != s->nte ||
+                             memcmp(lam_dataset_labels(train), s->ytr, sizeof(int32_t) * s->ntr) ||
+                             memcmp(lam_dataset_labels(test), s->yte, sizeof(int32_t) * s->nte)))
+            rc = cli_error("%s: the token ids and the token counts hold different samples",
+                           a->data);
+        if (rc == CLI_OK) rc = fit_and_score(a, m, train, test, s, tmpfile, r);
+        lam_dataset_free(train);
+        lam_dataset_free(test);
+    } else {
+        rc = fit_and_score(a, m, s->train, s->test, s, tmpfile, r);
+    }
     lam_model_free(m);
     return rc;
 }
@@ -287,23 +360,41 @@ static void print_results(const compare_args *a, const split *s, const result *r
     }
     printf("%lld training samples, %lld test samples, %lld features, %d classes\n\n",
            (long long)s->ntr, (long long)s->nte, (long long)s->d, (int)s->classes);
-    printf("%-8s %13s %10s %20s %10s\n", "model", "test accuracy", "train (s)",
+    int w = 8;
+    for (int i = 0; i < n; i++)
+        if ((int)strlen(res[i].model) > w) w = (int)strlen(res[i].model);
+    printf("%-*s %13s %10s %20s %10s\n", w, "model", "test accuracy", "train (s)",
            "predict (us/sample)", "size (KB)");
     for (int i = 0; i < n; i++) {
         if (res[i].skipped) {
-            printf("%-8s skipped: %s\n", res[i].model, res[i].skipped);
+            printf("%-*s skipped: %s\n", w, res[i].model, res[i].skipped);
             continue;
         }
-        printf("%-8s %13.4f %10.2f %20.1f %10.1f\n", res[i].model, res[i].accuracy,
+        printf("%-*s %13.4f %10.2f %20.1f %10.1f\n", w, res[i].model, res[i].accuracy,
                res[i].train_s, res[i].predict_us, res[i].size_kb);
     }
+}
+
+/* spec:PATH is shown as the file name without folder and extension. */
+static void display_name(const char *name, char *buf, size_t n)
+{
+    if (strncmp(name, "spec:", 5) != 0) {
+        snprintf(buf, n, "%s", name);
+        return;
+    }
+    const char *base = strrchr(name + 5, '/');
+    base = base ? base + 1 : name + 5;
+    const char *dot = strrchr(base, '.');
+    int len = dot && dot > base ? (int)(dot - base) : (int)strlen(base);
+    snprintf(buf, n, "%.*s", len, base);
 }
 
 static int run_one(const compare_args *a, const char *name, split *s, const char *tmpfile,
                    result *r)
 {
-    r->model = name;
-    if (!a->json) fprintf(stderr, "training %s...\n", name); /* SVMs can take minutes */
+    display_name(name, r->model, sizeof r->model);
+    if (!a->json) fprintf(stderr, "training %s...\n", r->model); /* SVMs can take minutes */
+    if (!strncmp(name, "spec:", 5)) return run_spec(a, name + 5, s, tmpfile, r);
     for (size_t i = 0; i < sizeof CLASSIC / sizeof CLASSIC[0]; i++)
         if (!strcmp(name, CLASSIC[i].name)) return run_classic(&CLASSIC[i], s, tmpfile, r);
     if (!strcmp(name, "cnn") || !strcmp(name, "lstm"))
@@ -313,6 +404,7 @@ static int run_one(const compare_args *a, const char *name, split *s, const char
 
 static bool known_model(const char *name)
 {
+    if (!strncmp(name, "spec:", 5)) return name[5] != '\0';
     static const char *const all[] = {"svm", "tree", "forest", "linear", "cnn", "lstm"};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (!strcmp(name, all[i])) return true;
@@ -321,18 +413,21 @@ static bool known_model(const char *name)
 
 int cmd_compare(int argc, char **argv)
 {
-    compare_args a = {.models = "svm,tree,forest,linear,cnn,lstm", .epochs = 1, .seed = 42};
+    compare_args a = {.models = "svm,tree,forest,linear,cnn,lstm", .epochs = 1, .batch_size = 32,
+                      .seed = 42};
     const cli_option opts[] = {
         {"--data", OPT_STR, &a.data, NULL},
         {"--models", OPT_STR, &a.models, NULL},
         {"--limit", OPT_INT, &a.limit, NULL},
         {"--test-limit", OPT_INT, &a.test_limit, NULL},
         {"--epochs", OPT_INT, &a.epochs, NULL},
+        {"--batch-size", OPT_INT, &a.batch_size, NULL},
         {"--seed", OPT_INT, &a.seed, NULL},
         {"--threads", OPT_INT, &a.threads, NULL},
         {"--label-column", OPT_STR, &a.label_column, NULL},
         {"--no-header", OPT_FLAG, &a.no_header, NULL},
         {"--tokenizer", OPT_STR, &a.tokenizer, NULL},
+        {"--min-class-samples", OPT_INT, &a.min_class_samples, NULL},
         {"--json", OPT_FLAG, &a.json, NULL},
         {NULL, OPT_FLAG, NULL, NULL},
     };
@@ -344,11 +439,14 @@ int cmd_compare(int argc, char **argv)
     if (!strncmp(a.data, "text:", 5))
         return cli_usage_error("compare", "%s: compare needs one class per sample (textcls:DIR); "
                                "text:PATH is next-token data for language models", a.data);
-    if (a.limit < 0 || a.test_limit < 0 || a.epochs < 0 || a.threads < 0)
-        return cli_usage_error("compare", "--limit, --test-limit, --epochs, --threads must be >= 0");
+    if (a.limit < 0 || a.test_limit < 0 || a.epochs < 0 || a.threads < 0 ||
+        a.min_class_samples < 0)
+        return cli_usage_error("compare", "--limit, --test-limit, --epochs, --threads, "
+                               "--min-class-samples must be >= 0");
+    if (a.batch_size < 1) return cli_usage_error("compare", "--batch-size must be >= 1");
     lam_set_threads((int)a.threads);
 
-    char list[512];
+    char list[4096];
     snprintf(list, sizeof list, "%s", a.models);
     const char *names[16];
     int n = 0;
@@ -357,7 +455,7 @@ int cmd_compare(int argc, char **argv)
     for (int i = 0; i < n; i++)
         if (!known_model(names[i]))
             return cli_usage_error("compare", "unknown model \"%s\" in --models (known: svm, "
-                                   "tree, forest, linear, cnn, lstm)", names[i]);
+                                   "tree, forest, linear, cnn, lstm, spec:PATH)", names[i]);
     if (n == 0) return cli_usage_error("compare", "--models lists no model");
 
     char dir[] = "/tmp/lamina-compare-XXXXXX";

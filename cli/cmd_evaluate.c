@@ -18,12 +18,15 @@ static const char USAGE[] =
     "  --no-header       CSV: no header row\n"
     "  --block T         text:PATH: window length (default: the model's input length)\n"
     "  --max-len N       textcls:DIR: tokens per sample (default: the model's input length)\n"
+    "  --min-class-samples N  textcls:DIR: only the classes with at least N samples (as in\n"
+    "                    training: the classes must be the model's)\n"
     "  --json            print one JSON object: loss, accuracy, samples, seconds\n";
 
 int cmd_evaluate(int argc, char **argv)
 {
     const char *data = NULL, *label_column = NULL;
     long batch = 32, threads = 0, limit = 0, block = 0, max_len = 0;
+    long min_class_samples = 0;
     bool json = false, no_header = false;
     const cli_option opts[] = {
         {"--data", OPT_STR, &data, NULL},
@@ -34,6 +37,7 @@ int cmd_evaluate(int argc, char **argv)
         {"--no-header", OPT_FLAG, &no_header, NULL},
         {"--block", OPT_INT, &block, NULL},
         {"--max-len", OPT_INT, &max_len, NULL},
+        {"--min-class-samples", OPT_INT, &min_class_samples, NULL},
         {"--json", OPT_FLAG, &json, NULL},
         {NULL, OPT_FLAG, NULL, NULL},
     };
@@ -43,15 +47,17 @@ int cmd_evaluate(int argc, char **argv)
     if (rc) return rc;
     if (npos != 1) return cli_usage_error("evaluate", "give one model file");
     if (!data) return cli_usage_error("evaluate", "--data is required");
-    if (batch < 1 || threads < 0 || limit < 0 || block < 0 || max_len < 0)
+    if (batch < 1 || threads < 0 || limit < 0 || block < 0 || max_len < 0 ||
+        min_class_samples < 0)
         return cli_usage_error("evaluate", "--batch-size must be >= 1, --threads, --limit, "
-                               "--block and --max-len >= 0");
+                               "--block, --max-len and --min-class-samples >= 0");
     lam_set_threads((int)threads);
 
     lam_model *m = NULL;
     lam_dataset *train = NULL, *test = NULL;
     cli_data_options dopt = {.label_column = label_column, .no_header = no_header,
-                             .block = block, .max_len = max_len};
+                             .block = block, .max_len = max_len,
+                             .min_class_samples = min_class_samples};
     rc = cli_open_model(pos[0], &m);
     dopt.model = m; /* text sources use its tokenizer */
     if (rc == CLI_OK) rc = cli_load_data(data, &dopt, &train, &test);

@@ -29,6 +29,8 @@ static const char USAGE[] =
     "  --no-header       CSV: no header row\n"
     "  --block T         text:PATH: window length (default: the model's input length)\n"
     "  --max-len N       textcls:DIR: tokens per sample (default: the model's input length)\n"
+    "  --min-class-samples N  textcls:DIR: only the classes with at least N samples (as in\n"
+    "                    training: the classes must be the model's)\n"
     "  --json            print one JSON object: {\"predictions\": [{\"input\", \"top\": [...]}]}\n";
 
 const char *const cli_fashion_mnist_labels[10] = {
@@ -94,7 +96,7 @@ static int labels_load(const char *spec, const lam_model *m, labels *l)
 
 typedef struct predict_args {
     const char *data, *labels, *label_column;
-    long top, limit, batch, threads, block, max_len;
+    long top, limit, batch, threads, block, max_len, min_class_samples;
     bool json, no_header;
 } predict_args;
 
@@ -204,7 +206,8 @@ static int predict_image(const predict_args *a, const labels *lb, lam_model *m, 
 static int predict_source(const predict_args *a, const labels *lb, lam_model *m, cJSON *arr)
 {
     cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header,
-                             .model = m, .block = a->block, .max_len = a->max_len};
+                             .model = m, .block = a->block, .max_len = a->max_len,
+                             .min_class_samples = a->min_class_samples};
     lam_dataset *train = NULL, *test = NULL;
     if (cli_load_data(a->data, &dopt, &train, &test) != CLI_OK) return CLI_FAIL;
     lam_dataset *ds = test ? test : train;
@@ -241,6 +244,7 @@ int cmd_predict(int argc, char **argv)
         {"--no-header", OPT_FLAG, &a.no_header, NULL},
         {"--block", OPT_INT, &a.block, NULL},
         {"--max-len", OPT_INT, &a.max_len, NULL},
+        {"--min-class-samples", OPT_INT, &a.min_class_samples, NULL},
         {"--json", OPT_FLAG, &a.json, NULL},
         {NULL, OPT_FLAG, NULL, NULL},
     };
@@ -252,9 +256,9 @@ int cmd_predict(int argc, char **argv)
     if (npos == 1 && !a.data) return cli_usage_error("predict", "give inputs or --data SOURCE");
     if (npos > 1 && a.data) return cli_usage_error("predict", "give inputs or --data, not both");
     if (a.top < 1 || a.top > 64 || a.batch < 1 || a.limit < 0 || a.threads < 0 ||
-        a.block < 0 || a.max_len < 0)
+        a.block < 0 || a.max_len < 0 || a.min_class_samples < 0)
         return cli_usage_error("predict", "--top must be 1..64, --batch-size >= 1, --limit, "
-                               "--threads, --block and --max-len >= 0");
+                               "--threads, --block, --max-len and --min-class-samples >= 0");
     lam_set_threads((int)a.threads);
 
     labels lb;

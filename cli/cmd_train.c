@@ -58,6 +58,7 @@ static const char USAGE[] =
     "  --no-header           CSV: no header row\n"
     "  --block T             text:PATH: window length (default: the model's input length)\n"
     "  --max-len N           textcls:DIR: tokens per sample (default: the model's input length)\n"
+    "  --min-class-samples N textcls:DIR: only the classes with at least N samples\n"
     "  --tokenizer char|bpe:VOCAB  text sources: the tokenizer to train when the model has\n"
     "                        none (default char); it is saved in the model's metadata\n"
     "  --out FILE            save the trained model (safetensors); written atomically at the\n"
@@ -82,7 +83,7 @@ static const char USAGE[] =
 typedef struct train_args {
     const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
     const char *tokenizer;
-    long block, max_len;
+    long block, max_len, min_class_samples;
     long epochs, batch_size, seed, threads, verbose, limit, test_limit, checkpoint_every;
     const char *lr_schedule, *exclude_wd;
     double validation_split, lr, beta1, beta2, epsilon, momentum, rho, initial_accumulator;
@@ -142,6 +143,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--no-header", OPT_FLAG, &a->no_header, NULL},
         {"--block", OPT_INT, &a->block, NULL},
         {"--max-len", OPT_INT, &a->max_len, NULL},
+        {"--min-class-samples", OPT_INT, &a->min_class_samples, NULL},
         {"--tokenizer", OPT_STR, &a->tokenizer, NULL},
         {"--no-shuffle", OPT_FLAG, &a->no_shuffle, NULL},
         {"--json", OPT_FLAG, &a->json, NULL},
@@ -175,8 +177,9 @@ static int parse_args(int argc, char **argv, train_args *a)
         a->test_limit < 0 || a->verbose < 0 || a->verbose > 2)
         return cli_usage_error("train", "--epochs, --limit, --test-limit, --threads must be >= 0, "
                                "--batch-size >= 1, --verbose 0, 1 or 2");
-    if (a->block < 0 || a->max_len < 0)
-        return cli_usage_error("train", "--block and --max-len must be >= 1");
+    if (a->block < 0 || a->max_len < 0 || a->min_class_samples < 0)
+        return cli_usage_error("train", "--block and --max-len must be >= 1, "
+                               "--min-class-samples >= 0");
     if (a->restore_best && !a->seen_early_stopping)
         return cli_usage_error("train", "--restore-best-weights needs --early-stopping N");
     if (a->csv_append && !a->csv_log)
@@ -266,7 +269,8 @@ static int load_data(const train_args *a, lam_model *m, lam_dataset **train, lam
      * in the model (saved with it). */
     cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header,
                              .model = m, .store_tokenizer = true, .tokenizer = a->tokenizer,
-                             .block = a->block, .max_len = a->max_len};
+                             .block = a->block, .max_len = a->max_len,
+                             .min_class_samples = a->min_class_samples};
     if (cli_load_data(a->data, &dopt, train, a->test ? NULL : test) != CLI_OK) return CLI_FAIL;
     if (a->test && cli_load_data(a->test, &dopt, NULL, test) != CLI_OK) return CLI_FAIL;
     if (a->limit > 0 && a->limit < lam_dataset_count(*train) &&

@@ -8,8 +8,9 @@
  *   FILE.libsvm|.svm|.txt  lam_load_libsvm
  *   text:PATH           lam_load_text, a tokenizer, lam_lm_split: windows of --block ids with
  *                       next-token labels; the last 10% of the tokens are the test split
- *   textcls:DIR         lam_load_textcls, a tokenizer, lam_textcls_dataset (--max-len ids per
- *                       sample) or lam_textcls_counts (compare's classic models)
+ *   textcls:DIR         lam_load_textcls (--min-class-samples N: the classes with at least N),
+ *                       a tokenizer, lam_textcls_dataset (--max-len ids per sample) or
+ *                       lam_textcls_counts (compare's classic models)
  */
 #include "cli.h"
 
@@ -205,6 +206,33 @@ static int store_class_names(lam_model *m, const lam_text_samples *s)
     return st == LAM_OK ? CLI_OK : cli_lib_error();
 }
 
+/* A model trained on textcls data knows its classes: the data must number them the
+ * same way, else its labels would mean other classes. */
+static int check_class_names(const lam_model *m, const lam_text_samples *s, const char *dir)
+{
+    const char *names = lam_model_metadata(m, CLI_CLASS_NAMES_KEY);
+    if (!names) return CLI_OK;
+    const int n = lam_text_samples_num_classes(s);
+    int k = 0;
+    for (const char *p = names; *p; k++) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        const char *have = lam_text_samples_class_name(s, k);
+        if (!have || strlen(have) != len || memcmp(have, p, len) != 0)
+            return cli_error("textcls:%s: class %d is \"%s\" here but \"%.*s\" in model \"%s\" "
+                             "(metadata %s): the classes must be the ones it was trained on "
+                             "(the same folder and --min-class-samples)", dir, k,
+                             have ? have : "(none)", (int)len, p, lam_model_name(m),
+                             CLI_CLASS_NAMES_KEY);
+        p = e ? e + 1 : p + len;
+    }
+    if (k != n)
+        return cli_error("textcls:%s: %d classes here, %d in model \"%s\" (metadata %s): the "
+                         "classes must be the ones it was trained on (the same folder and "
+                         "--min-class-samples)", dir, n, k, lam_model_name(m), CLI_CLASS_NAMES_KEY);
+    return CLI_OK;
+}
+
 /* textcls:DIR - one split: token ids (or counts) and class labels. */
 static int load_textcls_source(const char *dir, const cli_data_options *opt, lam_dataset **out)
 {
@@ -213,14 +241,28 @@ static int load_textcls_source(const char *dir, const cli_data_options *opt, lam
         return cli_error("textcls:%s: give --max-len N (tokens per sample)", dir);
     lam_text_samples *s = NULL;
     if (lam_load_textcls(dir, &s) != LAM_OK) return cli_lib_error();
+    int rc = CLI_OK;
+    if (opt->min_class_samples > 0) {
+        const int before = lam_text_samples_num_classes(s);
+        if (lam_text_samples_drop_small_classes(s, opt->min_class_samples) != LAM_OK)
+            rc = cli_error("textcls:%s: %s", dir, lam_last_error());
+        else
+            fprintf(stderr, "lamina: textcls:%s: %d of %d classes have at least %ld samples "
+                    "(%lld samples); the others are left out\n", dir,
+                    lam_text_samples_num_classes(s), before, opt->min_class_samples,
+                    (long long)lam_text_samples_count(s));
+    }
+    /* After the classes are chosen: the order depends on the samples kept. */
     lam_text_samples_shuffle(s, TEXTCLS_ORDER_SEED);
     lam_tokenizer *tok = NULL;
-    int rc = CLI_OK;
+    if (rc == CLI_OK && opt->model) rc = check_class_names(opt->model, s, dir);
     /* The samples are joined only when a tokenizer is to be trained on them. */
-    if (opt->model && (lam_model_metadata(opt->model, LAM_TOKENIZER_METADATA_KEY) ||
-                       !opt->store_tokenizer)) {
+    const bool model_tokenizer = opt->model && (lam_model_metadata(opt->model,
+                                                                  LAM_TOKENIZER_METADATA_KEY) ||
+                                                !opt->store_tokenizer);
+    if (rc == CLI_OK && model_tokenizer) {
         rc = text_tokenizer(opt, dir, NULL, 0, &tok);
-    } else {
+    } else if (rc == CLI_OK) {
         char *text = NULL;
         size_t len = 0;
         if (lam_text_samples_join(s, &text, &len) != LAM_OK) rc = cli_lib_error();

@@ -976,6 +976,10 @@ const char *lam_text_samples_class_name(const lam_text_samples *s, int k);
 /* Sample i's text (not NUL-terminated; *len bytes) and class; NULL / -1 out of range. */
 const char *lam_text_samples_text(const lam_text_samples *s, int64_t i, size_t *len);
 int32_t lam_text_samples_label(const lam_text_samples *s, int64_t i);
+/* Keeps the classes with at least min_samples samples and drops the others (a benchmark's
+ * "classes with enough data"); the kept classes are renumbered in name order and their
+ * samples keep their order. Fewer than 2 classes left is an error and changes nothing. */
+lam_status lam_text_samples_drop_small_classes(lam_text_samples *s, int64_t min_samples);
 /* Puts the samples in a random order fixed by seed (they come in class order, so do this
  * before taking the last fraction for validation). */
 void lam_text_samples_shuffle(lam_text_samples *s, uint64_t seed);

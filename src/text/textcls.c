@@ -297,6 +297,59 @@ lam_status lam_load_textcls(const char *dir, lam_text_samples **out)
     return LAM_OK;
 }
 
+lam_status lam_text_samples_drop_small_classes(lam_text_samples *s, int64_t min_samples)
+{
+    if (!s) return lam_error(LAM_ERR_ARG, "lam_text_samples_drop_small_classes: NULL argument");
+    if (min_samples < 0)
+        return lam_error(LAM_ERR_ARG, "text classification: at least %lld samples per class, "
+                         "expected a count >= 0", (long long)min_samples);
+    int64_t *count = lam_calloc((size_t)s->nclasses, sizeof *count);
+    int32_t *renumber = lam_malloc(sizeof *renumber * (size_t)s->nclasses);
+    if (!count || !renumber) {
+        lam_free(count);
+        lam_free(renumber);
+        return lam_error_context(LAM_ERR_NOMEM, "text classification: %d classes", s->nclasses);
+    }
+    for (int64_t i = 0; i < s->n; i++) count[s->label[i]]++;
+    int kept = 0;
+    int64_t largest_dropped = 0;
+    for (int k = 0; k < s->nclasses; k++) {
+        renumber[k] = count[k] >= min_samples ? kept++ : -1;
+        if (renumber[k] < 0 && count[k] > largest_dropped) largest_dropped = count[k];
+    }
+    lam_free(count);
+    /* Checked before anything changes: on error the samples stay as they were. */
+    if (kept < 2) {
+        lam_free(renumber);
+        return lam_error(LAM_ERR_ARG, "text classification: %d of %d classes ha%s at least %lld "
+                         "samples, expected at least 2 (the largest class left out has %lld)",
+                         kept, s->nclasses, kept == 1 ? "s" : "ve", (long long)min_samples,
+                         (long long)largest_dropped);
+    }
+    /* Kept samples keep their order; their text stays where it is in s->text. */
+    int64_t n = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        if (renumber[s->label[i]] < 0) continue;
+        s->start[n] = s->start[i];
+        s->len[n] = s->len[i];
+        s->label[n] = renumber[s->label[i]];
+        s->file[n] = s->file[i];
+        s->record[n] = s->record[i];
+        n++;
+    }
+    s->n = n;
+    for (int k = 0; k < s->nclasses; k++) {
+        if (renumber[k] < 0) {
+            lam_free(s->classes[k]);
+            continue;
+        }
+        s->classes[renumber[k]] = s->classes[k];
+    }
+    s->nclasses = kept;
+    lam_free(renumber);
+    return LAM_OK;
+}
+
 void lam_text_samples_shuffle(lam_text_samples *s, uint64_t seed)
 {
     if (!s) return;
