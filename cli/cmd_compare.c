@@ -57,6 +57,7 @@ typedef struct split {
 typedef struct result {
     char model[64];
     double accuracy, train_s, predict_us, size_kb;
+    int64_t params; /* deep models' weights (JSON only); 0 for the classic ones */
     const char *skipped; /* why the model did not run, or NULL */
 } result;
 
@@ -276,6 +277,7 @@ static int fit_and_score(const compare_args *a, lam_model *m, lam_dataset *train
         r->train_s = t1 - t0;
         r->predict_us = s->nte ? (t2 - t1) / (double)s->nte * 1e6 : 0.0;
         r->size_kb = file_kb(tmpfile);
+        r->params = lam_model_param_count(m);
     }
     unlink(tmpfile);
     free(p);
@@ -352,6 +354,7 @@ static void print_results(const compare_args *a, const split *s, const result *r
                 cli_json_number(o, "train_seconds", res[i].train_s);
                 cli_json_number(o, "predict_us_per_sample", res[i].predict_us);
                 cli_json_number(o, "size_kb", res[i].size_kb);
+                if (res[i].params) cJSON_AddNumberToObject(o, "params", (double)res[i].params);
             }
             cJSON_AddItemToArray(arr, o);
         }

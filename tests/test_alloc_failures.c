@@ -252,6 +252,7 @@ static lam_status path_text(const char *file)
     if (s == LAM_OK) s = lam_tokenizer_encode(bpe, text, 400, &bids, &bn);
     if (s == LAM_OK) s = lam_tokenizer_decode(bpe, bids, bn, &back, &blen);
     if (s == LAM_OK) s = lam_load_textcls("fixtures/text/textcls_files", &samples);
+    if (s == LAM_OK) s = lam_text_samples_drop_small_classes(samples, 1); /* keeps them all */
     if (s == LAM_OK) s = lam_text_samples_join(samples, &joined, &jlen);
     if (s == LAM_OK) s = lam_textcls_dataset(samples, bpe, 8, &cls);
     if (s == LAM_OK) s = lam_textcls_counts(samples, bpe, &counts);

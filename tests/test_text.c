@@ -765,6 +765,71 @@ static void test_textcls(void)
     CHECK(s == NULL, "nothing on failure");
 }
 
+/* Keeping the classes with enough samples: alpha 3, beta 3, delta 1 in the fixture. */
+static void test_drop_small_classes(void)
+{
+    lam_text_samples *s = NULL;
+    CHECK_OK(lam_load_textcls("fixtures/text/textcls_files", &s));
+    if (!s) return;
+    /* Fewer than 2 classes left: an error that changes nothing. */
+    CHECK_FAILS(lam_text_samples_drop_small_classes(s, 4), LAM_ERR_ARG,
+                "0 of 3 classes have at least 4 samples, expected at least 2 (the largest "
+                "class left out has 3)");
+    CHECK_FAILS(lam_text_samples_drop_small_classes(s, -1), LAM_ERR_ARG, "expected a count >= 0");
+    CHECK(lam_text_samples_num_classes(s) == 3 && lam_text_samples_count(s) == 7,
+          "unchanged after the errors");
+    CHECK_OK(lam_text_samples_drop_small_classes(s, 1)); /* every class has one */
+    CHECK(lam_text_samples_num_classes(s) == 3 && lam_text_samples_count(s) == 7, "all kept");
+    /* Shuffled first, so that the kept samples' order is not the file order. */
+    lam_text_samples_shuffle(s, 3);
+    const char *before[7];
+    int32_t label_before[7];
+    for (int64_t i = 0; i < 7; i++) {
+        before[i] = lam_text_samples_text(s, i, NULL);
+        label_before[i] = lam_text_samples_label(s, i);
+    }
+    CHECK_OK(lam_text_samples_drop_small_classes(s, 2));
+    CHECK(lam_text_samples_num_classes(s) == 2 && lam_text_samples_count(s) == 6,
+          "2 classes and 6 samples left, got %d and %lld", lam_text_samples_num_classes(s),
+          (long long)lam_text_samples_count(s));
+    CHECK(strcmp(lam_text_samples_class_name(s, 0), "alpha") == 0 &&
+          strcmp(lam_text_samples_class_name(s, 1), "beta") == 0 &&
+          lam_text_samples_class_name(s, 2) == NULL, "alpha and beta kept, delta dropped");
+    /* The kept samples in their order, with their classes (alpha 0 and beta 1 keep their
+     * numbers here; delta's sample is gone). */
+    int64_t k = 0;
+    for (int64_t i = 0; i < 7; i++) {
+        if (label_before[i] == 2) continue;
+        CHECK(lam_text_samples_text(s, k, NULL) == before[i] &&
+              lam_text_samples_label(s, k) == label_before[i], "sample %lld kept in order",
+              (long long)k);
+        k++;
+    }
+    lam_text_samples_free(s);
+
+    /* A dropped class before the kept ones: the kept ones are renumbered from 0. */
+    const char *folder = tmp_path("renumber");
+    mkdir(folder, 0755);
+    char p[512];
+    snprintf(p, sizeof p, "%s/a", folder);
+    write_file(p, "one\n", 4);
+    snprintf(p, sizeof p, "%s/b", folder);
+    write_file(p, "b1\nb2\n", 6);
+    snprintf(p, sizeof p, "%s/c", folder);
+    write_file(p, "c1\nc2\nc3\n", 9);
+    CHECK_OK(lam_load_textcls(folder, &s));
+    if (!s) return;
+    CHECK_OK(lam_text_samples_drop_small_classes(s, 2));
+    CHECK(lam_text_samples_num_classes(s) == 2 && strcmp(lam_text_samples_class_name(s, 0), "b") == 0 &&
+          strcmp(lam_text_samples_class_name(s, 1), "c") == 0, "b and c kept");
+    check_sample(s, 0, "b1", 0);
+    check_sample(s, 1, "b2", 0);
+    check_sample(s, 2, "c1", 1);
+    check_sample(s, 4, "c3", 1);
+    CHECK(lam_text_samples_count(s) == 5, "5 samples");
+    lam_text_samples_free(s);
+}
+
 /* The fortune collection, when installed: the format it was written for. */
 static void test_fortunes(void)
 {
@@ -787,6 +852,21 @@ static void test_fortunes(void)
         no_percent = no_percent && !(len >= 2 && t[len - 1] == '%' && t[len - 2] == '\n');
     }
     CHECK(no_percent, "no record keeps its separator");
+    /* The benchmark's classes (docs/BENCHMARKS.md): the files with at least 300 records,
+     * in name order, as Debian 12's package has them. */
+    static const char *const big[] = {"art", "computers", "cookie", "definitions", "fortunes",
+                                      "knghtbrd", "linux", "men-women", "miscellaneous",
+                                      "people", "platitudes", "politics", "science",
+                                      "songs-poems", "wisdom", "work", "zippy"};
+    const int nbig = (int)(sizeof big / sizeof big[0]);
+    CHECK_OK(lam_text_samples_drop_small_classes(s, 300));
+    bool same = lam_text_samples_num_classes(s) == nbig;
+    for (int k = 0; same && k < nbig; k++)
+        same = strcmp(lam_text_samples_class_name(s, k), big[k]) == 0;
+    printf("fortunes: %d classes with at least 300 records, %lld samples%s\n",
+           lam_text_samples_num_classes(s), (long long)lam_text_samples_count(s),
+           same ? "" : " (not the 17 of Debian 12: another version of the package?)");
+    CHECK(lam_text_samples_num_classes(s) >= 2, "fortunes: classes with 300 records");
     lam_text_samples_free(s);
 }
 
@@ -847,6 +927,7 @@ int main(void)
     test_load_text();
     test_lm();
     test_textcls();
+    test_drop_small_classes();
     test_fortunes();
     test_model_tokenizer();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
