@@ -75,6 +75,7 @@ static const struct { const char *cls; lam_layer_kind kind; } kinds[] = {
     {"GlobalMaxPooling2D", LAM_LAYER_GLOBAL_MAXPOOL2D},
     {"ZeroPadding2D", LAM_LAYER_ZERO_PADDING2D}, {"UpSampling2D", LAM_LAYER_UPSAMPLING2D},
     {"Bidirectional", LAM_LAYER_BIDIRECTIONAL}, {"Embedding", LAM_LAYER_EMBEDDING},
+    {"MultiHeadAttention", LAM_LAYER_MULTI_HEAD_ATTENTION},
 };
 
 static int kind_of(const char *cls)
@@ -109,7 +110,7 @@ static bool spec_equal(const lam_layer_spec *a, const lam_layer_spec *b, char *w
     SAME(return_sequences) SAME(return_state) SAME(go_backwards) SAME(unit_forget_bias)
     SAME(reset_after) SAME(rank) SAME(axis) SAME(momentum) SAME(epsilon) SAME(center)
     SAME(scale) SAME(dims) SAME(repeats) SAME(pad) SAME(size) SAME(wrapped) SAME(merge_mode)
-    SAME(input_dim)
+    SAME(input_dim) SAME(num_heads) SAME(key_dim) SAME(value_dim) SAME(output_dim)
 #undef SAME
     if (strcmp(a->name, b->name) != 0) {
         snprintf(why, n, "name \"%s\" vs \"%s\"", a->name, b->name);
@@ -513,6 +514,9 @@ static void test_every_kind_both_ways(void)
             s.wrapped = LAM_LAYER_GRU; s.units = 6; s.merge_mode = LAM_MERGE_AVE;
             s.return_sequences = true; s.reset_after = false; break;
         case LAM_LAYER_EMBEDDING: s.input_dim = 12; s.units = 5; break;
+        case LAM_LAYER_MULTI_HEAD_ATTENTION:
+            s.num_heads = 3; s.key_dim = 5; s.value_dim = 2; s.output_dim = 7; s.rate = 0.25f;
+            s.use_bias = false; break;
         default: break;
         }
         cJSON *w = lam_layer_to_cjson(&s);

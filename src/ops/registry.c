@@ -12,8 +12,8 @@ extern const lam_op lam_op_batch_norm, lam_op_layer_norm, lam_op_conv1d, lam_op_
     lam_op_global_maxpool2d, lam_op_zero_padding2d, lam_op_upsampling2d;
 /* bidirectional.c */
 extern const lam_op lam_op_bidirectional;
-/* embedding.c */
-extern const lam_op lam_op_embedding;
+/* embedding.c, attention.c */
+extern const lam_op lam_op_embedding, lam_op_multi_head_attention;
 
 const lam_op *lam_op_for(lam_layer_kind kind)
 {
@@ -51,6 +51,7 @@ const lam_op *lam_op_for(lam_layer_kind kind)
         [LAM_LAYER_UPSAMPLING2D] = &lam_op_upsampling2d,
         [LAM_LAYER_BIDIRECTIONAL] = &lam_op_bidirectional,
         [LAM_LAYER_EMBEDDING] = &lam_op_embedding,
+        [LAM_LAYER_MULTI_HEAD_ATTENTION] = &lam_op_multi_head_attention,
     };
     return (unsigned)kind < LAM_LAYER_KIND_COUNT ? table[kind] : NULL;
 }
