@@ -2,9 +2,9 @@
  * fails in turn: JSON spec -> compile -> fit (one epoch, validation_split,
  * a checkpoint saved every 2 steps) -> save -> load -> predict -> evaluate,
  * for Sequential and functional Keras JSON (residual Add, BatchNormalization,
- * a shared layer), and a functional model built in C (two inputs, a shared
- * layer, two outputs with their own losses) -> compile -> lam_fit_multi
- * with callbacks -> forward.
+ * a shared layer; causal MultiHeadAttention with dropout), and a functional
+ * model built in C (two inputs, a shared layer, two outputs with their own
+ * losses) -> compile -> lam_fit_multi with callbacks -> forward.
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -78,6 +78,26 @@ static const char FUNCTIONAL_SPEC[] =
     "\":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"keras_history\":["
     "\"drop\",0,0]}}],\"kwargs\":{}}]}],\"input_layers\":[[\"img\",0,0]],\"output_layers\":[[\"ou"
     "t\",0,0]]}}";
+
+/* Keras 3 functional JSON: causal self-attention (MultiHeadAttention called on
+ * (x, x) with use_causal_mask, attention dropout), Flatten, Dense. */
+static const char ATTENTION_SPEC[] =
+    "{\"module\":\"keras.src.models.functional\",\"class_name\":\"Functional\",\"config\":{\"name"
+    "\":\"attention\",\"layers\":[{\"module\":\"keras.layers\",\"class_name\":\"InputLayer\",\"co"
+    "nfig\":{\"batch_shape\":[null,4,4],\"name\":\"x\"},\"name\":\"x\",\"inbound_nodes\":[]},{\"m"
+    "odule\":\"keras.layers\",\"class_name\":\"MultiHeadAttention\",\"config\":{\"name\":\"att\","
+    "\"num_heads\":2,\"key_dim\":2,\"dropout\":0.1},\"name\":\"att\",\"inbound_nodes\":[{\"args\""
+    ":[{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"ke"
+    "ras_history\":[\"x\",0,0]}},{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,"
+    "\"dtype\":\"float32\",\"keras_history\":[\"x\",0,0]}}],\"kwargs\":{\"use_causal_mask\":true}"
+    "}]},{\"module\":\"keras.layers\",\"class_name\":\"Flatten\",\"config\":{\"name\":\"flat\"},\""
+    "name\":\"flat\",\"inbound_nodes\":[{\"args\":[{\"class_name\":\"__keras_tensor__\",\"config\""
+    ":{\"shape\":null,\"dtype\":\"float32\",\"keras_history\":[\"att\",0,0]}}],\"kwargs\":{}}]},{"
+    "\"module\":\"keras.layers\",\"class_name\":\"Dense\",\"config\":{\"name\":\"out\",\"units\":"
+    "3,\"activation\":\"softmax\"},\"name\":\"out\",\"inbound_nodes\":[{\"args\":[{\"class_name\""
+    ":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"keras_history\":[\""
+    "flat\",0,0]}}],\"kwargs\":{}}]}],\"input_layers\":[[\"x\",0,0]],\"output_layers\":[[\"out\","
+    "0,0]]}}";
 
 static lam_dataset *tiny_data(int rank, const int64_t *shape)
 {
@@ -285,6 +305,7 @@ int main(void)
     fail_each_allocation("lstm_gru", GRU_SPEC, 2, (int64_t[]){4, 4});
     fail_each_allocation("functional", NULL, 2, (int64_t[]){4, 4});
     fail_each_allocation("functional_json", FUNCTIONAL_SPEC, 3, (int64_t[]){4, 4, 1});
+    fail_each_allocation("attention_json", ATTENTION_SPEC, 2, (int64_t[]){4, 4});
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }
