@@ -46,8 +46,9 @@ def softmax_masked(s, keep):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def numpy_mha(q_in, v_in, k_in, mask, causal, w, H, dk, dv, use_bias):
-    """float64 reference of the layer's forward."""
+def numpy_mha(q_in, v_in, k_in, mask, causal, w, H, dk, dv, use_bias, empty_zero=False):
+    """float64 reference of the layer's forward. empty_zero: a row that sees no key weighs
+    nothing (Keras 3.15's Softmax path, taken when dropout > 0), else every key evenly."""
     q_in, v_in, k_in = (np.asarray(a, np.float64) for a in (q_in, v_in, k_in))
     w = [np.asarray(a, np.float64) for a in w]
     if use_bias:
@@ -65,6 +66,8 @@ def numpy_mha(q_in, v_in, k_in, mask, causal, w, H, dk, dv, use_bias):
     if causal:
         keep &= np.tril(np.ones((T, S), bool))[None, None]
     p = softmax_masked(s, keep)
+    if empty_zero:
+        p = np.where(keep.any(axis=-1, keepdims=True), p, 0.0)
     o = np.einsum("bhts,bshk->bthk", p, v)
     return np.einsum("bthk,hko->bto", o, wo) + bo
 
@@ -86,6 +89,10 @@ CASES = [
     dict(name="dims", B=2, Tq=5, S=3, dq=6, dvin=4, dkin=None, mask=False, same=False, H=2,
          key_dim=3, value_dim=5, out=4, bias=True, causal=False, dropout=0.0,
          desc="mha(q, v), key = value, value_dim 5 != key_dim 3, output_shape 4"),
+    dict(name="cross_dropout", B=2, Tq=4, S=7, dq=6, dvin=3, dkin=5, mask=True, same=False,
+         H=3, key_dim=4, value_dim=2, out=9, bias=False, causal=False, dropout=0.1,
+         desc="cross, but dropout 0.1 (inference): Keras 3.15 then takes its Softmax path, "
+              "which gives the row that sees nothing no weight at all (its output is 0)"),
     dict(name="causal_mask", B=2, Tq=5, S=5, dq=4, dvin=4, dkin=None, mask=True, same=True,
          H=1, key_dim=6, value_dim=None, out=None, bias=True, causal=True, dropout=0.2,
          desc="mha(x, x, attention_mask=m, use_causal_mask=True) with dropout 0.2 "
@@ -102,7 +109,7 @@ def make_case(c):
     if c["mask"]:
         mask = (RNG.uniform(size=(B, Tq, S)) > 0.35).astype(np.float32)
         mask[:, :, 0] = 1  # a visible key in every row ...
-        if c["name"] == "cross":
+        if c["name"].startswith("cross"):
             mask[1, 2, :] = 0  # ... but one
     layer = keras.layers.MultiHeadAttention(
         num_heads=c["H"], key_dim=c["key_dim"], value_dim=c["value_dim"],
@@ -127,7 +134,7 @@ def make_case(c):
     y = np.asarray(layer(q, v, training=False, **kwargs))
     dv = c["value_dim"] or c["key_dim"]
     ref = numpy_mha(q, v, k if k is not None else v, mask, c["causal"], weights, c["H"],
-                    c["key_dim"], dv, c["bias"])
+                    c["key_dim"], dv, c["bias"], c["dropout"] > 0)
     assert np.allclose(y, ref, atol=1e-5), (c["name"], np.abs(y - ref).max())
 
     r = RNG.normal(0, 1, size=y.shape).astype(np.float32)
@@ -150,7 +157,8 @@ def make_case(c):
     def f(qq, vv, kk, ww):
         vv = qq if c["same"] else vv
         return float(np.sum(numpy_mha(qq, vv, kk if kk is not None else vv, mask, c["causal"],
-                                      ww, c["H"], c["key_dim"], dv, c["bias"]) * r))
+                                      ww, c["H"], c["key_dim"], dv, c["bias"],
+                                      c["dropout"] > 0) * r))
 
     def numgrad(arr, fn):
         arr = np.asarray(arr, np.float64).copy()

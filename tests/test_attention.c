@@ -22,6 +22,7 @@ typedef struct kcase {
     int masks; /* 1: query mask, 2: key mask, 4: full mask */
     float rate;
     float q_scale; /* spreads the scores (the online softmax's rescaling) */
+    bool empty_zero; /* a row that sees nothing weighs nothing */
 } kcase;
 
 static float *rnd_array(int64_t n, float scale)
@@ -53,7 +54,7 @@ static void kernel_case(const kcase *c)
 {
     lam_attention_args a = {.batch = c->batch, .tq = c->tq, .s = c->s, .heads = c->heads,
                             .dk = c->dk, .dv = c->dv, .causal = c->causal, .offset = c->offset,
-                            .rate = c->rate, .seed = 77};
+                            .rate = c->rate, .seed = 77, .empty_rows_zero = c->empty_zero};
     const int64_t nq = (int64_t)c->batch * c->tq * c->heads, nk = (int64_t)c->batch * c->s * c->heads;
     float *q = rnd_array(nq * c->dk, c->q_scale), *k = rnd_array(nk * c->dk, 1);
     float *v = rnd_array(nk * c->dv, 1), *dout = rnd_array(nq * c->dv, 1);
@@ -95,20 +96,20 @@ static void kernel_case(const kcase *c)
           c->name, eq, ek, ev);
     if (km && c->batch > 1) {
         /* Sample 1's rows see no key: each is the plain average of the
-         * values (dropout aside), and no gradient reaches its scores. */
+         * values (dropout aside) or 0, and no gradient reaches its scores. */
         bool avg = true, zero = true;
         for (int h = 0; h < c->heads && c->rate == 0.0f; h++)
             for (int e = 0; e < c->dv; e++) {
                 double mean = 0;
                 for (int j = 0; j < c->s; j++)
                     mean += v[((int64_t)(c->s + j) * c->heads + h) * c->dv + e];
-                mean /= c->s;
+                mean = c->empty_zero ? 0.0 : mean / c->s;
                 avg &= fabs(o[((int64_t)c->tq * c->heads + h) * c->dv + e] - mean) <= 1e-5;
             }
         for (int64_t i = (int64_t)c->tq * c->heads * c->dk; i < 2 * (int64_t)c->tq * c->heads * c->dk; i++)
             zero &= dq[i] == 0.0f;
-        CHECK(avg && zero, "%s: a row that sees no key is the values' average (%d) with no "
-              "query gradient (%d)", c->name, avg, zero);
+        CHECK(avg && zero, "%s: a row that sees no key is the values' average or 0 (%d) with "
+              "no query gradient (%d)", c->name, avg, zero);
     }
     if (c->causal && !c->masks && c->offset + c->tq < c->s) {
         /* Keys past the last query's horizon get exactly nothing. */
@@ -136,18 +137,20 @@ static void kernel_vs_naive(void)
 {
     lam_set_threads(2);
     static const kcase cases[] = {
-        {"plain", 2, 5, 7, 3, 4, 6, false, 0, 0, 0.0f, 1},
-        {"causal, odd", 2, 37, 37, 2, 5, 3, true, 0, 0, 0.0f, 1},
-        {"causal, offset 9 (a decoder)", 1, 3, 12, 2, 4, 4, true, 9, 0, 0.0f, 1},
-        {"causal, keys past the queries", 2, 5, 11, 2, 4, 4, true, 0, 0, 0.0f, 1},
-        {"blocks: 70 x 133, large scores", 1, 70, 133, 2, 8, 5, false, 0, 0, 0.0f, 6},
-        {"blocks, causal 97", 2, 97, 97, 1, 3, 2, true, 0, 0, 0.0f, 4},
-        {"query mask", 2, 6, 9, 2, 4, 3, false, 0, 1, 0.0f, 1},
-        {"key mask (sample 1 all hidden)", 2, 9, 70, 2, 4, 4, false, 0, 2, 0.0f, 1},
-        {"full mask", 2, 7, 8, 3, 2, 5, false, 0, 4, 0.0f, 1},
-        {"every mask, causal, blocks", 3, 40, 80, 2, 6, 3, true, 0, 7, 0.0f, 3},
-        {"dropout 0.3", 2, 9, 11, 2, 4, 4, false, 0, 0, 0.3f, 1},
-        {"dropout, every mask, causal, blocks", 2, 70, 70, 2, 4, 3, true, 0, 7, 0.5f, 2},
+        {"plain", 2, 5, 7, 3, 4, 6, false, 0, 0, 0.0f, 1, false},
+        {"causal, odd", 2, 37, 37, 2, 5, 3, true, 0, 0, 0.0f, 1, false},
+        {"causal, offset 9 (a decoder)", 1, 3, 12, 2, 4, 4, true, 9, 0, 0.0f, 1, false},
+        {"causal, keys past the queries", 2, 5, 11, 2, 4, 4, true, 0, 0, 0.0f, 1, false},
+        {"blocks: 70 x 133, large scores", 1, 70, 133, 2, 8, 5, false, 0, 0, 0.0f, 6, false},
+        {"blocks, causal 97", 2, 97, 97, 1, 3, 2, true, 0, 0, 0.0f, 4, false},
+        {"query mask", 2, 6, 9, 2, 4, 3, false, 0, 1, 0.0f, 1, false},
+        {"key mask (sample 1 all hidden)", 2, 9, 70, 2, 4, 4, false, 0, 2, 0.0f, 1, false},
+        {"full mask", 2, 7, 8, 3, 2, 5, false, 0, 4, 0.0f, 1, false},
+        {"every mask, causal, blocks", 3, 40, 80, 2, 6, 3, true, 0, 7, 0.0f, 3, false},
+        {"dropout 0.3", 2, 9, 11, 2, 4, 4, false, 0, 0, 0.3f, 1, false},
+        {"dropout, every mask, causal, blocks", 2, 70, 70, 2, 4, 3, true, 0, 7, 0.5f, 2, false},
+        {"key mask, empty rows weigh nothing", 2, 9, 70, 2, 4, 4, false, 0, 2, 0.0f, 1, true},
+        {"dropout, every mask, empty rows 0", 3, 40, 80, 2, 6, 3, true, 0, 7, 0.2f, 3, true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) kernel_case(&cases[i]);
 }
@@ -226,6 +229,7 @@ static const fcase fixture_cases[] = {
     {"self", 2, 5, 5, 8, 8, 0, 2, 4, 0, 0, false, true, true, false, 0.0f},
     {"causal", 2, 6, 6, 8, 8, 0, 2, 3, 0, 0, false, true, true, true, 0.0f},
     {"cross", 2, 4, 7, 6, 3, 5, 3, 4, 2, 9, true, false, false, false, 0.0f},
+    {"cross_dropout", 2, 4, 7, 6, 3, 5, 3, 4, 2, 9, true, false, false, false, 0.1f},
     {"dims", 2, 5, 3, 6, 4, 0, 2, 3, 5, 4, false, false, true, false, 0.0f},
     {"causal_mask", 2, 5, 5, 4, 4, 0, 1, 6, 0, 0, true, true, true, true, 0.2f},
 };

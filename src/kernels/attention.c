@@ -195,6 +195,10 @@ LAM_VEC static void softmax_block(const lam_attention_args *a, int b, int t0, in
 {
     for (int r = 0; r < nq; r++) {
         float *s = sc + r * nk;
+        if (uniform[r] && a->empty_rows_zero) { /* no weight at all: o row 0 */
+            fill_row(s, nk, 0.0f);
+            continue;
+        }
         if (uniform[r]) fill_row(s, nk, 0.0f); /* every key, equal weight */
         else mask_row(a, b, t0 + r, j0, nk, s);
         const float mx = row_max(s, nk), mn = mx > m[r] ? mx : m[r];
@@ -209,25 +213,26 @@ LAM_VEC static void softmax_block(const lam_attention_args *a, int b, int t0, in
     }
 }
 
-/* o rows /= l; lse = m + log(l). */
+/* o rows /= l (l = 0: a row that weighs nothing stays 0); lse = m + log(l). */
 LAM_VEC static void finish_rows(int nq, int dv, const float *m, const float *l, float *o,
                                 int64_t ldo, float *lse)
 {
     for (int r = 0; r < nq; r++) {
-        scale_row(o + r * ldo, dv, 1.0f / l[r]);
+        scale_row(o + r * ldo, dv, l[r] > 0.0f ? 1.0f / l[r] : 0.0f);
         if (lse) lse[r] = m[r] + logf(l[r]);
     }
 }
 
 /* Backward: the probabilities of a block of scores, exp(s - lse) where
- * visible (1/s_total on a row spread over every key). */
+ * visible (1/s_total on a row spread over every key, 0 on one that weighs
+ * nothing). */
 LAM_VEC static void probs_block(const lam_attention_args *a, int b, int t0, int nq, int j0,
                                 int nk, const bool *uniform, const float *lse, float *p)
 {
     for (int r = 0; r < nq; r++) {
         float *pr = p + r * nk;
         if (uniform[r]) {
-            fill_row(pr, nk, fast_exp(-lse[r]));
+            fill_row(pr, nk, a->empty_rows_zero ? 0.0f : fast_exp(-lse[r]));
         } else {
             mask_row(a, b, t0 + r, j0, nk, pr);
             exp_row(pr, nk, lse[r]);
@@ -417,7 +422,8 @@ int64_t lam_attention_naive_work(const lam_attention_args *a)
 }
 
 /* P [tq, s] of head h, sample b: Keras's masked softmax, where a masked
- * score becomes -1e9 (so a row without a visible key is uniform). */
+ * score becomes -1e9 (so a row without a visible key is uniform), or a row
+ * without a visible key is zeroed (empty_rows_zero). */
 static void naive_probs(const lam_attention_args *a, int b, int h, const float *q,
                         const float *k, double *P)
 {
@@ -426,15 +432,17 @@ static void naive_probs(const lam_attention_args *a, int b, int h, const float *
     for (int t = 0; t < tq; t++) {
         double *row = P + (int64_t)t * S, mx = -INFINITY, sum = 0;
         const float *qt = q + ((int64_t)b * tq + t) * ldk + (int64_t)h * dk;
+        bool seen = false;
         for (int j = 0; j < S; j++) {
             const float *kj = k + ((int64_t)b * S + j) * ldk + (int64_t)h * dk;
             double acc = 0;
             for (int d = 0; d < dk; d++) acc += (double)qt[d] * kj[d];
+            seen |= sees(a, b, t, j);
             row[j] = sees(a, b, t, j) ? acc * scale : -1e9;
             mx = row[j] > mx ? row[j] : mx;
         }
         for (int j = 0; j < S; j++) sum += (row[j] = exp(row[j] - mx));
-        for (int j = 0; j < S; j++) row[j] /= sum;
+        for (int j = 0; j < S; j++) row[j] = seen || !a->empty_rows_zero ? row[j] / sum : 0.0;
     }
 }
 

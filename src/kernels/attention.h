@@ -14,7 +14,10 @@
  * when it is not 0, as Keras casts masks to bool. Masked keys weigh exactly 0.
  * A row that sees no key at all is Keras's: its masked scores all become
  * -1e9 and softmax spreads it evenly, so it is the average of all s values
- * (dropped out like any other row), and no gradient reaches its scores.
+ * (dropped out like any other row), and no gradient reaches its scores;
+ * with empty_rows_zero it weighs nothing instead (o row 0), which is what
+ * Keras 3.15 computes for a layer with dropout > 0 (its Softmax layer zeroes
+ * masked weights; without dropout it takes dot_product_attention, uniform).
  *
  * Memory: forward keeps one number per row, lse = max + log(sum of exp), for
  * backward, which recomputes the probabilities block by block (as flash
@@ -37,6 +40,7 @@ typedef struct lam_attention_args {
     const float *mask;      /* [batch, tq, s], or NULL */
     float rate;             /* dropout on the probabilities, [0, 1): kept ones scaled 1/(1-rate) */
     uint64_t seed;          /* which dropout draw (rate > 0) */
+    bool empty_rows_zero;   /* a row that sees no key weighs nothing (else every key evenly) */
 } lam_attention_args;
 
 /* o from q, k, v; lse [batch, heads, tq] for backward (NULL: not kept).

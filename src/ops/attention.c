@@ -197,7 +197,11 @@ static lam_attention_args attention_args(const lam_node *n, const lam_ctx *c, co
 {
     lam_attention_args a = {.batch = batch, .tq = d->tq, .s = d->s, .heads = d->H,
                             .dk = d->dk, .dv = d->dv, .causal = n->spec.use_causal_mask,
-                            .rate = c->training ? n->spec.rate : 0.0f};
+                            .rate = c->training ? n->spec.rate : 0.0f,
+                            /* Keras 3.15: a layer with dropout takes its Softmax
+                             * path, which gives a row that sees nothing no weight
+                             * (in inference too); without, it spreads it evenly. */
+                            .empty_rows_zero = n->spec.rate > 0.0f};
     if (a.rate > 0.0f) { /* this step's draw, whatever the threads */
         lam_rng r;
         lam_rng_derive(&r, c->seed, (uint64_t)c->step, (uint64_t)n->index);
