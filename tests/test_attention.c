@@ -637,6 +637,28 @@ static void transformer_round_trip(void)
         CHECK_OK(lam_forward(back, 3, LAM_MODE_INFER));
         CHECK(memcmp(lam_model_output(m, 0), lam_model_output(back, 0), sizeof(float) * 3 * 8 * 16) == 0,
               "the block read back computes the same bits");
+        /* And through a model file (architecture as JSON, weights as safetensors). */
+        char path[256];
+        const char *tmp = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%s/lamina_attention_%d.safetensors", tmp && *tmp ? tmp : "/tmp",
+                 (int)getpid());
+        lam_model *loaded = NULL;
+        CHECK_OK(lam_model_save(m, path));
+        CHECK_OK(lam_model_load(path, &loaded));
+        unlink(path);
+        if (loaded) {
+            CHECK_OK(lam_model_plan(loaded, 3));
+            memcpy(lam_model_input_buffer(loaded, 0), lam_model_input_buffer(m, 0),
+                   sizeof(float) * 3 * 8 * 16);
+            CHECK_OK(lam_forward(loaded, 3, LAM_MODE_INFER));
+            CHECK(memcmp(lam_model_output(m, 0), lam_model_output(loaded, 0),
+                         sizeof(float) * 3 * 8 * 16) == 0,
+                  "saved and loaded, the block computes the same bits");
+            const lam_layer_spec *ls = find_mha(loaded);
+            CHECK(ls && ls->use_causal_mask && ls->num_heads == 4 && ls->rate == 0.1f,
+                  "the model file keeps the causal mask");
+        }
+        lam_model_free(loaded);
     }
     free(text);
     lam_model_free(back);
