@@ -2,14 +2,19 @@
  * (batch 12, 64 positions, 4 heads of 32, causal) or one given on the
  * command line: forward and backward wall-clock milliseconds (median of
  * the runs) on 1 thread and on all threads, and the naive reference once.
+ * With "layer", the whole MultiHeadAttention layer on that shape (model
+ * width heads * dk, causal self-attention): the four projections and the
+ * kernel, forward (training mode) + backward with input gradients.
  * Not a test.
  *
- * usage: bench_attention [batch tq s heads dk dv causal rate [runs]] */
-#include "core/internal.h"
+ * usage: bench_attention [batch tq s heads dk dv causal rate [runs]]
+ *        bench_attention layer [batch t heads dk [runs]] */
+#include "core/model.h"
 #include "kernels/attention.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -35,8 +40,59 @@ static float *random_floats(lam_rng *r, int64_t n)
     return x;
 }
 
+/* The layer through the model API: forward + backward milliseconds. */
+static int bench_layer(int argc, char **argv)
+{
+    int B = argc > 2 ? atoi(argv[2]) : 12, T = argc > 3 ? atoi(argv[3]) : 64;
+    int H = argc > 4 ? atoi(argv[4]) : 4, dk = argc > 5 ? atoi(argv[5]) : 32;
+    int runs = argc > 6 ? atoi(argv[6]) : 200;
+    if (B < 1 || T < 1 || H < 1 || dk < 1 || runs < 1) {
+        fprintf(stderr, "usage: bench_attention layer [batch t heads dk [runs]]\n");
+        return 2;
+    }
+    lam_model *m = lam_model_new("bench");
+    int x, y;
+    lam_layer_spec s = lam_layer_defaults(LAM_LAYER_MULTI_HEAD_ATTENTION);
+    s.num_heads = H;
+    s.key_dim = dk;
+    s.use_causal_mask = true;
+    lam_optimizer sgd = lam_sgd();
+    if (!m || lam_model_input(m, "x", 2, (int64_t[]){T, (int64_t)H * dk}, &x) ||
+        lam_model_call(m, &s, 2, (int[]){x, x}, &y) || lam_model_compile(m, &sgd, LAM_LOSS_MSE) ||
+        lam_model_plan(m, B)) {
+        fprintf(stderr, "bench_attention: %s\n", lam_last_error());
+        return 1;
+    }
+    lam_rng r;
+    lam_rng_seed(&r, 3);
+    const int64_t n = (int64_t)B * T * H * dk;
+    float *in = lam_model_input_buffer(m, 0), *dy = lam_model_output_grad(m, 0);
+    for (int64_t i = 0; i < n; i++) in[i] = (float)(2 * lam_rng_uniform(&r) - 1);
+    for (int64_t i = 0; i < n; i++) dy[i] = (float)(2 * lam_rng_uniform(&r) - 1);
+    double *t = malloc(sizeof(double) * (size_t)runs);
+    if (!t) return 1;
+    printf("MultiHeadAttention layer, causal self-attention: B=%d T=%d H=%d dk=%d (width %d), "
+           "forward (train) + backward, median of %d runs\n", B, T, H, dk, H * dk, runs);
+    const int all = lam_get_threads();
+    for (int threads = 1; threads <= all; threads = threads < all ? all : all + 1) {
+        lam_set_threads(threads);
+        for (int i = 0; i < runs; i++) {
+            double t0 = wall_now();
+            lam_forward(m, B, LAM_MODE_TRAIN);
+            lam_backward(m, B, true);
+            t[i] = wall_now() - t0;
+        }
+        qsort(t, (size_t)runs, sizeof *t, cmp);
+        printf("%d thread(s): %.3f ms\n", threads, 1e3 * t[runs / 2]);
+    }
+    free(t);
+    lam_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "layer")) return bench_layer(argc, argv);
     lam_attention_args a = {.batch = 12, .tq = 64, .s = 64, .heads = 4, .dk = 32, .dv = 32,
                             .causal = true, .seed = 1};
     int runs = 200;

@@ -14,7 +14,12 @@
  * Decoding: with spec.cache_len > 0 (lam_model_decoder sets it; Tq = S = 1
  * per call, one sequence) the keys and values of positions [0, cache_len)
  * live in n->cache; a call at position p writes this step's key and value
- * at slot p and attends over slots [0, p]. A decoder runs inference only. */
+ * at slot p and attends over slots [0, p]. A decoder runs inference only.
+ *
+ * Measured (bench_attention layer, 2-core AMD EPYC): the char-GPT layer (B 12,
+ * T 64, width 128, 4 heads of 32, causal), forward in training mode +
+ * backward, 4.2 ms on one thread, of which the attention kernel 1.1 ms and
+ * the four projections (300 MFLOP of GEMM) the rest. */
 #include "kernels/activation.h"
 #include "kernels/attention.h"
 #include "kernels/kernels.h"
