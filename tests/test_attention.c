@@ -475,6 +475,13 @@ static void decoding_cache(void)
     CHECK_OK(lam_forward(dec, 1, LAM_MODE_INFER));
     CHECK(max_err(lam_model_output(dec, 0), yf + (T - 1) * 5, 5) > 1e-4,
           "the last position reads position 0's cached key");
+    /* A position past the cache (lam_decoder_step refuses it) writes
+     * nothing out of bounds and gives zeros. */
+    dec->position = T;
+    CHECK_OK(lam_forward(dec, 1, LAM_MODE_INFER));
+    bool zero = true;
+    for (int i = 0; i < 5; i++) zero &= lam_model_output(dec, 0)[i] == 0.0f;
+    CHECK(zero, "a position past the cache gives zeros");
     lam_model_free(full);
     lam_model_free(dec);
 }

@@ -197,8 +197,9 @@ static void project_backward(const float *x, int64_t rows, int in, const float *
                  accumulate ? 1.0f : 0.0f, dx, in);
 }
 
+/* The kernel's arguments for this call; xs NULL: no mask input (decoding). */
 static lam_attention_args attention_args(const lam_node *n, const lam_ctx *c, const mha_dims *d,
-                                         int batch)
+                                         const float *const *xs, int batch)
 {
     lam_attention_args a = {.batch = batch, .tq = d->tq, .s = d->s, .heads = d->H,
                             .dk = d->dk, .dv = d->dv, .causal = n->spec.use_causal_mask,
@@ -212,6 +213,10 @@ static lam_attention_args attention_args(const lam_node *n, const lam_ctx *c, co
         lam_rng_derive(&r, c->seed, (uint64_t)c->step, (uint64_t)n->index);
         a.seed = lam_rng_next(&r);
     }
+    a.mask = xs && d->mask >= 0 ? xs[d->mask] : NULL;
+    /* The seam for padding masks (Embedding's mask_zero), as Keras's
+     * query_mask and value_mask (or key_mask): a.query_mask [batch, tq] and
+     * a.key_mask [batch, s], 0 = padding. */
     return a;
 }
 
@@ -244,7 +249,7 @@ static void decode_step(lam_node *n, const lam_ctx *c, const mha_dims *d,
     const int64_t hk = (int64_t)d->H * d->dk, hv = (int64_t)d->H * d->dv;
     const int64_t pos = c->position;
     float *kc = n->cache, *vc = kc + (int64_t)n->spec.cache_len * hk;
-    lam_attention_args a = attention_args(n, c, d, 1);
+    lam_attention_args a = attention_args(n, c, d, NULL, 1);
     a.s = (int)pos + 1;
     a.offset = (int)pos;
     for (int b = 0; b < batch; b++) {
@@ -275,10 +280,7 @@ static void mha_forward(lam_node *n, const lam_ctx *c, const float *const *xs, f
     } else {
         project(xs[d.key], rs, d.dkin, P + d.wk, bias_at(P, d.bk), hk, sv.k);
         project(xs[1], rs, d.dvin, P + d.wv, bias_at(P, d.bv), hv, sv.v);
-        lam_attention_args a = attention_args(n, c, &d, batch);
-        a.mask = d.mask >= 0 ? xs[d.mask] : NULL;
-        /* The seam for padding masks (Embedding's mask_zero): the query's
-         * mask goes to a.query_mask, the value's (or key's) to a.key_mask. */
+        const lam_attention_args a = attention_args(n, c, &d, xs, batch);
         lam_attention_forward(&a, sv.q, sv.k, sv.v, sv.o, sv.lse);
     }
     project(sv.o, rq, (int)hv, P + d.wo, bias_at(P, d.bo), d.out, y);
@@ -298,8 +300,7 @@ static void mha_backward(lam_node *n, const lam_ctx *c, const float *const *xs, 
     /* Output projection: dWo = o^T dy, dbo, do = dy Wo^T. */
     project_backward(sv.o, rq, (int)hv, P + d.wo, dy, d.out, G + d.wo, grad_at(G, d.bo), dO,
                      false);
-    lam_attention_args a = attention_args(n, c, &d, batch);
-    a.mask = d.mask >= 0 ? xs[d.mask] : NULL;
+    const lam_attention_args a = attention_args(n, c, &d, xs, batch);
     lam_attention_backward(&a, sv.q, sv.k, sv.v, sv.o, sv.lse, dO, dq, dk, dv);
     project_backward(xs[0], rq, d.dq, P + d.wq, dq, hk, G + d.wq, grad_at(G, d.bq), dxs[0],
                      false);
