@@ -186,7 +186,8 @@ def make_case(c):
         assert np.allclose(g, numgrad(w64[i], fw), atol=2e-4), (c["name"], names[i])
 
     n = c["name"]
-    save(f"{n}_query", q, f"{c['desc']}: query [B, Tq, dq]" + (" (also the value)" if c["same"] else ""))
+    save(f"{n}_query", q,
+         f"{c['desc']}: query [B, Tq, dq]" + (" (also the value)" if c["same"] else ""))
     if not c["same"]:
         save(f"{n}_value", v, "value [B, S, dv_in]")
     if k is not None:
@@ -197,7 +198,8 @@ def make_case(c):
          "weights, flat, in the order " + ", ".join(names))
     save(f"{n}_out", y, "Keras output (training=False) [B, Tq, out]")
     save(f"{n}_r", r, "r: the loss is sum(y * r)")
-    save(f"{n}_dquery", dq, "dL/dquery" + (" (= d/dx of mha(x, x): both uses)" if c["same"] else ""))
+    save(f"{n}_dquery", dq,
+         "dL/dquery" + (" (= d/dx of mha(x, x): both uses)" if c["same"] else ""))
     if dvin is not None:
         save(f"{n}_dvalue", dvin, "dL/dvalue" + ("" if k is not None else " (it is also the key)"))
     if dkin is not None:

@@ -55,7 +55,8 @@ static void kernel_case(const kcase *c)
     lam_attention_args a = {.batch = c->batch, .tq = c->tq, .s = c->s, .heads = c->heads,
                             .dk = c->dk, .dv = c->dv, .causal = c->causal, .offset = c->offset,
                             .rate = c->rate, .seed = 77, .empty_rows_zero = c->empty_zero};
-    const int64_t nq = (int64_t)c->batch * c->tq * c->heads, nk = (int64_t)c->batch * c->s * c->heads;
+    const int64_t nq = (int64_t)c->batch * c->tq * c->heads;
+    const int64_t nk = (int64_t)c->batch * c->s * c->heads;
     float *q = rnd_array(nq * c->dk, c->q_scale), *k = rnd_array(nk * c->dk, 1);
     float *v = rnd_array(nk * c->dv, 1), *dout = rnd_array(nq * c->dv, 1);
     float *qm = NULL, *km = NULL, *fm = NULL;
@@ -80,9 +81,12 @@ static void kernel_case(const kcase *c)
     float *o = malloc(sizeof(float) * (size_t)(nq * c->dv));
     float *o_ref = malloc(sizeof(float) * (size_t)(nq * c->dv));
     float *lse = malloc(sizeof(float) * (size_t)nq);
-    float *dq = malloc(sizeof(float) * (size_t)(nq * c->dk)), *dq_ref = malloc(sizeof(float) * (size_t)(nq * c->dk));
-    float *dk = malloc(sizeof(float) * (size_t)(nk * c->dk)), *dk_ref = malloc(sizeof(float) * (size_t)(nk * c->dk));
-    float *dv = malloc(sizeof(float) * (size_t)(nk * c->dv)), *dv_ref = malloc(sizeof(float) * (size_t)(nk * c->dv));
+    float *dq = malloc(sizeof(float) * (size_t)(nq * c->dk));
+    float *dq_ref = malloc(sizeof(float) * (size_t)(nq * c->dk));
+    float *dk = malloc(sizeof(float) * (size_t)(nk * c->dk));
+    float *dk_ref = malloc(sizeof(float) * (size_t)(nk * c->dk));
+    float *dv = malloc(sizeof(float) * (size_t)(nk * c->dv));
+    float *dv_ref = malloc(sizeof(float) * (size_t)(nk * c->dv));
     double *work = malloc(sizeof(double) * (size_t)lam_attention_naive_work(&a));
     lam_attention_forward(&a, q, k, v, o, lse);
     lam_attention_forward_naive(&a, q, k, v, o_ref, work);
@@ -106,8 +110,8 @@ static void kernel_case(const kcase *c)
                 mean = c->empty_zero ? 0.0 : mean / c->s;
                 avg &= fabs(o[((int64_t)c->tq * c->heads + h) * c->dv + e] - mean) <= 1e-5;
             }
-        for (int64_t i = (int64_t)c->tq * c->heads * c->dk; i < 2 * (int64_t)c->tq * c->heads * c->dk; i++)
-            zero &= dq[i] == 0.0f;
+        const int64_t per_sample = (int64_t)c->tq * c->heads * c->dk;
+        for (int64_t i = per_sample; i < 2 * per_sample; i++) zero &= dq[i] == 0.0f;
         CHECK(avg && zero, "%s: a row that sees no key is the values' average or 0 (%d) with "
               "no query gradient (%d)", c->name, avg, zero);
     }
@@ -115,12 +119,14 @@ static void kernel_case(const kcase *c)
         /* Keys past the last query's horizon get exactly nothing. */
         bool zero = true;
         for (int j = c->offset + c->tq; j < c->s; j++)
-            for (int i = 0; i < c->heads * c->dk; i++) zero &= dk[(int64_t)j * c->heads * c->dk + i] == 0.0f;
+            for (int i = 0; i < c->heads * c->dk; i++)
+                zero &= dk[(int64_t)j * c->heads * c->dk + i] == 0.0f;
         CHECK(zero, "%s: keys no query sees have zero gradient", c->name);
     }
     /* The same bits on one thread as on several. */
     const int threads = lam_get_threads();
-    float *o1 = malloc(sizeof(float) * (size_t)(nq * c->dv)), *dk1 = malloc(sizeof(float) * (size_t)(nk * c->dk));
+    float *o1 = malloc(sizeof(float) * (size_t)(nq * c->dv));
+    float *dk1 = malloc(sizeof(float) * (size_t)(nk * c->dk));
     lam_set_threads(1);
     lam_attention_forward(&a, q, k, v, o1, lse);
     lam_attention_backward(&a, q, k, v, o1, lse, dout, dq_ref, dk1, dv_ref);
@@ -297,11 +303,13 @@ static void keras_parity(void)
             const double ew = max_err(lam_model_grads(m), dw, (long)lam_model_param_count(m));
             double ex = max_err(lam_model_input_grad(m, 0), dxq, (long)c->B * c->tq * c->dq);
             if (!c->self) {
-                const double e = max_err(lam_model_input_grad(m, 1), dxv, (long)c->B * c->s * c->dvin);
+                const double e = max_err(lam_model_input_grad(m, 1), dxv,
+                                         (long)c->B * c->s * c->dvin);
                 ex = e > ex ? e : ex;
             }
             if (c->dkin) {
-                const double e = max_err(lam_model_input_grad(m, 2), dxk, (long)c->B * c->s * c->dkin);
+                const double e = max_err(lam_model_input_grad(m, 2), dxk,
+                                         (long)c->B * c->s * c->dkin);
                 ex = e > ex ? e : ex;
             }
             CHECK(ew <= 1e-5 && ex <= 1e-5, "%s: gradients differ from Keras: weights %g, "
@@ -508,7 +516,8 @@ static char *read_text(const char *path)
 static const lam_layer_spec *find_mha(const lam_model *m)
 {
     for (int i = 0; i < lam_model_num_layers(m); i++)
-        if (lam_model_layer(m, i)->kind == LAM_LAYER_MULTI_HEAD_ATTENTION) return lam_model_layer(m, i);
+        if (lam_model_layer(m, i)->kind == LAM_LAYER_MULTI_HEAD_ATTENTION)
+            return lam_model_layer(m, i);
     return NULL;
 }
 
@@ -545,7 +554,8 @@ static void keras_json(void)
         /* lamina's summary shows Keras's total. */
         char sum[64];
         const long total = (long)counts[cross];
-        if (total >= 1000) snprintf(sum, sizeof sum, "Total params: %ld,%03ld (", total / 1000, total % 1000);
+        if (total >= 1000)
+            snprintf(sum, sizeof sum, "Total params: %ld,%03ld (", total / 1000, total % 1000);
         else snprintf(sum, sizeof sum, "Total params: %ld (", total);
         FILE *tmp = tmpfile();
         CHECK_OK(lam_model_summary(m, tmp));
@@ -572,7 +582,8 @@ static void keras_json(void)
                   "%s: the call options survive the round trip", files[f]);
             for (int i = 0; i < lam_model_num_layers(m); i++) {
                 int a[4], c[4];
-                const int na = lam_model_node_inputs(m, i, 4, a), nc = lam_model_node_inputs(back, i, 4, c);
+                const int na = lam_model_node_inputs(m, i, 4, a);
+                const int nc = lam_model_node_inputs(back, i, 4, c);
                 CHECK(na == nc && memcmp(a, c, sizeof(int) * (size_t)(na < 4 ? na : 4)) == 0,
                       "%s: layer %d reads the same nodes", files[f], i);
             }
@@ -642,13 +653,14 @@ static void transformer_round_trip(void)
             lam_model_input_buffer(m, 0)[i] = lam_model_input_buffer(back, 0)[i] = test_rndf();
         CHECK_OK(lam_forward(m, 3, LAM_MODE_INFER));
         CHECK_OK(lam_forward(back, 3, LAM_MODE_INFER));
-        CHECK(memcmp(lam_model_output(m, 0), lam_model_output(back, 0), sizeof(float) * 3 * 8 * 16) == 0,
+        CHECK(memcmp(lam_model_output(m, 0), lam_model_output(back, 0),
+                     sizeof(float) * 3 * 8 * 16) == 0,
               "the block read back computes the same bits");
         /* And through a model file (architecture as JSON, weights as safetensors). */
         char path[256];
         const char *tmp = getenv("TMPDIR");
-        snprintf(path, sizeof path, "%s/lamina_attention_%d.safetensors", tmp && *tmp ? tmp : "/tmp",
-                 (int)getpid());
+        snprintf(path, sizeof path, "%s/lamina_attention_%d.safetensors",
+                 tmp && *tmp ? tmp : "/tmp", (int)getpid());
         lam_model *loaded = NULL;
         CHECK_OK(lam_model_save(m, path));
         CHECK_OK(lam_model_load(path, &loaded));
@@ -739,7 +751,8 @@ static void refusals(void)
     s = mha_spec(2, 4);
     CHECK_FAILS(lam_model_call(m, &s, 2, (int[]){flat, v}, &y), LAM_ERR_SHAPE,
                 "the query has shape (6,), expected rank 2");
-    CHECK_FAILS(lam_model_call(m, &s, 1, &q, &y), LAM_ERR_ARG, "called on 1 inputs, expected 2 to 4");
+    CHECK_FAILS(lam_model_call(m, &s, 1, &q, &y), LAM_ERR_ARG,
+                "called on 1 inputs, expected 2 to 4");
     s.rate = 1.0f;
     CHECK_FAILS(lam_model_call(m, &s, 2, (int[]){q, v}, &y), LAM_ERR_ARG, "dropout rate 1");
     s = mha_spec(2, 4);

@@ -1893,7 +1893,8 @@ static cJSON *functional_layer_json(const lam_model *m, int i)
             ok = ok && kwargs && n >= 2 && append(args, keras_tensor(m, in[0])) &&
                  append(args, keras_tensor(m, in[1]));
             int k = 2;
-            if (ok && ls->key_input) ok = cJSON_AddItemToObject(kwargs, "key", keras_tensor(m, in[k++]));
+            if (ok && ls->key_input)
+                ok = cJSON_AddItemToObject(kwargs, "key", keras_tensor(m, in[k++]));
             if (ok && ls->mask_input)
                 ok = cJSON_AddItemToObject(kwargs, "attention_mask", keras_tensor(m, in[k++]));
             if (ok && ls->use_causal_mask) ok = cJSON_AddTrueToObject(kwargs, "use_causal_mask");
