@@ -1,7 +1,7 @@
 /* attention.c - see attention.h.
  *
  * The fast kernels work on one (sample, head) per OpenMP iteration, in
- * blocks of up to 64 queries x 64 keys: the block products are lam_gemm
+ * blocks of up to 32 queries x 64 keys: the block products are lam_gemm
  * calls on the rows where they lie (strides heads * dim, no copies), the
  * softmax between them is vectorised (fast_exp, 16 explicit lanes so that
  * sums and maxima vectorise without reassociation flags), and a block of
@@ -46,8 +46,9 @@ static bool sees(const lam_attention_args *a, int b, int t, int j)
 }
 
 /* uniform[r] for queries t0 .. t0 + nq - 1: the row sees no key, so Keras
- * spreads it evenly over all keys. Returns whether any row does. Causal
- * alone never empties a row (offset >= 0: key 0 is always visible). */
+ * spreads it evenly over all keys (or, empty_rows_zero, gives it no weight).
+ * Returns whether any row does. Causal alone never empties a row (offset
+ * >= 0: key 0 is always visible). */
 static bool uniform_rows(const lam_attention_args *a, int b, int t0, int nq, bool *uniform)
 {
     bool any = false;

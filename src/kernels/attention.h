@@ -24,7 +24,7 @@
  * attention does); no tq x s matrix outlives a call. Dropout keeps nothing
  * either: whether P[t, j] is dropped is a hash of (seed, b, h, t, j),
  * recomputed by backward. The fast kernels allocate nothing: blocks of at
- * most 64 x 64 scores live on each thread's stack. */
+ * most 32 x 64 scores live on each thread's stack. */
 #ifndef LAM_KERNELS_ATTENTION_H
 #define LAM_KERNELS_ATTENTION_H
 
