@@ -253,6 +253,36 @@ mutant src/train/callbacks.c \
     'if (c->restore_best_weights && s->have_best_weights && 0) {' \
     'EarlyStopping never restores the best weights'
 
+# Attention (kernel and op).
+mutant src/kernels/attention.c \
+    'for (int j = 0; j < nk; j++) dr[j] = pr[j] * (zr[j] * dr[j] - D[r]);' \
+    'for (int j = 0; j < nk; j++) dr[j] = pr[j] * (dr[j] - D[r]);' \
+    'attention backward forgets the dropout factor of dL/dp'
+mutant src/kernels/attention.c \
+    'if (j0 > 0 && corr != 1.0f) scale_row(o + r * ldo, a->dv, corr);' \
+    'if (j0 > 0 && corr != 1.0f) scale_row(o + r * ldo, a->dv, 1.0f);' \
+    'online softmax does not rescale the output when the row maximum grows'
+mutant src/kernels/attention.c \
+    'if (uniform[r]) fill_row(s, nk, 0.0f); /* every key, equal weight */' \
+    'if (uniform[r]) mask_row(a, b, t0 + r, j0, nk, s);' \
+    'a row that sees no key is left all masked instead of spread evenly'
+mutant src/ops/attention.c \
+    'dxs[d.key], d.key == 1);' \
+    'dxs[d.key], false);' \
+    'self-attention without a key input drops the value gradient through the key'
+mutant src/ops/attention.c \
+    'lam_init_glorot_uniform(p + d.wq, (int64_t)(d.dq * hk), d.dq, hk, rng);' \
+    'lam_init_glorot_uniform(p + d.wq, (int64_t)(d.dq * hk), d.dq * d.H, d.dk * d.dq, rng);' \
+    'query kernel initialised with the convolution fans instead of EinsumDense axes'
+mutant src/ops/attention.c \
+    'a.s = (int)pos + 1;' \
+    'a.s = (int)pos + (pos == 0);' \
+    'a decoding step does not attend to its own position'
+mutant src/ops/attention.c \
+    '.empty_rows_zero = n->spec.rate > 0.0f};' \
+    '.empty_rows_zero = false};' \
+    'a layer with dropout spreads an empty row evenly (Keras 3.15 gives it no weight)'
+
 # Reader bounds.
 mutant src/io/model_file.c \
     'if (en > data_size) {' \

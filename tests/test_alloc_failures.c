@@ -2,11 +2,12 @@
  * fails in turn: JSON spec -> compile -> fit (one epoch, validation_split,
  * a checkpoint saved every 2 steps) -> save -> load -> predict -> evaluate,
  * for Sequential and functional Keras JSON (residual Add, BatchNormalization,
- * a shared layer) and a masked one (TokenAndPositionEmbedding with mask_zero
- * feeding GlobalAveragePooling1D), and a functional model built in C (two inputs, a shared
- * layer, two outputs with their own losses) -> compile -> lam_fit_multi
- * with callbacks -> forward; and the text path (tokenizers, text readers,
- * language-model and classification data sets, model metadata).
+ * a shared layer; causal MultiHeadAttention with dropout) and a masked one
+ * (TokenAndPositionEmbedding with mask_zero feeding GlobalAveragePooling1D),
+ * and a functional model built in C (two inputs, a shared layer, two outputs
+ * with their own losses) -> compile -> lam_fit_multi with callbacks ->
+ * forward; and the text path (tokenizers, text readers, language-model and
+ * classification data sets, model metadata).
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -93,6 +94,25 @@ static const char MASKED_SPEC[] =
     "{\"class_name\": \"Dense\", \"config\": {\"units\": 4, \"activation\": \"tanh\"}},"
     "{\"class_name\": \"GlobalAveragePooling1D\", \"config\": {}},"
     "{\"class_name\": \"Dense\", \"config\": {\"units\": 3, \"activation\": \"softmax\"}}]}}";
+/* Keras 3 functional JSON: causal self-attention (MultiHeadAttention called on
+ * (x, x) with use_causal_mask, attention dropout), Flatten, Dense. */
+static const char ATTENTION_SPEC[] =
+    "{\"module\":\"keras.src.models.functional\",\"class_name\":\"Functional\",\"config\":{\"name"
+    "\":\"attention\",\"layers\":[{\"module\":\"keras.layers\",\"class_name\":\"InputLayer\",\"co"
+    "nfig\":{\"batch_shape\":[null,4,4],\"name\":\"x\"},\"name\":\"x\",\"inbound_nodes\":[]},{\"m"
+    "odule\":\"keras.layers\",\"class_name\":\"MultiHeadAttention\",\"config\":{\"name\":\"att\","
+    "\"num_heads\":2,\"key_dim\":2,\"dropout\":0.1},\"name\":\"att\",\"inbound_nodes\":[{\"args\""
+    ":[{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"ke"
+    "ras_history\":[\"x\",0,0]}},{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,"
+    "\"dtype\":\"float32\",\"keras_history\":[\"x\",0,0]}}],\"kwargs\":{\"use_causal_mask\":true}"
+    "}]},{\"module\":\"keras.layers\",\"class_name\":\"Flatten\",\"config\":{\"name\":\"flat\"},\""
+    "name\":\"flat\",\"inbound_nodes\":[{\"args\":[{\"class_name\":\"__keras_tensor__\",\"config\""
+    ":{\"shape\":null,\"dtype\":\"float32\",\"keras_history\":[\"att\",0,0]}}],\"kwargs\":{}}]},{"
+    "\"module\":\"keras.layers\",\"class_name\":\"Dense\",\"config\":{\"name\":\"out\",\"units\":"
+    "3,\"activation\":\"softmax\"},\"name\":\"out\",\"inbound_nodes\":[{\"args\":[{\"class_name\""
+    ":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"keras_history\":[\""
+    "flat\",0,0]}}],\"kwargs\":{}}]}],\"input_layers\":[[\"x\",0,0]],\"output_layers\":[[\"out\","
+    "0,0]]}}";
 
 static lam_dataset *tiny_data(int rank, const int64_t *shape)
 {
@@ -359,6 +379,7 @@ int main(void)
     fail_each_allocation("functional_json", FUNCTIONAL_SPEC, 3, (int64_t[]){4, 4, 1});
     fail_each_allocation("masked", MASKED_SPEC, 1, (int64_t[]){16});
     fail_each_allocation("text", TEXT_PATH, 3, (int64_t[]){4, 4, 1});
+    fail_each_allocation("attention_json", ATTENTION_SPEC, 2, (int64_t[]){4, 4});
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }
