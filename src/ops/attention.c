@@ -180,7 +180,7 @@ static void project(const float *x, int64_t rows, int in, const float *W, const 
 {
     lam_gemm(false, false, (int)rows, (int)cols, in, 1.0f, x, in, W, (int)cols, 0.0f, y,
              (int)cols);
-    if (bias) lam_bias_act_forward(LAM_ACT_LINEAR, y, bias, rows, cols);
+    if (bias) lam_bias_act_forward(LAM_ACT_LINEAR, y, bias, NULL, rows, cols);
 }
 
 /* The projection's gradients from dz = dL/dy: dW, db (may be NULL) and dx
