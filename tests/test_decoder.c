@@ -7,7 +7,7 @@
  * are refused. */
 #include "test.h"
 
-#include "lamina.h"
+#include "core/model.h"
 
 #include <string.h>
 
@@ -46,9 +46,46 @@ static lam_model *positionwise_model(void)
     return m;
 }
 
-static void steps_equal_full_forward(void)
+/* ids -> Embedding + PositionEmbedding -> LN -> causal MultiHeadAttention ->
+ * Add -> Dense(V, softmax): every position depends on all earlier ones. */
+static lam_model *attention_model(void)
 {
-    lam_model *m = positionwise_model();
+    lam_model *m = lam_model_new("gpt");
+    lam_model_set_seed(m, 9);
+    int x, e, p, s, n, a, r, y;
+    CHECK_OK(lam_model_input(m, "ids", 1, (int64_t[]){T}, &x));
+    lam_layer_spec emb = lam_layer_defaults(LAM_LAYER_EMBEDDING);
+    emb.input_dim = V;
+    emb.units = D;
+    CHECK_OK(lam_model_call(m, &emb, 1, &x, &e));
+    lam_layer_spec pe = lam_layer_defaults(LAM_LAYER_POSITION_EMBEDDING);
+    pe.sequence_length = T + 2; /* longer than the input: the decoder still stops at T */
+    CHECK_OK(lam_model_call(m, &pe, 1, &e, &p));
+    lam_layer_spec add = lam_layer_defaults(LAM_LAYER_ADD);
+    CHECK_OK(lam_model_call(m, &add, 2, (int[]){e, p}, &s));
+    lam_layer_spec ln = lam_layer_defaults(LAM_LAYER_LAYER_NORM);
+    CHECK_OK(lam_model_call(m, &ln, 1, &s, &n));
+    lam_layer_spec mha = lam_layer_defaults(LAM_LAYER_MULTI_HEAD_ATTENTION);
+    mha.num_heads = 2;
+    mha.key_dim = 3;
+    mha.use_causal_mask = true;
+    CHECK_OK(lam_model_call(m, &mha, 2, (int[]){n, n}, &a));
+    CHECK_OK(lam_model_call(m, &add, 2, (int[]){s, a}, &r));
+    lam_layer_spec head = lam_layer_defaults(LAM_LAYER_DENSE);
+    head.units = V;
+    head.activation = LAM_ACT_SOFTMAX;
+    CHECK_OK(lam_model_call(m, &head, 1, &r, &y));
+    CHECK_OK(lam_model_set_outputs(m, 1, &y));
+    lam_optimizer adam = lam_adam();
+    CHECK_OK(lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+    float *w = lam_model_params(m);
+    for (int64_t i = 0; i < lam_model_param_count(m); i++) w[i] += 0.5f * test_rndf();
+    return m;
+}
+
+static void steps_equal_full_forward(lam_model *(*make)(void))
+{
+    lam_model *m = make();
     const int ids[T] = {3, 0, 10, 7, 7, 1, 4};
     CHECK_OK(lam_model_plan(m, 1));
     for (int t = 0; t < T; t++) lam_model_input_buffer(m, 0)[t] = (float)ids[t];
@@ -90,6 +127,12 @@ static void mixing_layers_refused(void)
     CHECK(dec == NULL, "no decoder on failure");
     lam_model_free(m);
 
+    lam_model *g = attention_model();
+    g->nodes[5].spec.use_causal_mask = false; /* as if built without it */
+    CHECK_FAILS(lam_model_decoder(g, &dec), LAM_ERR_UNSUPPORTED,
+                "attention without use_causal_mask");
+    lam_model_free(g);
+
     lam_model *u = lam_sequential("uncompiled");
     CHECK_OK(lam_model_add_input(u, 1, (int64_t[]){T}));
     CHECK_FAILS(lam_model_decoder(u, &dec), LAM_ERR_STATE, "no weights yet");
@@ -105,9 +148,9 @@ static lam_status on_token(int32_t token, void *user)
     return LAM_OK;
 }
 
-static void generation(void)
+static void generation(lam_model *(*make)(void))
 {
-    lam_model *m = positionwise_model();
+    lam_model *m = make();
     const int32_t prompt[3] = {3, 9, 2};
     enum { N = 40 }; /* > T: the context restarts several times */
     int32_t a[N], b[N], c[N], greedy[N], k1[N];
@@ -178,8 +221,10 @@ static void generation(void)
 int main(void)
 {
     lam_set_threads(1);
-    steps_equal_full_forward();
+    steps_equal_full_forward(positionwise_model);
+    steps_equal_full_forward(attention_model);
     mixing_layers_refused();
-    generation();
+    generation(positionwise_model);
+    generation(attention_model);
     return test_summary("test_decoder");
 }
