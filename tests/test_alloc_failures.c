@@ -303,11 +303,64 @@ static lam_status path_text(const char *file)
     return s;
 }
 
-/* spec NULL: the functional path; TEXT_PATH: the text path. */
+/* Generation: a char tokenizer, a tiny causal GPT (Embedding +
+ * PositionEmbedding, causal MultiHeadAttention, Dense softmax) -> lam_generate
+ * with the decoder's cache, then without. */
+static const char GENERATE_PATH[] = "generate";
+
+static lam_status call(lam_model *m, lam_layer_spec s, int n, const int *in, int *out)
+{
+    return lam_model_call(m, &s, n, in, out);
+}
+
+static lam_status path_generate(void)
+{
+    static const char text[] = "the cat sat on the mat; the rat ate the hat.";
+    lam_tokenizer *tok = NULL;
+    lam_model *m = NULL;
+    char *out = NULL, *out2 = NULL;
+    size_t len = 0;
+    lam_status s = lam_tokenizer_train(LAM_TOKENIZER_CHAR, 0, text, sizeof text - 1, &tok);
+    if (s == LAM_OK && !(m = lam_model_new("gpt"))) s = LAM_ERR_NOMEM;
+    int x, e, p, a, h, y;
+    lam_layer_spec emb = lam_layer_defaults(LAM_LAYER_EMBEDDING);
+    emb.input_dim = s == LAM_OK ? lam_tokenizer_vocab_size(tok) : 1;
+    emb.units = 4;
+    lam_layer_spec pe = lam_layer_defaults(LAM_LAYER_POSITION_EMBEDDING);
+    pe.sequence_length = 8;
+    lam_layer_spec mha = lam_layer_defaults(LAM_LAYER_MULTI_HEAD_ATTENTION);
+    mha.num_heads = 1;
+    mha.key_dim = 2;
+    mha.use_causal_mask = true;
+    lam_layer_spec head = lam_layer_defaults(LAM_LAYER_DENSE);
+    head.units = emb.input_dim;
+    head.activation = LAM_ACT_SOFTMAX;
+    if (s == LAM_OK) s = lam_model_input(m, "ids", 1, (int64_t[]){8}, &x);
+    if (s == LAM_OK) s = call(m, emb, 1, &x, &e);
+    if (s == LAM_OK) s = call(m, pe, 1, &e, &p);
+    if (s == LAM_OK) s = call(m, lam_layer_defaults(LAM_LAYER_ADD), 2, (int[]){e, p}, &a);
+    if (s == LAM_OK) s = call(m, mha, 2, (int[]){a, a}, &h);
+    if (s == LAM_OK) s = call(m, head, 1, &h, &y);
+    lam_optimizer adam = lam_adam();
+    if (s == LAM_OK) s = lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+    lam_generate_options o = lam_generate_defaults();
+    o.max_tokens = 12; /* past the context of 8: a restart */
+    if (s == LAM_OK) s = lam_generate(m, tok, "the ", &o, &out, &len);
+    o.no_cache = true;
+    if (s == LAM_OK) s = lam_generate(m, tok, "the ", &o, &out2, &len);
+    free(out2);
+    free(out);
+    lam_model_free(m);
+    lam_tokenizer_free(tok);
+    return s;
+}
+
+/* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH: those paths. */
 static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
                            const char *ckpt_file, float *pred)
 {
     if (spec == TEXT_PATH) return path_text(file);
+    if (spec == GENERATE_PATH) return path_generate();
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -380,6 +433,7 @@ int main(void)
     fail_each_allocation("masked", MASKED_SPEC, 1, (int64_t[]){16});
     fail_each_allocation("text", TEXT_PATH, 3, (int64_t[]){4, 4, 1});
     fail_each_allocation("attention_json", ATTENTION_SPEC, 2, (int64_t[]){4, 4});
+    fail_each_allocation("generate", GENERATE_PATH, 2, (int64_t[]){4, 4});
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }
