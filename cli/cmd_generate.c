@@ -107,6 +107,7 @@ int cmd_generate(int argc, char **argv)
     const double ms = tokens ? 1e3 * (cli_now() - t0) / (double)tokens : 0;
     if (!json) {
         putchar('\n');
+        fflush(stdout); /* before the line on stderr */
         fprintf(stderr, "%ld tokens, %.2f ms per token (%s)\n", tokens, ms,
                 no_cache ? "no cache" : "key/value cache");
     } else {
