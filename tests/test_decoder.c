@@ -9,6 +9,7 @@
 
 #include "core/model.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum { T = 7, V = 11, D = 6 };
@@ -218,6 +219,65 @@ static void generation(lam_model *(*make)(void))
     lam_model_free(m);
 }
 
+/* The draws follow the distribution: a model whose every row is
+ * p = (0.1, 0.2, 0.3, 0.4) (zero kernel, biases log p), 20,000 tokens:
+ * temperature 2 gives frequencies ~ p^(1/2) normalised, top_k 2 only the two
+ * likeliest in ratio 3:4, top_p 0.65 the same two, top_p 0.75 three. */
+static void sampling_distribution(void)
+{
+    enum { N = 20000, V4 = 4 };
+    lam_model *m = lam_sequential("fixed");
+    CHECK_OK(lam_model_add_input(m, 1, (int64_t[]){5}));
+    lam_layer_spec emb = lam_layer_defaults(LAM_LAYER_EMBEDDING);
+    emb.input_dim = V4;
+    emb.units = 1;
+    CHECK_OK(lam_model_add(m, &emb));
+    CHECK_OK(lam_model_add_dense(m, V4, LAM_ACT_SOFTMAX));
+    lam_optimizer sgd = lam_sgd();
+    CHECK_OK(lam_model_compile(m, &sgd, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+    lam_tensor_info k, b;
+    CHECK_OK(lam_model_tensor(m, 1, &k));
+    CHECK_OK(lam_model_tensor(m, 2, &b));
+    const double p[V4] = {0.1, 0.2, 0.3, 0.4};
+    for (int v = 0; v < V4; v++) {
+        k.data[v] = 0;
+        b.data[v] = (float)log(p[v]);
+    }
+    int32_t *out = malloc(sizeof(int32_t) * N);
+    struct { float temperature; int top_k; float top_p; double want[V4]; } cases[] = {
+        {2.0f, 0, 1.0f, {0}},
+        {1.0f, 2, 1.0f, {0, 0, 3.0 / 7, 4.0 / 7}},
+        {1.0f, 0, 0.65f, {0, 0, 3.0 / 7, 4.0 / 7}},
+        {1.0f, 0, 0.75f, {0, 2.0 / 9, 3.0 / 9, 4.0 / 9}},
+        {0.5f, 3, 1.0f, {0}},
+    };
+    double z = 0;
+    for (int v = 0; v < V4; v++) z += sqrt(p[v]);
+    for (int v = 0; v < V4; v++) cases[0].want[v] = sqrt(p[v]) / z;
+    z = 0.04 + 0.09 + 0.16; /* temperature 0.5: p^2 over the top 3 */
+    cases[4].want[1] = 0.04 / z;
+    cases[4].want[2] = 0.09 / z;
+    cases[4].want[3] = 0.16 / z;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0] && out; c++) {
+        lam_generate_options o = lam_generate_defaults();
+        o.max_tokens = N;
+        o.temperature = cases[c].temperature;
+        o.top_k = cases[c].top_k;
+        o.top_p = cases[c].top_p;
+        o.seed = 100 + c;
+        CHECK_OK(lam_generate_tokens(m, (int32_t[]){1}, 1, &o, out));
+        int count[V4] = {0};
+        for (int i = 0; i < N; i++)
+            if (out[i] >= 0 && out[i] < V4) count[out[i]]++;
+        for (int v = 0; v < V4; v++)
+            CHECK(fabs((double)count[v] / N - cases[c].want[v]) < 0.015,
+                  "case %zu: token %d drawn %.4f of the time, expected %.4f", c, v,
+                  (double)count[v] / N, cases[c].want[v]);
+    }
+    free(out);
+    lam_model_free(m);
+}
+
 int main(void)
 {
     lam_set_threads(1);
@@ -226,5 +286,6 @@ int main(void)
     mixing_layers_refused();
     generation(positionwise_model);
     generation(attention_model);
+    sampling_distribution();
     return test_summary("test_decoder");
 }
