@@ -79,6 +79,13 @@ int cmd_generate(int argc, char **argv)
     else if (!tok)
         rc = cli_error("%s has no tokenizer: train it on a text source (--data text:PATH) to "
                        "generate text", pos[0]);
+    if (!rc) { /* the prompt checked before anything is printed */
+        int32_t *ids = NULL;
+        int64_t n = 0;
+        if (lam_tokenizer_encode(tok, prompt, strlen(prompt), &ids, &n) != LAM_OK)
+            rc = cli_error("--prompt: %s", lam_last_error());
+        free(ids);
+    }
     if (rc) goto done;
     lam_generate_options o = lam_generate_defaults();
     o.max_tokens = tokens;
@@ -100,6 +107,7 @@ int cmd_generate(int argc, char **argv)
     const double ms = tokens ? 1e3 * (cli_now() - t0) / (double)tokens : 0;
     if (!json) {
         putchar('\n');
+        fflush(stdout); /* before the line on stderr */
         fprintf(stderr, "%ld tokens, %.2f ms per token (%s)\n", tokens, ms,
                 no_cache ? "no cache" : "key/value cache");
     } else {
@@ -109,8 +117,7 @@ int cmd_generate(int argc, char **argv)
         cli_json_number(j, "tokens", (double)tokens);
         cli_json_number(j, "ms_per_token", ms);
         cJSON_AddBoolToObject(j, "cache", !no_cache);
-        cli_json_print(j);
-        cJSON_Delete(j);
+        cli_json_print(j); /* and frees it */
     }
 done:
     free(text);

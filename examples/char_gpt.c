@@ -2,7 +2,7 @@
  * configuration, written on lamina's public training step.
  *
  *   char_gpt --corpus data/shakespeare.txt [--iters 2000] [--threads N] [--seed N]
- *            [--out char_gpt.safetensors] [--json]
+ *            [--block 64] [--out char_gpt.safetensors] [--json]
  *
  * The model (bench/gpt_common.py describes the three twins that match it):
  *
@@ -31,7 +31,8 @@
 #include <string.h>
 #include <time.h>
 
-enum { N_LAYER = 4, N_HEAD = 4, N_EMBD = 128, BLOCK = 64, BATCH = 12, EVAL_WINDOWS = 960 };
+enum { N_LAYER = 4, N_HEAD = 4, N_EMBD = 128, BATCH = 12, EVAL_WINDOWS = 960, MAX_BLOCK = 1024 };
+static int BLOCK = 64; /* the context: --block */
 
 #define TRY(call)                                                          \
     do {                                                                   \
@@ -136,7 +137,7 @@ static int cmp_double(const void *a, const void *b)
  * ids[0..n) (bench/gpt_common.py's eval_offsets). */
 static lam_status evaluate(lam_model *m, const int32_t *ids, int64_t n, double *loss)
 {
-    int32_t labels[BATCH * BLOCK];
+    int32_t labels[BATCH * MAX_BLOCK];
     const int64_t last = n - BLOCK - 1;
     double total = 0;
     for (int first = 0; first < EVAL_WINDOWS; first += BATCH) {
@@ -188,13 +189,14 @@ static int parse(int argc, char **argv, options *o)
             if (!strcmp(a, "--iters")) o->iters = n;
             else if (!strcmp(a, "--threads")) o->threads = n;
             else if (!strcmp(a, "--seed")) o->seed = n;
+            else if (!strcmp(a, "--block") && n >= 1 && n <= MAX_BLOCK) BLOCK = (int)n;
             else goto usage;
         }
     }
     return 0;
 usage:
     fprintf(stderr, "usage: char_gpt [--corpus FILE] [--iters N] [--threads N] [--seed N] "
-                    "[--out FILE] [--json]\n");
+                    "[--block 1..%d] [--out FILE] [--json]\n", MAX_BLOCK);
     return 2;
 }
 
@@ -202,7 +204,7 @@ static lam_status train(const options *o, lam_model *m, const int32_t *ids, int6
                         double *times)
 {
     const int64_t n_train = (int64_t)((double)n * 0.9);
-    int32_t labels[BATCH * BLOCK];
+    int32_t labels[BATCH * MAX_BLOCK];
     TRY(lam_model_plan(m, BATCH));
     for (long it = 0; it < o->iters; it++) {
         const double t0 = now();
@@ -257,8 +259,8 @@ static lam_status run(const options *o)
         }
         if (!o->json) printf("saved %s\n", o->out);
         printf("{\"framework\": \"lamina\", \"ms_per_iter\": %.3f, \"train_loss\": %.4f, "
-               "\"val_loss\": %.4f, \"iters\": %ld, \"threads\": %d, \"params\": %lld}\n",
-               med, train_loss, val_loss, o->iters, lam_get_threads(),
+               "\"val_loss\": %.4f, \"iters\": %ld, \"block\": %d, \"threads\": %d, \"params\": %lld}\n",
+               med, train_loss, val_loss, o->iters, BLOCK, lam_get_threads(),
                (long long)lam_model_param_count(m));
     }
     free(times);

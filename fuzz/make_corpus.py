@@ -77,9 +77,10 @@ out("fuzz_json_spec", "tiny_dense.json",
 # Functional models: the loadable functional fixtures, compacted to stay under
 # the 8 KiB the fuzzer is given, and two tiny ones in each inbound_nodes form.
 for name in ("functional_shared_keras3", "functional_shared_tfkeras2", "functional_rnn_keras3",
-             "functional_rnn_tfkeras2"):
+             "functional_rnn_tfkeras2", "attention/cross_keras3", "attention/cross_tfkeras2",
+             "attention/transformer_keras3", "attention/transformer_tfkeras2"):
     with open(os.path.join(ROOT, "tests", "fixtures", name + ".json")) as f:
-        out("fuzz_json_spec", name + ".json",
+        out("fuzz_json_spec", name.replace("attention/", "attention_") + ".json",
             json.dumps(json.load(f), separators=(",", ":")))
 # keras_hub's TokenAndPositionEmbedding and PositionEmbedding, Embedding(mask_zero), int32 ids.
 for name in ("masked_sequence_keras3", "position_keras3"):

@@ -496,6 +496,9 @@ typedef struct lam_generate_options {
     float top_p;         /* ... then among the fewest whose probabilities sum to >= top_p
                             (nucleus sampling; 1, default: all) */
     uint64_t seed;       /* the draws (default 0) */
+    int vocab_size;      /* sample ids below this only (0, default: the model's output
+                            size); lam_generate sets the tokenizer's, for a model whose
+                            output is wider than its tokenizer's vocabulary */
     bool no_cache;
     /* Called with each token as soon as it is chosen (streaming); a status
      * other than LAM_OK stops generation with it. */

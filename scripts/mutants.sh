@@ -229,8 +229,8 @@ mutant src/train/loss.c \
     'grad[i] *= 1.0f;' \
     'an output'"'"'s loss weight scales its loss but not its gradient'
 mutant src/train/loss.c \
-    'const double inv_b = 1.0 / batch / (double)P;' \
-    'const double inv_b = 1.0 / batch;' \
+    'const double inv_b = mask ? (valid ? 1.0 / (double)valid : 0.0) : 1.0 / batch / (double)P;' \
+    'const double inv_b = mask ? (valid ? 1.0 / (double)valid : 0.0) : 1.0 / batch;' \
     'a sequence loss'"'"'s gradient is not divided by its positions'
 mutant src/train/fit.c \
     'LAM_TRY(o->gradient_hook(m, m->grads, m->nparams, o->gradient_hook_user));' \
@@ -252,6 +252,70 @@ mutant src/train/callbacks.c \
     'if (c->restore_best_weights && s->have_best_weights) {' \
     'if (c->restore_best_weights && s->have_best_weights && 0) {' \
     'EarlyStopping never restores the best weights'
+
+# Attention (kernel and op).
+mutant src/kernels/attention.c \
+    'for (int j = 0; j < nk; j++) dr[j] = pr[j] * (zr[j] * dr[j] - D[r]);' \
+    'for (int j = 0; j < nk; j++) dr[j] = pr[j] * (dr[j] - D[r]);' \
+    'attention backward forgets the dropout factor of dL/dp'
+mutant src/kernels/attention.c \
+    'if (j0 > 0 && corr != 1.0f) scale_row(o + r * ldo, a->dv, corr);' \
+    'if (j0 > 0 && corr != 1.0f) scale_row(o + r * ldo, a->dv, 1.0f);' \
+    'online softmax does not rescale the output when the row maximum grows'
+mutant src/kernels/attention.c \
+    'if (uniform[r]) fill_row(s, nk, 0.0f); /* every key, equal weight */' \
+    'if (uniform[r]) mask_row(a, b, t0 + r, j0, nk, s);' \
+    'a row that sees no key is left all masked instead of spread evenly'
+mutant src/ops/attention.c \
+    'dxs[d.key], d.key == 1);' \
+    'dxs[d.key], false);' \
+    'self-attention without a key input drops the value gradient through the key'
+mutant src/ops/attention.c \
+    'lam_init_glorot_uniform(p + d.wq, (int64_t)(d.dq * hk), d.dq, hk, rng);' \
+    'lam_init_glorot_uniform(p + d.wq, (int64_t)(d.dq * hk), d.dq * d.H, d.dk * d.dq, rng);' \
+    'query kernel initialised with the convolution fans instead of EinsumDense axes'
+mutant src/ops/attention.c \
+    'a.s = (int)pos + 1;' \
+    'a.s = (int)pos + (pos == 0);' \
+    'a decoding step does not attend to its own position'
+mutant src/ops/attention.c \
+    '.empty_rows_zero = n->spec.rate > 0.0f};' \
+    '.empty_rows_zero = false};' \
+    'a layer with dropout spreads an empty row evenly (Keras 3.15 gives it no weight)'
+
+# Decoding, generation, position embeddings, masks, GELU, weight decay.
+mutant src/core/decoder.c \
+    'if (s.kind == LAM_LAYER_MULTI_HEAD_ATTENTION) s.cache_len = (int)capacity;' \
+    'if (s.kind == LAM_LAYER_MULTI_HEAD_ATTENTION) s.cache_len = (int)capacity - 1;' \
+    'the decoder'"'"'s attention cache holds one position fewer than the sequence'
+mutant src/train/generate.c \
+    'return feed(g, 0);' \
+    'return feed(g, g->len - 1);' \
+    'a context restart does not refill the cache with the kept tokens'
+mutant src/train/generate.c \
+    'p[v] = (float)(s / o->temperature);' \
+    'p[v] = (float)(s * o->temperature);' \
+    'temperature multiplies the scores instead of dividing them'
+mutant src/train/generate.c \
+    'if (o->top_k > 0 && o->top_k < V) keep = o->top_k;' \
+    'if (o->top_k > 0 && o->top_k < V) keep = o->top_k + 1;' \
+    'top-k keeps one token too many'
+mutant src/ops/position_embedding.c \
+    'lam_position_rows(c->params, n->spec.sequence_length, C, c->position, T, copies, false, y);' \
+    'lam_position_rows(c->params, n->spec.sequence_length, C, 0, T, copies, false, y);' \
+    'a decoder step takes position row 0 whatever its position'
+mutant src/kernels/fast_math.h \
+    't * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));' \
+    't * (1.48851587f + t * (-0.82215223f + t * 0.1708f))))))));' \
+    'erfc'"'"'s last Chebyshev coefficient rounded to 4 digits'
+mutant src/train/optimizer.c \
+    'if (ti.trainable && !decay_excluded(m->opt.exclude_from_weight_decay, ti.name))' \
+    'if (ti.trainable && decay_excluded(m->opt.exclude_from_weight_decay, ti.name))' \
+    'exclude_from_weight_decay decays exactly the excluded weights'
+mutant src/ops/attention.c \
+    'a.key_mask = c->masks[d->key];' \
+    'a.key_mask = NULL;' \
+    'padded keys are attended to'
 
 # Reader bounds.
 mutant src/io/model_file.c \

@@ -21,6 +21,10 @@ makes the test also write what lamina writes there:
                             build has its op (keras_hub's layers are checked when keras_hub
                             is importable, skipped otherwise)
 
+and build/tests/test_attention, which writes lamina_attention_{transformer,cross}.json: Keras's
+fixtures/attention/*_keras3.json (a causal transformer block; a MultiHeadAttention with key
+and attention_mask) read and written back by lamina.
+
 For each model: keras.models.model_from_json must load it; for the re-written fixtures the
 Keras model must have the same layers, classes, count_params() per layer and in total, the
 same connections (every layer's inbound tensors) and the same output shapes as Keras's own
@@ -57,14 +61,25 @@ def check(cond, what):
 
 
 def connections(model):
-    """{layer name: [[(in_layer, node_index), ...] per call]} from Keras's own config."""
+    """{layer name: [[(in_layer, node_index), ...] per call]} from Keras's own config: the
+    tensors of every positional argument, then those of the keyword arguments by name
+    (MultiHeadAttention's key, attention_mask), with the other keyword arguments."""
     out = {}
     for layer in model.get_config()["layers"]:
         calls = []
         for node in layer.get("inbound_nodes", []):
-            arg = node["args"][0]
-            tensors = arg if isinstance(arg, list) else [arg]
-            calls.append([tuple(t["config"]["keras_history"][:2]) for t in tensors])
+            tensors = []
+            for arg in node["args"]:
+                tensors += arg if isinstance(arg, list) else [arg]
+            kwargs = node.get("kwargs", {})
+            for key in sorted(kwargs):
+                v = kwargs[key]
+                if isinstance(v, dict) and v.get("class_name") == "__keras_tensor__":
+                    tensors.append(v)
+                else:
+                    tensors.append((key, v))
+            calls.append([tuple(t["config"]["keras_history"][:2]) if isinstance(t, dict) else t
+                          for t in tensors])
         out[layer["config"]["name"]] = calls
     return out
 
@@ -97,12 +112,13 @@ def same_values(written, got):
 
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build")
-    exe = os.path.join(build, "tests", "test_model_json")
     with tempfile.TemporaryDirectory() as out:
         env = dict(os.environ, LAMINA_JSON_OUT=out)
-        run = subprocess.run([exe], cwd=os.path.join(ROOT, "tests"), env=env,
-                             capture_output=True, text=True)
-        check(run.returncode == 0, f"{exe} passes ({run.stdout.strip().splitlines()[-1:]})")
+        for test in ("test_model_json", "test_attention"):
+            exe = os.path.join(build, "tests", test)
+            run = subprocess.run([exe], cwd=os.path.join(ROOT, "tests"), env=env,
+                                 capture_output=True, text=True)
+            check(run.returncode == 0, f"{exe} passes ({run.stdout.strip().splitlines()[-1:]})")
         files = sorted(os.listdir(out))
         check(any(f.startswith("lamina_functional_") for f in files),
               "lamina wrote at least one functional fixture back")
@@ -131,10 +147,13 @@ def main():
                 check(False, f"{name}: keras.models.model_from_json: {e}")
                 continue
             got = describe(model)
-            if name.startswith("lamina_functional_"):
+            if name.startswith("lamina_functional_") or name.startswith("lamina_attention_"):
                 # Keras 3 cannot read tf.keras 2 JSON: compare with the Keras 3
                 # fixture of the same model.
                 original = name[len("lamina_"):].replace("_tfkeras2", "_keras3")
+                if name.startswith("lamina_attention_"):
+                    original = "attention/" + name[len("lamina_attention_"):].replace(
+                        ".json", "_keras3.json")
                 ref = keras.models.model_from_json(
                     open(os.path.join(ROOT, "tests", "fixtures", original)).read())
                 want = describe(ref)

@@ -292,6 +292,58 @@ def json_position():
                   "Embedding(12, 5, mask_zero) -> x + PositionEmbedding(6)(x) (Add) -> Dense(3)"))
 
 
+D_IDS = np.array([[4, 9, 2, 0, 0, 0], [1, 15, 0, 6, 11, 0], [7, 3, 8, 5, 12, 10],
+                  [0, 0, 13, 19, 0, 0]])
+
+
+def model_d(causal):
+    """Padding masks into MultiHeadAttention: TokenAndPositionEmbedding(mask_zero) ->
+    MultiHeadAttention(x, x) (the query's and the value's masks, and with causal the causal
+    mask too; its output keeps the query's mask) -> LayerNormalization -> per-position Dense
+    softmax (model E: the mask reaches the loss) or GlobalAveragePooling1D (masked mean) ->
+    Dense softmax (model D).
+
+    No residual Add after the attention here: Keras 3.15's MultiHeadAttention.call clears the
+    Keras mask of its input tensors (backend.set_keras_mask(query, None)), a side effect on x
+    itself, so Add([x, mha(x, x)]) then merges an unmasked x and drops the mask. lamina keeps
+    x's mask (docs/ENGINE.md, "Masks")."""
+    prefix = "e" if causal else "d"
+    keras.utils.set_random_seed(4 + causal)
+    inp = keras.Input((6,), name="ids")
+    h = keras_hub.layers.TokenAndPositionEmbedding(20, 6, 8, mask_zero=True, name="tokpos")(inp)
+    a = layers.MultiHeadAttention(2, 4, name="att")(h, h, use_causal_mask=causal)
+    h = layers.LayerNormalization(name="ln")(a)
+    if not causal:
+        h = layers.GlobalAveragePooling1D(name="pool")(h)
+    out = layers.Dense(5, activation="softmax", name="cls")(h)
+    model = keras.Model(inp, out, name=f"attention_padding_{prefix}")
+    randomize(model, prefix)
+    unique_ids(D_IDS)
+    labels = RNG.integers(0, 5, (4, 6) if causal else (4,))
+    y = np.asarray(model(D_IDS))
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    ev = model.test_on_batch(D_IDS, labels, return_dict=True)
+    if causal:
+        mask = (D_IDS != 0).astype(np.float64)
+        close(ev["loss"], masked_ce(y, labels, mask), f"model {prefix} masked loss")
+        if abs(masked_ce(y, labels, np.ones_like(mask)) - ev["loss"]) < 1e-3:
+            sys.exit(f"model {prefix}: the mask does not change the loss; pick other data")
+    shape = list(y.shape)
+    save(f"{prefix}_ids", D_IDS, f"model {prefix} ids (4, 6); 0 = padding")
+    save(f"{prefix}_labels", labels, f"model {prefix} labels {list(labels.shape)}")
+    save(f"{prefix}_out", y, f"model {prefix} output {shape}")
+    save(f"{prefix}_eval", [ev["loss"], ev["accuracy"]], "test_on_batch: loss, accuracy")
+    save(f"{prefix}_params", [model.count_params()], f"count_params() of model {prefix}")
+    logs = model.train_on_batch(D_IDS, labels, return_dict=True)
+    close(logs["loss"], ev["loss"], f"model {prefix} step loss (before the update)")
+    save_after(model, prefix)
+    name = f"attention_padding_{prefix}_keras3.json"
+    with open(os.path.join(OUT, name), "w") as fh:
+        fh.write(model.to_json())
+    FILES.append((name, "JSON", f"Keras model.to_json() of model {prefix}"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     position_embedding()
@@ -299,6 +351,8 @@ def main():
     model_a()
     model_b()
     model_c()
+    model_d(False)
+    model_d(True)
     json_position()
     with open(os.path.join(OUT, "README.md"), "w") as fh:
         fh.write("# Position embedding and mask fixtures\n\nWritten by "

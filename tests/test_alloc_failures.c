@@ -2,11 +2,12 @@
  * fails in turn: JSON spec -> compile -> fit (one epoch, validation_split,
  * a checkpoint saved every 2 steps) -> save -> load -> predict -> evaluate,
  * for Sequential and functional Keras JSON (residual Add, BatchNormalization,
- * a shared layer) and a masked one (TokenAndPositionEmbedding with mask_zero
- * feeding GlobalAveragePooling1D), and a functional model built in C (two inputs, a shared
- * layer, two outputs with their own losses) -> compile -> lam_fit_multi
- * with callbacks -> forward; and the text path (tokenizers, text readers,
- * language-model and classification data sets, model metadata).
+ * a shared layer; causal MultiHeadAttention with dropout) and a masked one
+ * (TokenAndPositionEmbedding with mask_zero feeding GlobalAveragePooling1D),
+ * and a functional model built in C (two inputs, a shared layer, two outputs
+ * with their own losses) -> compile -> lam_fit_multi with callbacks ->
+ * forward; and the text path (tokenizers, text readers, language-model and
+ * classification data sets, model metadata).
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -93,6 +94,25 @@ static const char MASKED_SPEC[] =
     "{\"class_name\": \"Dense\", \"config\": {\"units\": 4, \"activation\": \"tanh\"}},"
     "{\"class_name\": \"GlobalAveragePooling1D\", \"config\": {}},"
     "{\"class_name\": \"Dense\", \"config\": {\"units\": 3, \"activation\": \"softmax\"}}]}}";
+/* Keras 3 functional JSON: causal self-attention (MultiHeadAttention called on
+ * (x, x) with use_causal_mask, attention dropout), Flatten, Dense. */
+static const char ATTENTION_SPEC[] =
+    "{\"module\":\"keras.src.models.functional\",\"class_name\":\"Functional\",\"config\":{\"name"
+    "\":\"attention\",\"layers\":[{\"module\":\"keras.layers\",\"class_name\":\"InputLayer\",\"co"
+    "nfig\":{\"batch_shape\":[null,4,4],\"name\":\"x\"},\"name\":\"x\",\"inbound_nodes\":[]},{\"m"
+    "odule\":\"keras.layers\",\"class_name\":\"MultiHeadAttention\",\"config\":{\"name\":\"att\","
+    "\"num_heads\":2,\"key_dim\":2,\"dropout\":0.1},\"name\":\"att\",\"inbound_nodes\":[{\"args\""
+    ":[{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"ke"
+    "ras_history\":[\"x\",0,0]}},{\"class_name\":\"__keras_tensor__\",\"config\":{\"shape\":null,"
+    "\"dtype\":\"float32\",\"keras_history\":[\"x\",0,0]}}],\"kwargs\":{\"use_causal_mask\":true}"
+    "}]},{\"module\":\"keras.layers\",\"class_name\":\"Flatten\",\"config\":{\"name\":\"flat\"},\""
+    "name\":\"flat\",\"inbound_nodes\":[{\"args\":[{\"class_name\":\"__keras_tensor__\",\"config\""
+    ":{\"shape\":null,\"dtype\":\"float32\",\"keras_history\":[\"att\",0,0]}}],\"kwargs\":{}}]},{"
+    "\"module\":\"keras.layers\",\"class_name\":\"Dense\",\"config\":{\"name\":\"out\",\"units\":"
+    "3,\"activation\":\"softmax\"},\"name\":\"out\",\"inbound_nodes\":[{\"args\":[{\"class_name\""
+    ":\"__keras_tensor__\",\"config\":{\"shape\":null,\"dtype\":\"float32\",\"keras_history\":[\""
+    "flat\",0,0]}}],\"kwargs\":{}}]}],\"input_layers\":[[\"x\",0,0]],\"output_layers\":[[\"out\","
+    "0,0]]}}";
 
 static lam_dataset *tiny_data(int rank, const int64_t *shape)
 {
@@ -284,11 +304,64 @@ static lam_status path_text(const char *file)
     return s;
 }
 
-/* spec NULL: the functional path; TEXT_PATH: the text path. */
+/* Generation: a char tokenizer, a tiny causal GPT (Embedding +
+ * PositionEmbedding, causal MultiHeadAttention, Dense softmax) -> lam_generate
+ * with the decoder's cache, then without. */
+static const char GENERATE_PATH[] = "generate";
+
+static lam_status call(lam_model *m, lam_layer_spec s, int n, const int *in, int *out)
+{
+    return lam_model_call(m, &s, n, in, out);
+}
+
+static lam_status path_generate(void)
+{
+    static const char text[] = "the cat sat on the mat; the rat ate the hat.";
+    lam_tokenizer *tok = NULL;
+    lam_model *m = NULL;
+    char *out = NULL, *out2 = NULL;
+    size_t len = 0;
+    lam_status s = lam_tokenizer_train(LAM_TOKENIZER_CHAR, 0, text, sizeof text - 1, &tok);
+    if (s == LAM_OK && !(m = lam_model_new("gpt"))) s = LAM_ERR_NOMEM;
+    int x, e, p, a, h, y;
+    lam_layer_spec emb = lam_layer_defaults(LAM_LAYER_EMBEDDING);
+    emb.input_dim = s == LAM_OK ? lam_tokenizer_vocab_size(tok) : 1;
+    emb.units = 4;
+    lam_layer_spec pe = lam_layer_defaults(LAM_LAYER_POSITION_EMBEDDING);
+    pe.sequence_length = 8;
+    lam_layer_spec mha = lam_layer_defaults(LAM_LAYER_MULTI_HEAD_ATTENTION);
+    mha.num_heads = 1;
+    mha.key_dim = 2;
+    mha.use_causal_mask = true;
+    lam_layer_spec head = lam_layer_defaults(LAM_LAYER_DENSE);
+    head.units = emb.input_dim;
+    head.activation = LAM_ACT_SOFTMAX;
+    if (s == LAM_OK) s = lam_model_input(m, "ids", 1, (int64_t[]){8}, &x);
+    if (s == LAM_OK) s = call(m, emb, 1, &x, &e);
+    if (s == LAM_OK) s = call(m, pe, 1, &e, &p);
+    if (s == LAM_OK) s = call(m, lam_layer_defaults(LAM_LAYER_ADD), 2, (int[]){e, p}, &a);
+    if (s == LAM_OK) s = call(m, mha, 2, (int[]){a, a}, &h);
+    if (s == LAM_OK) s = call(m, head, 1, &h, &y);
+    lam_optimizer adam = lam_adam();
+    if (s == LAM_OK) s = lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+    lam_generate_options o = lam_generate_defaults();
+    o.max_tokens = 12; /* past the context of 8: a restart */
+    if (s == LAM_OK) s = lam_generate(m, tok, "the ", &o, &out, &len);
+    o.no_cache = true;
+    if (s == LAM_OK) s = lam_generate(m, tok, "the ", &o, &out2, &len);
+    free(out2);
+    free(out);
+    lam_model_free(m);
+    lam_tokenizer_free(tok);
+    return s;
+}
+
+/* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH: those paths. */
 static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
                            const char *ckpt_file, float *pred)
 {
     if (spec == TEXT_PATH) return path_text(file);
+    if (spec == GENERATE_PATH) return path_generate();
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -360,6 +433,8 @@ int main(void)
     fail_each_allocation("functional_json", FUNCTIONAL_SPEC, 3, (int64_t[]){4, 4, 1});
     fail_each_allocation("masked", MASKED_SPEC, 1, (int64_t[]){16});
     fail_each_allocation("text", TEXT_PATH, 3, (int64_t[]){4, 4, 1});
+    fail_each_allocation("attention_json", ATTENTION_SPEC, 2, (int64_t[]){4, 4});
+    fail_each_allocation("generate", GENERATE_PATH, 2, (int64_t[]){4, 4});
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }

@@ -112,3 +112,30 @@ expect_rc 0 compare --data "textcls:$F/textcls_files" --models tree
 grep -q "tree" "$tmp/out" || fail "compare on token counts"
 expect_rc 2 compare --data "text:$F/corpus.txt" --models tree
 ok "textcls errors; compare on token counts"
+
+# --- a causal transformer from Keras's JSON, and generate ------------------------
+E="$(cd "$(dirname "$0")/../examples" && pwd)"
+expect_rc 0 summary "$E/causal_lm.json"
+grep -q "Total params: 120,704" "$tmp/out" || fail "causal_lm.json: Keras's total is 120,704"
+expect_rc 0 train --model "$E/causal_lm.json" --data "text:$F/corpus.txt" --block 64 --epochs 2 \
+    --verbose 0 --out "$tmp/gpt.safetensors" --json
+ok "examples/causal_lm.json (two causal attention blocks, keras_hub embedding) trains on text"
+expect_rc 0 generate "$tmp/gpt.safetensors" --prompt "The " --tokens 40 --seed 5 --json
+cp "$tmp/out" "$tmp/cached.json"
+expect_rc 0 generate "$tmp/gpt.safetensors" --prompt "The " --tokens 40 --seed 5 --json --no-cache
+sed 's/"ms_per_token":[^,]*,//; s/"cache":[a-z]*//' "$tmp/cached.json" > "$tmp/a"
+sed 's/"ms_per_token":[^,]*,//; s/"cache":[a-z]*//' "$tmp/out" > "$tmp/b"
+cmp -s "$tmp/a" "$tmp/b" || fail "cached and uncached generation differ: $(cat "$tmp/a" "$tmp/b")"
+grep -q '"tokens":40' "$tmp/out" || fail "40 tokens: $(cat "$tmp/out")"
+expect_rc 0 generate "$tmp/gpt.safetensors" --prompt "The " --tokens 40 --seed 6 --json
+cmp -s "$tmp/cached.json" "$tmp/out" && fail "another seed gives the same text"
+expect_rc 0 generate "$tmp/gpt.safetensors" --prompt "The " --tokens 12 --seed 5
+head -c 4 "$tmp/out" | grep -q "^The " || fail "the stream starts with the prompt"
+ok "generate: the same text with and without the key/value cache; seeds differ; streaming"
+expect_rc 1 generate "$tmp/gpt.safetensors" --prompt "Tea €" --tokens 5
+err_has "--prompt: character U+20AC '€' at byte offset 4 is not in the char tokenizer's vocabulary"
+[ ! -s "$tmp/out" ] || fail "nothing printed for a refused prompt"
+expect_rc 1 generate "$tmp/gpt.safetensors" --top-p 0
+err_has "top_p 0, expected 0 < top_p <= 1"
+expect_rc 2 generate
+ok "generate refuses unknown characters (naming them) and bad options"

@@ -7,8 +7,9 @@
  * are refused. */
 #include "test.h"
 
-#include "lamina.h"
+#include "core/model.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum { T = 7, V = 11, D = 6 };
@@ -46,9 +47,46 @@ static lam_model *positionwise_model(void)
     return m;
 }
 
-static void steps_equal_full_forward(void)
+/* ids -> Embedding + PositionEmbedding -> LN -> causal MultiHeadAttention ->
+ * Add -> Dense(V, softmax): every position depends on all earlier ones. */
+static lam_model *attention_model(void)
 {
-    lam_model *m = positionwise_model();
+    lam_model *m = lam_model_new("gpt");
+    lam_model_set_seed(m, 9);
+    int x, e, p, s, n, a, r, y;
+    CHECK_OK(lam_model_input(m, "ids", 1, (int64_t[]){T}, &x));
+    lam_layer_spec emb = lam_layer_defaults(LAM_LAYER_EMBEDDING);
+    emb.input_dim = V;
+    emb.units = D;
+    CHECK_OK(lam_model_call(m, &emb, 1, &x, &e));
+    lam_layer_spec pe = lam_layer_defaults(LAM_LAYER_POSITION_EMBEDDING);
+    pe.sequence_length = T + 2; /* longer than the input: the decoder still stops at T */
+    CHECK_OK(lam_model_call(m, &pe, 1, &e, &p));
+    lam_layer_spec add = lam_layer_defaults(LAM_LAYER_ADD);
+    CHECK_OK(lam_model_call(m, &add, 2, (int[]){e, p}, &s));
+    lam_layer_spec ln = lam_layer_defaults(LAM_LAYER_LAYER_NORM);
+    CHECK_OK(lam_model_call(m, &ln, 1, &s, &n));
+    lam_layer_spec mha = lam_layer_defaults(LAM_LAYER_MULTI_HEAD_ATTENTION);
+    mha.num_heads = 2;
+    mha.key_dim = 3;
+    mha.use_causal_mask = true;
+    CHECK_OK(lam_model_call(m, &mha, 2, (int[]){n, n}, &a));
+    CHECK_OK(lam_model_call(m, &add, 2, (int[]){s, a}, &r));
+    lam_layer_spec head = lam_layer_defaults(LAM_LAYER_DENSE);
+    head.units = V;
+    head.activation = LAM_ACT_SOFTMAX;
+    CHECK_OK(lam_model_call(m, &head, 1, &r, &y));
+    CHECK_OK(lam_model_set_outputs(m, 1, &y));
+    lam_optimizer adam = lam_adam();
+    CHECK_OK(lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+    float *w = lam_model_params(m);
+    for (int64_t i = 0; i < lam_model_param_count(m); i++) w[i] += 0.5f * test_rndf();
+    return m;
+}
+
+static void steps_equal_full_forward(lam_model *(*make)(void))
+{
+    lam_model *m = make();
     const int ids[T] = {3, 0, 10, 7, 7, 1, 4};
     CHECK_OK(lam_model_plan(m, 1));
     for (int t = 0; t < T; t++) lam_model_input_buffer(m, 0)[t] = (float)ids[t];
@@ -90,6 +128,12 @@ static void mixing_layers_refused(void)
     CHECK(dec == NULL, "no decoder on failure");
     lam_model_free(m);
 
+    lam_model *g = attention_model();
+    g->nodes[5].spec.use_causal_mask = false; /* as if built without it */
+    CHECK_FAILS(lam_model_decoder(g, &dec), LAM_ERR_UNSUPPORTED,
+                "attention without use_causal_mask");
+    lam_model_free(g);
+
     lam_model *u = lam_sequential("uncompiled");
     CHECK_OK(lam_model_add_input(u, 1, (int64_t[]){T}));
     CHECK_FAILS(lam_model_decoder(u, &dec), LAM_ERR_STATE, "no weights yet");
@@ -105,9 +149,9 @@ static lam_status on_token(int32_t token, void *user)
     return LAM_OK;
 }
 
-static void generation(void)
+static void generation(lam_model *(*make)(void))
 {
-    lam_model *m = positionwise_model();
+    lam_model *m = make();
     const int32_t prompt[3] = {3, 9, 2};
     enum { N = 40 }; /* > T: the context restarts several times */
     int32_t a[N], b[N], c[N], greedy[N], k1[N];
@@ -175,11 +219,73 @@ static void generation(void)
     lam_model_free(m);
 }
 
+/* The draws follow the distribution: a model whose every row is
+ * p = (0.1, 0.2, 0.3, 0.4) (zero kernel, biases log p), 20,000 tokens:
+ * temperature 2 gives frequencies ~ p^(1/2) normalised, top_k 2 only the two
+ * likeliest in ratio 3:4, top_p 0.65 the same two, top_p 0.75 three. */
+static void sampling_distribution(void)
+{
+    enum { N = 20000, V4 = 4 };
+    lam_model *m = lam_sequential("fixed");
+    CHECK_OK(lam_model_add_input(m, 1, (int64_t[]){5}));
+    lam_layer_spec emb = lam_layer_defaults(LAM_LAYER_EMBEDDING);
+    emb.input_dim = V4;
+    emb.units = 1;
+    CHECK_OK(lam_model_add(m, &emb));
+    CHECK_OK(lam_model_add_dense(m, V4, LAM_ACT_SOFTMAX));
+    lam_optimizer sgd = lam_sgd();
+    CHECK_OK(lam_model_compile(m, &sgd, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+    lam_tensor_info k, b;
+    CHECK_OK(lam_model_tensor(m, 1, &k));
+    CHECK_OK(lam_model_tensor(m, 2, &b));
+    const double p[V4] = {0.1, 0.2, 0.3, 0.4};
+    for (int v = 0; v < V4; v++) {
+        k.data[v] = 0;
+        b.data[v] = (float)log(p[v]);
+    }
+    int32_t *out = malloc(sizeof(int32_t) * N);
+    struct { float temperature; int top_k; float top_p; double want[V4]; } cases[] = {
+        {2.0f, 0, 1.0f, {0}},
+        {1.0f, 2, 1.0f, {0, 0, 3.0 / 7, 4.0 / 7}},
+        {1.0f, 0, 0.65f, {0, 0, 3.0 / 7, 4.0 / 7}},
+        {1.0f, 0, 0.75f, {0, 2.0 / 9, 3.0 / 9, 4.0 / 9}},
+        {0.5f, 3, 1.0f, {0}},
+    };
+    double z = 0;
+    for (int v = 0; v < V4; v++) z += sqrt(p[v]);
+    for (int v = 0; v < V4; v++) cases[0].want[v] = sqrt(p[v]) / z;
+    z = 0.04 + 0.09 + 0.16; /* temperature 0.5: p^2 over the top 3 */
+    cases[4].want[1] = 0.04 / z;
+    cases[4].want[2] = 0.09 / z;
+    cases[4].want[3] = 0.16 / z;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0] && out; c++) {
+        lam_generate_options o = lam_generate_defaults();
+        o.max_tokens = N;
+        o.temperature = cases[c].temperature;
+        o.top_k = cases[c].top_k;
+        o.top_p = cases[c].top_p;
+        o.seed = 100 + c;
+        CHECK_OK(lam_generate_tokens(m, (int32_t[]){1}, 1, &o, out));
+        int count[V4] = {0};
+        for (int i = 0; i < N; i++)
+            if (out[i] >= 0 && out[i] < V4) count[out[i]]++;
+        for (int v = 0; v < V4; v++)
+            CHECK(fabs((double)count[v] / N - cases[c].want[v]) < 0.015,
+                  "case %zu: token %d drawn %.4f of the time, expected %.4f", c, v,
+                  (double)count[v] / N, cases[c].want[v]);
+    }
+    free(out);
+    lam_model_free(m);
+}
+
 int main(void)
 {
     lam_set_threads(1);
-    steps_equal_full_forward();
+    steps_equal_full_forward(positionwise_model);
+    steps_equal_full_forward(attention_model);
     mixing_layers_refused();
-    generation();
+    generation(positionwise_model);
+    generation(attention_model);
+    sampling_distribution();
     return test_summary("test_decoder");
 }

@@ -143,6 +143,36 @@ static void check_losses(void)
     CHECK_OK(lam_model_add_activation(m, LAM_ACT_SOFTMAX));
     gradcheck("Activation(softmax) + sparse CE", m, LAM_LOSS_SPARSE_CATEGORICAL_CE, 4, smooth);
     lam_model_free(m);
+
+    /* Softmax on the last axis of a rank-3 sample (2, 3, 4), inside the
+     * network (not fused with a loss): every row of 4 sums to 1 and equals
+     * exp(x) / sum(exp(x)); its gradient through an MSE head. */
+    m = model_with_input(3, (int64_t[]){2, 3, 4});
+    CHECK_OK(lam_model_add_activation(m, LAM_ACT_SOFTMAX));
+    CHECK_OK(lam_model_add_dense(m, 2, LAM_ACT_TANH));
+    lam_optimizer sgd = lam_sgd();
+    CHECK_OK(lam_model_compile(m, &sgd, LAM_LOSS_MSE));
+    CHECK_OK(lam_model_plan(m, 1));
+    float *x = lam_model_input_buffer(m, 0);
+    for (int i = 0; i < 24; i++) x[i] = 2.0f * test_rndf();
+    CHECK_OK(lam_forward(m, 1, LAM_MODE_INFER));
+    const float *y = m->nodes[1].value;
+    double worst = 0;
+    for (int r = 0; r < 6; r++) {
+        double z = 0;
+        for (int j = 0; j < 4; j++) z += exp(x[r * 4 + j]);
+        for (int j = 0; j < 4; j++) {
+            const double d = fabs(y[r * 4 + j] - exp(x[r * 4 + j]) / z);
+            if (d > worst) worst = d;
+        }
+    }
+    CHECK(worst < 1e-6, "softmax over the last axis of (2, 3, 4): %g from exp/sum", worst);
+    lam_model_free(m);
+    m = model_with_input(3, (int64_t[]){2, 3, 4});
+    CHECK_OK(lam_model_add_activation(m, LAM_ACT_SOFTMAX));
+    CHECK_OK(lam_model_add_dense(m, 2, LAM_ACT_TANH));
+    gradcheck("Activation(softmax) on (2, 3, 4), then Dense", m, LAM_LOSS_MSE, 3, smooth);
+    lam_model_free(m);
 }
 
 static void check_small_cnn(void)

@@ -77,6 +77,7 @@ static const struct { const char *cls; lam_layer_kind kind; } kinds[] = {
     {"Bidirectional", LAM_LAYER_BIDIRECTIONAL}, {"Embedding", LAM_LAYER_EMBEDDING},
     {"PositionEmbedding", LAM_LAYER_POSITION_EMBEDDING},
     {"TokenAndPositionEmbedding", LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING},
+    {"MultiHeadAttention", LAM_LAYER_MULTI_HEAD_ATTENTION},
 };
 
 static int kind_of(const char *cls)
@@ -111,7 +112,8 @@ static bool spec_equal(const lam_layer_spec *a, const lam_layer_spec *b, char *w
     SAME(return_sequences) SAME(return_state) SAME(go_backwards) SAME(unit_forget_bias)
     SAME(reset_after) SAME(rank) SAME(axis) SAME(momentum) SAME(epsilon) SAME(center)
     SAME(scale) SAME(dims) SAME(repeats) SAME(pad) SAME(size) SAME(wrapped) SAME(merge_mode)
-    SAME(input_dim) SAME(mask_zero) SAME(sequence_length)
+    SAME(input_dim) SAME(mask_zero) SAME(sequence_length) SAME(num_heads) SAME(key_dim)
+    SAME(value_dim) SAME(output_dim)
 #undef SAME
     if (strcmp(a->name, b->name) != 0) {
         snprintf(why, n, "name \"%s\" vs \"%s\"", a->name, b->name);
@@ -518,6 +520,9 @@ static void test_every_kind_both_ways(void)
         case LAM_LAYER_POSITION_EMBEDDING: s.sequence_length = 17; break;
         case LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING:
             s.input_dim = 30; s.units = 6; s.sequence_length = 9; s.mask_zero = true; break;
+        case LAM_LAYER_MULTI_HEAD_ATTENTION:
+            s.num_heads = 3; s.key_dim = 5; s.value_dim = 2; s.output_dim = 7; s.rate = 0.25f;
+            s.use_bias = false; break;
         default: break;
         }
         cJSON *w = lam_layer_to_cjson(&s);

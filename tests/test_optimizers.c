@@ -508,6 +508,20 @@ static void refusals(void)
     CHECK_FAILS(lam_optimizer_check(&o), LAM_ERR_ARG, "unless warmup_target is set");
     o.schedule.warmup_target = 0.1f;
     CHECK_OK(lam_optimizer_check(&o));
+    /* A warmup may start from 0 (Keras's CosineDecay(0.0, ...)): rate 0 at
+     * step 0, half the target half way; without a warmup 0 is refused. */
+    const float lr0 = o.learning_rate;
+    o.learning_rate = 0;
+    CHECK_OK(lam_optimizer_check(&o));
+    CHECK(lam_schedule_lr(&o, 0) == 0.0f, "warmup from 0: lr %g at step 0",
+          (double)lam_schedule_lr(&o, 0));
+    CHECK_NEAR(lam_schedule_lr(&o, 1), 0.1 / 3, 1e-7);
+    o.schedule.warmup_target = 0;
+    o.schedule.warmup_steps = 0;
+    CHECK_FAILS(lam_optimizer_check(&o), LAM_ERR_ARG, "learning_rate is 0");
+    o.learning_rate = lr0;
+    o.schedule.warmup_target = 0.1f;
+    o.schedule.warmup_steps = 3;
     o.schedule.alpha = 2;
     CHECK_FAILS(lam_optimizer_check(&o), LAM_ERR_ARG, "alpha is 2");
 

@@ -96,7 +96,12 @@ static double weights(lam_model *m, const char *prefix, bool set)
             memcpy(ti.data, v, sizeof(float) * (size_t)ti.count);
         } else {
             double d = max_diff(ti.data, v, (long)ti.count);
-            CHECK(d <= TOL, "%s (%s): %g from Keras", name, ti.name, d);
+            /* Attention's key bias adds one constant to a row of scores,
+             * which softmax ignores: its gradient is rounding noise (~1e-9),
+             * which Adam divides by its own size, so both frameworks move it
+             * by noise of up to lr * 1e-2. */
+            const double tol = strstr(ti.name, "key/bias") ? 1e-4 : TOL;
+            CHECK(d <= tol, "%s (%s): %g from Keras", name, ti.name, d);
             if (d > worst) worst = d;
         }
         free(v);
@@ -289,6 +294,66 @@ static void masked_pool_model(void)
     free(lab);
     free(out);
     free(ev);
+}
+
+/* Padding masks into MultiHeadAttention, from Keras's JSON: D pools the
+ * attention's output (its mask is the query's: a masked mean), E is causal
+ * and per position (the mask reaches the loss). Forward, loss and one Adam
+ * step against Keras. */
+static void attention_padding(const char *prefix, bool causal)
+{
+    char path[128], name[32];
+    snprintf(path, sizeof path, "fixtures/position_mask/attention_padding_%s_keras3.json", prefix);
+    const long nout = causal ? 4 * 6 * 5 : 4 * 5, nlab = causal ? 24 : 4;
+    snprintf(name, sizeof name, "%s_ids", prefix);
+    float *ids = load(name, 24);
+    snprintf(name, sizeof name, "%s_labels", prefix);
+    float *lab = load(name, nlab);
+    snprintf(name, sizeof name, "%s_out", prefix);
+    float *out = load(name, nout);
+    snprintf(name, sizeof name, "%s_eval", prefix);
+    float *ev = load(name, 2);
+    snprintf(name, sizeof name, "%s_params", prefix);
+    float *params = load(name, 1);
+    lam_model *m = NULL;
+    CHECK_OK(lam_model_from_json_file(path, &m));
+    if (m && ids && lab && out && ev && params) {
+        CHECK(lam_model_param_count(m) == (int64_t)params[0], "%s: parameters %lld, Keras %g",
+              path, (long long)lam_model_param_count(m), params[0]);
+        const lam_layer_spec *att = lam_model_layer(m, 2);
+        CHECK(att->kind == LAM_LAYER_MULTI_HEAD_ATTENTION && att->use_causal_mask == causal,
+              "%s: layer 2 is MultiHeadAttention, causal %d", path, causal);
+        CHECK(m->nodes[2].masked, "the attention's output keeps the query's mask");
+        lam_optimizer adam = adam_001();
+        CHECK_OK(lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+        CHECK_OK(lam_model_plan(m, 4));
+        snprintf(name, sizeof name, "%s_w", prefix);
+        weights(m, name, true);
+        memcpy(lam_model_input_buffer(m, 0), ids, sizeof(float) * 24);
+        CHECK_OK(lam_forward(m, 4, LAM_MODE_INFER));
+        double d = max_diff(lam_model_output(m, 0), out, nout);
+        CHECK(d <= TOL, "%s forward: %g from Keras", path, d);
+        int32_t *labels = labels_of(lab, nlab);
+        lam_target tg = {labels, NULL, NULL};
+        lam_batch_metrics bm;
+        CHECK_OK(lam_loss_eval(m, 4, &tg, false, &bm));
+        const double loss = bm.loss / 4;
+        CHECK(fabs(loss - ev[0]) <= TOL, "%s: loss %.7f, Keras's test_on_batch %.7f", path, loss,
+              ev[0]);
+        adam_step(m, 4, &tg);
+        snprintf(name, sizeof name, "%s_after", prefix);
+        double w = weights(m, name, false);
+        printf("TokPos(mask) -> MHA%s -> ...                forward %.2e, loss %.2e, Adam step "
+               "%.2e\n", causal ? "(causal) -> LN -> Dense/position" : " -> LN -> GAP1D -> Dense",
+               d, fabs(loss - ev[0]), w);
+        free(labels);
+    }
+    lam_model_free(m);
+    free(ids);
+    free(lab);
+    free(out);
+    free(ev);
+    free(params);
 }
 
 static lam_model *masked_sequence_model(int *tp_node)
@@ -860,6 +925,8 @@ int main(void)
     token_and_position_parity();
     masked_pool_model();
     masked_sequence();
+    attention_padding("d", false);
+    attention_padding("e", true);
     merged_masks();
     mask_rules();
     padding_is_inert();

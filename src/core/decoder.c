@@ -93,7 +93,8 @@ static lam_status rebuild(const lam_model *m, lam_model *d)
             return lam_error(LAM_ERR_STATE, "model \"%s\": node %d rebuilt as %d", m->name, i, id);
     }
     d->decode_capacity = capacity;
-    return lam_model_set_outputs(d, m->noutputs, m->output_nodes);
+    /* No outputs set: the last node, as in m. */
+    return m->noutputs ? lam_model_set_outputs(d, m->noutputs, m->output_nodes) : LAM_OK;
 }
 
 lam_status lam_model_decoder(const lam_model *m, lam_model **out)

@@ -154,7 +154,7 @@ enum {
     H_GLOROT, H_ZEROS, H_ONESINIT, H_ORTHO, H_UNITS, H_KERNEL, H_STRIDES, H_POOL, H_PADDING,
     H_ACT, H_RACT, H_BOOL, H_RATE, H_AXIS, H_MOMENTUM, H_EPSILON, H_TARGET, H_DIMS, H_REPEATS,
     H_PAD2D, H_SIZE, H_NEAREST, H_WRAPPED, H_MERGE, H_INPUT_DIM, H_UNIFORM, H_SEQLEN, H_TIED,
-    H_INPUT_DTYPE
+    H_INPUT_DTYPE, H_HEADS, H_KEY_DIM, H_VALUE_DIM, H_OUTPUT_SHAPE, H_ATTENTION_AXES
 };
 #define KB(k) ((uint64_t)1 << (k))
 #define K_INPUT KB(LAM_LAYER_INPUT)
@@ -183,8 +183,9 @@ enum {
 #define K_EMB KB(LAM_LAYER_EMBEDDING)
 #define K_POS KB(LAM_LAYER_POSITION_EMBEDDING)
 #define K_TOKPOS KB(LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING)
+#define K_MHA KB(LAM_LAYER_MULTI_HEAD_ATTENTION)
 #define K_ALL (~(uint64_t)0)
-#define K_WEIGHTED (K_DENSE | K_CONV | K_CONV1 | K_REC)
+#define K_WEIGHTED (K_DENSE | K_CONV | K_CONV1 | K_REC | K_MHA)
 #define K_CONVS (K_CONV | K_CONV1)
 #define K_1D (K_CONV1 | K_POOL1)
 
@@ -304,6 +305,21 @@ static const key_rule rules[] = {
     {"vocabulary_size", K_TOKPOS, H_INPUT_DIM, 0},
     {"embedding_dim", K_TOKPOS, H_UNITS, 0},
     {"tie_weights", K_TOKPOS, H_TIED, 0},
+    /* MultiHeadAttention. Its call options (use_causal_mask, key,
+     * attention_mask) are in the functional model's inbound_nodes. */
+    {"num_heads", K_MHA, H_HEADS, 0},
+    {"key_dim", K_MHA, H_KEY_DIM, 0},
+    {"value_dim", K_MHA, H_VALUE_DIM, 0},
+    {"dropout", K_MHA, H_RATE, 0},
+    {"output_shape", K_MHA, H_OUTPUT_SHAPE, 0},
+    {"attention_axes", K_MHA, H_ATTENTION_AXES, 0},
+    {"use_gate", K_MHA, H_FALSE, 0},
+    {"sliding_window", K_MHA, H_NULL, 0},
+    {"flash_attention", K_MHA, H_IGNORE, 0},        /* a kernel choice, same result */
+    {"softmax_robust_masking", K_MHA, H_FALSE, 0},  /* tf.keras 2 */
+    {"query_shape", K_MHA, H_IGNORE, 0},            /* tf.keras 2: the inputs say it */
+    {"key_shape", K_MHA, H_IGNORE, 0},
+    {"value_shape", K_MHA, H_IGNORE, 0},
 };
 
 /* Every Keras class lamina reads, with Keras's aliases; the first entry of
@@ -356,6 +372,7 @@ static const struct { const char *cls; lam_layer_kind kind; } classes[] = {
     {"TokenAndPositionEmbedding", LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING},
     {"keras_hub>TokenAndPositionEmbedding", LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING},
     {"keras_nlp>TokenAndPositionEmbedding", LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING},
+    {"MultiHeadAttention", LAM_LAYER_MULTI_HEAD_ATTENTION},
 };
 
 /* The Keras 3 module and registered name of the layers that are not
@@ -710,6 +727,39 @@ static lam_status apply_rule(const lctx *c, const key_rule *r, const cJSON *v, l
                    : reject(c, LAM_ERR_UNSUPPORTED, key, v,
                             "lamina initialises embeddings with \"uniform\" "
                             "(RandomUniform(-0.05, 0.05)) only");
+    case H_HEADS:
+        return get_int(v, 1, 4096, &s->num_heads)
+                   ? LAM_OK : reject(c, LAM_ERR_FORMAT, key, v, "expected an integer 1 to 4096");
+    case H_KEY_DIM:
+        return get_int(v, 1, 1 << 16, &s->key_dim)
+                   ? LAM_OK : reject(c, LAM_ERR_FORMAT, key, v, "expected an integer 1 to 65536");
+    case H_VALUE_DIM:
+        if (is_null(v)) {
+            s->value_dim = 0; /* key_dim */
+            return LAM_OK;
+        }
+        return get_int(v, 1, 1 << 16, &s->value_dim)
+                   ? LAM_OK
+                   : reject(c, LAM_ERR_FORMAT, key, v, "expected null or an integer 1 to 65536");
+    case H_OUTPUT_SHAPE:
+        /* None (the query's last axis), an int, or (Keras 3.15) a list of one. */
+        if (is_null(v)) {
+            s->output_dim = 0;
+            return LAM_OK;
+        }
+        if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 1) v = cJSON_GetArrayItem(v, 0);
+        return get_int(v, 1, 1 << 24, &s->output_dim)
+                   ? LAM_OK
+                   : reject(c, LAM_ERR_UNSUPPORTED, key, v,
+                            "lamina supports null, a positive integer or a list of one (the "
+                            "output's last axis)");
+    case H_ATTENTION_AXES:
+        /* Attention over the sequence axis: axis 1 of (batch, T, features). */
+        if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 1) v = cJSON_GetArrayItem(v, 0);
+        return is_null(v) || (get_int(v, -2, 1, &x) && (x == 1 || x == -2))
+                   ? LAM_OK
+                   : reject(c, LAM_ERR_UNSUPPORTED, key, v,
+                            "lamina attends over the sequence axis only (null, 1 or [1])");
     case H_MERGE: {
         static const char *const modes[] = {"concat", "sum", "ave", "mul"};
         for (int i = 0; i < 4; i++)
@@ -769,6 +819,7 @@ static const char *const *required_keys(lam_layer_kind k)
         *const input_dim[] = {"input_dim", NULL},
         *const position[] = {"sequence_length", NULL},
         *const token_position[] = {"vocabulary_size", "sequence_length", "embedding_dim", NULL},
+        *const heads[] = {"num_heads", "key_dim", NULL},
         *const none[] = {NULL};
     switch (k) {
     case LAM_LAYER_DENSE: case LAM_LAYER_LSTM: case LAM_LAYER_GRU: case LAM_LAYER_SIMPLERNN:
@@ -782,6 +833,7 @@ static const char *const *required_keys(lam_layer_kind k)
     case LAM_LAYER_EMBEDDING: return input_dim;
     case LAM_LAYER_POSITION_EMBEDDING: return position;
     case LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING: return token_position;
+    case LAM_LAYER_MULTI_HEAD_ATTENTION: return heads;
     default: return none;
     }
 }
@@ -814,7 +866,7 @@ static lam_status parse_layer_obj(const char *src, const char *where, const cJSO
                          "RepeatVector, Activation, Dropout, LSTM, GRU, SimpleRNN, "
                          "Bidirectional, Add, Subtract, Multiply, Average, Maximum, Minimum, "
                          "Concatenate, BatchNormalization, LayerNormalization, ZeroPadding2D, "
-                         "UpSampling2D, Embedding, and keras_hub's PositionEmbedding and "
+                         "UpSampling2D, Embedding, MultiHeadAttention, and keras_hub's PositionEmbedding and "
                          "TokenAndPositionEmbedding", src, c.name, c.cls, c.cls);
     const cJSON *reg = cJSON_GetObjectItemCaseSensitive(layer, "registered_name");
     if (!registered_name_ok((lam_layer_kind)k, c.cls, reg))
@@ -1032,21 +1084,18 @@ static lam_status bad_ref(const fgraph *g, const flayer *L, const char *key, con
     return reject(&c, LAM_ERR_FORMAT, key, v, what);
 }
 
-/* [name, node_index, tensor_index(, kwargs)] -> a reference, checked against
- * the layers the file has. kwargs (tf.keras 2) must be switched off. */
-static lam_status parse_history(const fgraph *g, const flayer *L, const char *key,
-                                const cJSON *h, bool kwargs_allowed, fref *out)
+/* [name, node_index, tensor_index(, ...)] of at most max_len entries -> a
+ * reference, checked against the layers the file has. */
+static lam_status parse_ref(const fgraph *g, const flayer *L, const char *key, const cJSON *h,
+                            int max_len, const char *expected, fref *out)
 {
     int n = cJSON_IsArray(h) ? cJSON_GetArraySize(h) : 0;
     const cJSON *nm = cJSON_GetArrayItem(h, 0);
     int node, tensor;
-    if (n < 3 || n > (kwargs_allowed ? 4 : 3) || !cJSON_IsString(nm) ||
+    if (n < 3 || n > max_len || !cJSON_IsString(nm) ||
         !get_int(cJSON_GetArrayItem(h, 1), 0, 1 << 30, &node) ||
         !get_int(cJSON_GetArrayItem(h, 2), 0, 1 << 30, &tensor))
-        return bad_ref(g, L, key, h,
-                       kwargs_allowed ? "expected [layer name, node index, tensor index, "
-                                        "{kwargs}]"
-                                      : "expected [layer name, node index, tensor index]");
+        return bad_ref(g, L, key, h, expected);
     int j = find_layer(g, nm->valuestring);
     if (j < 0) {
         char what[160];
@@ -1064,7 +1113,22 @@ static lam_status parse_history(const fgraph *g, const flayer *L, const char *ke
     if (tensor != 0)
         return bad_ref(g, L, key, h,
                        "tensor index must be 0: every lamina layer has a single output");
-    if (n == 4) {
+    out->layer = j;
+    out->node = node;
+    return LAM_OK;
+}
+
+/* [name, node_index, tensor_index(, kwargs)] -> a reference. kwargs
+ * (tf.keras 2) must be switched off. */
+static lam_status parse_history(const fgraph *g, const flayer *L, const char *key,
+                                const cJSON *h, bool kwargs_allowed, fref *out)
+{
+    LAM_TRY(parse_ref(g, L, key, h, kwargs_allowed ? 4 : 3,
+                      kwargs_allowed ? "expected [layer name, node index, tensor index, "
+                                       "{kwargs}]"
+                                     : "expected [layer name, node index, tensor index]",
+                      out));
+    if (cJSON_GetArraySize(h) == 4) {
         const cJSON *kw = cJSON_GetArrayItem(h, 3);
         if (!is_null(kw) && !cJSON_IsObject(kw))
             return bad_ref(g, L, key, h, "expected a kwargs object as the 4th entry");
@@ -1077,8 +1141,6 @@ static lam_status parse_history(const fgraph *g, const flayer *L, const char *ke
                               "lamina supports only null (and training false)");
             }
     }
-    out->layer = j;
-    out->node = node;
     return LAM_OK;
 }
 
@@ -1097,10 +1159,101 @@ static lam_status parse_keras_tensor(const fgraph *g, const flayer *L, const cha
     return parse_history(g, L, key, h, false, out);
 }
 
+/* MultiHeadAttention's call: query, value[, key] positional or by name, key
+ * and attention_mask by name, and use_causal_mask. Keras 3 writes
+ * {"args": [query, value], "kwargs": {"key": ..., "attention_mask": ...,
+ * "use_causal_mask": true}}; tf.keras 2 [[[query, 0, 0, {"value": [...],
+ * "key": [...], "attention_mask": [...], "use_causal_mask": true}]]]. lamina
+ * keeps the options with the layer (its inputs: query, value, key, mask),
+ * so every call of a shared layer must make the same ones. */
+static lam_status parse_attention_call(const fgraph *g, flayer *L, int index,
+                                       const cJSON *node, fcall *call)
+{
+    static const char *const names[4] = {"query", "value", "key", "attention_mask"};
+    char key[64];
+    snprintf(key, sizeof key, "inbound_nodes[%d]", index);
+    lctx c = {g->src, L->spec.name, "MultiHeadAttention"};
+    const bool keras3 = cJSON_IsObject(node);
+    const cJSON *t[4] = {NULL, NULL, NULL, NULL}, *kwargs = NULL;
+    if (keras3) {
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(node, "args");
+        kwargs = cJSON_GetObjectItemCaseSensitive(node, "kwargs");
+        const int n = cJSON_IsArray(args) ? cJSON_GetArraySize(args) : -1;
+        if (n < 0 || n > 3)
+            return bad_ref(g, L, key, args, "expected \"args\": [query, value(, key)]");
+        for (int i = 0; i < n; i++) t[i] = cJSON_GetArrayItem(args, i);
+    } else {
+        const cJSON *h = cJSON_IsArray(node) && cJSON_GetArraySize(node) == 1
+                             ? cJSON_GetArrayItem(node, 0) : NULL;
+        if (!cJSON_IsArray(h) || cJSON_GetArraySize(h) != 4)
+            return bad_ref(g, L, key, node, "expected [[query layer, node index, tensor "
+                           "index, {\"value\": [...], ...}]] (tf.keras 2)");
+        t[0] = h;
+        kwargs = cJSON_GetArrayItem(h, 3);
+    }
+    if (kwargs && !is_null(kwargs) && !cJSON_IsObject(kwargs))
+        return bad_ref(g, L, key, kwargs, "expected the keyword arguments as an object");
+    bool causal = false;
+    for (const cJSON *it = kwargs ? kwargs->child : NULL; it; it = it->next) {
+        char k2[128];
+        snprintf(k2, sizeof k2, "%s kwargs \"%.60s\"", key, it->string);
+        int slot = -1;
+        for (int i = 0; i < 4; i++)
+            if (strcmp(it->string, names[i]) == 0) slot = i;
+        if (slot >= 0 && !is_null(it)) {
+            if (t[slot]) return reject(&c, LAM_ERR_FORMAT, k2, it, "given twice");
+            t[slot] = it;
+        } else if (strcmp(it->string, "use_causal_mask") == 0) {
+            if (!is_null(it) && !cJSON_IsBool(it))
+                return reject(&c, LAM_ERR_FORMAT, k2, it, "expected true or false");
+            causal = cJSON_IsTrue(it);
+        } else if (!is_null(it) && !((strcmp(it->string, "training") == 0 ||
+                                      strcmp(it->string, "return_attention_scores") == 0) &&
+                                     cJSON_IsFalse(it))) {
+            /* query_mask, value_mask, key_mask: padding masks lamina lacks here */
+            return reject(&c, LAM_ERR_UNSUPPORTED, k2, it,
+                          "lamina supports key, attention_mask, use_causal_mask (and null, "
+                          "training false, return_attention_scores false)");
+        }
+    }
+    if (!t[0] || !t[1])
+        return bad_ref(g, L, key, node, t[0] ? "the call has no value tensor"
+                                              : "the call has no query tensor");
+    const bool has_key = t[2] != NULL, has_mask = t[3] != NULL;
+    if (index == 0) {
+        L->spec.use_causal_mask = causal;
+        L->spec.key_input = has_key;
+        L->spec.mask_input = has_mask;
+    } else if (L->spec.use_causal_mask != causal || L->spec.key_input != has_key ||
+               L->spec.mask_input != has_mask) {
+        return lam_error(LAM_ERR_UNSUPPORTED, "%s: layer \"%s\" (MultiHeadAttention): %s "
+                         "differs from the layer's first call in use_causal_mask, key or "
+                         "attention_mask; lamina keeps these with the layer (make it two "
+                         "layers)", g->src, L->spec.name, key);
+    }
+    const int n = 2 + has_key + has_mask;
+    call->args = lam_calloc((size_t)n, sizeof(fref));
+    if (!call->args) return lam_error_context(LAM_ERR_NOMEM, "%s", g->src);
+    call->nargs = n;
+    call->id = -1;
+    for (int i = 0, k = 0; i < 4; i++) {
+        if (!t[i]) continue;
+        char k2[128];
+        snprintf(k2, sizeof k2, "%s %s", key, names[i]);
+        if (keras3) LAM_TRY(parse_keras_tensor(g, L, k2, t[i], &call->args[k++]));
+        else LAM_TRY(parse_ref(g, L, k2, t[i], i == 0 ? 4 : 3,
+                               "expected [layer name, node index, tensor index]",
+                               &call->args[k++]));
+    }
+    return LAM_OK;
+}
+
 /* One entry of inbound_nodes -> the call's argument references. */
-static lam_status parse_call(const fgraph *g, const flayer *L, int index, const cJSON *node,
+static lam_status parse_call(const fgraph *g, flayer *L, int index, const cJSON *node,
                              fcall *call)
 {
+    if (L->spec.kind == LAM_LAYER_MULTI_HEAD_ATTENTION)
+        return parse_attention_call(g, L, index, node, call);
     char key[64];
     snprintf(key, sizeof key, "inbound_nodes[%d]", index);
     const cJSON *list = NULL;
@@ -1678,6 +1831,21 @@ static cJSON *layer_json(const lam_layer_spec *s)
         cJSON_AddBoolToObject(cfg, "mask_zero", s->mask_zero);
         break;
     }
+    case LAM_LAYER_MULTI_HEAD_ATTENTION: {
+        /* The keys Keras 3 and tf.keras 2 share (not use_gate, seed: tf.keras
+         * 2 would refuse them). 0 is Keras's None for value_dim and
+         * output_shape, written as null so that the spec reads back the same. */
+        cJSON_AddNumberToObject(cfg, "num_heads", s->num_heads);
+        cJSON_AddNumberToObject(cfg, "key_dim", s->key_dim);
+        if (s->value_dim) cJSON_AddNumberToObject(cfg, "value_dim", s->value_dim);
+        else cJSON_AddNullToObject(cfg, "value_dim");
+        cJSON_AddNumberToObject(cfg, "dropout", short_float(s->rate));
+        if (s->output_dim) add_ints(cfg, "output_shape", 1, &s->output_dim);
+        else cJSON_AddNullToObject(cfg, "output_shape");
+        add_ints(cfg, "attention_axes", 1, (const int[]){1});
+        add_weight_keys(cfg, s, false);
+        break;
+    }
     case LAM_LAYER_DROPOUT:
         cJSON_AddNumberToObject(cfg, "rate", short_float(s->rate));
         cJSON_AddNullToObject(cfg, "noise_shape");
@@ -1822,8 +1990,22 @@ static cJSON *functional_layer_json(const lam_model *m, int i)
         int in[64], n = lam_model_node_inputs(m, j, 64, in);
         cJSON *call = cJSON_CreateObject();
         cJSON *args = cJSON_AddArrayToObject(call, "args");
-        cJSON_AddObjectToObject(call, "kwargs");
+        cJSON *kwargs = cJSON_AddObjectToObject(call, "kwargs");
         ok = append(nodes, call) && args;
+        const lam_layer_spec *ls = lam_model_layer(m, i);
+        if (ls->kind == LAM_LAYER_MULTI_HEAD_ATTENTION) {
+            /* Keras 3: args [query, value]; key, attention_mask and
+             * use_causal_mask as keyword arguments. */
+            ok = ok && kwargs && n >= 2 && append(args, keras_tensor(m, in[0])) &&
+                 append(args, keras_tensor(m, in[1]));
+            int k = 2;
+            if (ok && ls->key_input)
+                ok = cJSON_AddItemToObject(kwargs, "key", keras_tensor(m, in[k++]));
+            if (ok && ls->mask_input)
+                ok = cJSON_AddItemToObject(kwargs, "attention_mask", keras_tensor(m, in[k++]));
+            if (ok && ls->use_causal_mask) ok = cJSON_AddTrueToObject(kwargs, "use_causal_mask");
+            continue;
+        }
         /* Keras 3 passes merge layers a list, others the tensor itself. */
         const lam_op *op = lam_op_for(lam_model_layer(m, i)->kind);
         bool list = n > 1 || (op && op->max_inputs > 1);

@@ -42,13 +42,15 @@ ACT_INLINE void softmax_row(float *row, int64_t cols)
     for (int64_t j = 0; j < cols; j++) row[j] *= inv;
 }
 
-LAM_VEC void lam_act_rows(lam_activation act, float *y, const float *bias, int64_t rows,
-                          int64_t cols)
+LAM_VEC void lam_act_rows(lam_activation act, float *y, const float *bias, float *keep,
+                          int64_t rows, int64_t cols)
 {
     for (int64_t r = 0; r < rows; r++) {
         float *row = y + r * cols;
         if (bias)
             for (int64_t j = 0; j < cols; j++) row[j] += bias[j];
+        /* Row by row, while it is in L1: one pass over memory, not three. */
+        if (keep) memcpy(keep + r * cols, row, sizeof(float) * (size_t)cols);
         switch (act) {
         case LAM_ACT_RELU:
             for (int64_t j = 0; j < cols; j++) row[j] = row[j] > 0 ? row[j] : 0;
@@ -146,19 +148,19 @@ static int act_threads(int64_t rows, int64_t cols)
     return 1;
 }
 
-void lam_bias_act_forward(lam_activation act, float *y, const float *bias, int64_t rows,
-                          int64_t cols)
+void lam_bias_act_forward(lam_activation act, float *y, const float *bias, float *keep,
+                          int64_t rows, int64_t cols)
 {
     const int nt = act_threads(rows, cols);
     if (nt == 1) {
-        lam_act_rows(act, y, bias, rows, cols);
+        lam_act_rows(act, y, bias, keep, rows, cols);
         return;
     }
     #pragma omp parallel num_threads(nt)
     {
         const int64_t t = omp_get_thread_num(), k = omp_get_num_threads();
         const int64_t r0 = rows * t / k, r1 = rows * (t + 1) / k;
-        lam_act_rows(act, y + r0 * cols, bias, r1 - r0, cols);
+        lam_act_rows(act, y + r0 * cols, bias, keep ? keep + r0 * cols : NULL, r1 - r0, cols);
     }
 }
 

@@ -5,14 +5,16 @@
 #include "lamina.h"
 
 /* y[r, :] = act(y[r, :] + bias) for each of rows rows (bias may be NULL);
- * softmax works across each row. */
-void lam_bias_act_forward(lam_activation act, float *y, const float *bias, int64_t rows,
-                          int64_t cols);
+ * softmax works across each row. keep (or NULL): also receives y + bias, the
+ * pre-activations, [rows, cols]. */
+void lam_bias_act_forward(lam_activation act, float *y, const float *bias, float *keep,
+                          int64_t rows, int64_t cols);
 /* dy := dL/dz from dy = dL/dy and the activation's output y. */
 void lam_act_backward(lam_activation act, const float *y, float *dy, int64_t rows, int64_t cols);
 /* The same, on the calling thread only: for callers that already split the
  * work across threads (the recurrent step loops). */
-void lam_act_rows(lam_activation act, float *y, const float *bias, int64_t rows, int64_t cols);
+void lam_act_rows(lam_activation act, float *y, const float *bias, float *keep, int64_t rows,
+                  int64_t cols);
 void lam_act_grad_rows(lam_activation act, const float *y, float *dy, int64_t rows, int64_t cols);
 /* GELU's derivative is no function of its output (GELU is not monotone),
  * so its backward reads the pre-activation z instead of y. */

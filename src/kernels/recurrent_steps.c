@@ -25,7 +25,7 @@ LAM_VEC void lam_simplernn_forward_steps(int rows, int T, int u, const float *U,
                      Z + (int64_t)tin * u, T * u);
         for (int b = 0; b < rows; b++) {
             float *z = Z + ((int64_t)b * T + tin) * u;
-            lam_act_rows(act, z, NULL, 1, u);
+            lam_act_rows(act, z, NULL, NULL, 1, u);
             memcpy(H + ((int64_t)b * T + s) * u, z, sizeof(float) * (size_t)u);
         }
     }
@@ -59,13 +59,13 @@ LAM_VEC void lam_gru_forward_steps(int rows, int T, int u, const float *U, const
             if (reset_after) {
                 const float *Rb = R + (int64_t)b * G;
                 for (int j = 0; j < 2 * u; j++) z[j] += Rb[j];
-                lam_act_rows(ract, z, NULL, 1, 2 * u);
+                lam_act_rows(ract, z, NULL, NULL, 1, 2 * u);
                 const float *gr = z + u;
                 memcpy(rh, Rb + 2 * u, sizeof(float) * (size_t)u);
                 #pragma omp simd
                 for (int j = 0; j < u; j++) z[2 * u + j] += gr[j] * rh[j];
             } else {
-                lam_act_rows(ract, z, NULL, 1, 2 * u);
+                lam_act_rows(ract, z, NULL, NULL, 1, 2 * u);
                 const float *gr = z + u;
                 if (hp) {
                     #pragma omp simd
@@ -76,7 +76,7 @@ LAM_VEC void lam_gru_forward_steps(int rows, int T, int u, const float *U, const
             }
             /* (reset_after=False adds (r*h) . U_h below, for all rows at once) */
             if (reset_after || !hp) {
-                lam_act_rows(act, z + 2 * u, NULL, 1, u);
+                lam_act_rows(act, z + 2 * u, NULL, NULL, 1, u);
                 const float *gz = z, *hh = z + 2 * u;
                 if (hp) {
                     #pragma omp simd
@@ -96,7 +96,7 @@ LAM_VEC void lam_gru_forward_steps(int rows, int T, int u, const float *U, const
                 float *z = Z + ((int64_t)b * T + tin) * G;
                 const float *hp = H + ((int64_t)b * T + s - 1) * u;
                 float *h = H + ((int64_t)b * T + s) * u;
-                lam_act_rows(act, z + 2 * u, NULL, 1, u);
+                lam_act_rows(act, z + 2 * u, NULL, NULL, 1, u);
                 const float *gz = z, *hh = z + 2 * u;
                 #pragma omp simd
                 for (int j = 0; j < u; j++) h[j] = gz[j] * hp[j] + (1.0f - gz[j]) * hh[j];

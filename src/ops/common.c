@@ -9,15 +9,10 @@
 
 void lam_node_bias_activate(lam_node *n, float *y, const float *bias, int batch, int64_t units)
 {
-    int64_t rows = (int64_t)batch * n->out.size / units;
-    if (n->logits) {
-        /* The loss (or GELU's backward) wants the pre-activations too: add
-         * the bias, keep a copy. */
-        lam_bias_act_forward(LAM_ACT_LINEAR, y, bias, rows, units);
-        memcpy(n->logits, y, sizeof(float) * (size_t)(rows * units));
-        bias = NULL;
-    }
-    lam_bias_act_forward(n->spec.activation, y, bias, rows, units);
+    /* The loss (or GELU's backward) may want the pre-activations too: kept
+     * in n->logits as the bias is added. */
+    const int64_t rows = (int64_t)batch * n->out.size / units;
+    lam_bias_act_forward(n->spec.activation, y, bias, n->logits, rows, units);
 }
 
 void lam_node_activate_backward(lam_node *n, const float *y, float *dy, int batch, int64_t units)

@@ -375,7 +375,7 @@ static void rnn_forward(lam_node *n, const lam_ctx *c, const float *const *xs, f
     const rnn_saved sv = saved_of(n, batch, d);
     /* Z (B*T, G) = x (B*T, F) . W (F, G) + b_in, every step at once */
     lam_gemm(false, false, (int)BT, G, d.F, 1.0f, x, d.F, W, G, 0.0f, sv.Z, G);
-    if (bias) lam_act_rows(LAM_ACT_LINEAR, sv.Z, bias, BT, G);
+    if (bias) lam_act_rows(LAM_ACT_LINEAR, sv.Z, bias, NULL, BT, G);
     float *R = c->scratch; /* GRU reset_after: (B, G) */
     const int nt = loop_threads(batch), nch = loop_chunks(batch, nt);
     #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)

@@ -12,9 +12,9 @@ extern const lam_op lam_op_batch_norm, lam_op_layer_norm, lam_op_conv1d, lam_op_
     lam_op_global_maxpool2d, lam_op_zero_padding2d, lam_op_upsampling2d;
 /* bidirectional.c */
 extern const lam_op lam_op_bidirectional;
-/* embedding.c, position_embedding.c */
+/* embedding.c, position_embedding.c, attention.c */
 extern const lam_op lam_op_embedding, lam_op_position_embedding,
-    lam_op_token_and_position_embedding;
+    lam_op_token_and_position_embedding, lam_op_multi_head_attention;
 
 const lam_op *lam_op_for(lam_layer_kind kind)
 {
@@ -54,6 +54,7 @@ const lam_op *lam_op_for(lam_layer_kind kind)
         [LAM_LAYER_EMBEDDING] = &lam_op_embedding,
         [LAM_LAYER_POSITION_EMBEDDING] = &lam_op_position_embedding,
         [LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING] = &lam_op_token_and_position_embedding,
+        [LAM_LAYER_MULTI_HEAD_ATTENTION] = &lam_op_multi_head_attention,
     };
     return (unsigned)kind < LAM_LAYER_KIND_COUNT ? table[kind] : NULL;
 }

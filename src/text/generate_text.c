@@ -21,7 +21,9 @@ lam_status lam_generate(lam_model *m, const lam_tokenizer *tok, const char *prom
     if (st == LAM_OK &&
         !(out = lam_malloc(sizeof(int32_t) * (size_t)(o->max_tokens ? o->max_tokens : 1))))
         st = LAM_ERR_NOMEM;
-    if (st == LAM_OK) st = lam_generate_tokens(m, ids, n, o, out);
+    lam_generate_options within = *o; /* ids the tokenizer can decode */
+    within.vocab_size = lam_tokenizer_vocab_size(tok);
+    if (st == LAM_OK) st = lam_generate_tokens(m, ids, n, &within, out);
     size_t bytes = 0;
     if (st == LAM_OK) st = lam_tokenizer_decode(tok, out, o->max_tokens, text, &bytes);
     if (st == LAM_OK && len) *len = bytes;

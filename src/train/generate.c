@@ -26,7 +26,8 @@ lam_generate_options lam_generate_defaults(void)
 typedef struct generator {
     lam_model *m;       /* the model (no cache) or its decoder */
     bool cached;
-    int64_t T, V;
+    int64_t T, V;       /* sequence length; output row width */
+    int64_t vocab;      /* ids drawn from [0, vocab) */
     int32_t *context;   /* T tokens */
     int64_t len;
     float *probs;       /* V */
@@ -101,7 +102,7 @@ static int by_prob_desc(const void *a, const void *b, void *probs)
 static int32_t sample(generator *g, const float *row, const lam_generate_options *o,
                       lam_rng *rng)
 {
-    const int64_t V = g->V;
+    const int64_t V = g->vocab;
     float *p = g->probs;
     int32_t best = 0;
     for (int64_t v = 1; v < V; v++)
@@ -164,10 +165,10 @@ static lam_status run(generator *g, const int32_t *prompt, int64_t n,
                       const lam_generate_options *o, int32_t *out)
 {
     for (int64_t i = 0; i < n; i++)
-        if (prompt[i] < 0 || prompt[i] >= g->V)
+        if (prompt[i] < 0 || prompt[i] >= g->vocab)
             return lam_error(LAM_ERR_ARG, "generation: prompt token %lld is %d, expected 0 to "
                              "%lld (the vocabulary)", (long long)i, prompt[i],
-                             (long long)(g->V - 1));
+                             (long long)(g->vocab - 1));
     const int64_t first = n > g->T ? n - g->T : 0;
     g->len = n - first;
     memcpy(g->context, prompt + first, sizeof(int32_t) * (size_t)g->len);
@@ -196,6 +197,11 @@ lam_status lam_generate_tokens(lam_model *m, const int32_t *prompt, int64_t n,
                          "least one token to start from", m->name);
     generator g = {.cached = !o->no_cache};
     LAM_TRY(check_model(m, &g.T, &g.V));
+    if (o->vocab_size < 0 || o->vocab_size > g.V)
+        return lam_error(LAM_ERR_ARG, "model \"%s\": generation from a vocabulary of %d, "
+                         "expected 1 to %lld (the model's output size)", m->name,
+                         o->vocab_size, (long long)g.V);
+    g.vocab = o->vocab_size ? o->vocab_size : g.V;
     const lam_node *out_node = lam_model_output_node(m, 0);
     g.softmax_out = out_node->spec.activation == LAM_ACT_SOFTMAX;
     lam_status st = LAM_OK;

@@ -160,11 +160,14 @@ lam_status lam_optimizer_check(const lam_optimizer *o)
     if ((unsigned)o->kind >= LAM_OPT_COUNT)
         return lam_error(LAM_ERR_ARG, "optimizer: unknown kind %d", (int)o->kind);
     const char *n = kind_name[o->kind];
-    /* A piecewise schedule takes its rates from its values only. */
+    /* A piecewise schedule takes its rates from its values only; a cosine
+     * warmup may start from 0 (Keras's CosineDecay(0.0, ..., warmup_target)). */
+    const bool warmup = o->schedule.kind == LAM_SCHEDULE_COSINE && o->schedule.warmup_target > 0;
     if (o->schedule.kind != LAM_SCHEDULE_PIECEWISE_CONSTANT &&
-        !(o->learning_rate > 0 && isfinite(o->learning_rate)))
+        !((warmup ? o->learning_rate >= 0 : o->learning_rate > 0) && isfinite(o->learning_rate)))
         return lam_error(LAM_ERR_ARG, "optimizer %s: learning_rate is %g, expected a finite "
-                         "value > 0", n, (double)o->learning_rate);
+                         "value > 0%s", n, (double)o->learning_rate,
+                         warmup ? " (or 0, where a warmup starts)" : "");
     if (uses_betas(o->kind) && !(o->beta_1 >= 0 && o->beta_1 < 1))
         return lam_error(LAM_ERR_ARG, "optimizer %s: beta_1 is %g, expected 0 <= beta_1 < 1", n,
                          (double)o->beta_1);
