@@ -12,12 +12,19 @@ epochs, shuffle=True, verbose=0): compare's settings (Adam's Keras defaults, the
 and epochs). keras_hub (TokenAndPositionEmbedding) must be importable: see
 examples/make_text_transformer_json.py for installing it apart.
 
+--keep-mask trains Keras with lamina's mask semantics: Keras 3.15's MultiHeadAttention.call
+clears the Keras mask of its inputs, so after the block's residual Add the mask is gone and
+GlobalAveragePooling1D averages the padding in; lamina keeps the mask (docs/ENGINE.md, "One
+deliberate difference"). The option wraps the call to put the masks back, which makes the
+Keras model compute what lamina's does (tests/test_text_transformer.c: 1.2e-7 apart).
+
 Prints one JSON line: {"framework", "model", "accuracy" (test split), "train_seconds" (fit,
 wall), "predict_us_per_sample" (model.predict on the test split, batch 32), "params",
 "size_kb" (the saved .keras file), "train_samples", "test_samples", "epochs", "batch_size",
-"seed", "threads", "versions"}.
+"seed", "threads", "keep_mask", "versions"}.
 """
 import argparse
+import functools
 import json
 import os
 import sys
@@ -32,6 +39,8 @@ p.add_argument("--epochs", type=int, default=2)
 p.add_argument("--batch-size", type=int, default=32)
 p.add_argument("--seed", type=int, default=42)
 p.add_argument("--threads", type=int, default=2)
+p.add_argument("--keep-mask", action="store_true",
+               help="keep the attention's input mask (lamina's semantics), see above")
 args = p.parse_args()
 
 for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -54,6 +63,23 @@ except ImportError as e:  # pragma: no cover
     sys.exit(f"keras_hub is needed ({e}); see examples/make_text_transformer_json.py")
 
 
+def keep_attention_masks():
+    """MultiHeadAttention.call, then its inputs' masks put back (Keras 3.15 clears them)."""
+    from keras.src import backend
+    keras_call = keras.layers.MultiHeadAttention.call
+
+    @functools.wraps(keras_call)
+    def call(self, query, value, key=None, *rest, **kwargs):
+        saved = [(t, backend.get_keras_mask(t)) for t in (query, value, key) if t is not None]
+        out = keras_call(self, query, value, key, *rest, **kwargs)
+        for t, m in saved:
+            if m is not None:
+                backend.set_keras_mask(t, m)
+        return out
+
+    keras.layers.MultiHeadAttention.call = call
+
+
 def load(name):
     return np.load(os.path.join(args.data, name))
 
@@ -62,6 +88,8 @@ def main():
     xtr, ytr = load("x_train.npy"), load("y_train.npy")
     xte, yte = load("x_test.npy"), load("y_test.npy")
     keras.utils.set_random_seed(args.seed)
+    if args.keep_mask:
+        keep_attention_masks()
     with open(args.model) as fh:
         model = keras.models.model_from_json(fh.read())
     want = tuple(model.input_shape[1:])
@@ -86,6 +114,7 @@ def main():
         "params": int(model.count_params()), "size_kb": round(size_kb, 1),
         "train_samples": int(len(xtr)), "test_samples": int(len(xte)), "epochs": args.epochs,
         "batch_size": args.batch_size, "seed": args.seed, "threads": args.threads,
+        "keep_mask": args.keep_mask,
         "versions": {"keras": keras.__version__, "tensorflow": tf.__version__,
                      "keras_hub": keras_hub.__version__},
     }))

@@ -12,7 +12,9 @@
 # MIN_CLASS_SAMPLES (300), TOKENIZER (bpe:2000), EPOCHS (10), BATCH (32), THREADS (2),
 # SEEDS ("1 2 3": the transformers are trained once per seed, both frameworks; the table
 # gives the mean and the range), MODEL (examples/text_transformer.json), BUILD (build),
-# PYTHON (bench/.venv/bin/python). The runs are sequential: the timings share no core.
+# PYTHON (bench/.venv/bin/python), KEEP_MASK_TWIN (1: also train the twin with the
+# attention's input mask kept, lamina's semantics, see bench/keras_textcls.py; 0: not).
+# The runs are sequential: the timings share no core.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -26,6 +28,7 @@ SEEDS="${SEEDS:-1 2 3}"
 MODEL="${MODEL:-$root/examples/text_transformer.json}"
 BUILD="${BUILD:-$root/build}"
 PYTHON="${PYTHON:-$here/.venv/bin/python}"
+KEEP_MASK_TWIN="${KEEP_MASK_TWIN:-1}"
 lamina="$BUILD/lamina"
 export_npy="$BUILD/bench/textcls_to_npy"
 for f in "$lamina" "$export_npy"; do
@@ -56,6 +59,12 @@ for seed in $SEEDS; do
     "$PYTHON" "$here/keras_textcls.py" --data "$work" --model "$MODEL" --epochs "$EPOCHS" \
         --batch-size "$BATCH" --seed "$seed" --threads "$THREADS" 2>/dev/null \
         | grep '^{' > "$work/keras_$seed.json"
+    if [ "$KEEP_MASK_TWIN" = 1 ]; then
+        echo "keras: transformer with the mask kept, seed $seed" >&2
+        "$PYTHON" "$here/keras_textcls.py" --data "$work" --model "$MODEL" --epochs "$EPOCHS" \
+            --batch-size "$BATCH" --seed "$seed" --threads "$THREADS" --keep-mask 2>/dev/null \
+            | grep '^{' > "$work/kept_$seed.json"
+    fi
 done
 
 "$PYTHON" - "$work" "$SEEDS" <<'EOF'
@@ -69,11 +78,16 @@ for m in classic["models"]:
                  [m["predict_us_per_sample"]], m["size_kb"], None))
 lam = [json.load(open(os.path.join(work, f"lamina_{s}.json")))["models"][0] for s in seeds]
 ker = [json.loads(open(os.path.join(work, f"keras_{s}.json")).read()) for s in seeds]
-for name, runs in (("transformer", lam), ("transformer (Keras twin)", ker)):
-    rows.append((name, "lamina" if runs is lam else "Keras " + ker[0]["versions"]["keras"],
-                 [r["accuracy"] for r in runs], [r["train_seconds"] for r in runs],
-                 [r["predict_us_per_sample"] for r in runs], runs[0]["size_kb"],
-                 runs[0].get("params")))
+kept = [json.loads(open(os.path.join(work, f"kept_{s}.json")).read()) for s in seeds
+        if os.path.exists(os.path.join(work, f"kept_{s}.json"))]
+keras_name = "Keras " + ker[0]["versions"]["keras"]
+for name, fw, runs in (("transformer", "lamina", lam),
+                       ("transformer, Keras twin", keras_name, ker),
+                       ("transformer, Keras twin, mask kept", keras_name, kept)):
+    if runs:
+        rows.append((name, fw, [r["accuracy"] for r in runs], [r["train_seconds"] for r in runs],
+                     [r["predict_us_per_sample"] for r in runs], runs[0]["size_kb"],
+                     runs[0].get("params")))
 print(f"{classic['train_samples']} training samples, {classic['test_samples']} test samples, "
       f"{len(info['classes'])} classes; tokenizer {info['tokenizer']} ({info['vocab_size']} "
       f"tokens), {info['max_len']} tokens per sample for the transformers; transformer seeds "
@@ -86,6 +100,10 @@ for name, fw, acc, tr, pr, kb, params in rows:
         a += f" ({min(acc):.4f}–{max(acc):.4f})"
     print(f"| {name} | {fw} | {a} | {statistics.mean(tr):.1f} | {statistics.mean(pr):.1f} | "
           f"{kb:.1f} | {params if params else '–'} |")
-gap = statistics.mean(r["accuracy"] for r in lam) - statistics.mean(r["accuracy"] for r in ker)
-print(f"\nlamina transformer - Keras twin: {100 * gap:+.2f} points of accuracy (mean over seeds)")
+mean = lambda runs: statistics.mean(r["accuracy"] for r in runs)
+print(f"\nlamina transformer - Keras twin: {100 * (mean(lam) - mean(ker)):+.2f} points of accuracy "
+      "(mean over seeds)")
+if kept:
+    print(f"lamina transformer - Keras twin with the mask kept: "
+          f"{100 * (mean(lam) - mean(kept)):+.2f} points")
 EOF
