@@ -5,7 +5,7 @@ keras.models.model_from_json), the same token ids and labels (written by
 build/bench/textcls_to_npy from the same folder, tokenizer and split), the same training.
 
     PYTHONPATH=KERAS_HUB_DIR bench/.venv/bin/python bench/keras_textcls.py --data NPY_DIR \\
-        --model examples/text_transformer.json --epochs 2 --batch-size 32 --threads 2
+        --model examples/text_transformer.json --epochs 10 --batch-size 32 --threads 2
 
 Training: compile(Adam(1e-3), sparse_categorical_crossentropy, accuracy), fit(batch_size,
 epochs, shuffle=True, verbose=0): compare's settings (Adam's Keras defaults, the same batch
@@ -35,7 +35,7 @@ p = argparse.ArgumentParser(description="Keras twin of lamina compare on textcls
 p.add_argument("--data", required=True, help="folder of x_train.npy, y_train.npy, x_test.npy, "
                "y_test.npy (build/bench/textcls_to_npy)")
 p.add_argument("--model", required=True, help="Keras JSON spec")
-p.add_argument("--epochs", type=int, default=2)
+p.add_argument("--epochs", type=int, default=10)
 p.add_argument("--batch-size", type=int, default=32)
 p.add_argument("--seed", type=int, default=42)
 p.add_argument("--threads", type=int, default=2)
