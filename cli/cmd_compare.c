@@ -41,8 +41,9 @@ static const char USAGE[] =
     "  --label-column C  CSV: label column name or index (default 0)\n"
     "  --no-header       CSV: no header row\n"
     "  --min-class-samples N  textcls:DIR: only the classes with at least N samples\n"
-    "  --tokenizer char|bpe:VOCAB  textcls:DIR: samples become token counts (bag of tokens)\n"
-    "                    of this tokenizer, trained on the samples (default char)\n"
+    "  --tokenizer char|bpe:VOCAB  textcls:DIR: the tokenizer trained on the samples (default\n"
+    "                    char): token counts (bag of tokens) for the classic models, ids for\n"
+    "                    specs\n"
     "  --json            print one JSON object: {\"models\": [...], ...}\n";
 
 /* The split as raw floats for the classic models (their API takes arrays). */
