@@ -46,18 +46,13 @@ def dense(n_in, n_out):
 class Block(nn.Module):
     def __init__(self):
         super().__init__()
-        C, H = gc.N_EMBD, gc.N_HEAD
-        hd = C // H
+        C = gc.N_EMBD
         self.ln1 = nn.LayerNorm(C, eps=gc.LN_EPS)
         self.ln2 = nn.LayerNorm(C, eps=gc.LN_EPS)
-        # Keras MultiHeadAttention: query/key/value EinsumDense kernels (C, H, hd), whose
-        # glorot fans are fan_in = H * C, fan_out = hd * C; output kernel (H, hd, C):
-        # fan_in = hd * H, fan_out = C * H.
-        self.q, self.k, self.v = dense(C, C), dense(C, C), dense(C, C)
-        for lin in (self.q, self.k, self.v):
-            glorot_(lin.weight, H * C, hd * C)
-        self.o = dense(C, C)
-        glorot_(self.o.weight, hd * H, C * H)
+        # Keras 3's MultiHeadAttention kernels are EinsumDense (C, H, hd) and (H, hd, C),
+        # initialised glorot_uniform over the contracted and the produced axes (C in, H * hd
+        # out, and back): the same limits as a Dense C -> C.
+        self.q, self.k, self.v, self.o = dense(C, C), dense(C, C), dense(C, C), dense(C, C)
         self.fc, self.proj = dense(C, 4 * C), dense(4 * C, C)
 
     def forward(self, x):

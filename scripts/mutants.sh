@@ -309,8 +309,8 @@ mutant src/kernels/fast_math.h \
     't * (1.48851587f + t * (-0.82215223f + t * 0.1708f))))))));' \
     'erfc'"'"'s last Chebyshev coefficient rounded to 4 digits'
 mutant src/train/optimizer.c \
-    'if (ti.trainable && !decay_excluded(m->opt.exclude_from_weight_decay, ti.name))' \
-    'if (ti.trainable && decay_excluded(m->opt.exclude_from_weight_decay, ti.name))' \
+    'if (d->trainable && !decay_excluded(m->opt.exclude_from_weight_decay, d->name))' \
+    'if (d->trainable && decay_excluded(m->opt.exclude_from_weight_decay, d->name))' \
     'exclude_from_weight_decay decays exactly the excluded weights'
 mutant src/ops/attention.c \
     'a.key_mask = c->masks[d->key];' \

@@ -588,17 +588,20 @@ static bool decay_excluded(const char *list, const char *name)
 }
 
 /* Decoupled weight decay tensor by tensor, for an optimizer that excludes
- * some of them (the others decay inside the update's single pass). */
-static lam_status decay_selected(lam_model *m, float lr)
+ * some of them (the others decay inside the update's single pass); threads
+ * take whole tensors, so the bits do not depend on their number. */
+static void decay_selected(lam_model *m, float lr)
 {
-    const int nt = lam_model_num_tensors(m);
-    for (int t = 0; t < nt; t++) {
-        lam_tensor_info ti;
-        LAM_TRY(lam_model_tensor(m, t, &ti));
-        if (ti.trainable && !decay_excluded(m->opt.exclude_from_weight_decay, ti.name))
-            decay_weights(ti.data, ti.count, m->opt.weight_decay, lr);
+    #pragma omp parallel for schedule(dynamic) if (m->nparams > 65536)
+    for (int i = 0; i < m->n; i++) {
+        const lam_node *nd = &m->nodes[i];
+        if (!nd->op || nd->owner != i) continue; /* a shared call's weights are its owner's */
+        for (int t = 0; t < nd->ntensors; t++) {
+            const lam_param_desc *d = &nd->tensors[t];
+            if (d->trainable && !decay_excluded(m->opt.exclude_from_weight_decay, d->name))
+                decay_weights(m->params + d->offset, d->count, m->opt.weight_decay, lr);
+        }
     }
-    return LAM_OK;
 }
 
 LAM_VEC static void clamp_values(float *restrict g, int64_t n, float c)
@@ -674,7 +677,7 @@ lam_status lam_optimizer_update(lam_model *m, float learning_rate)
     const lam_optimizer *o = &m->opt;
     LAM_TRY(clip_norms(m));
     const bool decay_all = o->weight_decay > 0 && !o->exclude_from_weight_decay[0];
-    if (o->weight_decay > 0 && !decay_all) LAM_TRY(decay_selected(m, learning_rate));
+    if (o->weight_decay > 0 && !decay_all) decay_selected(m, learning_rate);
     const int64_t n = m->nparams;
     const double t = (double)(m->step + 1);
     const float lr = learning_rate;
