@@ -22,16 +22,21 @@ static const char USAGE[] =
     "  --no-cache         recompute the whole context for every token (the reference)\n"
     "  --threads N        0 = all cores (default)\n"
     "  --json             no streaming; print one JSON object: prompt, text, tokens,\n"
-    "                     ms_per_token\n";
+    "                     ms_per_token (between the first token and the last),\n"
+    "                     first_token_ms (the decoder made and the prompt read), cache\n";
 
 typedef struct stream {
     const lam_tokenizer *tok;
     bool print;
+    long seen;
+    double first, last; /* when the first and the last token came */
 } stream;
 
 static lam_status print_token(int32_t token, void *user)
 {
-    const stream *s = user;
+    stream *s = user;
+    s->last = cli_now();
+    if (s->seen++ == 0) s->first = s->last;
     if (!s->print) return LAM_OK;
     const char *bytes;
     size_t len;
@@ -94,7 +99,7 @@ int cmd_generate(int argc, char **argv)
     o.top_p = (float)top_p;
     o.seed = (uint64_t)seed;
     o.no_cache = no_cache;
-    stream s = {tok, !json};
+    stream s = {.tok = tok, .print = !json};
     o.on_token = print_token;
     o.user = &s;
     if (!json) fputs(prompt, stdout);
@@ -104,18 +109,23 @@ int cmd_generate(int argc, char **argv)
         rc = cli_lib_error();
         goto done;
     }
-    const double ms = tokens ? 1e3 * (cli_now() - t0) / (double)tokens : 0;
+    /* The rate between the first token and the last, as decoding speed is
+     * quoted; the wait for the first (the decoder made, the prompt read)
+     * apart. */
+    const double first_ms = s.seen ? 1e3 * (s.first - t0) : 0;
+    const double ms = s.seen > 1 ? 1e3 * (s.last - s.first) / (double)(s.seen - 1) : first_ms;
     if (!json) {
         putchar('\n');
         fflush(stdout); /* before the line on stderr */
-        fprintf(stderr, "%ld tokens, %.2f ms per token (%s)\n", tokens, ms,
-                no_cache ? "no cache" : "key/value cache");
+        fprintf(stderr, "%ld tokens, %.3f ms per token after the first, which took %.1f ms "
+                "(%s)\n", tokens, ms, first_ms, no_cache ? "no cache" : "key/value cache");
     } else {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "prompt", prompt);
         cJSON_AddStringToObject(j, "text", text);
         cli_json_number(j, "tokens", (double)tokens);
         cli_json_number(j, "ms_per_token", ms);
+        cli_json_number(j, "first_token_ms", first_ms);
         cJSON_AddBoolToObject(j, "cache", !no_cache);
         cli_json_print(j); /* and frees it */
     }
