@@ -123,8 +123,8 @@ ok "examples/causal_lm.json (two causal attention blocks, keras_hub embedding) t
 expect_rc 0 generate "$tmp/gpt.safetensors" --prompt "The " --tokens 40 --seed 5 --json
 cp "$tmp/out" "$tmp/cached.json"
 expect_rc 0 generate "$tmp/gpt.safetensors" --prompt "The " --tokens 40 --seed 5 --json --no-cache
-sed 's/"ms_per_token":[^,]*,//; s/"cache":[a-z]*//' "$tmp/cached.json" > "$tmp/a"
-sed 's/"ms_per_token":[^,]*,//; s/"cache":[a-z]*//' "$tmp/out" > "$tmp/b"
+sed 's/"ms_per_token":[^,]*,//; s/"first_token_ms":[^,]*,//; s/"cache":[a-z]*//' "$tmp/cached.json" > "$tmp/a"
+sed 's/"ms_per_token":[^,]*,//; s/"first_token_ms":[^,]*,//; s/"cache":[a-z]*//' "$tmp/out" > "$tmp/b"
 cmp -s "$tmp/a" "$tmp/b" || fail "cached and uncached generation differ: $(cat "$tmp/a" "$tmp/b")"
 grep -q '"tokens":40' "$tmp/out" || fail "40 tokens: $(cat "$tmp/out")"
 expect_rc 0 generate "$tmp/gpt.safetensors" --prompt "The " --tokens 40 --seed 6 --json
