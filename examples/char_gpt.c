@@ -32,7 +32,7 @@
 #include <time.h>
 
 enum { N_LAYER = 4, N_HEAD = 4, N_EMBD = 128, BATCH = 12, EVAL_WINDOWS = 960, MAX_BLOCK = 1024 };
-static int BLOCK = 64; /* the context: --block */
+static int block_len = 64; /* the context (--block), nanoGPT's block_size */
 
 #define TRY(call)                                                          \
     do {                                                                   \
@@ -82,13 +82,13 @@ static lam_status build(lam_model *m, int vocab, uint64_t seed, int64_t iters)
 {
     lam_model_set_seed(m, seed);
     int ids, tok, pos, x;
-    TRY(lam_model_input(m, "ids", 1, (int64_t[]){BLOCK}, &ids));
+    TRY(lam_model_input(m, "ids", 1, (int64_t[]){block_len}, &ids));
     lam_layer_spec emb = lam_layer_defaults(LAM_LAYER_EMBEDDING);
     emb.input_dim = vocab;
     emb.units = N_EMBD;
     TRY(call(m, emb, 1, &ids, &tok));
     lam_layer_spec pe = lam_layer_defaults(LAM_LAYER_POSITION_EMBEDDING);
-    pe.sequence_length = BLOCK;
+    pe.sequence_length = block_len;
     TRY(call(m, pe, 1, &tok, &pos));
     TRY(call(m, lam_layer_defaults(LAM_LAYER_ADD), 2, (int[]){tok, pos}, &x));
     for (int l = 0; l < N_LAYER; l++) TRY(block(m, x, &x));
@@ -138,16 +138,16 @@ static int cmp_double(const void *a, const void *b)
 static lam_status evaluate(lam_model *m, const int32_t *ids, int64_t n, double *loss)
 {
     int32_t labels[BATCH * MAX_BLOCK];
-    const int64_t last = n - BLOCK - 1;
+    const int64_t last = n - block_len - 1;
     double total = 0;
     for (int first = 0; first < EVAL_WINDOWS; first += BATCH) {
         const int b = EVAL_WINDOWS - first < BATCH ? EVAL_WINDOWS - first : BATCH;
         float *x = lam_model_input_buffer(m, 0);
         for (int k = 0; k < b; k++) {
             const int64_t off = (int64_t)(first + k) * last / (EVAL_WINDOWS - 1);
-            for (int t = 0; t < BLOCK; t++) {
-                x[k * BLOCK + t] = (float)ids[off + t];
-                labels[k * BLOCK + t] = ids[off + t + 1];
+            for (int t = 0; t < block_len; t++) {
+                x[k * block_len + t] = (float)ids[off + t];
+                labels[k * block_len + t] = ids[off + t + 1];
             }
         }
         TRY(lam_forward(m, b, LAM_MODE_INFER));
@@ -189,7 +189,7 @@ static int parse(int argc, char **argv, options *o)
             if (!strcmp(a, "--iters")) o->iters = n;
             else if (!strcmp(a, "--threads")) o->threads = n;
             else if (!strcmp(a, "--seed")) o->seed = n;
-            else if (!strcmp(a, "--block") && n >= 1 && n <= MAX_BLOCK) BLOCK = (int)n;
+            else if (!strcmp(a, "--block") && n >= 1 && n <= MAX_BLOCK) block_len = (int)n;
             else goto usage;
         }
     }
@@ -208,7 +208,7 @@ static lam_status train(const options *o, lam_model *m, const int32_t *ids, int6
     TRY(lam_model_plan(m, BATCH));
     for (long it = 0; it < o->iters; it++) {
         const double t0 = now();
-        TRY(lam_lm_batch(ids, n_train, BLOCK, BATCH, (uint64_t)o->seed, it,
+        TRY(lam_lm_batch(ids, n_train, block_len, BATCH, (uint64_t)o->seed, it,
                          lam_model_input_buffer(m, 0), labels));
         TRY(lam_forward(m, BATCH, LAM_MODE_TRAIN));
         lam_batch_metrics bm;
@@ -260,7 +260,7 @@ static lam_status run(const options *o)
         if (!o->json) printf("saved %s\n", o->out);
         printf("{\"framework\": \"lamina\", \"ms_per_iter\": %.3f, \"train_loss\": %.4f, "
                "\"val_loss\": %.4f, \"iters\": %ld, \"block\": %d, \"threads\": %d, \"params\": %lld}\n",
-               med, train_loss, val_loss, o->iters, BLOCK, lam_get_threads(),
+               med, train_loss, val_loss, o->iters, block_len, lam_get_threads(),
                (long long)lam_model_param_count(m));
     }
     free(times);
