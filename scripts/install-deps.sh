@@ -14,6 +14,7 @@ pkgs="gcc make cmake pkg-config zlib1g-dev libcjson-dev libpng-dev"
 for arg in "$@"; do
     case "$arg" in
     --data) pkgs="$pkgs dataset-fashion-mnist fortunes" ;;
+    --fetch) pkgs="$pkgs curl ca-certificates" ;;
     --fuzz) pkgs="$pkgs clang libclang-rt-14-dev libomp-14-dev" ;;
     *) echo "install-deps.sh: unknown option $arg (use --data, --fetch, --fuzz)" >&2; exit 2 ;;
     esac
