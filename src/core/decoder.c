@@ -11,10 +11,11 @@
 
 #include <string.h>
 
-/* Layers whose output row t depends on input row t only (or, for causal
- * attention, on rows <= t, which the cache holds), so one row at a time
- * computes what the full sequence would. */
-static bool runs_per_position(const lam_layer_spec *s)
+/* NULL for a layer whose output row t depends on input row t only (or, for
+ * causal attention, on rows <= t, which the cache holds), so that one row at
+ * a time computes what the full sequence would; else why not, for the
+ * message. */
+static const char *not_per_position(const lam_layer_spec *s)
 {
     switch (s->kind) {
     case LAM_LAYER_DENSE:
@@ -29,29 +30,20 @@ static bool runs_per_position(const lam_layer_spec *s)
     case LAM_LAYER_MINIMUM:
     case LAM_LAYER_POSITION_EMBEDDING:
     case LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING:
-        return true;
+        return NULL;
     case LAM_LAYER_CONCATENATE:
     case LAM_LAYER_LAYER_NORM:
-    case LAM_LAYER_BATCH_NORM:
-        return s->axis == -1; /* the feature axis, not the sequence */
+    case LAM_LAYER_BATCH_NORM: /* the feature axis, not the sequence */
+        return s->axis == -1 ? NULL : "it works along an axis other than the last";
     case LAM_LAYER_MULTI_HEAD_ATTENTION:
-        return s->use_causal_mask && !s->key_input && !s->mask_input;
+        return s->use_causal_mask && !s->key_input && !s->mask_input
+                   ? NULL
+                   : "attention without use_causal_mask, or with a separate key or an "
+                     "explicit mask, sees later positions";
     default:
-        return false;
+        return "it combines positions (only position-wise layers, embeddings and causal "
+               "attention run one position at a time)";
     }
-}
-
-/* Why a layer cannot be decoded one position at a time, for the message. */
-static const char *why_not(const lam_layer_spec *s)
-{
-    if (s->kind == LAM_LAYER_MULTI_HEAD_ATTENTION)
-        return "attention without use_causal_mask, or with a separate key or an explicit mask, "
-               "sees later positions";
-    if (s->kind == LAM_LAYER_CONCATENATE || s->kind == LAM_LAYER_LAYER_NORM ||
-        s->kind == LAM_LAYER_BATCH_NORM)
-        return "it works along an axis other than the last";
-    return "it combines positions (only position-wise layers, embeddings and causal attention "
-           "run one position at a time)";
 }
 
 static lam_status rebuild(const lam_model *m, lam_model *d)
@@ -71,10 +63,11 @@ static lam_status rebuild(const lam_model *m, lam_model *d)
             shape[0] = 1;
             LAM_TRY(lam_model_input(d, nd->spec.name, nd->out.rank, shape, &id));
         } else {
-            if (!runs_per_position(&nd->spec))
+            const char *why = not_per_position(&nd->spec);
+            if (why)
                 return lam_error(LAM_ERR_UNSUPPORTED, "model \"%s\": layer \"%s\" (%s) cannot "
                                  "be decoded one position at a time: %s", m->name,
-                                 nd->spec.name, nd->op->class_name, why_not(&nd->spec));
+                                 nd->spec.name, nd->op->class_name, why);
             if (nd->out.rank < 2 || nd->out.dim[0] != capacity)
                 return lam_error(LAM_ERR_SHAPE, "model \"%s\": layer \"%s\" (%s) has output "
                                  "shape with first axis %lld, expected the sequence length "
