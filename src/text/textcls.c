@@ -403,16 +403,14 @@ static lam_status encode_sample(const lam_text_samples *s, const lam_tokenizer *
     return LAM_OK;
 }
 
-lam_status lam_textcls_dataset(const lam_text_samples *s, const lam_tokenizer *t,
-                               int64_t max_len, lam_dataset **out)
+/* A data set of one row of width values per sample, with the samples'
+ * labels: the count of each token id (counts; width = the vocabulary), or
+ * each id + 1 up to width, 0 being the padding (rows start zeroed). */
+static lam_status samples_dataset(const lam_text_samples *s, const lam_tokenizer *t,
+                                  int64_t width, bool counts, lam_dataset **out)
 {
-    if (!s || !t || !out) return lam_error(LAM_ERR_ARG, "lam_textcls_dataset: NULL argument");
-    *out = NULL;
-    if (max_len < 1 || max_len > (1 << 24))
-        return lam_error(LAM_ERR_ARG, "text classification: max length %lld, expected 1 to "
-                         "16777216", (long long)max_len);
     lam_dataset *ds;
-    LAM_TRY(lam_dataset_create(&ds, LAM_F32, s->n, 1, &max_len, true, 0));
+    LAM_TRY(lam_dataset_create(&ds, LAM_F32, s->n, 1, &width, true, 0));
     float *x = lam_dataset_x(ds);
     int32_t *labels = lam_dataset_labels(ds);
     lam_status st = LAM_OK;
@@ -420,8 +418,11 @@ lam_status lam_textcls_dataset(const lam_text_samples *s, const lam_tokenizer *t
         int32_t *ids;
         int64_t n;
         if ((st = encode_sample(s, t, i, &ids, &n)) != LAM_OK) break;
-        /* id + 1: 0 is the padding (x was zeroed by create). */
-        for (int64_t k = 0; k < n && k < max_len; k++) x[i * max_len + k] = (float)(ids[k] + 1);
+        float *row = x + i * width;
+        if (counts)
+            for (int64_t k = 0; k < n; k++) row[ids[k]] += 1.0f;
+        else
+            for (int64_t k = 0; k < n && k < width; k++) row[k] = (float)(ids[k] + 1);
         labels[i] = s->label[i];
         free(ids);
     }
@@ -433,29 +434,21 @@ lam_status lam_textcls_dataset(const lam_text_samples *s, const lam_tokenizer *t
     return LAM_OK;
 }
 
+lam_status lam_textcls_dataset(const lam_text_samples *s, const lam_tokenizer *t,
+                               int64_t max_len, lam_dataset **out)
+{
+    if (!s || !t || !out) return lam_error(LAM_ERR_ARG, "lam_textcls_dataset: NULL argument");
+    *out = NULL;
+    if (max_len < 1 || max_len > (1 << 24))
+        return lam_error(LAM_ERR_ARG, "text classification: max length %lld, expected 1 to "
+                         "16777216", (long long)max_len);
+    return samples_dataset(s, t, max_len, false, out);
+}
+
 lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
                               lam_dataset **out)
 {
     if (!s || !t || !out) return lam_error(LAM_ERR_ARG, "lam_textcls_counts: NULL argument");
     *out = NULL;
-    const int64_t v = lam_tokenizer_vocab_size(t);
-    lam_dataset *ds;
-    LAM_TRY(lam_dataset_create(&ds, LAM_F32, s->n, 1, &v, true, 0));
-    float *x = lam_dataset_x(ds);
-    int32_t *labels = lam_dataset_labels(ds);
-    lam_status st = LAM_OK;
-    for (int64_t i = 0; i < s->n && st == LAM_OK; i++) {
-        int32_t *ids;
-        int64_t n;
-        if ((st = encode_sample(s, t, i, &ids, &n)) != LAM_OK) break;
-        for (int64_t k = 0; k < n; k++) x[i * v + ids[k]] += 1.0f;
-        labels[i] = s->label[i];
-        free(ids);
-    }
-    if (st != LAM_OK) {
-        lam_dataset_free(ds);
-        return st;
-    }
-    *out = ds;
-    return LAM_OK;
+    return samples_dataset(s, t, lam_tokenizer_vocab_size(t), true, out);
 }
