@@ -3,7 +3,8 @@
  *
  * A C11 library to build, train, evaluate and save models, from classical ones
  * (SVM, trees, forests; see lamina_classic.h, included below) to deep ones
- * (CNN, LSTM), with the behaviour of Keras.
+ * (CNN, LSTM), with the behaviour of Keras, and explanations of both
+ * (attributions, SHAP, surrogates, pictures; see lamina_explain.h).
  *
  * Conventions
  *   - Every function that can fail returns lam_status: LAM_OK (0) or a negative
@@ -456,6 +457,17 @@ float *lam_model_output_grad(lam_model *m, int k);
 lam_status lam_backward(lam_model *m, int batch, bool input_grads);
 /* dL/d(input k) after lam_backward(m, batch, true), [batch, input size]. */
 const float *lam_model_input_grad(const lam_model *m, int k);
+/* Scores before a final softmax or sigmoid (the logits). lam_model_keep_logits
+ * asks output k to keep them (call before lam_model_plan; it drops a plan
+ * made without them); LAM_ERR_UNSUPPORTED when output k is not a Dense,
+ * Conv or Activation layer with softmax or sigmoid read by no other layer.
+ * After a forward, lam_model_output_logits gives them, [batch, output size]
+ * (NULL when not kept). lam_model_output_logit_grad is where dL/d(logits)
+ * goes instead of lam_model_output_grad: backward then starts below the
+ * activation. Compiling again forgets the request. */
+lam_status lam_model_keep_logits(lam_model *m, int k);
+const float *lam_model_output_logits(const lam_model *m, int k);
+float *lam_model_output_logit_grad(lam_model *m, int k);
 
 /* ---------------------------------------------------------------- decoding
  * Generation runs a sequence model one position at a time. The decoder is a
@@ -1004,5 +1016,6 @@ lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
 #endif
 
 #include "lamina_classic.h"
+#include "lamina_explain.h"
 
 #endif

@@ -807,6 +807,49 @@ const float *lam_model_input_grad(const lam_model *m, int k)
     return in ? in->grad : NULL;
 }
 
+bool lam_node_has_logits(const lam_model *m, const lam_node *o)
+{
+    lam_layer_kind k = o->spec.kind;
+    bool has_act = k == LAM_LAYER_DENSE || k == LAM_LAYER_CONV2D || k == LAM_LAYER_CONV1D ||
+                   k == LAM_LAYER_ACTIVATION;
+    lam_activation a = o->spec.activation;
+    return has_act && (a == LAM_ACT_SOFTMAX || a == LAM_ACT_SIGMOID) &&
+           lam_model_node_readers(m, o->index) == 0;
+}
+
+lam_status lam_model_keep_logits(lam_model *m, int k)
+{
+    if (!m) return lam_error(LAM_ERR_ARG, "lam_model_keep_logits: NULL model");
+    lam_node *o = lam_model_output_node(m, k);
+    if (!o)
+        return lam_error(LAM_ERR_ARG, "model \"%s\": output %d, the model has %d", m->name, k,
+                         lam_model_num_outputs(m));
+    if (!lam_node_has_logits(m, o))
+        return lam_error(LAM_ERR_UNSUPPORTED, "model \"%s\": output \"%s\" (%s) has no "
+                         "logits: it is not a layer ending in softmax or sigmoid, or another "
+                         "layer reads it", m->name, o->spec.name,
+                         o->op ? o->op->class_name : "Input");
+    if (!o->keep_logits) {
+        o->keep_logits = true;
+        lam_model_free_plan(m); /* the next plan allocates them */
+    }
+    return LAM_OK;
+}
+
+const float *lam_model_output_logits(const lam_model *m, int k)
+{
+    const lam_node *o = lam_model_output_node(m, k);
+    return o && o->keep_logits ? o->logits : NULL;
+}
+
+float *lam_model_output_logit_grad(lam_model *m, int k)
+{
+    lam_node *o = lam_model_output_node(m, k);
+    if (!o || !o->keep_logits) return NULL;
+    o->grad_is_preact = true; /* backward starts below the activation */
+    return o->grad;
+}
+
 static lam_ctx node_ctx(lam_model *m, lam_node *nd, lam_mode mode)
 {
     return (lam_ctx){.params = m->params + nd->param_offset,

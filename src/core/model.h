@@ -93,6 +93,9 @@ bool lam_mask_is_input0s(const lam_node *n);
 /* Computes node n's mask for this batch from its inputs (their values and
  * masks), before its forward; nothing when it has none or shares input 0's. */
 void lam_mask_forward(const lam_model *m, lam_node *n, int batch);
+/* Whether output node o ends in softmax or sigmoid (Dense, Conv, Activation)
+ * and no other layer reads it: its logits can be kept (keep_logits). */
+bool lam_node_has_logits(const lam_model *m, const lam_node *o);
 /* The node of output k / input k. */
 lam_node *lam_model_output_node(const lam_model *m, int k);
 lam_node *lam_model_input_node(const lam_model *m, int k);

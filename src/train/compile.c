@@ -17,9 +17,7 @@ static void choose_fused_logits(lam_model *m)
         lam_node *o = lam_model_output_node(m, k);
         lam_loss loss = m->losses[k];
         lam_activation a = o->spec.activation;
-        bool has_act = o->spec.kind == LAM_LAYER_DENSE || o->spec.kind == LAM_LAYER_CONV2D ||
-                       o->spec.kind == LAM_LAYER_CONV1D || o->spec.kind == LAM_LAYER_ACTIVATION;
-        if (has_act && lam_model_node_readers(m, o->index) == 0 &&
+        if (lam_node_has_logits(m, o) &&
             ((a == LAM_ACT_SOFTMAX && (loss == LAM_LOSS_SPARSE_CATEGORICAL_CE ||
                                        loss == LAM_LOSS_CATEGORICAL_CE)) ||
              (a == LAM_ACT_SIGMOID && loss == LAM_LOSS_BINARY_CE)))
