@@ -418,6 +418,77 @@ static void fail_each_allocation(const char *what, const char *spec, int rank,
     unlink(ckpt_file);
 }
 
+/* Pictures: the allocations lamina makes for them (the bars' and the
+ * beeswarm's sort orders, the beeswarm's per-sample arrays and names, the
+ * token layout) fail in turn; each failure must stop the path with a message
+ * naming the picture and leave no file. cairo allocates surfaces, paths and
+ * fonts with its own malloc, which the countdown does not reach. Skipped in
+ * a build without cairo. */
+static lam_status path_plot(const char *const *files, int *written)
+{
+    static const char *labels[] = {"a", "b", "c"};
+    static const double values[] = {0.3, 0.9, 0.1}, errors[] = {0.01, 0.02, 0.03};
+    static const double phi[] = {0.1, -0.2, 0.3, 0.4, -0.5, 0.6};
+    static const float x[] = {1, 2, 3, 4, 5, 6}, token_values[] = {0.5f, -1.0f, 0.25f};
+    static const char *tokens[] = {"one", "<two>", "three"};
+    static float image[16], map[16];
+    const float *maps[] = {map};
+    const double *ys[] = {values};
+    map[5] = 1;
+    lam_status s = lam_plot_bars(files[0], "bars", "value", labels, values, errors, 3, 0);
+    if (s == LAM_OK) *written = 1, s = lam_plot_beeswarm(files[1], NULL, labels, phi, x, 3, 2, 0);
+    if (s == LAM_OK) *written = 2, s = lam_plot_tokens(files[2], "tokens", tokens, token_values, 3);
+    if (s == LAM_OK) *written = 3, s = lam_plot_tokens(files[3], NULL, tokens, token_values, 3);
+    if (s == LAM_OK)
+        *written = 4, s = lam_plot_attributions(files[4], NULL, image, 4, 4, 1, maps, NULL, 1);
+    if (s == LAM_OK) *written = 5, s = lam_plot_lines(files[5], NULL, NULL, NULL, values, ys, NULL, 1, 3);
+    if (s == LAM_OK) *written = 6;
+    return s;
+}
+
+static void fail_each_plot_allocation(void)
+{
+    if (!lam_plot_available()) {
+        printf("plot: skipped (%s)\n", "lamina built without cairo");
+        return;
+    }
+    static const char *names[] = {"bars.png", "beeswarm.png", "tokens.png", "tokens.html",
+                                  "attributions.png", "lines.png"};
+    char files[6][600];
+    const char *f[6];
+    for (int k = 0; k < 6; k++) {
+        snprintf(files[k], sizeof files[k], "%s/%s", dir, names[k]);
+        f[k] = files[k];
+    }
+    long n, failures = 0, run = 0;
+    for (n = 1; n < 1000 && run < 25; n++) {
+        int written = 0;
+        lam_testing_fail_alloc_after(n);
+        lam_status s = path_plot(f, &written);
+        lam_testing_fail_alloc_after(0);
+        /* Exactly the pictures drawn before the failure exist. */
+        for (int k = 0; k < 6; k++) {
+            CHECK((access(f[k], F_OK) == 0) == (k < written),
+                  "plot: allocation %ld: %s %s", n, f[k], k < written ? "missing" : "left behind");
+            unlink(f[k]);
+        }
+        if (s == LAM_OK) {
+            run++;
+            continue;
+        }
+        CHECK(run == 0, "plot: allocation %ld failed after %ld successes", n, run);
+        run = 0;
+        failures++;
+        CHECK(s == LAM_ERR_NOMEM && strstr(lam_last_error(), f[written]),
+              "plot: allocation %ld: status %d, message \"%s\" does not name %s", n, s,
+              lam_last_error(), f[written]);
+    }
+    CHECK(run == 25, "plot: the path never completed within %ld allocations", n);
+    CHECK(failures >= 8, "plot: only %ld allocations on the path", failures);
+    printf("plot: %ld allocations on the path, each failure stopped it with a message\n",
+           failures);
+}
+
 int main(void)
 {
     lam_set_threads(1);
@@ -435,6 +506,7 @@ int main(void)
     fail_each_allocation("text", TEXT_PATH, 3, (int64_t[]){4, 4, 1});
     fail_each_allocation("attention_json", ATTENTION_SPEC, 2, (int64_t[]){4, 4});
     fail_each_allocation("generate", GENERATE_PATH, 2, (int64_t[]){4, 4});
+    fail_each_plot_allocation();
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }
