@@ -441,7 +441,8 @@ static lam_status path_plot(const char *const *files, int *written)
     if (s == LAM_OK) *written = 3, s = lam_plot_tokens(files[3], NULL, tokens, token_values, 3);
     if (s == LAM_OK)
         *written = 4, s = lam_plot_attributions(files[4], NULL, image, 4, 4, 1, maps, NULL, 1);
-    if (s == LAM_OK) *written = 5, s = lam_plot_lines(files[5], NULL, NULL, NULL, values, ys, NULL, 1, 3);
+    if (s == LAM_OK)
+        *written = 5, s = lam_plot_lines(files[5], NULL, NULL, NULL, values, ys, NULL, 1, 3);
     if (s == LAM_OK) *written = 6;
     return s;
 }

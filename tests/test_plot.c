@@ -530,7 +530,8 @@ static void test_bad_input(void)
     CHECK_FAILS(lam_plot_beeswarm(out, NULL, NULL, phi, xs, 2, 0, 0), LAM_ERR_ARG,
                 "2 samples x 0 features");
     CHECK_FAILS(lam_plot_beeswarm(out, NULL, NULL, NULL, xs, 2, 2, 0), LAM_ERR_ARG, "phi is NULL");
-    CHECK_FAILS(lam_plot_beeswarm(out, NULL, NULL, phi, xs, 2, 2, 0), LAM_ERR_NUMERIC, "x[2] is nan");
+    CHECK_FAILS(lam_plot_beeswarm(out, NULL, NULL, phi, xs, 2, 2, 0), LAM_ERR_NUMERIC,
+                "x[2] is nan");
 
     const double xl[3] = {0, 1, 2}, y0[3] = {0, 1, NAN};
     const double *ys[] = {y0, NULL};
@@ -548,6 +549,13 @@ static void test_bad_input(void)
     toks[1] = "b";
     CHECK_FAILS(lam_plot_tokens(out, NULL, toks, tv, 3), LAM_ERR_ARG, "tokens[2] is NULL");
     CHECK_FAILS(lam_plot_tokens(out, NULL, toks, tv, 0), LAM_ERR_ARG, "0 tokens");
+    /* Too many bars for one picture (cairo draws at most 32767 pixels a side). */
+    enum { MANY = 1200 };
+    static const char *many_labels[MANY];
+    static double many[MANY];
+    for (int i = 0; i < MANY; i++) many_labels[i] = "x", many[i] = i;
+    CHECK_FAILS(lam_plot_bars(out, NULL, NULL, many_labels, many, NULL, MANY, 0),
+                LAM_ERR_UNSUPPORTED, "show fewer bars");
     CHECK(access(out, F_OK) != 0, "bad input left %s behind", out);
 
     /* Unwritable places: a missing folder, and a folder in the file's place

@@ -11,6 +11,10 @@
 lam_status lam_canvas_begin(lam_canvas *c, const char *path, int width, int height)
 {
     *c = (lam_canvas){.path = path, .width = width, .height = height};
+    if (width > LAM_PLOT_MAX_SIDE || height > LAM_PLOT_MAX_SIDE)
+        return lam_error(LAM_ERR_UNSUPPORTED, "%s: a %d x %d picture is more than cairo draws "
+                         "(%d pixels a side): show fewer bars, features or tokens", path, width,
+                         height, LAM_PLOT_MAX_SIDE);
     c->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
     if (cairo_surface_status(c->surface) != CAIRO_STATUS_SUCCESS) {
         lam_status s = lam_error(LAM_ERR_NOMEM, "%s: cairo cannot make a %d x %d picture: %s",
@@ -75,7 +79,10 @@ lam_status lam_canvas_write(lam_canvas *c)
     return lam_write_atomic(c->path, write_png, c);
 }
 
-void lam_canvas_color(lam_canvas *c, lam_rgb rgb) { cairo_set_source_rgb(c->cr, rgb.r, rgb.g, rgb.b); }
+void lam_canvas_color(lam_canvas *c, lam_rgb rgb)
+{
+    cairo_set_source_rgb(c->cr, rgb.r, rgb.g, rgb.b);
+}
 
 void lam_canvas_font(lam_canvas *c, double size, bool bold)
 {

@@ -28,6 +28,8 @@ typedef struct lam_rgb {
 #define LAM_RGB_BAR_NEGATIVE ((lam_rgb){0.84, 0.37, 0.30})
 
 /* -------------------------------------------------------------- canvas */
+#define LAM_PLOT_MAX_SIDE 32767 /* cairo's image surfaces go no larger */
+
 typedef struct lam_canvas {
     const char *path; /* named in every error */
     cairo_surface_t *surface;

@@ -31,7 +31,10 @@ static value_range range_of(const float *v, int64_t n)
     return r;
 }
 
-static double unit(value_range r, float v) { return r.hi > r.lo ? (v - r.lo) / (r.hi - r.lo) : 0.5; }
+static double unit(value_range r, float v)
+{
+    return r.hi > r.lo ? (v - r.lo) / (r.hi - r.lo) : 0.5;
+}
 
 static uint32_t pack(double r, double g, double b, double a)
 {

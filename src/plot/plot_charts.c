@@ -74,7 +74,8 @@ static lam_status check_bars(const char *path, const char *title, const char *xl
     if (!labels || !values)
         return lam_error(LAM_ERR_ARG, "%s: %s: %s is NULL", BARS, path,
                          labels ? "values" : "labels");
-    if (n < 1) return lam_error(LAM_ERR_ARG, "%s: %s: %d bars (at least 1 expected)", BARS, path, n);
+    if (n < 1)
+        return lam_error(LAM_ERR_ARG, "%s: %s: %d bars (at least 1 expected)", BARS, path, n);
     if (max_bars < 0)
         return lam_error(LAM_ERR_ARG, "%s: %s: max_bars %d (0 for all, or a count)", BARS, path,
                          max_bars);
