@@ -471,7 +471,8 @@ static lam_status gradient_method(lam_scorer *sc, const float *x, const float *e
         }
         if (!sc->tokens) st = make_baseline(o, x, in, base);
         if (st == LAM_OK)
-            st = score_at(sc, x, sc->tokens ? base : NULL, &a->baseline_score);
+            st = score_at(sc, sc->tokens ? x : base, sc->tokens ? base : NULL,
+                          &a->baseline_score);
         if (st != LAM_OK) break;
         if (o->exact) {
             st = lam_ig_exact(m, x, base, o->output, sc->target, o->score, a->map,

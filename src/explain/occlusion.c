@@ -6,9 +6,10 @@
  * channels; a sequence (T, F) window[0] positions over all features, and a
  * vector or token ids (T,) window[0] values (window[1] and stride[1] apply
  * to images only). Windows start at 0, stride, 2 stride, ... and one more
- * flush with the far edge when the stride does not land there, so that
- * every value is covered at least once. Only forwards run (LAM_MODE_INFER),
- * o->batch covered copies per forward. */
+ * flush with the far edge when the stride does not land there, so the far
+ * edge is always covered; a stride longer than the window leaves gaps,
+ * whose values no window covers and get 0. Only forwards run
+ * (LAM_MODE_INFER), o->batch covered copies per forward. */
 #include "explain/attribution.h"
 
 #include <string.h>
@@ -76,7 +77,8 @@ lam_status lam_occlusion(lam_scorer *sc, const float *x, const lam_explain_optio
     }
     if (st == LAM_OK)
         for (int64_t p = 0; p < H * W; p++)
-            for (int64_t c = 0; c < C; c++) map[p * C + c] = (float)(sum[p] / count[p]);
+            for (int64_t c = 0; c < C; c++)
+                map[p * C + c] = count[p] ? (float)(sum[p] / count[p]) : 0.0f;
     *evaluations = nwin + 1;
     lam_free(ys);
     lam_free(sum);
