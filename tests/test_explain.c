@@ -90,7 +90,6 @@ static lam_model *token_transformer(bool causal)
     lam_model_set_seed(m, 8);
     int x, e, a, r, p, y;
     lam_layer_spec emb = lam_layer_defaults(LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING);
-    emb.name[0] = '\0';
     snprintf(emb.name, sizeof emb.name, "embed");
     emb.input_dim = 10;
     emb.sequence_length = 6;
