@@ -120,6 +120,28 @@ int cli_image_to_input(const cli_image *img, const char *path, int rank, const i
 /* Bilinear resize with half-pixel centres (as PIL and tf.image.resize). */
 void cli_resize_bilinear(const float *src, int sh, int sw, int c, float *dst, int dh, int dw);
 
+/* ---------------------------------------------------------- inputs.c */
+
+/* The samples of an input file for m: an image (PNG, PGM; one sample fitted
+ * to the input shape as cli_image_to_input does) or an .npy array whose
+ * element count is a multiple of the input size. *x: *n samples (free()). */
+int cli_read_inputs(const lam_model *m, const char *path, float **x, int64_t *n);
+
+/* ---------------------------------------------------------- labels.c */
+
+/* Class names: names[k] for k < count (count 0: indices only). */
+typedef struct cli_labels {
+    char **names;
+    int count;
+    char *text; /* backing store of a labels file */
+} cli_labels;
+/* --labels SPEC (fashion-mnist, or a file with one name per line), else the
+ * class names a text classifier keeps in its metadata, else none. */
+int cli_labels_load(const char *spec, const lam_model *m, cli_labels *l);
+void cli_labels_free(cli_labels *l);
+/* names[k], or NULL when there is none. */
+const char *cli_label(const cli_labels *l, int64_t k);
+
 /* ---------------------------------------------------- subcommands */
 
 int cmd_train(int argc, char **argv);

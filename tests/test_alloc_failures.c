@@ -6,8 +6,9 @@
  * (TokenAndPositionEmbedding with mask_zero feeding GlobalAveragePooling1D),
  * and a functional model built in C (two inputs, a shared layer, two outputs
  * with their own losses) -> compile -> lam_fit_multi with callbacks ->
- * forward; and the text path (tokenizers, text readers, language-model and
- * classification data sets, model metadata).
+ * forward; the text path (tokenizers, text readers, language-model and
+ * classification data sets, model metadata); and explanations (every
+ * attribution method, token ids, attention weights).
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -356,12 +357,62 @@ static lam_status path_generate(void)
     return s;
 }
 
-/* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH: those paths. */
+/* Explanations: every attribution method on the CNN (integrated gradients
+ * with a blurred baseline), token ids explained at the embedding (the
+ * masked model), attention weights (the attention model). */
+static const char EXPLAIN_PATH[] = "explain";
+
+static lam_status explain_model(const char *spec, lam_model **m)
+{
+    lam_status s = lam_model_from_json(spec, "spec.json", m);
+    lam_optimizer adam = lam_adam();
+    if (s == LAM_OK) s = lam_model_compile(*m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+    return s;
+}
+
+static lam_status path_explain(void)
+{
+    lam_model *cnn = NULL, *tokens = NULL, *att = NULL;
+    float x[16], *w = NULL;
+    for (int i = 0; i < 16; i++) x[i] = (float)((i * 7) % 5);
+    lam_status s = explain_model(CNN_SPEC, &cnn);
+    for (int k = 0; k < LAM_EXPLAIN_METHOD_COUNT && s == LAM_OK; k++) {
+        lam_explain_options o = lam_explain_defaults((lam_explain_method)k);
+        o.batch = 3;
+        o.steps = 4;
+        o.samples = 4;
+        o.baseline = LAM_BASELINE_BLUR;
+        o.window[0] = o.window[1] = 2;
+        lam_attribution a;
+        s = lam_explain(cnn, x, &o, &a);
+        lam_attribution_free(&a);
+    }
+    if (s == LAM_OK) s = explain_model(MASKED_SPEC, &tokens);
+    if (s == LAM_OK) {
+        lam_explain_options o = lam_explain_defaults(LAM_EXPLAIN_IG);
+        o.steps = 4;
+        lam_attribution a;
+        s = lam_explain(tokens, x, &o, &a);
+        lam_attribution_free(&a);
+    }
+    if (s == LAM_OK) s = explain_model(ATTENTION_SPEC, &att);
+    int heads;
+    int64_t tq, tk;
+    if (s == LAM_OK) s = lam_attention_weights(att, x, "att", &w, &heads, &tq, &tk);
+    free(w);
+    lam_model_free(att);
+    lam_model_free(tokens);
+    lam_model_free(cnn);
+    return s;
+}
+
+/* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH, EXPLAIN_PATH: those paths. */
 static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
                            const char *ckpt_file, float *pred)
 {
     if (spec == TEXT_PATH) return path_text(file);
     if (spec == GENERATE_PATH) return path_generate();
+    if (spec == EXPLAIN_PATH) return path_explain();
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -507,6 +558,7 @@ int main(void)
     fail_each_allocation("text", TEXT_PATH, 3, (int64_t[]){4, 4, 1});
     fail_each_allocation("attention_json", ATTENTION_SPEC, 2, (int64_t[]){4, 4});
     fail_each_allocation("generate", GENERATE_PATH, 2, (int64_t[]){4, 4});
+    fail_each_allocation("explain", EXPLAIN_PATH, 2, (int64_t[]){4, 4});
     fail_each_plot_allocation();
     rmdir(dir);
     return test_summary("test_alloc_failures");
