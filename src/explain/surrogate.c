@@ -81,7 +81,8 @@ static lam_status rules_node(text_buf *b, const lam_tree_arrays *a, int32_t k, i
             if (v[c] > v[arg]) arg = c;
         LAM_TRY(buf_printf(b, "%*s", ind, ""));
         LAM_TRY(classes ? buf_printf(b, "%s", classes[arg]) : buf_printf(b, "class %d", arg));
-        return buf_printf(b, " (%.3g%% of %g samples)\n", 100.0 * v[arg], a->weighted[node]);
+        return buf_printf(b, " (%.3g%% of %g sample%s)\n", 100.0 * v[arg], a->weighted[node],
+                          a->weighted[node] == 1 ? "" : "s");
     }
     LAM_TRY(buf_printf(b, "%*sif ", ind, ""));
     LAM_TRY(put_feature(b, features, f));
