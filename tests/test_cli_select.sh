@@ -30,6 +30,12 @@ awk 'BEGIN { srand(11); print "label,noise_a,size,noise_b,shape,noise_c,noise_d"
                  printf "%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f\n", c, rand(), s, rand(), h, rand(),
                         rand() } }' >"$tmp/d.csv"
 
+for sub in select surrogate; do
+    "$L" "$sub" --help | grep -q "usage: lamina $sub" || fail "$sub --help"
+    "$L" --help | grep -q "^  $sub " || fail "$sub missing from lamina --help"
+done
+ok "help for select and surrogate"
+
 # --- select: SHAP ranking, table, reduced data set ---------------------------
 expect_rc 0 select --data "$tmp/d.csv" --trees 25 --k 1,2,all --out "$tmp/red" --json
 j="$tmp/out"
