@@ -17,6 +17,8 @@
 #     used only by tests/make_fixtures.py for the tf.keras 2 JSON forms) come from PyPI.
 #   * numpy is pinned below 2: Debian's torch 1.13 is built against the NumPy 1.x ABI and
 #     breaks (torch.from_numpy etc.) under NumPy 2; tensorflow-cpu accepts 1.26.
+#   * shap (tests/make_shap_fixtures.py) is pinned at 0.46.0 with pandas < 2.3: newer shap
+#     and pandas 3 require NumPy 2 and would replace the pinned NumPy.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venv"
@@ -49,7 +51,8 @@ if [ ! -x "$venv/bin/python" ]; then
     $PY -m venv --system-site-packages "$venv"
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q "numpy>=1.26,<2" tensorflow-cpu tf-keras scikit-learn
+"$venv/bin/python" -m pip install -q "numpy>=1.26,<2" tensorflow-cpu tf-keras scikit-learn \
+    "shap==0.46.0" "pandas<2.3"
 # Captum (bench/captum_ig.py) without its dependencies: pip would otherwise replace Debian's
 # torch with the PyPI CUDA wheel (several GB of nvidia-* wheels). matplotlib is imported by
 # captum.attr.

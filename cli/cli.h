@@ -84,6 +84,22 @@ int cli_load_data(const char *source, const cli_data_options *opt, lam_dataset *
  * both shapes. */
 int cli_fit_data_to_model(const lam_model *m, lam_dataset *ds, const char *source);
 
+/* -------------------------------------------------------- features.c */
+
+/* When test is NULL, the last fifth of *train becomes *test (the first four
+ * fifths stay *train); then the first limit / test_limit samples (0: all).
+ * On error both are freed and NULL. */
+int cli_hold_out(const char *source, long limit, long test_limit, lam_dataset **train,
+                 lam_dataset **test);
+/* The samples as flat float rows (*x: n * sample_size) and labels (*y: n,
+ * zeros when ds has none); free both with free(). */
+int cli_flat_rows(lam_dataset *ds, float **x, int32_t **y);
+/* sample_size names for ds's features: the CSV header's (without the label
+ * column) for FILE.csv with a header, "pixel (r, c)" ("pixel (r, c, ch)")
+ * for (H, W, C) samples, else "x[i]". NULL when out of memory. */
+char **cli_feature_names(const char *source, const cli_data_options *opt, lam_dataset *ds);
+void cli_names_free(char **names, int64_t n);
+
 /* ----------------------------------------------------------- model.c */
 
 /* Opens a model: a Keras JSON spec (*.json) or a saved lamina file. */
@@ -151,6 +167,8 @@ int cmd_generate(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_select(int argc, char **argv);
+int cmd_surrogate(int argc, char **argv);
 
 /* Fashion-MNIST class names, index 0..9. */
 extern const char *const cli_fashion_mnist_labels[10];

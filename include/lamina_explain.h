@@ -160,9 +160,12 @@ lam_status lam_permutation_importance(lam_predict_fn predict, void *model, const
  * the model gave (teacher) on x. */
 lam_status lam_surrogate_tree(const float *x, int64_t n, int64_t d, const int32_t *teacher,
                               int max_depth, uint64_t seed, lam_tree **out);
-/* The tree as nested if/else rules, one line per node, with feature and
- * class names (either may be NULL: "x[12]", "class 3"), into a NUL-terminated
- * string (free with free()). */
+/* The tree as nested if/else rules with feature and class names (either may
+ * be NULL: "x[12]", "class 3"): "if NAME <= THRESHOLD:" and "else:  # NAME >
+ * THRESHOLD" lines around each split's children (thresholds as %g, 4 spaces a
+ * level), and one line a leaf, "CLASS (90% of 20 samples)": its class, the
+ * class's fraction and the leaf's (weighted) sample count. Into a
+ * NUL-terminated string (free with free()). */
 lam_status lam_tree_rules(const lam_tree *t, const char *const *feature_names,
                           const char *const *class_names, char **text);
 

@@ -7,8 +7,9 @@
  * and a functional model built in C (two inputs, a shared layer, two outputs
  * with their own losses) -> compile -> lam_fit_multi with callbacks ->
  * forward; the text path (tokenizers, text readers, language-model and
- * classification data sets, model metadata); and explanations (every
- * attribution method, token ids, attention weights).
+ * classification data sets, model metadata); explanations (every
+ * attribution method, token ids, attention weights); and explaining trees
+ * (SHAP, permutation importance, surrogate rules).
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -406,13 +407,59 @@ static lam_status path_explain(void)
     return s;
 }
 
-/* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH, EXPLAIN_PATH: those paths. */
+/* Explaining trees: a tree and a small forest -> path-dependent and
+ * interventional SHAP -> permutation importance -> a surrogate tree and its
+ * rules. */
+static const char EXPLAIN_TREES_PATH[] = "explain_trees";
+
+static lam_status predict_tree(void *model, const float *x, int64_t n, int64_t d, int32_t *y)
+{
+    return lam_tree_predict(model, x, n, d, y);
+}
+
+static lam_status path_explain_trees(void)
+{
+    enum { N = 30, D = 3, K = 3 };
+    float x[N * D];
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < D; j++) x[i * D + j] = (float)((i * 7 + j * 13) % 11);
+        y[i] = (int32_t)((x[i * D] + x[i * D + 1]) / 7.5f);
+    }
+    double phi[N * D * K], expected[K], mean[D], std[D], base;
+    lam_tree *t = NULL, *s_tree = NULL;
+    lam_forest *f = NULL;
+    char *rules = NULL;
+    lam_forest_params fp = lam_forest_defaults();
+    fp.n_trees = 3;
+    lam_status s = lam_tree_create(&t, NULL);
+    if (s == LAM_OK) s = lam_tree_fit(t, x, N, D, y);
+    if (s == LAM_OK) s = lam_tree_shap(t, x, N, D, phi, expected);
+    if (s == LAM_OK) s = lam_tree_shap_interventional(t, x, 5, x, N, D, phi, expected);
+    if (s == LAM_OK) s = lam_forest_create(&f, &fp);
+    if (s == LAM_OK) s = lam_forest_fit(f, x, N, D, y);
+    if (s == LAM_OK) s = lam_forest_shap(f, x, N, D, phi, expected);
+    if (s == LAM_OK) s = lam_forest_shap_interventional(f, x, 5, x, N, D, phi, expected);
+    if (s == LAM_OK)
+        s = lam_permutation_importance(predict_tree, t, x, N, D, y, 2, 1, mean, std, &base);
+    if (s == LAM_OK) s = lam_surrogate_tree(x, N, D, y, 2, 1, &s_tree);
+    if (s == LAM_OK) s = lam_tree_rules(s_tree, NULL, NULL, &rules);
+    free(rules);
+    lam_tree_free(s_tree);
+    lam_forest_free(f);
+    lam_tree_free(t);
+    return s;
+}
+
+/* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH, EXPLAIN_PATH,
+ * EXPLAIN_TREES_PATH: those paths. */
 static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
                            const char *ckpt_file, float *pred)
 {
     if (spec == TEXT_PATH) return path_text(file);
     if (spec == GENERATE_PATH) return path_generate();
     if (spec == EXPLAIN_PATH) return path_explain();
+    if (spec == EXPLAIN_TREES_PATH) return path_explain_trees();
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -560,6 +607,7 @@ int main(void)
     fail_each_allocation("generate", GENERATE_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("explain", EXPLAIN_PATH, 2, (int64_t[]){4, 4});
     fail_each_plot_allocation();
+    fail_each_allocation("explain_trees", EXPLAIN_TREES_PATH, 2, (int64_t[]){4, 4});
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }
