@@ -151,6 +151,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 
 /* Fashion-MNIST class names, index 0..9. */
 extern const char *const cli_fashion_mnist_labels[10];
