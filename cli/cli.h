@@ -167,6 +167,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_select(int argc, char **argv);
 int cmd_surrogate(int argc, char **argv);
 
