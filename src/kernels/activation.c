@@ -196,6 +196,25 @@ void lam_act_backward_preact(lam_activation act, const float *z, float *dy, int6
     }
 }
 
+void lam_relu_tangent(const float *z, float *dz, int64_t n, double span[2])
+{
+    double fwd = span[0], bwd = span[1];
+    for (int64_t i = 0; i < n; i++) {
+        const bool on = z[i] > 0;
+        if (dz[i] != 0) {
+            /* On units switch off as z falls to 0, off units on as it rises
+             * past 0: forward when dz points that way, else backward. In
+             * double, so that a distance near 0 keeps its digits. */
+            const double t = fabs((double)z[i]) / fabs((double)dz[i]);
+            if (on == (dz[i] < 0)) fwd = t < fwd ? t : fwd;
+            else bwd = t < bwd ? t : bwd;
+        }
+        if (!on) dz[i] = 0;
+    }
+    span[0] = fwd;
+    span[1] = bwd;
+}
+
 /* db[j0..j1) summed over rows in a fixed order. */
 LAM_VEC static void bias_grad_cols(const float *restrict dz, int64_t rows, int64_t cols,
                                    int64_t j0, int64_t j1, float *restrict db)

@@ -285,6 +285,47 @@ void lam_maxpool_backward_naive(const lam_window *g, const float *in, const floa
                 }
 }
 
+void lam_maxpool_tangent(const lam_window *g, const float *in, const float *din, float *dy,
+                         double *span)
+{
+    for (int n = 0; n < g->N; n++) {
+        double fwd = span[2 * n], bwd = span[2 * n + 1];
+        for (int oh = 0; oh < g->OH; oh++)
+            for (int ow = 0; ow < g->OW; ow++) {
+                /* The window clipped to the input, as the forward pass reads it. */
+                int h0 = oh * g->SH - g->PT, w0 = ow * g->SW - g->PL;
+                int h1 = h0 + g->KH, w1 = w0 + g->KW;
+                h0 = h0 < 0 ? 0 : h0;
+                w0 = w0 < 0 ? 0 : w0;
+                h1 = h1 > g->H ? g->H : h1;
+                w1 = w1 > g->W ? g->W : w1;
+                for (int c = 0; c < g->C; c++) {
+                    /* The winner: the first of the largest, in window order. */
+                    int64_t best = (((int64_t)n * g->H + h0) * g->W + w0) * g->C + c;
+                    for (int ih = h0; ih < h1; ih++)
+                        for (int iw = w0; iw < w1; iw++) {
+                            int64_t at = (((int64_t)n * g->H + ih) * g->W + iw) * g->C + c;
+                            if (in[at] > in[best]) best = at;
+                        }
+                    const double m = in[best], dm = din[best];
+                    dy[(((int64_t)n * g->OH + oh) * g->OW + ow) * g->C + c] = din[best];
+                    /* Entry i catches up with the winner where in[i] + t din[i] = m + t dm. */
+                    for (int ih = h0; ih < h1; ih++)
+                        for (int iw = w0; iw < w1; iw++) {
+                            int64_t at = (((int64_t)n * g->H + ih) * g->W + iw) * g->C + c;
+                            const double d = (double)din[at] - dm;
+                            if (at == best || d == 0) continue;
+                            const double t = (m - in[at]) / fabs(d);
+                            if (d > 0) fwd = t < fwd ? t : fwd;
+                            else bwd = t < bwd ? t : bwd;
+                        }
+                }
+            }
+        span[2 * n] = fwd;
+        span[2 * n + 1] = bwd;
+    }
+}
+
 /* Number of real (unpadded) inputs under the window at (oh, ow). */
 static int window_count(const lam_window *g, int oh, int ow)
 {
