@@ -285,11 +285,52 @@ void lam_maxpool_backward_naive(const lam_window *g, const float *in, const floa
                 }
 }
 
+/* Channels of one window handled together by lam_maxpool_tangent. */
+#define MAXPOOL_TANGENT_CHUNK 64
+
+/* Channels [c0, c0 + cn) of one window of image x (tangent dx), rows
+ * [h0, h1) and columns [w0, w1): the winner's tangent into dy, and the
+ * distances at which another entry catches up into the lanes tf (ahead)
+ * and tb (behind). */
+LAM_VEC static void maxpool_tangent_window(const lam_window *g, const float *x, const float *dx,
+                                           int h0, int h1, int w0, int w1, int c0, int cn,
+                                           float *restrict dy, float *restrict tf,
+                                           float *restrict tb)
+{
+    float m[MAXPOOL_TANGENT_CHUNK], dm[MAXPOOL_TANGENT_CHUNK];
+    const int64_t first = ((int64_t)h0 * g->W + w0) * g->C + c0;
+    for (int c = 0; c < cn; c++) m[c] = x[first + c], dm[c] = dx[first + c];
+    /* The winner, as the forward pass picks it: the first of the largest. */
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++) {
+            const int64_t at = ((int64_t)ih * g->W + iw) * g->C + c0;
+            for (int c = 0; c < cn; c++) {
+                const bool gt = x[at + c] > m[c];
+                m[c] = gt ? x[at + c] : m[c];
+                dm[c] = gt ? dx[at + c] : dm[c];
+            }
+        }
+    for (int c = 0; c < cn; c++) dy[c] = dm[c];
+    /* Entry i catches up where x_i + t dx_i = m + t dm (the winner itself
+     * and entries moving with it have d = 0, which no select takes). */
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++) {
+            const int64_t at = ((int64_t)ih * g->W + iw) * g->C + c0;
+            for (int c = 0; c < cn; c++) {
+                const float d = dx[at + c] - dm[c], t = (m[c] - x[at + c]) / fabsf(d);
+                tf[c] = d > 0 && t < tf[c] ? t : tf[c];
+                tb[c] = d < 0 && t < tb[c] ? t : tb[c];
+            }
+        }
+}
+
 void lam_maxpool_tangent(const lam_window *g, const float *in, const float *din, float *dy,
                          double *span)
 {
+    const int64_t in_sz = (int64_t)g->H * g->W * g->C, out_sz = (int64_t)g->OH * g->OW * g->C;
     for (int n = 0; n < g->N; n++) {
-        double fwd = span[2 * n], bwd = span[2 * n + 1];
+        float tf[MAXPOOL_TANGENT_CHUNK], tb[MAXPOOL_TANGENT_CHUNK];
+        for (int c = 0; c < MAXPOOL_TANGENT_CHUNK; c++) tf[c] = tb[c] = INFINITY;
         for (int oh = 0; oh < g->OH; oh++)
             for (int ow = 0; ow < g->OW; ow++) {
                 /* The window clipped to the input, as the forward pass reads it. */
@@ -299,30 +340,18 @@ void lam_maxpool_tangent(const lam_window *g, const float *in, const float *din,
                 w0 = w0 < 0 ? 0 : w0;
                 h1 = h1 > g->H ? g->H : h1;
                 w1 = w1 > g->W ? g->W : w1;
-                for (int c = 0; c < g->C; c++) {
-                    /* The winner: the first of the largest, in window order. */
-                    int64_t best = (((int64_t)n * g->H + h0) * g->W + w0) * g->C + c;
-                    for (int ih = h0; ih < h1; ih++)
-                        for (int iw = w0; iw < w1; iw++) {
-                            int64_t at = (((int64_t)n * g->H + ih) * g->W + iw) * g->C + c;
-                            if (in[at] > in[best]) best = at;
-                        }
-                    const double m = in[best], dm = din[best];
-                    dy[(((int64_t)n * g->OH + oh) * g->OW + ow) * g->C + c] = din[best];
-                    /* Entry i catches up with the winner where in[i] + t din[i] = m + t dm. */
-                    for (int ih = h0; ih < h1; ih++)
-                        for (int iw = w0; iw < w1; iw++) {
-                            int64_t at = (((int64_t)n * g->H + ih) * g->W + iw) * g->C + c;
-                            const double d = (double)din[at] - dm;
-                            if (at == best || d == 0) continue;
-                            const double t = (m - in[at]) / fabs(d);
-                            if (d > 0) fwd = t < fwd ? t : fwd;
-                            else bwd = t < bwd ? t : bwd;
-                        }
+                float *yo = dy + n * out_sz + ((int64_t)oh * g->OW + ow) * g->C;
+                for (int c0 = 0; c0 < g->C; c0 += MAXPOOL_TANGENT_CHUNK) {
+                    const int cn = g->C - c0 < MAXPOOL_TANGENT_CHUNK ? g->C - c0
+                                                                     : MAXPOOL_TANGENT_CHUNK;
+                    maxpool_tangent_window(g, in + n * in_sz, din + n * in_sz, h0, h1, w0, w1,
+                                           c0, cn, yo + c0, tf, tb);
                 }
             }
-        span[2 * n] = fwd;
-        span[2 * n + 1] = bwd;
+        for (int c = 0; c < MAXPOOL_TANGENT_CHUNK; c++) {
+            span[2 * n] = tf[c] < span[2 * n] ? tf[c] : span[2 * n];
+            span[2 * n + 1] = tb[c] < span[2 * n + 1] ? tb[c] : span[2 * n + 1];
+        }
     }
 }
 
