@@ -12,10 +12,13 @@
 #     nvidia-*-cu12 wheels (several GB) and will not import without them, and the CPU-only
 #     wheels are not on PyPI. So the venv is made from the system python3 with
 #     --system-site-packages, which lets it see Debian's torch.
+#   * captum (bench/captum_ig.py) with --no-deps, so that Debian's torch stays.
 #   * tensorflow-cpu (current, ships Keras 3) and tf-keras (Keras 2, the legacy tf.keras,
 #     used only by tests/make_fixtures.py for the tf.keras 2 JSON forms) come from PyPI.
 #   * numpy is pinned below 2: Debian's torch 1.13 is built against the NumPy 1.x ABI and
 #     breaks (torch.from_numpy etc.) under NumPy 2; tensorflow-cpu accepts 1.26.
+#   * shap (tests/make_shap_fixtures.py) is pinned at 0.46.0 with pandas < 2.3: newer shap
+#     and pandas 3 require NumPy 2 and would replace the pinned NumPy.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venv"
@@ -48,7 +51,13 @@ if [ ! -x "$venv/bin/python" ]; then
     $PY -m venv --system-site-packages "$venv"
 fi
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q "numpy>=1.26,<2" tensorflow-cpu tf-keras scikit-learn
+"$venv/bin/python" -m pip install -q "numpy>=1.26,<2" tensorflow-cpu tf-keras scikit-learn \
+    "shap==0.46.0" "pandas<2.3"
+# Captum (bench/captum_ig.py) without its dependencies: pip would otherwise replace Debian's
+# torch with the PyPI CUDA wheel (several GB of nvidia-* wheels). matplotlib is imported by
+# captum.attr.
+"$venv/bin/python" -m pip install -q matplotlib
+"$venv/bin/python" -m pip install -q --no-deps captum
 "$venv/bin/python" - <<'EOF'
 import numpy, torch, tensorflow as tf, keras
 print(f"numpy {numpy.__version__}, torch {torch.__version__}, tensorflow {tf.__version__}, keras {keras.__version__}")

@@ -84,6 +84,22 @@ int cli_load_data(const char *source, const cli_data_options *opt, lam_dataset *
  * both shapes. */
 int cli_fit_data_to_model(const lam_model *m, lam_dataset *ds, const char *source);
 
+/* -------------------------------------------------------- features.c */
+
+/* When test is NULL, the last fifth of *train becomes *test (the first four
+ * fifths stay *train); then the first limit / test_limit samples (0: all).
+ * On error both are freed and NULL. */
+int cli_hold_out(const char *source, long limit, long test_limit, lam_dataset **train,
+                 lam_dataset **test);
+/* The samples as flat float rows (*x: n * sample_size) and labels (*y: n,
+ * zeros when ds has none); free both with free(). */
+int cli_flat_rows(lam_dataset *ds, float **x, int32_t **y);
+/* sample_size names for ds's features: the CSV header's (without the label
+ * column) for FILE.csv with a header, "pixel (r, c)" ("pixel (r, c, ch)")
+ * for (H, W, C) samples, else "x[i]". NULL when out of memory. */
+char **cli_feature_names(const char *source, const cli_data_options *opt, lam_dataset *ds);
+void cli_names_free(char **names, int64_t n);
+
 /* ----------------------------------------------------------- model.c */
 
 /* Opens a model: a Keras JSON spec (*.json) or a saved lamina file. */
@@ -120,6 +136,28 @@ int cli_image_to_input(const cli_image *img, const char *path, int rank, const i
 /* Bilinear resize with half-pixel centres (as PIL and tf.image.resize). */
 void cli_resize_bilinear(const float *src, int sh, int sw, int c, float *dst, int dh, int dw);
 
+/* ---------------------------------------------------------- inputs.c */
+
+/* The samples of an input file for m: an image (PNG, PGM; one sample fitted
+ * to the input shape as cli_image_to_input does) or an .npy array whose
+ * element count is a multiple of the input size. *x: *n samples (free()). */
+int cli_read_inputs(const lam_model *m, const char *path, float **x, int64_t *n);
+
+/* ---------------------------------------------------------- labels.c */
+
+/* Class names: names[k] for k < count (count 0: indices only). */
+typedef struct cli_labels {
+    char **names;
+    int count;
+    char *text; /* backing store of a labels file */
+} cli_labels;
+/* --labels SPEC (fashion-mnist, or a file with one name per line), else the
+ * class names a text classifier keeps in its metadata, else none. */
+int cli_labels_load(const char *spec, const lam_model *m, cli_labels *l);
+void cli_labels_free(cli_labels *l);
+/* names[k], or NULL when there is none. */
+const char *cli_label(const cli_labels *l, int64_t k);
+
 /* ---------------------------------------------------- subcommands */
 
 int cmd_train(int argc, char **argv);
@@ -129,6 +167,9 @@ int cmd_generate(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_select(int argc, char **argv);
+int cmd_surrogate(int argc, char **argv);
 
 /* Fashion-MNIST class names, index 0..9. */
 extern const char *const cli_fashion_mnist_labels[10];

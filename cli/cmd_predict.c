@@ -3,7 +3,6 @@
 #include "cli.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,66 +32,6 @@ static const char USAGE[] =
     "                    training: the classes must be the model's)\n"
     "  --json            print one JSON object: {\"predictions\": [{\"input\", \"top\": [...]}]}\n";
 
-const char *const cli_fashion_mnist_labels[10] = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot",
-};
-
-typedef struct labels {
-    char **names;
-    int count;
-    char *text; /* backing store of a labels file */
-} labels;
-
-static void labels_free(labels *l)
-{
-    if (l->text) free(l->names); /* the built-in table is static */
-    free(l->text);
-}
-
-/* Splits l->text (owned) into one name per line. */
-static int labels_split(labels *l, size_t n)
-{
-    l->names = malloc(sizeof(char *) * (n + 1));
-    if (!l->names) return cli_error("out of memory");
-    for (char *line = strtok(l->text, "\r\n"); line; line = strtok(NULL, "\r\n"))
-        l->names[l->count++] = line;
-    return CLI_OK;
-}
-
-/* --labels, else the class names a text classifier keeps in its metadata. */
-static int labels_load(const char *spec, const lam_model *m, labels *l)
-{
-    memset(l, 0, sizeof *l);
-    if (!spec) {
-        const char *names = lam_model_metadata(m, CLI_CLASS_NAMES_KEY);
-        if (!names) return CLI_OK;
-        size_t n = strlen(names);
-        if (!(l->text = malloc(n + 1))) return cli_error("out of memory");
-        memcpy(l->text, names, n + 1);
-        return labels_split(l, n);
-    }
-    if (!strcmp(spec, "fashion-mnist")) {
-        l->names = (char **)cli_fashion_mnist_labels;
-        l->count = 10;
-        return CLI_OK;
-    }
-    FILE *f = fopen(spec, "rb");
-    if (!f) return cli_error("%s: cannot open labels file: %s", spec, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    l->text = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (!l->text || fread(l->text, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(l->text);
-        l->text = NULL;
-        return cli_error("%s: cannot read labels file", spec);
-    }
-    fclose(f);
-    l->text[n] = '\0';
-    return labels_split(l, (size_t)n);
-}
 
 typedef struct predict_args {
     const char *data, *labels, *label_column;
@@ -101,7 +40,7 @@ typedef struct predict_args {
 } predict_args;
 
 /* One input's top-K as text or as a JSON object added to arr. */
-static void emit(const predict_args *a, const labels *lb, const char *name, const float *p,
+static void emit(const predict_args *a, const cli_labels *lb, const char *name, const float *p,
                  int64_t D, cJSON *arr)
 {
     int k = (int)(a->top < D ? a->top : D);
@@ -140,7 +79,7 @@ static void emit(const predict_args *a, const labels *lb, const char *name, cons
 }
 
 /* Predicts n samples of raw floats and emits them as name or name[i]. */
-static int predict_floats(const predict_args *a, const labels *lb, lam_model *m, const char *name,
+static int predict_floats(const predict_args *a, const cli_labels *lb, lam_model *m, const char *name,
                           const float *x, int64_t n, cJSON *arr)
 {
     const int64_t D = lam_model_output_size(m);
@@ -160,50 +99,19 @@ static int predict_floats(const predict_args *a, const labels *lb, lam_model *m,
     return CLI_OK;
 }
 
-/* An .npy file: any shape whose element count is a multiple of the input size. */
-static int predict_npy(const predict_args *a, const labels *lb, lam_model *m, const char *path,
-                       cJSON *arr)
+/* An image or an .npy file of one or more samples. */
+static int predict_file(const predict_args *a, const cli_labels *lb, lam_model *m,
+                        const char *path, cJSON *arr)
 {
-    lam_dataset *ds = NULL;
-    if (lam_load_npy(path, NULL, &ds) != LAM_OK) return cli_lib_error();
-    const int64_t n = lam_dataset_count(ds), size = lam_dataset_sample_size(ds);
-    const int64_t in = lam_model_input_size(m), total = n * size;
-    int rc = CLI_OK;
-    float *x = malloc(sizeof(float) * (size_t)(total > 0 ? total : 1));
-    int64_t *idx = malloc(sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
-    if (!x || !idx) rc = cli_error("out of memory");
-    if (rc == CLI_OK && (total == 0 || total % in != 0)) {
-        int64_t s[4];
-        char want[96];
-        cli_shape_str(want, sizeof want, lam_model_input_shape(m, s), s);
-        rc = cli_error("%s: %lld values do not make whole samples of the model's input shape %s "
-                       "(%lld values)", path, (long long)total, want, (long long)in);
-    }
-    for (int64_t i = 0; rc == CLI_OK && i < n; i++) idx[i] = i;
-    if (rc == CLI_OK && lam_dataset_gather(ds, idx, n, x, NULL, NULL) != LAM_OK) rc = cli_lib_error();
-    if (rc == CLI_OK) rc = predict_floats(a, lb, m, path, x, total / in, arr);
+    float *x = NULL;
+    int64_t n = 0;
+    int rc = cli_read_inputs(m, path, &x, &n);
+    if (rc == CLI_OK) rc = predict_floats(a, lb, m, path, x, n, arr);
     free(x);
-    free(idx);
-    lam_dataset_free(ds);
     return rc;
 }
 
-static int predict_image(const predict_args *a, const labels *lb, lam_model *m, const char *path,
-                         cJSON *arr)
-{
-    cli_image img;
-    if (cli_image_read(path, &img) != CLI_OK) return CLI_FAIL;
-    int64_t shape[4];
-    int rank = lam_model_input_shape(m, shape);
-    float *x = malloc(sizeof(float) * (size_t)lam_model_input_size(m));
-    int rc = x ? cli_image_to_input(&img, path, rank, shape, x) : cli_error("out of memory");
-    if (rc == CLI_OK) rc = predict_floats(a, lb, m, path, x, 1, arr);
-    free(x);
-    cli_image_free(&img);
-    return rc;
-}
-
-static int predict_source(const predict_args *a, const labels *lb, lam_model *m, cJSON *arr)
+static int predict_source(const predict_args *a, const cli_labels *lb, lam_model *m, cJSON *arr)
 {
     cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header,
                              .model = m, .block = a->block, .max_len = a->max_len,
@@ -261,20 +169,19 @@ int cmd_predict(int argc, char **argv)
                                "--threads, --block, --max-len and --min-class-samples >= 0");
     lam_set_threads((int)a.threads);
 
-    labels lb;
+    cli_labels lb;
     lam_model *m = NULL;
     memset(&lb, 0, sizeof lb);
     rc = cli_open_model(pos[0], &m);
-    if (rc == CLI_OK) rc = labels_load(a.labels, m, &lb);
+    if (rc == CLI_OK) rc = cli_labels_load(a.labels, m, &lb);
     cJSON *root = a.json ? cJSON_CreateObject() : NULL;
     cJSON *arr = root ? cJSON_AddArrayToObject(root, "predictions") : NULL;
     if (rc == CLI_OK && a.data) rc = predict_source(&a, &lb, m, arr);
     for (int i = 1; rc == CLI_OK && i < npos; i++)
-        rc = cli_ends_with(pos[i], ".npy") ? predict_npy(&a, &lb, m, pos[i], arr)
-                                           : predict_image(&a, &lb, m, pos[i], arr);
+        rc = predict_file(&a, &lb, m, pos[i], arr);
     if (rc == CLI_OK && root) cli_json_print(root);
     else cJSON_Delete(root);
     lam_model_free(m);
-    labels_free(&lb);
+    cli_labels_free(&lb);
     return rc;
 }

@@ -18,6 +18,9 @@ static const subcommand SUBCOMMANDS[] = {
     {"demo", cmd_demo, "train the seed CNN on Fashion-MNIST and report test accuracy"},
     {"generate", cmd_generate, "continue a prompt with a language model trained on text"},
     {"compare", cmd_compare, "train classic and deep models on one split and compare them"},
+    {"explain", cmd_explain, "why a model decides: attributions, SHAP values, importances"},
+    {"select", cmd_select, "rank features (SHAP, permutation, impurity) and keep the best k"},
+    {"surrogate", cmd_surrogate, "explain a model by shallow decision trees fitted to its labels"},
 };
 #define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])
 

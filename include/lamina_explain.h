@@ -160,43 +160,61 @@ lam_status lam_permutation_importance(lam_predict_fn predict, void *model, const
  * the model gave (teacher) on x. */
 lam_status lam_surrogate_tree(const float *x, int64_t n, int64_t d, const int32_t *teacher,
                               int max_depth, uint64_t seed, lam_tree **out);
-/* The tree as nested if/else rules, one line per node, with feature and
- * class names (either may be NULL: "x[12]", "class 3"), into a NUL-terminated
- * string (free with free()). */
+/* The tree as nested if/else rules with feature and class names (either may
+ * be NULL: "x[12]", "class 3"): "if NAME <= THRESHOLD:" and "else:  # NAME >
+ * THRESHOLD" lines around each split's children (thresholds as %g, 4 spaces a
+ * level), and one line a leaf, "CLASS (90% of 20 samples)": its class, the
+ * class's fraction and the leaf's (weighted) sample count. Into a
+ * NUL-terminated string (free with free()). */
 lam_status lam_tree_rules(const lam_tree *t, const char *const *feature_names,
                           const char *const *class_names, char **text);
 
 /* ----------------------------------------------------------------- pictures
  * PNG files through cairo, written atomically. Built without cairo, each
- * returns LAM_ERR_UNSUPPORTED saying so. */
+ * returns LAM_ERR_UNSUPPORTED saying so. Bad input (NULL arrays, counts < 1,
+ * text that is not UTF-8) is LAM_ERR_ARG, a non-finite value LAM_ERR_NUMERIC
+ * naming its index; titles and axis labels may be NULL. Sizes: bars 800 x
+ * (120 + 28 per bar), beeswarm 800 x (130 + 32 per feature), lines 800 x 500,
+ * tokens 800 x (104 + 28 per line of text). */
 
 /* Whether this build can draw (cairo was found). */
 bool lam_plot_available(void);
 
 /* A panel: the image (h x w, channels 1 or 3, values in [lo, hi] of the
  * image itself) then one heatmap per map (h x w values) over a grey copy of
- * it, each titled, with a shared colour bar; a title on top. */
+ * it, each titled, with its colour bar; a title on top. A map with negative
+ * values is drawn blue - white - red around 0, one without from black to
+ * yellow (inferno). Images are upscaled by a whole factor to about 224
+ * pixels (28 x 28: 8 times), pixels kept sharp; panels in rows of at most 4,
+ * each 312 pixels wide for a 224-pixel image (1000 x 310 for 28 x 28 and
+ * two maps). map_titles may be NULL. */
 lam_status lam_plot_attributions(const char *path, const char *title, const float *image,
                                  int h, int w, int channels, const float *const *maps,
                                  const char *const *map_titles, int nmaps);
 /* Horizontal bars, largest on top: values[i] (with error bars when errors is
- * not NULL) labelled labels[i]; at most max_bars (0: all). */
+ * not NULL, each >= 0) labelled labels[i]; at most max_bars (0: all). */
 lam_status lam_plot_bars(const char *path, const char *title, const char *xlabel,
                          const char *const *labels, const double *values,
                          const double *errors, int n, int max_bars);
 /* SHAP summary (beeswarm): per feature a row of points, x = its SHAP value
  * (phi, n x d), colour = the feature's value (x, n x d) from low (blue) to
- * high (red); features by mean |SHAP|, at most max_features. */
+ * high (red) by its rank; features by mean |SHAP|, at most max_features (0:
+ * all); feature_names may be NULL ("feature 3"). From lam_forest_shap's
+ * (n, d, k) phi, copy one class's values into an n x d array. */
 lam_status lam_plot_beeswarm(const char *path, const char *title,
                              const char *const *feature_names, const double *phi,
                              const float *x, int64_t n, int64_t d, int max_features);
 /* Lines: series k is y[k][0..npoints) over x (shared), named names[k]; axes,
- * ticks and a legend. */
+ * ticks and a legend (when there are several series or names). names may
+ * be NULL. */
 lam_status lam_plot_lines(const char *path, const char *title, const char *xlabel,
                           const char *ylabel, const double *x, const double *const *y,
                           const char *const *names, int nseries, int npoints);
 /* Text with each token's background coloured by its attribution (red
- * positive, blue negative): PNG when path ends in .png, else HTML. */
+ * positive, blue negative, symmetric at +-max |value|): PNG when path ends
+ * in .png (wrapped at the width; DejaVu Sans, so scripts it lacks, e.g. CJK,
+ * show as boxes), else an HTML page with one <span> per token (text
+ * escaped, UTF-8 kept, the value in its title). */
 lam_status lam_plot_tokens(const char *path, const char *title, const char *const *tokens,
                            const float *values, int64_t n);
 

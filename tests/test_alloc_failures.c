@@ -6,8 +6,10 @@
  * (TokenAndPositionEmbedding with mask_zero feeding GlobalAveragePooling1D),
  * and a functional model built in C (two inputs, a shared layer, two outputs
  * with their own losses) -> compile -> lam_fit_multi with callbacks ->
- * forward; and the text path (tokenizers, text readers, language-model and
- * classification data sets, model metadata).
+ * forward; the text path (tokenizers, text readers, language-model and
+ * classification data sets, model metadata); explanations (every
+ * attribution method, token ids, attention weights); and explaining trees
+ * (SHAP, permutation importance, surrogate rules).
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -356,12 +358,108 @@ static lam_status path_generate(void)
     return s;
 }
 
-/* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH: those paths. */
+/* Explanations: every attribution method on the CNN (integrated gradients
+ * with a blurred baseline), token ids explained at the embedding (the
+ * masked model), attention weights (the attention model). */
+static const char EXPLAIN_PATH[] = "explain";
+
+static lam_status explain_model(const char *spec, lam_model **m)
+{
+    lam_status s = lam_model_from_json(spec, "spec.json", m);
+    lam_optimizer adam = lam_adam();
+    if (s == LAM_OK) s = lam_model_compile(*m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+    return s;
+}
+
+static lam_status path_explain(void)
+{
+    lam_model *cnn = NULL, *tokens = NULL, *att = NULL;
+    float x[16], *w = NULL;
+    for (int i = 0; i < 16; i++) x[i] = (float)((i * 7) % 5);
+    lam_status s = explain_model(CNN_SPEC, &cnn);
+    for (int k = 0; k < LAM_EXPLAIN_METHOD_COUNT && s == LAM_OK; k++) {
+        lam_explain_options o = lam_explain_defaults((lam_explain_method)k);
+        o.batch = 3;
+        o.steps = 4;
+        o.samples = 4;
+        o.baseline = LAM_BASELINE_BLUR;
+        o.window[0] = o.window[1] = 2;
+        lam_attribution a;
+        s = lam_explain(cnn, x, &o, &a);
+        lam_attribution_free(&a);
+    }
+    if (s == LAM_OK) s = explain_model(MASKED_SPEC, &tokens);
+    if (s == LAM_OK) {
+        lam_explain_options o = lam_explain_defaults(LAM_EXPLAIN_IG);
+        o.steps = 4;
+        lam_attribution a;
+        s = lam_explain(tokens, x, &o, &a);
+        lam_attribution_free(&a);
+    }
+    if (s == LAM_OK) s = explain_model(ATTENTION_SPEC, &att);
+    int heads;
+    int64_t tq, tk;
+    if (s == LAM_OK) s = lam_attention_weights(att, x, "att", &w, &heads, &tq, &tk);
+    free(w);
+    lam_model_free(att);
+    lam_model_free(tokens);
+    lam_model_free(cnn);
+    return s;
+}
+
+/* Explaining trees: a tree and a small forest -> path-dependent and
+ * interventional SHAP -> permutation importance -> a surrogate tree and its
+ * rules. */
+static const char EXPLAIN_TREES_PATH[] = "explain_trees";
+
+static lam_status predict_tree(void *model, const float *x, int64_t n, int64_t d, int32_t *y)
+{
+    return lam_tree_predict(model, x, n, d, y);
+}
+
+static lam_status path_explain_trees(void)
+{
+    enum { N = 30, D = 3, K = 3 };
+    float x[N * D];
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < D; j++) x[i * D + j] = (float)((i * 7 + j * 13) % 11);
+        y[i] = (int32_t)((x[i * D] + x[i * D + 1]) / 7.5f);
+    }
+    double phi[N * D * K], expected[K], mean[D], std[D], base;
+    lam_tree *t = NULL, *s_tree = NULL;
+    lam_forest *f = NULL;
+    char *rules = NULL;
+    lam_forest_params fp = lam_forest_defaults();
+    fp.n_trees = 3;
+    lam_status s = lam_tree_create(&t, NULL);
+    if (s == LAM_OK) s = lam_tree_fit(t, x, N, D, y);
+    if (s == LAM_OK) s = lam_tree_shap(t, x, N, D, phi, expected);
+    if (s == LAM_OK) s = lam_tree_shap_interventional(t, x, 5, x, N, D, phi, expected);
+    if (s == LAM_OK) s = lam_forest_create(&f, &fp);
+    if (s == LAM_OK) s = lam_forest_fit(f, x, N, D, y);
+    if (s == LAM_OK) s = lam_forest_shap(f, x, N, D, phi, expected);
+    if (s == LAM_OK) s = lam_forest_shap_interventional(f, x, 5, x, N, D, phi, expected);
+    if (s == LAM_OK)
+        s = lam_permutation_importance(predict_tree, t, x, N, D, y, 2, 1, mean, std, &base);
+    if (s == LAM_OK) s = lam_surrogate_tree(x, N, D, y, 2, 1, &s_tree);
+    if (s == LAM_OK) s = lam_tree_rules(s_tree, NULL, NULL, &rules);
+    free(rules);
+    lam_tree_free(s_tree);
+    lam_forest_free(f);
+    lam_tree_free(t);
+    return s;
+}
+
+/* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH, EXPLAIN_PATH,
+ * EXPLAIN_TREES_PATH: those paths. */
 static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
                            const char *ckpt_file, float *pred)
 {
     if (spec == TEXT_PATH) return path_text(file);
     if (spec == GENERATE_PATH) return path_generate();
+    if (spec == EXPLAIN_PATH) return path_explain();
+    if (spec == EXPLAIN_TREES_PATH) return path_explain_trees();
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -418,6 +516,78 @@ static void fail_each_allocation(const char *what, const char *spec, int rank,
     unlink(ckpt_file);
 }
 
+/* Pictures: the allocations lamina makes for them (the bars' and the
+ * beeswarm's sort orders, the beeswarm's per-sample arrays and names, the
+ * token layout) fail in turn; each failure must stop the path with a message
+ * naming the picture and leave no file. cairo allocates surfaces, paths and
+ * fonts with its own malloc, which the countdown does not reach. Skipped in
+ * a build without cairo. */
+static lam_status path_plot(const char *const *files, int *written)
+{
+    static const char *labels[] = {"a", "b", "c"};
+    static const double values[] = {0.3, 0.9, 0.1}, errors[] = {0.01, 0.02, 0.03};
+    static const double phi[] = {0.1, -0.2, 0.3, 0.4, -0.5, 0.6};
+    static const float x[] = {1, 2, 3, 4, 5, 6}, token_values[] = {0.5f, -1.0f, 0.25f};
+    static const char *tokens[] = {"one", "<two>", "three"};
+    static float image[16], map[16];
+    const float *maps[] = {map};
+    const double *ys[] = {values};
+    map[5] = 1;
+    lam_status s = lam_plot_bars(files[0], "bars", "value", labels, values, errors, 3, 0);
+    if (s == LAM_OK) *written = 1, s = lam_plot_beeswarm(files[1], NULL, labels, phi, x, 3, 2, 0);
+    if (s == LAM_OK) *written = 2, s = lam_plot_tokens(files[2], "tokens", tokens, token_values, 3);
+    if (s == LAM_OK) *written = 3, s = lam_plot_tokens(files[3], NULL, tokens, token_values, 3);
+    if (s == LAM_OK)
+        *written = 4, s = lam_plot_attributions(files[4], NULL, image, 4, 4, 1, maps, NULL, 1);
+    if (s == LAM_OK)
+        *written = 5, s = lam_plot_lines(files[5], NULL, NULL, NULL, values, ys, NULL, 1, 3);
+    if (s == LAM_OK) *written = 6;
+    return s;
+}
+
+static void fail_each_plot_allocation(void)
+{
+    if (!lam_plot_available()) {
+        printf("plot: skipped (%s)\n", "lamina built without cairo");
+        return;
+    }
+    static const char *names[] = {"bars.png", "beeswarm.png", "tokens.png", "tokens.html",
+                                  "attributions.png", "lines.png"};
+    char files[6][600];
+    const char *f[6];
+    for (int k = 0; k < 6; k++) {
+        snprintf(files[k], sizeof files[k], "%s/%s", dir, names[k]);
+        f[k] = files[k];
+    }
+    long n, failures = 0, run = 0;
+    for (n = 1; n < 1000 && run < 25; n++) {
+        int written = 0;
+        lam_testing_fail_alloc_after(n);
+        lam_status s = path_plot(f, &written);
+        lam_testing_fail_alloc_after(0);
+        /* Exactly the pictures drawn before the failure exist. */
+        for (int k = 0; k < 6; k++) {
+            CHECK((access(f[k], F_OK) == 0) == (k < written),
+                  "plot: allocation %ld: %s %s", n, f[k], k < written ? "missing" : "left behind");
+            unlink(f[k]);
+        }
+        if (s == LAM_OK) {
+            run++;
+            continue;
+        }
+        CHECK(run == 0, "plot: allocation %ld failed after %ld successes", n, run);
+        run = 0;
+        failures++;
+        CHECK(s == LAM_ERR_NOMEM && strstr(lam_last_error(), f[written]),
+              "plot: allocation %ld: status %d, message \"%s\" does not name %s", n, s,
+              lam_last_error(), f[written]);
+    }
+    CHECK(run == 25, "plot: the path never completed within %ld allocations", n);
+    CHECK(failures >= 8, "plot: only %ld allocations on the path", failures);
+    printf("plot: %ld allocations on the path, each failure stopped it with a message\n",
+           failures);
+}
+
 int main(void)
 {
     lam_set_threads(1);
@@ -435,6 +605,9 @@ int main(void)
     fail_each_allocation("text", TEXT_PATH, 3, (int64_t[]){4, 4, 1});
     fail_each_allocation("attention_json", ATTENTION_SPEC, 2, (int64_t[]){4, 4});
     fail_each_allocation("generate", GENERATE_PATH, 2, (int64_t[]){4, 4});
+    fail_each_allocation("explain", EXPLAIN_PATH, 2, (int64_t[]){4, 4});
+    fail_each_plot_allocation();
+    fail_each_allocation("explain_trees", EXPLAIN_TREES_PATH, 2, (int64_t[]){4, 4});
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }

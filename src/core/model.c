@@ -899,6 +899,10 @@ lam_status lam_forward(lam_model *m, int batch, lam_mode mode)
             m->xs[k] = m->nodes[nd->inputs[k]].value;
             m->in_masks[k] = m->nodes[nd->inputs[k]].mask;
         }
+        if (m->override_values && i == m->override_node) {
+            memcpy(nd->value, m->override_values, bytes);
+            continue;
+        }
         lam_ctx c = node_ctx(m, nd, mode);
         nd->op->forward(nd, &c, m->xs, nd->value, batch);
     }
@@ -927,7 +931,7 @@ lam_status lam_backward(lam_model *m, int batch, bool input_grads)
      * route (fan-out) or a layer's second call goes to grad_tmp first and is
      * then added: the sums are in a fixed order, so the bits do not depend
      * on threads. */
-    for (int i = m->n - 1; i >= 0; i--) {
+    for (int i = m->n - 1; i >= m->backward_lowest; i--) {
         lam_node *nd = &m->nodes[i];
         if (!nd->op || !m->has_grad[i]) continue;
         const int64_t B = batch;

@@ -55,6 +55,16 @@ struct lam_model {
     lam_mode last_mode;
     int last_batch;
     int64_t position;     /* a decoder's current sequence position (lam_decoder_step) */
+    /* Explanations (src/explain) only; zero otherwise. While override_values
+     * is set, forward copies it ([batch, out.size] floats) into node
+     * override_node's output instead of running that node's op: integrated
+     * gradients move along a path in an embedding's output space this way.
+     * backward_lowest > 0 stops lam_backward above that node index, so a node
+     * below keeps dL/d(its output) as its readers left it (an op's backward
+     * may overwrite its own output gradient: Grad-CAM reads a Conv2D's). */
+    int override_node;
+    const float *override_values;
+    int backward_lowest;
     int64_t decode_capacity; /* a decoder's longest sequence (0: not a decoder) */
 
     /* The plan keeps tangents (lam_model_keep_tangents). */
