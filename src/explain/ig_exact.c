@@ -226,7 +226,13 @@ static lam_status walk(ig_walk *wk, int64_t *regions)
 {
     ig_stack st = {0};
     lam_status s = stack_push(&st, 0.0, 1.0);
-    while (s == LAM_OK && st.n > 0) s = probe_batch(wk, &st, regions);
+    while (s == LAM_OK && st.n > 0) {
+        if (lam_stop_requested()) /* a walk can take seconds: Ctrl-C stops it */
+            s = lam_error(LAM_ERR_INTERRUPTED, "exact integrated gradients: stopped on "
+                          "request after %lld regions", (long long)*regions);
+        else
+            s = probe_batch(wk, &st, regions);
+    }
     lam_free(st.gaps);
     return s;
 }
