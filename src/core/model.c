@@ -96,7 +96,9 @@ void lam_model_free_plan(lam_model *m)
         lam_free_aligned(nd->logits);
         lam_free_aligned(nd->saved_idx);
         lam_free_aligned(nd->cache);
+        if (!(m->aliased && m->aliased[i])) lam_free_aligned(nd->tangent);
         nd->value = nd->grad = nd->saved = nd->logits = nd->cache = nd->mask = NULL;
+        nd->tangent = NULL;
         nd->saved_idx = NULL;
     }
     lam_free_aligned(m->scratch);
@@ -673,6 +675,13 @@ lam_status lam_model_init_weights(lam_model *m)
 
 /* ------------------------------------------------------------------- plan */
 
+/* The layers whose spec.activation is applied to their output. */
+static bool applies_activation(lam_layer_kind k)
+{
+    return k == LAM_LAYER_DENSE || k == LAM_LAYER_CONV2D || k == LAM_LAYER_CONV1D ||
+           k == LAM_LAYER_ACTIVATION;
+}
+
 static bool is_output(const lam_model *m, int i)
 {
     for (int k = 0; k < lam_model_num_outputs(m); k++)
@@ -735,10 +744,12 @@ lam_status lam_model_plan(lam_model *m, int batch)
         if (m->aliased[i]) {
             nd->value = m->nodes[nd->inputs[0]].value;
             nd->grad = m->nodes[nd->inputs[0]].grad;
+            nd->tangent = m->nodes[nd->inputs[0]].tangent;
             continue;
         }
         if (!(nd->value = lam_alloc_aligned(osz)) || !(nd->grad = lam_alloc_aligned(osz)))
             goto nomem;
+        if (m->keep_tangents && !(nd->tangent = lam_alloc_aligned(osz))) goto nomem;
         if (!nd->op) continue;
         if (nd->ninputs > max_inputs) max_inputs = nd->ninputs;
         /* Room for every input gradient of this node and its parameter
@@ -752,8 +763,12 @@ lam_status lam_model_plan(lam_model *m, int batch)
         if (nd->saved_ints &&
             !(nd->saved_idx = lam_alloc_aligned(sizeof(int32_t) * B * (size_t)nd->saved_ints)))
             goto nomem;
-        /* GELU's backward needs its pre-activations, kept where the loss keeps its logits. */
-        if ((nd->keep_logits || lam_act_needs_preact(nd->spec.activation)) &&
+        /* GELU's backward needs its pre-activations, kept where the loss keeps its
+         * logits; so does ReLU's tangent (which units are off, and how far off). */
+        const bool relu_tangent = m->keep_tangents && nd->op->tangent &&
+                                  applies_activation(nd->spec.kind) &&
+                                  nd->spec.activation == LAM_ACT_RELU;
+        if ((nd->keep_logits || lam_act_needs_preact(nd->spec.activation) || relu_tangent) &&
             !(nd->logits = lam_alloc_aligned(osz)))
             goto nomem;
         if (nd->cache_floats &&
@@ -761,6 +776,10 @@ lam_status lam_model_plan(lam_model *m, int batch)
             goto nomem; /* zeroed: a Winograd cache starts invalid */
         if (nd->op->scratch) {
             int64_t s = nd->op->scratch(nd, batch);
+            if (s > scratch) scratch = s;
+        }
+        if (m->keep_tangents && nd->op->tangent_scratch) {
+            int64_t s = nd->op->tangent_scratch(nd, batch);
             if (s > scratch) scratch = s;
         }
     }
@@ -809,11 +828,8 @@ const float *lam_model_input_grad(const lam_model *m, int k)
 
 bool lam_node_has_logits(const lam_model *m, const lam_node *o)
 {
-    lam_layer_kind k = o->spec.kind;
-    bool has_act = k == LAM_LAYER_DENSE || k == LAM_LAYER_CONV2D || k == LAM_LAYER_CONV1D ||
-                   k == LAM_LAYER_ACTIVATION;
     lam_activation a = o->spec.activation;
-    return has_act && (a == LAM_ACT_SOFTMAX || a == LAM_ACT_SIGMOID) &&
+    return applies_activation(o->spec.kind) && (a == LAM_ACT_SOFTMAX || a == LAM_ACT_SIGMOID) &&
            lam_model_node_readers(m, o->index) == 0;
 }
 
@@ -975,5 +991,86 @@ lam_status lam_backward(lam_model *m, int batch, bool input_grads)
         if (m->nodes[i].op && m->nodes[i].owner == i && !m->grads_written[i])
             memset(m->grads + m->nodes[i].param_offset, 0,
                    sizeof(float) * (size_t)m->nodes[i].param_count);
+    return LAM_OK;
+}
+
+/* --------------------------------------------------------------- tangents */
+
+lam_status lam_model_check_piecewise_linear(const lam_model *m)
+{
+    if (!m) return lam_error(LAM_ERR_ARG, "lam_model_check_piecewise_linear: NULL model");
+    for (int i = 0; i < m->n; i++) {
+        const lam_node *nd = &m->nodes[i];
+        if (!nd->op) continue;
+        if (!nd->op->tangent && !nd->op->linear && !nd->op->aliases_input)
+            return lam_error(LAM_ERR_UNSUPPORTED, "model \"%s\": layer \"%s\" (%s): exact "
+                             "integrated gradients need a piecewise-linear network (ReLU, "
+                             "max-pool, Dense, Conv, linear logits), and this layer is not one",
+                             m->name, nd->spec.name, nd->op->class_name);
+        const lam_activation a = nd->spec.activation;
+        if (!applies_activation(nd->spec.kind) || a == LAM_ACT_LINEAR || a == LAM_ACT_RELU ||
+            lam_node_has_logits(m, nd))
+            continue;
+        return lam_error(LAM_ERR_UNSUPPORTED, "model \"%s\": layer \"%s\" (%s) has activation "
+                         "%s: exact integrated gradients need a piecewise-linear network (ReLU "
+                         "or linear; softmax or sigmoid only at an output)", m->name,
+                         nd->spec.name, nd->op->class_name, lam_activation_name(a));
+    }
+    return LAM_OK;
+}
+
+lam_status lam_model_keep_tangents(lam_model *m, bool keep)
+{
+    if (!m) return lam_error(LAM_ERR_ARG, "lam_model_keep_tangents: NULL model");
+    if (keep) LAM_TRY(lam_model_check_piecewise_linear(m));
+    if (m->keep_tangents != keep) {
+        m->keep_tangents = keep;
+        lam_model_free_plan(m); /* the next plan allocates (or drops) them */
+    }
+    return LAM_OK;
+}
+
+float *lam_model_input_tangent(lam_model *m, int k)
+{
+    lam_node *in = lam_model_input_node(m, k);
+    return in ? in->tangent : NULL;
+}
+
+const float *lam_model_output_tangent(const lam_model *m, int k)
+{
+    const lam_node *o = lam_model_output_node(m, k);
+    return o ? o->tangent : NULL;
+}
+
+lam_status lam_model_tangent(lam_model *m, int batch, double *span)
+{
+    if (!m) return lam_error(LAM_ERR_ARG, "lam_model_tangent: NULL model");
+    if (!m->keep_tangents || m->last_batch != batch)
+        return lam_error(LAM_ERR_STATE, "model \"%s\": tangents of batch %d need "
+                         "lam_model_keep_tangents, a plan and a forward of that batch first",
+                         m->name, batch);
+    LAM_TRY(lam_model_check_piecewise_linear(m)); /* layers may have been added since */
+    for (int b = 0; b < 2 * batch; b++) span[b] = INFINITY;
+    for (int i = 0; i < m->n; i++) {
+        lam_node *nd = &m->nodes[i];
+        if (!nd->op || m->aliased[i]) continue; /* inputs; views of their input */
+        if (nd->op->aliases_input) {
+            memcpy(nd->tangent, m->nodes[nd->inputs[0]].tangent,
+                   sizeof(float) * (size_t)batch * (size_t)nd->out.size);
+            continue;
+        }
+        /* The inputs' tangents go in dxs, which backward alone uses otherwise. */
+        for (int k = 0; k < nd->ninputs; k++) {
+            m->xs[k] = m->nodes[nd->inputs[k]].value;
+            m->dxs[k] = m->nodes[nd->inputs[k]].tangent;
+            m->in_masks[k] = m->nodes[nd->inputs[k]].mask;
+        }
+        lam_ctx c = node_ctx(m, nd, m->last_mode);
+        if (nd->op->linear)
+            nd->op->forward(nd, &c, (const float *const *)m->dxs, nd->tangent, batch);
+        else
+            nd->op->tangent(nd, &c, m->xs, (const float *const *)m->dxs, nd->value, nd->tangent,
+                            span, batch);
+    }
     return LAM_OK;
 }

@@ -67,6 +67,9 @@ struct lam_model {
     int backward_lowest;
     int64_t decode_capacity; /* a decoder's longest sequence (0: not a decoder) */
 
+    /* The plan keeps tangents (lam_model_keep_tangents). */
+    bool keep_tangents;
+
     /* Text kept with the model (lam_model_set_metadata; metadata.c), sorted by key. */
     int nmeta;
     char **meta_keys, **meta_values;
@@ -106,6 +109,30 @@ void lam_mask_forward(const lam_model *m, lam_node *n, int batch);
 /* Whether output node o ends in softmax or sigmoid (Dense, Conv, Activation)
  * and no other layer reads it: its logits can be kept (keep_logits). */
 bool lam_node_has_logits(const lam_model *m, const lam_node *o);
+/* Forward-mode tangents, for exact integrated gradients (src/explain/ig_exact.c).
+ * While kept, the plan gives every node a tangent buffer and keeps the
+ * pre-activations of ReLU layers (Conv2D then leaves bias and ReLU unfused);
+ * otherwise it plans neither, so training pays nothing. Changing the setting
+ * frees the plan. keep = true refuses (lam_model_check_piecewise_linear) a
+ * model that is not piecewise linear. */
+lam_status lam_model_keep_tangents(lam_model *m, bool keep);
+/* LAM_OK when every layer is piecewise linear (has a tangent): Dense, Conv
+ * and Activation with ReLU or no activation (softmax or sigmoid only at an
+ * output nobody reads: its logits are what is linear), max and average
+ * pooling, Dropout, Flatten, Reshape, ZeroPadding2D, UpSampling2D, Add,
+ * Subtract, Average, Concatenate. Else LAM_ERR_UNSUPPORTED naming the first
+ * layer that is not. */
+lam_status lam_model_check_piecewise_linear(const lam_model *m);
+/* Input k's tangent [batch, size], written by the caller (NULL: not planned). */
+float *lam_model_input_tangent(lam_model *m, int k);
+/* Output k's tangent: of its logits when it ends in softmax or sigmoid. */
+const float *lam_model_output_tangent(const lam_model *m, int k);
+/* Every node's tangent at the point of the last forward (of this batch)
+ * from the inputs' tangents, with that point's activation pattern frozen;
+ * span [batch][2]: how far along +tangent and -tangent the pattern holds
+ * (INFINITY where nothing switches). */
+lam_status lam_model_tangent(lam_model *m, int batch, double *span);
+
 /* The node of output k / input k. */
 lam_node *lam_model_output_node(const lam_model *m, int k);
 lam_node *lam_model_input_node(const lam_model *m, int k);

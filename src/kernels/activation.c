@@ -196,6 +196,40 @@ void lam_act_backward_preact(lam_activation act, const float *z, float *dy, int6
     }
 }
 
+/* One unit: its tangent masked, its switching distance into the lanes. */
+static inline __attribute__((always_inline)) void relu_tangent_unit(float zi, float *d,
+                                                                    float *fl, float *bl)
+{
+    /* On units switch off as z falls to 0, off units on as it rises past 0:
+     * ahead when dz points that way, else behind. dz == 0 gives t = inf or
+     * NaN, which no select takes. */
+    const float t = fabsf(zi) / fabsf(*d);
+    const int on = zi > 0, off = !on, neg = *d < 0, pos = *d > 0;
+    const float ahead = ((on & neg) | (off & pos)) ? t : INFINITY;
+    const float behind = ((on & pos) | (off & neg)) ? t : INFINITY;
+    *fl = ahead < *fl ? ahead : *fl;
+    *bl = behind < *bl ? behind : *bl;
+    *d = on ? *d : 0.0f;
+}
+
+LAM_VEC void lam_relu_tangent(const float *restrict z, float *restrict dz, int64_t n,
+                              double span[2])
+{
+    /* Float selects into 16 lanes of minima, so that the loop vectorises:
+     * as a scalar loop in double it took 12% of exact IG on the seed CNN. */
+    enum { L = 16 };
+    float fl[L], bl[L];
+    for (int j = 0; j < L; j++) fl[j] = bl[j] = INFINITY;
+    int64_t i0 = 0;
+    for (; i0 + L <= n; i0 += L)
+        for (int j = 0; j < L; j++) relu_tangent_unit(z[i0 + j], dz + i0 + j, fl + j, bl + j);
+    for (int j = 0; i0 + j < n; j++) relu_tangent_unit(z[i0 + j], dz + i0 + j, fl + j, bl + j);
+    for (int j = 0; j < L; j++) {
+        span[0] = fl[j] < span[0] ? fl[j] : span[0];
+        span[1] = bl[j] < span[1] ? bl[j] : span[1];
+    }
+}
+
 /* db[j0..j1) summed over rows in a fixed order. */
 LAM_VEC static void bias_grad_cols(const float *restrict dz, int64_t rows, int64_t cols,
                                    int64_t j0, int64_t j1, float *restrict db)

@@ -24,6 +24,12 @@ void lam_act_backward_preact(lam_activation act, const float *z, float *dy, int6
                              int64_t cols);
 void lam_act_grad_preact_rows(lam_activation act, const float *z, float *dy, int64_t rows,
                               int64_t cols);
+/* ReLU's tangent over n units of one sample: z the pre-activations, dz their
+ * tangent, set to 0 where the unit is off (z <= 0, as the forward and
+ * backward passes decide). span[0] and span[1] are lowered to the distance
+ * along +dz and -dz at which the first unit switches: |z| / |dz| for a unit
+ * whose z moves towards 0 that way. */
+void lam_relu_tangent(const float *z, float *dz, int64_t n, double span[2]);
 /* db[j] = sum over rows of dz[r, j]. */
 void lam_bias_grad(const float *dz, int64_t rows, int64_t cols, float *db);
 

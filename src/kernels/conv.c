@@ -285,6 +285,76 @@ void lam_maxpool_backward_naive(const lam_window *g, const float *in, const floa
                 }
 }
 
+/* Channels of one window handled together by lam_maxpool_tangent. */
+#define MAXPOOL_TANGENT_CHUNK 64
+
+/* Channels [c0, c0 + cn) of one window of image x (tangent dx), rows
+ * [h0, h1) and columns [w0, w1): the winner's tangent into dy, and the
+ * distances at which another entry catches up into the lanes tf (ahead)
+ * and tb (behind). */
+LAM_VEC static void maxpool_tangent_window(const lam_window *g, const float *x, const float *dx,
+                                           int h0, int h1, int w0, int w1, int c0, int cn,
+                                           float *restrict dy, float *restrict tf,
+                                           float *restrict tb)
+{
+    float m[MAXPOOL_TANGENT_CHUNK], dm[MAXPOOL_TANGENT_CHUNK];
+    const int64_t first = ((int64_t)h0 * g->W + w0) * g->C + c0;
+    for (int c = 0; c < cn; c++) m[c] = x[first + c], dm[c] = dx[first + c];
+    /* The winner, as the forward pass picks it: the first of the largest. */
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++) {
+            const int64_t at = ((int64_t)ih * g->W + iw) * g->C + c0;
+            for (int c = 0; c < cn; c++) {
+                const bool gt = x[at + c] > m[c];
+                m[c] = gt ? x[at + c] : m[c];
+                dm[c] = gt ? dx[at + c] : dm[c];
+            }
+        }
+    for (int c = 0; c < cn; c++) dy[c] = dm[c];
+    /* Entry i catches up where x_i + t dx_i = m + t dm (the winner itself
+     * and entries moving with it have d = 0, which no select takes). */
+    for (int ih = h0; ih < h1; ih++)
+        for (int iw = w0; iw < w1; iw++) {
+            const int64_t at = ((int64_t)ih * g->W + iw) * g->C + c0;
+            for (int c = 0; c < cn; c++) {
+                const float d = dx[at + c] - dm[c], t = (m[c] - x[at + c]) / fabsf(d);
+                tf[c] = d > 0 && t < tf[c] ? t : tf[c];
+                tb[c] = d < 0 && t < tb[c] ? t : tb[c];
+            }
+        }
+}
+
+void lam_maxpool_tangent(const lam_window *g, const float *in, const float *din, float *dy,
+                         double *span)
+{
+    const int64_t in_sz = (int64_t)g->H * g->W * g->C, out_sz = (int64_t)g->OH * g->OW * g->C;
+    for (int n = 0; n < g->N; n++) {
+        float tf[MAXPOOL_TANGENT_CHUNK], tb[MAXPOOL_TANGENT_CHUNK];
+        for (int c = 0; c < MAXPOOL_TANGENT_CHUNK; c++) tf[c] = tb[c] = INFINITY;
+        for (int oh = 0; oh < g->OH; oh++)
+            for (int ow = 0; ow < g->OW; ow++) {
+                /* The window clipped to the input, as the forward pass reads it. */
+                int h0 = oh * g->SH - g->PT, w0 = ow * g->SW - g->PL;
+                int h1 = h0 + g->KH, w1 = w0 + g->KW;
+                h0 = h0 < 0 ? 0 : h0;
+                w0 = w0 < 0 ? 0 : w0;
+                h1 = h1 > g->H ? g->H : h1;
+                w1 = w1 > g->W ? g->W : w1;
+                float *yo = dy + n * out_sz + ((int64_t)oh * g->OW + ow) * g->C;
+                for (int c0 = 0; c0 < g->C; c0 += MAXPOOL_TANGENT_CHUNK) {
+                    const int cn = g->C - c0 < MAXPOOL_TANGENT_CHUNK ? g->C - c0
+                                                                     : MAXPOOL_TANGENT_CHUNK;
+                    maxpool_tangent_window(g, in + n * in_sz, din + n * in_sz, h0, h1, w0, w1,
+                                           c0, cn, yo + c0, tf, tb);
+                }
+            }
+        for (int c = 0; c < MAXPOOL_TANGENT_CHUNK; c++) {
+            span[2 * n] = tf[c] < span[2 * n] ? tf[c] : span[2 * n];
+            span[2 * n + 1] = tb[c] < span[2 * n + 1] ? tb[c] : span[2 * n + 1];
+        }
+    }
+}
+
 /* Number of real (unpadded) inputs under the window at (oh, ow). */
 static int window_count(const lam_window *g, int oh, int ow)
 {

@@ -29,6 +29,12 @@ int64_t lam_maxpool_record_ints(const lam_window *g);
 void lam_maxpool_forward(const lam_window *g, const float *in, float *out, int32_t *record);
 /* dx (N, H, W, C) is overwritten: dy routed to the winners, 0 elsewhere. */
 void lam_maxpool_backward(const lam_window *g, const float *dy, const int32_t *record, float *dx);
+/* Max pooling's tangent at in (N, H, W, C): dy (N, OH, OW, C) = din at each
+ * window's winner (chosen as the forward pass chooses it). span (N pairs) is
+ * lowered to the distance along +din (span[2n]) and -din (span[2n + 1]) at
+ * which another entry of some window of image n overtakes its winner. */
+void lam_maxpool_tangent(const lam_window *g, const float *in, const float *din, float *dy,
+                         double *span);
 /* References: the same results by direct search of each window. */
 void lam_maxpool_forward_naive(const lam_window *g, const float *in, float *out);
 void lam_maxpool_backward_naive(const lam_window *g, const float *in, const float *dy, float *dx);

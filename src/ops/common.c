@@ -25,6 +25,14 @@ void lam_node_activate_backward(lam_node *n, const float *y, float *dy, int batc
         lam_act_backward(n->spec.activation, y, dy, rows, units);
 }
 
+void lam_node_activate_tangent(lam_node *n, float *dz, double *span, int batch)
+{
+    if (n->spec.activation != LAM_ACT_RELU) return;
+    for (int b = 0; b < batch; b++)
+        lam_relu_tangent(n->logits + (int64_t)b * n->out.size, dz + (int64_t)b * n->out.size,
+                         n->out.size, span + 2 * b);
+}
+
 void lam_init_glorot_uniform(float *w, int64_t count, double fan_in, double fan_out,
                              lam_rng *rng)
 {

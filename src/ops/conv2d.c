@@ -340,6 +340,32 @@ static void conv_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
     }
 }
 
+/* The tangent is the convolution of dx without bias, then the activation's.
+ * The direct kernel needs no workspace; otherwise im2col + GEMM, whatever
+ * the forward used (Winograd's forward keeps its transformed input in
+ * n->saved for the weight gradient, which the tangent must not touch). */
+static void conv_tangent(lam_node *n, const lam_ctx *c, const float *const *xs,
+                         const float *const *dxs, const float *y, float *dy, double *span,
+                         int batch)
+{
+    lam_window g = conv_window(n, batch);
+    const int F = n->spec.units, K = g.KH * g.KW * g.C, M = batch * g.OH * g.OW;
+    if (algo_of(n) == CONV_DIRECT) {
+        lam_conv_direct_forward(&g, F, dxs[0], c->params, NULL, false, dy);
+    } else {
+        lam_im2col(&g, dxs[0], c->scratch);
+        lam_gemm(false, false, M, F, K, 1.0f, c->scratch, K, c->params, F, 0.0f, dy, F);
+    }
+    lam_node_activate_tangent(n, dy, span, batch);
+}
+
+static int64_t conv_tangent_scratch(const lam_node *n, int batch)
+{
+    if (algo_of(n) == CONV_DIRECT) return 0;
+    lam_window g = conv_window(n, batch);
+    return (int64_t)batch * g.OH * g.OW * g.KH * g.KW * g.C; /* the im2col matrix */
+}
+
 const lam_op lam_op_conv1d = {
     .kind = LAM_LAYER_CONV1D,
     .class_name = "Conv1D",
@@ -350,6 +376,8 @@ const lam_op lam_op_conv1d = {
     .forward = conv_forward,
     .backward = conv_backward,
     .scratch = conv_scratch,
+    .tangent = conv_tangent,
+    .tangent_scratch = conv_tangent_scratch,
 };
 
 const lam_op lam_op_conv2d = {
@@ -362,4 +390,6 @@ const lam_op lam_op_conv2d = {
     .forward = conv_forward,
     .backward = conv_backward,
     .scratch = conv_scratch,
+    .tangent = conv_tangent,
+    .tangent_scratch = conv_tangent_scratch,
 };

@@ -50,6 +50,17 @@ static void dense_backward(lam_node *n, const lam_ctx *c, const float *const *xs
     if (dx) lam_gemm(false, true, rows, in, units, 1.0f, dy, units, c->params, units, 0.0f, dx, in);
 }
 
+/* dz = dx . W (the bias has no tangent), then the activation's. */
+static void dense_tangent(lam_node *n, const lam_ctx *c, const float *const *xs,
+                          const float *const *dxs, const float *y, float *dy, double *span,
+                          int batch)
+{
+    const int in = (int)n->tensors[0].shape[0], units = n->spec.units;
+    const int rows = (int)((int64_t)batch * n->in[0].size / in);
+    lam_gemm(false, false, rows, units, in, 1.0f, dxs[0], in, c->params, units, 0.0f, dy, units);
+    lam_node_activate_tangent(n, dy, span, batch);
+}
+
 const lam_op lam_op_dense = {
     .kind = LAM_LAYER_DENSE,
     .class_name = "Dense",
@@ -58,5 +69,6 @@ const lam_op lam_op_dense = {
     .init = dense_init,
     .forward = dense_forward,
     .backward = dense_backward,
+    .tangent = dense_tangent,
     .mask_rule = LAM_MASK_KEEP,
 };

@@ -54,6 +54,14 @@ static void activation_backward(lam_node *n, const lam_ctx *c, const float *cons
     memcpy(dx, dy, sizeof(float) * (size_t)batch * (size_t)n->in[0].size);
 }
 
+static void activation_tangent(lam_node *n, const lam_ctx *c, const float *const *xs,
+                               const float *const *dxs, const float *y, float *dy,
+                               double *span, int batch)
+{
+    memcpy(dy, dxs[0], sizeof(float) * (size_t)batch * (size_t)n->in[0].size);
+    lam_node_activate_tangent(n, dy, span, batch);
+}
+
 const lam_op lam_op_activation = {
     .kind = LAM_LAYER_ACTIVATION,
     .class_name = "Activation",
@@ -61,6 +69,7 @@ const lam_op lam_op_activation = {
     .build = activation_build,
     .forward = activation_forward,
     .backward = activation_backward,
+    .tangent = activation_tangent,
     .mask_rule = LAM_MASK_KEEP,
 };
 
@@ -86,6 +95,14 @@ static void dropout_backward(lam_node *n, const lam_ctx *c, const float *const *
     if (dxs[0]) lam_dropout_backward((int64_t)batch * n->in[0].size, n->saved, dy, dxs[0]);
 }
 
+/* The forward's mask (all ones at inference) times dx. */
+static void dropout_tangent(lam_node *n, const lam_ctx *c, const float *const *xs,
+                            const float *const *dxs, const float *y, float *dy, double *span,
+                            int batch)
+{
+    lam_dropout_backward((int64_t)batch * n->in[0].size, n->saved, dxs[0], dy);
+}
+
 const lam_op lam_op_dropout = {
     .kind = LAM_LAYER_DROPOUT,
     .class_name = "Dropout",
@@ -93,5 +110,6 @@ const lam_op lam_op_dropout = {
     .build = dropout_build,
     .forward = dropout_forward,
     .backward = dropout_backward,
+    .tangent = dropout_tangent,
     .mask_rule = LAM_MASK_KEEP,
 };

@@ -89,6 +89,7 @@ const lam_op lam_op_add = {
     .forward = add_forward,
     .backward = add_backward,
     .mask_rule = LAM_MASK_ANY,
+    .linear = true,
 };
 
 /* ------------------------------------------------------------- Subtract */
@@ -116,6 +117,7 @@ const lam_op lam_op_subtract = {
     .forward = subtract_forward,
     .backward = subtract_backward,
     .mask_rule = LAM_MASK_ANY,
+    .linear = true,
 };
 
 /* ------------------------------------------------------------- Multiply */
@@ -171,6 +173,7 @@ const lam_op lam_op_average = {
     .forward = average_forward,
     .backward = average_backward,
     .mask_rule = LAM_MASK_ANY,
+    .linear = true,
 };
 
 /* ---------------------------------------------------- Maximum, Minimum */
@@ -314,4 +317,5 @@ const lam_op lam_op_concatenate = {
     .forward = concat_forward,
     .backward = concat_backward,
     .mask_rule = LAM_MASK_CONCAT,
+    .linear = true,
 };

@@ -94,6 +94,9 @@ typedef struct lam_node {
      * it unchanged. */
     bool masked;
     float *mask;
+    /* Planned only while the model keeps tangents (lam_model_keep_tangents):
+     * [batch x out.size], the output's directional derivative (op->tangent). */
+    float *tangent;
 } lam_node;
 
 /* What a forward/backward call may use besides its inputs and output. */
@@ -138,6 +141,27 @@ typedef struct lam_op {
                      float *dy, float *const *dx, int batch);
     /* Workspace floats needed at this batch size (NULL: none). */
     int64_t (*scratch)(const lam_node *n, int batch);
+    /* Forward-mode derivative, for exact integrated gradients (NULL: the op
+     * is not piecewise linear, or `linear` says how). At the point of the
+     * last forward, with the pattern of that point frozen (a ReLU unit is on
+     * where its pre-activation z > 0, a max-pool window keeps its winner):
+     * dy [batch, out.size] = the derivative of the output along the inputs'
+     * tangents dx[k]; a softmax or sigmoid (only at an output) gives the
+     * tangent of its logits. span [batch][2] is lowered (never raised) to how
+     * far along +dx (span[b][0]) and -dx (span[b][1]) that pattern holds:
+     * the first t >= 0 where some z + t dz crosses 0 or another entry of a
+     * pool window overtakes the winner. Pre-activations come from n->logits,
+     * which the plan keeps for ReLU layers while tangents are kept. */
+    void (*tangent)(lam_node *n, const lam_ctx *c, const float *const *x,
+                    const float *const *dx, const float *y, float *dy, double *span,
+                    int batch);
+    /* Workspace floats tangent needs at this batch size (NULL: none); the
+     * plan makes scratch large enough for it while tangents are kept. */
+    int64_t (*tangent_scratch)(const lam_node *n, int batch);
+    /* forward is linear in its inputs (no bias, no activation, nothing
+     * recorded): the tangent is forward applied to the tangents and no
+     * pattern can switch (AveragePooling, Add, ZeroPadding2D, ...). */
+    bool linear;
     /* The output is the single input, reinterpreted (Flatten, Reshape): the
      * plan shares the input's buffers and forward/backward are never called. */
     bool aliases_input;
@@ -161,6 +185,11 @@ void lam_node_bias_activate(lam_node *n, float *y, const float *bias, int batch,
 /* Turns dL/dy into dL/dz in place unless the loss already did. */
 void lam_node_activate_backward(lam_node *n, const float *y, float *dy, int batch,
                                 int64_t units);
+/* The activation's tangent in place over dz [batch, out.size] (the
+ * pre-activations' tangent): ReLU keeps dz where n->logits > 0 and lowers
+ * span (see lam_op.tangent); linear, and softmax or sigmoid (whose logits'
+ * tangent is wanted), leave it as is. */
+void lam_node_activate_tangent(lam_node *n, float *dz, double *span, int batch);
 /* glorot_uniform over count values with the given fans. */
 void lam_init_glorot_uniform(float *w, int64_t count, double fan_in, double fan_out,
                              lam_rng *rng);

@@ -65,6 +65,14 @@ static void maxpool_backward(lam_node *n, const lam_ctx *c, const float *const *
     lam_maxpool_backward(&g, dy, n->saved_idx, dx);
 }
 
+static void maxpool_tangent(lam_node *n, const lam_ctx *c, const float *const *xs,
+                            const float *const *dxs, const float *y, float *dy, double *span,
+                            int batch)
+{
+    lam_window g = pool_window(n, batch);
+    lam_maxpool_tangent(&g, xs[0], dxs[0], dy, span);
+}
+
 static void avgpool_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
     const float *x = xs[0];
@@ -88,6 +96,7 @@ const lam_op lam_op_maxpool2d = {
     .build = pool_build,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
+    .tangent = maxpool_tangent,
 };
 const lam_op lam_op_avgpool2d = {
     .kind = LAM_LAYER_AVGPOOL2D,
@@ -96,6 +105,7 @@ const lam_op lam_op_avgpool2d = {
     .build = pool_build,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
+    .linear = true,
 };
 const lam_op lam_op_maxpool1d = {
     .kind = LAM_LAYER_MAXPOOL1D,
@@ -104,6 +114,7 @@ const lam_op lam_op_maxpool1d = {
     .build = pool_build,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
+    .tangent = maxpool_tangent,
 };
 const lam_op lam_op_avgpool1d = {
     .kind = LAM_LAYER_AVGPOOL1D,
@@ -112,4 +123,5 @@ const lam_op lam_op_avgpool1d = {
     .build = pool_build,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
+    .linear = true,
 };

@@ -51,6 +51,7 @@ const lam_op lam_op_zero_padding2d = {
     .build = zero_pad_build,
     .forward = zero_pad_forward,
     .backward = zero_pad_backward,
+    .linear = true,
 };
 
 static lam_status upsample_build(lam_node *n)
@@ -90,4 +91,5 @@ const lam_op lam_op_upsampling2d = {
     .build = upsample_build,
     .forward = upsample_forward,
     .backward = upsample_backward,
+    .linear = true,
 };
