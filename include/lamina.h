@@ -455,6 +455,10 @@ float *lam_model_output_grad(lam_model *m, int k);
  * LAM_MODE_TRAIN or LAM_MODE_INFER_GRAD, with the same batch). With
  * input_grads, dL/d(input k) too. */
 lam_status lam_backward(lam_model *m, int batch, bool input_grads);
+/* Input gradients only (saliency, attributions, adversarial inputs): as
+ * lam_backward(m, batch, true) without the parameter gradients, which Dense
+ * and Conv layers then skip (lam_model_grads is left undefined). */
+lam_status lam_backward_inputs(lam_model *m, int batch);
 /* dL/d(input k) after lam_backward(m, batch, true), [batch, input size]. */
 const float *lam_model_input_grad(const lam_model *m, int k);
 /* Scores before a final softmax or sigmoid (the logits). lam_model_keep_logits

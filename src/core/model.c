@@ -877,6 +877,7 @@ static lam_ctx node_ctx(lam_model *m, lam_node *nd, lam_mode mode)
                      .seed = m->seed,
                      .step = m->step,
                      .position = m->position,
+                     .param_grads = true,
                      .masks = m->in_masks};
 }
 
@@ -916,7 +917,7 @@ static void add_into(float *restrict dst, const float *restrict src, int64_t n)
     for (int64_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
-lam_status lam_backward(lam_model *m, int batch, bool input_grads)
+static lam_status backward(lam_model *m, int batch, bool input_grads, bool param_grads)
 {
     if (!m) return lam_error(LAM_ERR_ARG, "lam_backward: NULL model");
     if (m->last_batch != batch || m->last_mode == LAM_MODE_INFER)
@@ -968,7 +969,8 @@ lam_status lam_backward(lam_model *m, int batch, bool input_grads)
             m->in_masks[k] = m->nodes[nd->inputs[k]].mask;
         }
         lam_ctx c = node_ctx(m, nd, mode);
-        const bool shared_again = m->grads_written[nd->owner];
+        c.param_grads = param_grads;
+        const bool shared_again = param_grads && m->grads_written[nd->owner];
         if (shared_again) c.grads = tmp;
         nd->op->backward(nd, &c, m->xs, nd->value, nd->grad, m->dxs, batch);
         if (shared_again) add_into(m->grads + nd->param_offset, tmp, nd->param_count);
@@ -987,11 +989,21 @@ lam_status lam_backward(lam_model *m, int batch, bool input_grads)
                 memset(in->grad, 0, sizeof(float) * (size_t)batch * (size_t)in->out.size);
         }
     /* Weights no gradient reached (a branch that feeds no output) get zero. */
-    for (int i = 0; i < m->n; i++)
+    for (int i = 0; param_grads && i < m->n; i++)
         if (m->nodes[i].op && m->nodes[i].owner == i && !m->grads_written[i])
             memset(m->grads + m->nodes[i].param_offset, 0,
                    sizeof(float) * (size_t)m->nodes[i].param_count);
     return LAM_OK;
+}
+
+lam_status lam_backward(lam_model *m, int batch, bool input_grads)
+{
+    return backward(m, batch, input_grads, true);
+}
+
+lam_status lam_backward_inputs(lam_model *m, int batch)
+{
+    return backward(m, batch, true, false);
 }
 
 /* --------------------------------------------------------------- tangents */

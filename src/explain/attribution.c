@@ -162,7 +162,7 @@ lam_status lam_scorer_backward(lam_scorer *sc, int n, int node, const float **gr
     /* Nodes at or below `node` need not run: its gradient is complete once
      * every reader (all later in the order) has run. */
     m->backward_lowest = node + 1;
-    lam_status st = lam_backward(m, n, true);
+    lam_status st = lam_backward_inputs(m, n);
     m->backward_lowest = 0;
     LAM_TRY(st);
     *grad = m->has_grad[node] ? m->nodes[node].grad : NULL;

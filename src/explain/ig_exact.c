@@ -212,7 +212,7 @@ static lam_status probe_batch(ig_walk *wk, ig_stack *st, int64_t *regions)
         else LAM_TRY(stack_push(st, hi, g.hi));
         seed_row(wk, r, p[r], lo, hi, seed);
     }
-    LAM_TRY(lam_backward(m, nb, true));
+    LAM_TRY(lam_backward_inputs(m, nb));
     const float *grad = lam_model_input_grad(m, 0);
     for (int r = 0; r < nb; r++) {
         const float *gr = grad + (int64_t)r * wk->in_size;

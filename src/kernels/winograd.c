@@ -429,9 +429,11 @@ void lam_winograd_backward(const lam_window *g, int m, int F, const float *kerne
         #pragma omp for schedule(static, 1)
         for (int j = 0; j < 2 * P; j++) {
             int e = j % P;
-            if (j < P)
-                lam_gemm(true, false, C, F, (int)NT, 1.0f, V + e * C, P * C, dM + e * F, P * F,
-                         0.0f, dU + e * F, P * F);
+            if (j < P) {
+                if (dkernel)
+                    lam_gemm(true, false, C, F, (int)NT, 1.0f, V + e * C, P * C, dM + e * F,
+                             P * F, 0.0f, dU + e * F, P * F);
+            }
             else if (dx)
                 lam_gemm(false, true, (int)NT, C, F, 1.0f, dM + e * F, P * F,
                          U + e * F, P * F, 0.0f, dV + e * C, P * C);
@@ -441,5 +443,5 @@ void lam_winograd_backward(const lam_window *g, int m, int F, const float *kerne
             for (int n = 0; n < g->N; n++) input_adjoint_image(m, g, dV, NT, dx, n);
         }
     }
-    kernel_map(m, true, dU, C, F, dkernel);
+    if (dkernel) kernel_map(m, true, dU, C, F, dkernel);
 }

@@ -227,8 +227,10 @@ static void conv_backward_im2col(lam_node *n, const lam_ctx *c, const float *x,
     const int F = n->spec.units, K = g.KH * g.KW * g.C, M = batch * g.OH * g.OW;
     lam_node_activate_backward(n, y, dy, batch, F);
     /* dW (K, F) = cols^T . dz;  db = sum dz;  dcols = dz . W^T -> col2im */
-    lam_gemm(true, false, K, F, M, 1.0f, n->saved, K, dy, F, 0.0f, c->grads, F);
-    if (n->spec.use_bias) lam_bias_grad(dy, M, F, c->grads + (int64_t)K * F);
+    if (c->param_grads) {
+        lam_gemm(true, false, K, F, M, 1.0f, n->saved, K, dy, F, 0.0f, c->grads, F);
+        if (n->spec.use_bias) lam_bias_grad(dy, M, F, c->grads + (int64_t)K * F);
+    }
     if (dx) {
         lam_gemm(false, true, M, K, F, 1.0f, dy, F, c->params, F, 0.0f, c->scratch, K);
         lam_col2im(&g, c->scratch, dx);
@@ -284,8 +286,9 @@ static void conv_backward_winograd(lam_node *n, const lam_ctx *c, const float *x
     lam_window g = conv_window(n, batch);
     const int F = n->spec.units;
     lam_node_activate_backward(n, y, dy, batch, F);
-    lam_winograd_backward(&g, winograd_tile(n), F, c->params, n->saved, dy, c->grads, dx, c->scratch);
-    if (n->spec.use_bias)
+    lam_winograd_backward(&g, winograd_tile(n), F, c->params, n->saved, dy,
+                          c->param_grads ? c->grads : NULL, dx, c->scratch);
+    if (n->spec.use_bias && c->param_grads)
         lam_bias_grad(dy, (int64_t)batch * g.OH * g.OW, F, c->grads + (int64_t)9 * g.C * F);
 }
 
@@ -308,7 +311,9 @@ static void conv_backward_direct(lam_node *n, const lam_ctx *c, const float *x, 
     /* Without dx, ReLU's backward is folded into the weight-gradient loop. */
     const bool mask = !dx && !n->grad_is_preact && n->spec.activation == LAM_ACT_RELU;
     if (!mask) lam_node_activate_backward(n, y, dy, batch, F);
-    lam_conv_direct_backward_weights(&g, F, x, dy, mask ? y : NULL, c->grads, dbias, c->scratch);
+    if (c->param_grads)
+        lam_conv_direct_backward_weights(&g, F, x, dy, mask ? y : NULL, c->grads, dbias,
+                                         c->scratch);
     if (dx) {
         lam_gemm(false, true, batch * g.OH * g.OW, K, F, 1.0f, dy, F, c->params, F, 0.0f,
                  c->scratch, K);

@@ -45,8 +45,10 @@ static void dense_backward(lam_node *n, const lam_ctx *c, const float *const *xs
     const int rows = (int)((int64_t)batch * n->in[0].size / in);
     lam_node_activate_backward(n, y, dy, batch, units);
     /* dW = x^T . dz;  db = sum dz;  dx = dz . W^T */
-    lam_gemm(true, false, in, units, rows, 1.0f, x, in, dy, units, 0.0f, c->grads, units);
-    if (n->spec.use_bias) lam_bias_grad(dy, rows, units, c->grads + (int64_t)in * units);
+    if (c->param_grads) {
+        lam_gemm(true, false, in, units, rows, 1.0f, x, in, dy, units, 0.0f, c->grads, units);
+        if (n->spec.use_bias) lam_bias_grad(dy, rows, units, c->grads + (int64_t)in * units);
+    }
     if (dx) lam_gemm(false, true, rows, in, units, 1.0f, dy, units, c->params, units, 0.0f, dx, in);
 }
 

@@ -103,6 +103,8 @@ typedef struct lam_node {
 typedef struct lam_ctx {
     const float *params;  /* this node's slice of the parameter buffer */
     float *grads;         /* this node's slice of the gradient buffer */
+    bool param_grads;     /* backward: false when only input gradients are wanted
+                           * (lam_backward_inputs); an op may then leave grads unwritten */
     float *state;         /* its non-trainable weights (updated in training) */
     float *scratch;       /* model-wide workspace, op->scratch() floats */
     bool training;        /* dropout on, batch statistics (LAM_MODE_TRAIN) */
