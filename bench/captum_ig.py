@@ -90,32 +90,29 @@ def main():
     _, _, xte, _ = load_fashion(1)
     x = torch.from_numpy(xte[:args.images].reshape(-1, 1, 28, 28).copy())
 
-    lamina_s, lamina_runs = [], []
-    for _ in range(args.repeats):
-        rows = run_lamina(args)
-        lamina_runs.append(rows)
-        lamina_s += [r["seconds"] for r in rows]
-    rows = lamina_runs[0]
+    ig = IntegratedGradients(model)
     with torch.no_grad():
         logits = model(x).numpy()
+    # lamina and Captum alternate, repeat by repeat, so that both see the same machine.
+    lamina_s, captum_s, rows, sums = [], [], None, []
+    for rep in range(args.repeats):
+        run = run_lamina(args)
+        lamina_s += [r["seconds"] for r in run]
+        rows = rows or run
+        for i, r in enumerate(rows):
+            xi = x[i:i + 1]
+            t0 = time.perf_counter()
+            attr, _ = ig.attribute(xi, baselines=torch.zeros_like(xi), target=r["class"],
+                                   n_steps=args.steps, method="gausslegendre",
+                                   internal_batch_size=args.steps,
+                                   return_convergence_delta=True)
+            captum_s.append(time.perf_counter() - t0)
+            if rep == 0:
+                sums.append(float(attr.sum()))
     score_err = max(abs(float(logits[i, r["class"]]) - r["score"]) / max(1.0, abs(r["score"]))
                     for i, r in enumerate(rows))
     if score_err > 1e-4:
         sys.exit(f"the PyTorch rebuild disagrees with lamina's logits (relative {score_err:.2e})")
-
-    ig = IntegratedGradients(model)
-    captum_s, sums = [], []
-    for rep in range(args.repeats):
-        for i, r in enumerate(rows):
-            xi = x[i:i + 1]
-            t0 = time.perf_counter()
-            attr, delta = ig.attribute(xi, baselines=torch.zeros_like(xi), target=r["class"],
-                                       n_steps=args.steps, method="gausslegendre",
-                                       internal_batch_size=args.steps,
-                                       return_convergence_delta=True)
-            captum_s.append(time.perf_counter() - t0)
-            if rep == 0:
-                sums.append(float(attr.sum()))
     sum_err = max(abs(s - r["attribution_sum"]) / max(1e-6, abs(r["score"] - r["baseline_score"]))
                   for s, r in zip(sums, rows))
     lam_ms = 1e3 * statistics.median(lamina_s)
