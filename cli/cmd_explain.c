@@ -46,7 +46,8 @@ static const char USAGE[] =
     "  --data SOURCE       explain samples of a data source's test split (see `lamina --help`)\n"
     "  --index I           the first sample explained (default 0)\n"
     "  --count N           samples explained (default 1; shap/permutation: all, or --limit)\n"
-    "  --limit N           shap/permutation/impurity: the first N test samples only\n"
+    "  --limit N           shap/permutation/impurity: the first N test samples only (the\n"
+    "                      source's test split, else its last fifth)\n"
     "  --repeats N         permutation: shuffles per feature (default 5)\n"
     "  --labels L          class names: fashion-mnist, or a file with one name per line\n"
     "  --out FILE.png      a picture: the input and one heatmap per method (with several\n"
@@ -435,34 +436,6 @@ static lam_status predict_ranked(void *model, const float *x, int64_t n, int64_t
     return st;
 }
 
-/* Feature names: "pixel (r, c)" for images, else "x[i]". */
-static char **feature_names(const lam_dataset *ds, int64_t d)
-{
-    char **names = calloc((size_t)d, sizeof(char *));
-    if (!names) return NULL;
-    int64_t shape[4];
-    int rank = lam_dataset_shape(ds, shape);
-    for (int64_t i = 0; i < d; i++) {
-        char buf[64];
-        if (rank >= 2 && shape[0] * shape[1] == d)
-            snprintf(buf, sizeof buf, "pixel (%lld, %lld)", (long long)(i / shape[1]),
-                     (long long)(i % shape[1]));
-        else snprintf(buf, sizeof buf, "x[%lld]", (long long)i);
-        if (!(names[i] = strdup(buf))) {
-            for (int64_t j = 0; j < i; j++) free(names[j]);
-            free(names);
-            return NULL;
-        }
-    }
-    return names;
-}
-
-static void free_names(char **names, int64_t d)
-{
-    for (int64_t i = 0; names && i < d; i++) free(names[i]);
-    free(names);
-}
-
 /* Prints (or JSON) the top features of one importance vector and draws bars. */
 static int report_importances(const explain_args *a, const char *method, char **names,
                               const double *value, const double *err, int64_t d,
@@ -495,9 +468,12 @@ static int report_importances(const explain_args *a, const char *method, char **
         cli_json_print(o);
     } else {
         if (isfinite(baseline)) printf("%s: baseline accuracy %.4f\n", method, baseline);
-        printf("%-24s %12s%s\n", "feature", "importance", err ? "          std" : "");
+        int width = 8;
+        for (int64_t k = 0; k < top; k++)
+            if ((int)strlen(names[order[k]]) > width) width = (int)strlen(names[order[k]]);
+        printf("%-*s %12s%s\n", width, "feature", method, err ? "          std" : "");
         for (int64_t k = 0; k < top; k++) {
-            printf("%-24s %12.6f", names[order[k]], value[order[k]]);
+            printf("%-*s %12.6f", width, names[order[k]], value[order[k]]);
             if (err) printf(" %12.6f", err[order[k]]);
             printf("\n");
         }
@@ -590,35 +566,31 @@ static int explain_over_data(const explain_args *a, ranked_model *rm, const char
                              .model = rm->deep, .max_len = a->max_len};
     lam_dataset *train = NULL, *test = NULL;
     if (cli_load_data(a->data, &dopt, &train, &test) != CLI_OK) return CLI_FAIL;
-    lam_dataset *ds = test ? test : train;
-    int rc = CLI_OK;
-    if (a->limit > 0 && a->limit < lam_dataset_count(ds) && lam_dataset_truncate(ds, a->limit))
-        rc = cli_lib_error();
-    if (rc == CLI_OK && rm->deep) rc = cli_fit_data_to_model(rm->deep, ds, a->data);
-    const int64_t n = lam_dataset_count(ds), d = lam_dataset_sample_size(ds);
+    /* The source's test split, or its last fifth as `select` and `surrogate` hold out. */
+    if (cli_hold_out(a->data, 0, a->limit, &train, &test) != CLI_OK) return CLI_FAIL;
+    int rc = rm->deep ? cli_fit_data_to_model(rm->deep, test, a->data) : CLI_OK;
+    const int64_t d = lam_dataset_sample_size(test), n = lam_dataset_count(test);
     const int64_t want = rm->deep ? lam_model_input_size(rm->deep)
                          : rm->tree ? lam_tree_num_features(rm->tree)
                                     : lam_forest_num_features(rm->forest);
     if (rc == CLI_OK && d != want)
         rc = cli_error("%s: samples have %lld features, %s expects %lld", a->data, (long long)d,
                        model_path, (long long)want);
-    float *x = rc == CLI_OK ? malloc(sizeof(float) * (size_t)(n * d)) : NULL;
-    int32_t *y = rc == CLI_OK ? malloc(sizeof(int32_t) * (size_t)n) : NULL;
-    int64_t *idx = rc == CLI_OK ? malloc(sizeof(int64_t) * (size_t)n) : NULL;
-    char **names = rc == CLI_OK ? feature_names(ds, d) : NULL;
+    float *x = NULL;
+    int32_t *y = NULL;
+    char **names = NULL;
+    if (rc == CLI_OK) rc = cli_flat_rows(test, &x, &y);
+    if (rc == CLI_OK && !(names = cli_feature_names(a->data, &dopt, test)))
+        rc = cli_error("out of memory");
     if (rc == CLI_OK && rm->deep) {
         rm->probs = malloc(sizeof(float) * (size_t)(n * lam_model_output_size(rm->deep)));
         rm->nprobs = n;
+        if (!rm->probs) rc = cli_error("out of memory");
     }
-    if (rc == CLI_OK && (!x || !y || !idx || !names || (rm->deep && !rm->probs)))
-        rc = cli_error("out of memory");
-    for (int64_t i = 0; rc == CLI_OK && i < n; i++) idx[i] = i;
-    if (rc == CLI_OK && lam_dataset_gather(ds, idx, n, x, y, NULL) != LAM_OK) rc = cli_lib_error();
     if (rc == CLI_OK) rc = importances(a, rm, a->methods, x, y, n, d, names);
-    free_names(names, d);
+    cli_names_free(names, d);
     free(x);
     free(y);
-    free(idx);
     lam_dataset_free(train);
     lam_dataset_free(test);
     return rc;

@@ -44,6 +44,8 @@ static const char USAGE[] =
     "  --keep K          with --out: keep the top K features instead of the best k\n"
     "  --plot FILE.png   draw test accuracy against k; when it cannot be drawn the error is\n"
     "                    printed after everything else is done, and the exit status is 1\n"
+    "  --save-model FILE save the model fitted on every feature (a tree or forest file that\n"
+    "                    `lamina explain FILE --method shap` reads)\n"
     "  --trees N         forest size (default 100)\n"
     "  --repeats N       permutation: shuffles per feature (default 5)\n"
     "  --rank-limit N    shap, permutation: rank on the first N test rows (default 200;\n"
@@ -60,7 +62,7 @@ static const char USAGE[] =
 #define TOP_SHOWN 20
 
 typedef struct select_args {
-    const char *data, *rank, *model, *k, *out, *plot, *label_column;
+    const char *data, *rank, *model, *k, *out, *plot, *save_model, *label_column;
     long keep, trees, repeats, rank_limit, limit, test_limit, seed, threads;
     bool json, no_header;
 } select_args;
@@ -557,6 +559,9 @@ static int run(const select_args *a, rank_method method, long *ks, int nk)
     r.rows = a->rank_limit > 0 && a->rank_limit < s.nte ? a->rank_limit : s.nte;
     if (!a->json && rc == CLI_OK) fprintf(stderr, "ranking by %s...\n", RANK_NAMES[method]);
     if (rc == CLI_OK) rc = score_features(a, method, &m, &s, r.rows, score);
+    if (rc == CLI_OK && a->save_model &&
+        (m.tree ? lam_tree_save(m.tree, a->save_model) : lam_forest_save(m.forest, a->save_model)))
+        rc = cli_lib_error();
     fitted_free(&m);
     if (rc == CLI_OK) {
         for (int64_t j = 0; j < s.d; j++) order[j] = j;
@@ -611,6 +616,7 @@ int cmd_select(int argc, char **argv)
         {"--out", OPT_STR, &a.out, NULL},
         {"--keep", OPT_INT, &a.keep, NULL},
         {"--plot", OPT_STR, &a.plot, NULL},
+        {"--save-model", OPT_STR, &a.save_model, NULL},
         {"--trees", OPT_INT, &a.trees, NULL},
         {"--repeats", OPT_INT, &a.repeats, NULL},
         {"--rank-limit", OPT_INT, &a.rank_limit, NULL},

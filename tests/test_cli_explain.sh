@@ -74,10 +74,23 @@ expect_rc 0 explain "$tmp/m.safetensors" --method permutation --data "$tmp/img.c
     --limit 200 --repeats 2 --json
 top=$(sed -n 's/.*"features":\[{"name":"\([^"]*\)".*/\1/p' "$tmp/out")
 case "$top" in
-    "pixel (0, 0)" | "pixel (0, 1)" | "pixel (1, 0)" | "pixel (1, 1)") ;;
+    p0 | p1 | p6 | p7) ;;
     *) fail "permutation ranks \"$top\" first, expected a pixel of the top-left block" ;;
 esac
 ok "permutation importance ranks $top first"
+
+# --- a forest saved by select, explained by SHAP --------------------------------
+"$L" select --data "$tmp/img.csv" --trees 20 --k all --save-model "$tmp/forest.safetensors" \
+    --json >/dev/null 2>&1 || fail "select --save-model"
+expect_rc 0 explain "$tmp/forest.safetensors" --method shap --data "$tmp/img.csv" --json
+top=$(sed -n 's/.*"features":\[{"name":"\([^"]*\)".*/\1/p' "$tmp/out")
+case "$top" in
+    p0 | p1 | p6 | p7) ;;
+    *) fail "mean |SHAP| ranks \"$top\" first, expected a pixel of the top-left block" ;;
+esac
+expect_rc 1 explain "$tmp/forest.safetensors" "$tmp/bright.pgm" --method ig
+grep -q "shap, permutation or impurity" "$tmp/err" || fail "ig on a forest: $(cat "$tmp/err")"
+ok "a forest from select --save-model: mean |SHAP| ranks $top first"
 
 # --- pictures ------------------------------------------------------------------
 set +e
