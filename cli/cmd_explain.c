@@ -526,18 +526,24 @@ static int importances(const explain_args *a, ranked_model *rm, const char *meth
         quiet.out = NULL; /* the beeswarm, not bars */
         if (rc == CLI_OK) rc = report_importances(&quiet, "mean |SHAP|", names, value, NULL, d,
                                                   NAN);
-        /* The beeswarm of the class most samples are predicted as is what shap shows
-         * for one output; here the SHAP of each sample's predicted class. */
+        /* The beeswarm shows one class's SHAP values (--class K), as shap's does for one
+         * output; without --class, each sample's predicted class. */
         double *own = rc == CLI_OK && out ? malloc(sizeof(double) * (size_t)(n * d)) : NULL;
         int32_t *pred = own ? malloc(sizeof(int32_t) * (size_t)n) : NULL;
         if (rc == CLI_OK && out && (!own || !pred)) rc = cli_error("out of memory");
         if (rc == CLI_OK && out && predict_ranked(rm, x, n, d, pred) != LAM_OK)
             rc = cli_lib_error();
-        for (int64_t i = 0; rc == CLI_OK && out && i < n; i++)
-            for (int64_t f = 0; f < d; f++) own[i * d + f] = phi[(i * d + f) * k + pred[i]];
+        if (rc == CLI_OK && a->target_seen && a->target >= k)
+            rc = cli_error("--class %ld is out of range: the model has %d classes", a->target, k);
+        for (int64_t i = 0; rc == CLI_OK && out && i < n; i++) {
+            const int32_t c = a->target_seen ? (int32_t)a->target : pred[i];
+            for (int64_t f = 0; f < d; f++) own[i * d + f] = phi[(i * d + f) * k + c];
+        }
+        char title[64];
+        if (a->target_seen) snprintf(title, sizeof title, "SHAP values of class %ld", a->target);
+        else snprintf(title, sizeof title, "SHAP values of each sample's predicted class");
         if (rc == CLI_OK && out &&
-            lam_plot_beeswarm(out, "SHAP values of the predicted class",
-                              (const char *const *)names, own, x, n, d, 20) != LAM_OK)
+            lam_plot_beeswarm(out, title, (const char *const *)names, own, x, n, d, 20) != LAM_OK)
             rc = cli_lib_error();
         free(own);
         free(pred);
