@@ -13,6 +13,7 @@
 static const char USAGE[] =
     "usage: lamina explain MODEL (IMAGE.png | IMAGE.pgm | ARRAY.npy)... [options]\n"
     "       lamina explain MODEL --data SOURCE [--index I] [--count N] [options]\n"
+    "       lamina explain MODEL --text \"TEXT\" [options]   (a text classifier)\n"
     "\n"
     "Attributions of a deep model's score for each input: which input values raised or\n"
     "lowered the score of a class (by default the predicted one). Methods (--method, comma-\n"
@@ -44,6 +45,8 @@ static const char USAGE[] =
     "  --stride R[xC]      occlusion: default 2x2\n"
     "  --fill V            occlusion: covering value (default 0)\n"
     "  --data SOURCE       explain samples of a data source's test split (see `lamina --help`)\n"
+    "  --text TEXT         explain TEXT with a text classifier trained on textcls:DIR (its\n"
+    "                      tokenizer, its input length); attributions per token\n"
     "  --index I           the first sample explained (default 0)\n"
     "  --count N           samples explained (default 1; shap/permutation: all, or --limit)\n"
     "  --limit N           shap/permutation/impurity: the first N test samples only (the\n"
@@ -52,7 +55,8 @@ static const char USAGE[] =
     "  --labels L          class names: fashion-mnist, or a file with one name per line\n"
     "  --out FILE.png      a picture: the input and one heatmap per method (with several\n"
     "                      inputs, FILE-1.png, FILE-2.png, ...); importances as bars, SHAP\n"
-    "                      as a beeswarm\n"
+    "                      as a beeswarm; for text, the tokens coloured by attribution\n"
+    "                      (FILE.html or FILE.png; FILE-METHOD.* for several methods)\n"
     "  --batch-size N      samples per forward pass (default 64)\n"
     "  --seed N            noise baseline and smoothgrad draws, shuffles (default 0)\n"
     "  --threads N         0 = all cores (default)\n"
@@ -65,7 +69,7 @@ static const char USAGE[] =
 
 typedef struct explain_args {
     const char *methods, *score, *quadrature, *baseline, *layer, *window, *stride, *data;
-    const char *labels, *out, *label_column;
+    const char *labels, *out, *label_column, *text;
     long target, steps, samples, batch, seed, threads, index, count, limit, repeats, max_len;
     double noise_level, fill;
     bool exact, json, no_header, target_seen, count_seen;
@@ -238,13 +242,66 @@ static void map_to_grid(const lam_attribution *r, int h, int w, int c, float *gr
     }
 }
 
+/* A text classifier's tokens (ids shifted by one, 0 = padding, as textcls:DIR
+ * makes them) coloured by their attributions: one picture per method. */
+static int draw_tokens(lam_model *m, const char *title, const sample *s,
+                       const lam_attribution *r, int nmethods, const char *path)
+{
+    lam_tokenizer *tok = NULL;
+    if (lam_model_tokenizer(m, &tok) != LAM_OK) return cli_lib_error();
+    const int64_t T = r[0].positions;
+    char **tokens = calloc((size_t)T, sizeof(char *));
+    float *values = malloc(sizeof(float) * (size_t)T);
+    int rc = tokens && values ? CLI_OK : cli_error("out of memory");
+    int64_t n = 0;
+    for (int64_t t = 0; rc == CLI_OK && t < T; t++) {
+        const int32_t id = (int32_t)s->x[t] - 1;
+        const char *bytes;
+        size_t len;
+        if (id < 0) continue; /* padding */
+        if (lam_tokenizer_decode_token(tok, id, &bytes, &len) != LAM_OK) rc = cli_lib_error();
+        else if (!(tokens[n] = strndup(bytes, len))) rc = cli_error("out of memory");
+        else n++;
+    }
+    for (int k = 0; rc == CLI_OK && k < nmethods; k++) {
+        int64_t kept = 0;
+        for (int64_t t = 0; t < T; t++)
+            if (s->x[t] >= 1) values[kept++] = r[k].per_position[t];
+        char file[4300];
+        if (nmethods == 1) snprintf(file, sizeof file, "%s", path);
+        else {
+            const char *dot = strrchr(path, '.');
+            int stem = dot ? (int)(dot - path) : (int)strlen(path);
+            snprintf(file, sizeof file, "%.*s-%s%s", stem, path,
+                     lam_explain_method_name(r[k].method), dot ? dot : "");
+        }
+        if (lam_plot_tokens(file, title, (const char *const *)tokens, values, n) != LAM_OK)
+            rc = cli_lib_error();
+    }
+    for (int64_t i = 0; tokens && i < n; i++) free(tokens[i]);
+    free(tokens);
+    free(values);
+    lam_tokenizer_free(tok);
+    return rc;
+}
+
 static int draw(const cli_labels *lb, lam_model *m, const sample *s,
                 const lam_attribution *r, int nmethods, const char *path)
 {
     int h, w, c;
+    char title[512];
+    const char *label = cli_label(lb, r[0].target);
+    int n = snprintf(title, sizeof title, "%s: class %d%s%s", s->name, r[0].target,
+                     label ? " " : "", label ? label : "");
+    if (isfinite(r[0].probability) && n > 0 && (size_t)n < sizeof title)
+        snprintf(title + n, sizeof title - (size_t)n, ", p = %.3f", r[0].probability);
+    if (r[0].per_position && lam_model_input_shape(m, (int64_t[4]){0}) == 1 &&
+        lam_model_metadata(m, LAM_TOKENIZER_METADATA_KEY))
+        return draw_tokens(m, title, s, r, nmethods, path);
     if (!image_dims(m, &h, &w, &c))
-        return cli_error("%s: --out draws image inputs (rank 2 or 3 with 1 or 3 channels); "
-                         "use --json for the values of other inputs", path);
+        return cli_error("%s: --out draws images (rank 2 or 3 with 1 or 3 channels) and the "
+                         "tokens of text classifiers; use --json for the values of other "
+                         "inputs", path);
     float *grids = malloc(sizeof(float) * (size_t)(nmethods * h * w));
     if (!grids) return cli_error("out of memory");
     const float *maps[LAM_EXPLAIN_METHOD_COUNT];
@@ -258,12 +315,6 @@ static int draw(const cli_labels *lb, lam_model *m, const sample *s,
         else snprintf(tbuf[k], sizeof tbuf[k], "%s", lam_explain_method_name(r[k].method));
         titles[k] = tbuf[k];
     }
-    char title[512];
-    const char *label = cli_label(lb, r[0].target);
-    int n = snprintf(title, sizeof title, "%s: class %d%s%s", s->name, r[0].target,
-                     label ? " " : "", label ? label : "");
-    if (isfinite(r[0].probability) && n > 0 && (size_t)n < sizeof title)
-        snprintf(title + n, sizeof title - (size_t)n, ", p = %.3f", r[0].probability);
     lam_status st = lam_plot_attributions(path, title, s->x, h, w, c, maps, titles, nmethods);
     free(grids);
     return st == LAM_OK ? CLI_OK : cli_lib_error();
@@ -344,6 +395,24 @@ static int collect_samples(const explain_args *a, lam_model *m, const char *cons
         if (cli_read_inputs(m, files[i], &x, &n) != CLI_OK) return CLI_FAIL;
         if (add_samples(ss, files[i], x, n, size, NULL, 0) != CLI_OK) return CLI_FAIL;
     }
+    if (a->text) {
+        /* As textcls:DIR makes samples: the first T token ids, each + 1, padded with 0. */
+        lam_tokenizer *tok = NULL;
+        int32_t *ids = NULL;
+        int64_t nids = 0;
+        if (lam_model_tokenizer(m, &tok) != LAM_OK) return cli_lib_error();
+        lam_status st = lam_tokenizer_encode(tok, a->text, strlen(a->text), &ids, &nids);
+        lam_tokenizer_free(tok);
+        if (st != LAM_OK) return cli_lib_error();
+        float *x = calloc((size_t)size, sizeof(float));
+        if (!x) {
+            free(ids);
+            return cli_error("out of memory");
+        }
+        for (int64_t t = 0; t < nids && t < size; t++) x[t] = (float)ids[t] + 1.0f;
+        free(ids);
+        if (add_samples(ss, "text", x, 1, size, NULL, 0) != CLI_OK) return CLI_FAIL;
+    }
     if (!a->data) return CLI_OK;
     cli_data_options dopt = {.label_column = a->label_column, .no_header = a->no_header,
                              .model = m, .max_len = a->max_len};
@@ -376,8 +445,8 @@ static int explain_deep(const explain_args *a, lam_model *m, const char *const *
     int nmethods;
     int rc = parse_methods(a->methods, methods, &nmethods);
     if (rc) return rc;
-    if (nfiles == 0 && !a->data)
-        return cli_usage_error("explain", "give input files or --data SOURCE");
+    if (nfiles == 0 && !a->data && !a->text)
+        return cli_usage_error("explain", "give input files, --data SOURCE or --text TEXT");
     if (lam_model_num_inputs(m) != 1)
         return cli_error("%s: explain takes single-input models; this one has %d inputs",
                          lam_model_name(m), lam_model_num_inputs(m));
@@ -622,6 +691,7 @@ int cmd_explain(int argc, char **argv)
         {"--stride", OPT_STR, &a.stride, NULL},
         {"--fill", OPT_FLOAT, &a.fill, NULL},
         {"--data", OPT_STR, &a.data, NULL},
+        {"--text", OPT_STR, &a.text, NULL},
         {"--index", OPT_INT, &a.index, NULL},
         {"--count", OPT_INT, &a.count, &a.count_seen},
         {"--limit", OPT_INT, &a.limit, NULL},

@@ -87,3 +87,25 @@ out_has '"samples":120'
 expect_rc 1 evaluate "$tmp/t.safetensors" --data "textcls:$d"
 err_has "class 2 is \"rare\" here but \"xy\" in model"
 ok "train and evaluate with --min-class-samples; other classes are refused"
+
+# Attributions per token: the tokens of --text coloured by IG, as HTML (escaping is
+# test_plot's); a character outside the tokenizer's vocabulary is refused by name.
+expect_rc 1 explain "$tmp/t.safetensors" --text "mn <b>"
+err_has "U+003C"
+expect_rc 0 explain "$tmp/t.safetensors" --text "mn nm ab" --method ig,gradxinput --json
+out_has '"method":"ig"'
+ntok=$(sed -n 's/.*"per_position":\[\([^]]*\)\].*/\1/p' "$tmp/out" | head -n 1 | tr ',' '\n' | grep -c .)
+set +e
+"$L" explain "$tmp/t.safetensors" --text "mn nm ab" --method ig --out "$tmp/tok.html" \
+    >"$tmp/out" 2>"$tmp/err"
+rc=$?
+set -e
+if grep -q "without cairo" "$tmp/err"; then
+    echo "skip - token pictures: lamina was built without cairo"
+else
+    [ "$rc" -eq 0 ] || { cat "$tmp/err" >&2; fail "explain --text --out"; }
+    spans=$(grep -o "<span" "$tmp/tok.html" | grep -c .)
+    [ "$spans" -eq 8 ] || fail "\"mn nm ab\" is 8 characters: $spans spans in the HTML"
+    [ "$ntok" -ge 8 ] || fail "per_position has $ntok values, the input length is at least 8"
+    ok "explain --text: IG per token, drawn as HTML ($spans tokens)"
+fi
