@@ -1021,5 +1021,6 @@ lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
 
 #include "lamina_classic.h"
 #include "lamina_explain.h"
+#include "lamina_privacy.h"
 
 #endif
