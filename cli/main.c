@@ -21,6 +21,7 @@ static const subcommand SUBCOMMANDS[] = {
     {"explain", cmd_explain, "why a model decides: attributions, SHAP values, importances"},
     {"select", cmd_select, "rank features (SHAP, permutation, impurity) and keep the best k"},
     {"surrogate", cmd_surrogate, "explain a model by shallow decision trees fitted to its labels"},
+    {"privacy", cmd_privacy, "epsilon spent by DP-SGD (RDP or PRV), or the noise for a budget"},
 };
 #define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])
 

@@ -191,6 +191,8 @@ static void test_noise_calibration(void)
     for (int r = 0; r < rows; r++) {
         double *x = tab + r * 16, s, eps;
         lam_accountant_kind kind = x[0] == 0 ? LAM_ACCOUNTANT_RDP : LAM_ACCOUNTANT_PRV;
+        /* PRV at 2000 steps is test_opacus_published's case already (3 s of bisection). */
+        if (kind == LAM_ACCOUNTANT_PRV && x[4] >= 2000) continue;
         CHECK_OK(lam_privacy_noise_multiplier(kind, x[1], x[2], x[3], (int64_t)x[4], 0.01, &s));
         CHECK_OK(lam_privacy_epsilon(kind, s, x[3], (int64_t)x[4], x[2], &eps, NULL));
         /* Within tolerance below the target, never above it. */
@@ -217,8 +219,13 @@ static void test_prv_grid(void)
     int rows = read_table("prv_grid", tab, cols, MAXR, 16);
     CHECK(rows > 100, "%d prv_grid rows", rows);
     double worst = 0, worst_est = 0;
+    int tested = 0;
     for (int r = 0; r < rows; r++) {
         double *x = tab + r * 16;
+        /* The 26 cases above 2^18 points (up to 2^21) take 0.2-2 s each; they passed with the
+         * same bound when the fixture was made and are left out to keep the test fast. */
+        if (x[7] > (1 << 18)) continue;
+        tested++;
         lam_privacy_steps run = {x[0], x[1], (int64_t)x[2]};
         lam_prv_result res;
         lam_status s = lam_prv_epsilon(&run, 1, x[3], 0.01, x[3] / 1000, &res);
@@ -234,8 +241,8 @@ static void test_prv_grid(void)
               x[2], x[3], res.eps_upper, x[6]);
         CHECK(fabs(res.eps_lower - x[4]) <= 1e-3, "eps_lower %.9g vs %.9g", res.eps_lower, x[4]);
     }
-    printf("prv grid: %d values, worst |eps_upper - Opacus| %.2e, estimate %.2e\n", rows, worst,
-           worst_est);
+    printf("prv grid: %d of %d values, worst |eps_upper - Opacus| %.2e, estimate %.2e\n", tested,
+           rows, worst, worst_est);
 
     rows = read_table("prv_hetero", tab, cols, MAXR, 16);
     CHECK(rows == 2, "%d prv_hetero rows", rows);
@@ -358,20 +365,34 @@ static void time_one(void)
            (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6);
 }
 
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+#define TIMED(f)                                                   \
+    do {                                                           \
+        double t0_ = now();                                        \
+        f();                                                       \
+        printf("  (%s: %.2f s)\n", #f, now() - t0_);               \
+    } while (0)
+
 int main(void)
 {
     if (!load_fixture()) {
         fprintf(stderr, "fixtures/accountant/accountant.json: cannot read\n");
         return 1;
     }
-    test_fft();
-    test_bad_arguments();
-    test_rdp_orders();
-    test_rdp_grid();
-    test_opacus_published();
-    test_noise_calibration();
-    time_one();
-    test_prv_grid();
+    TIMED(test_fft);
+    TIMED(test_bad_arguments);
+    TIMED(test_rdp_orders);
+    TIMED(test_rdp_grid);
+    TIMED(test_opacus_published);
+    TIMED(test_noise_calibration);
+    TIMED(time_one);
+    TIMED(test_prv_grid);
     free(fixture_text);
     return test_summary("test_accountant");
 }
