@@ -58,6 +58,10 @@ fi
 # captum.attr.
 "$venv/bin/python" -m pip install -q matplotlib
 "$venv/bin/python" -m pip install -q --no-deps captum
+# Opacus (tests/make_accountant_fixtures.py: the privacy accountants' reference) without its
+# dependencies, for the same reason: it asks for torch >= 2. Only its accountants are used
+# (pure NumPy/SciPy); the rest of the package does not import on torch 1.13.
+"$venv/bin/python" -m pip install -q --no-deps "opacus==1.6.0"
 "$venv/bin/python" - <<'EOF'
 import numpy, torch, tensorflow as tf, keras
 print(f"numpy {numpy.__version__}, torch {torch.__version__}, tensorflow {tf.__version__}, keras {keras.__version__}")
