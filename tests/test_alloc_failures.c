@@ -451,8 +451,31 @@ static lam_status path_explain_trees(void)
     return s;
 }
 
+/* Privacy accounting: a PRV epsilon (its discretised distributions and FFT
+ * buffers), an incremental RDP accountant whose history grows, its restore. */
+static const char PRIVACY_PATH[] = "privacy";
+
+static lam_status path_privacy(void)
+{
+    double eps, order;
+    lam_privacy_accountant *acc = NULL, *back = NULL;
+    const lam_privacy_steps *runs = NULL;
+    lam_status s = lam_privacy_epsilon(LAM_ACCOUNTANT_PRV, 1.0, 0.1, 10, 1e-5, &eps, &order);
+    if (s == LAM_OK) s = lam_privacy_accountant_create(LAM_ACCOUNTANT_RDP, &acc);
+    for (int k = 0; k < 6 && s == LAM_OK; k++)
+        s = lam_privacy_accountant_step(acc, 1.0 + 0.1 * k, 0.01, 5);
+    if (s == LAM_OK) s = lam_privacy_accountant_epsilon(acc, 1e-5, &eps);
+    size_t n = s == LAM_OK ? lam_privacy_accountant_history(acc, &runs) : 0;
+    if (s == LAM_OK) s = lam_privacy_accountant_create(LAM_ACCOUNTANT_PRV, &back);
+    if (s == LAM_OK) s = lam_privacy_accountant_restore(back, runs, n);
+    if (s == LAM_OK) s = lam_privacy_accountant_epsilon(back, 1e-5, &eps);
+    lam_privacy_accountant_free(back);
+    lam_privacy_accountant_free(acc);
+    return s;
+}
+
 /* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH, EXPLAIN_PATH,
- * EXPLAIN_TREES_PATH: those paths. */
+ * EXPLAIN_TREES_PATH, PRIVACY_PATH: those paths. */
 static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
                            const char *ckpt_file, float *pred)
 {
@@ -460,6 +483,7 @@ static lam_status run_path(const char *spec, const lam_dataset *data, const char
     if (spec == GENERATE_PATH) return path_generate();
     if (spec == EXPLAIN_PATH) return path_explain();
     if (spec == EXPLAIN_TREES_PATH) return path_explain_trees();
+    if (spec == PRIVACY_PATH) return path_privacy();
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -608,6 +632,7 @@ int main(void)
     fail_each_allocation("explain", EXPLAIN_PATH, 2, (int64_t[]){4, 4});
     fail_each_plot_allocation();
     fail_each_allocation("explain_trees", EXPLAIN_TREES_PATH, 2, (int64_t[]){4, 4});
+    fail_each_allocation("privacy", PRIVACY_PATH, 2, (int64_t[]){4, 4});
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }
