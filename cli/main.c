@@ -21,6 +21,7 @@ static const subcommand SUBCOMMANDS[] = {
     {"explain", cmd_explain, "why a model decides: attributions, SHAP values, importances"},
     {"select", cmd_select, "rank features (SHAP, permutation, impurity) and keep the best k"},
     {"surrogate", cmd_surrogate, "explain a model by shallow decision trees fitted to its labels"},
+    {"keygen", cmd_keygen, "write a new key file for encrypted model files"},
 };
 #define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])
 
