@@ -46,6 +46,9 @@
 #define LLVMFuzzerTestOneInput fuzz_text_readers_one
 #include "../fuzz/fuzz_text_readers.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_encrypted_one
+#include "../fuzz/fuzz_encrypted.c"
+#undef LLVMFuzzerTestOneInput
 
 static const struct {
     const char *name;
@@ -57,6 +60,7 @@ static const struct {
     {"fuzz_tokenizer_json", fuzz_tokenizer_json_one},
     {"fuzz_tokenizer_encode", fuzz_tokenizer_encode_one},
     {"fuzz_text_readers", fuzz_text_readers_one},
+    {"fuzz_encrypted", fuzz_encrypted_one},
 };
 
 /* Each regression input (fuzz/regressions/<target>/<file>) and a substring
