@@ -108,6 +108,15 @@ int cli_open_model(const char *path, lam_model **out);
 lam_status cli_build_seed(lam_model *m, bool cnn, int64_t H, int64_t W, int classes);
 bool cli_is_spec(const char *path);
 
+/* ------------------------------------------------------------- key.c */
+
+/* The key for encrypted model files from LAMINA_KEY_FILE or LAMINA_KEY;
+ * *out is NULL when neither is set. An unreadable or malformed key, or both
+ * variables set, is an error. */
+int cli_env_key(lam_key **out);
+/* lam_model_save, or lam_model_save_encrypted when key is not NULL. */
+int cli_save_model(const lam_model *m, const char *path, const lam_key *key);
+
 /* ------------------------------------------------------- json_out.c */
 
 struct cJSON;
@@ -171,6 +180,7 @@ int cmd_explain(int argc, char **argv);
 int cmd_select(int argc, char **argv);
 int cmd_surrogate(int argc, char **argv);
 int cmd_privacy(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
 
 /* Fashion-MNIST class names, index 0..9. */
 extern const char *const cli_fashion_mnist_labels[10];

@@ -66,6 +66,10 @@ static const char USAGE[] =
     "                        --checkpoint-every steps, and on Ctrl-C\n"
     "  --checkpoint-every N  also save every N optimizer steps inside an epoch; resuming\n"
     "                        continues from the next batch, with the same sample order\n"
+    "  --encrypt             write --out, checkpoints and --save-best encrypted and\n"
+    "                        authenticated with the key in LAMINA_KEY_FILE (a key file, see\n"
+    "                        `lamina keygen`) or LAMINA_KEY (64 hex digits); a model read\n"
+    "                        from an encrypted file is always saved encrypted\n"
     "  --json                print one JSON object: history, test result, output file\n"
     "\n"
     "Callbacks (Keras's, run at the end of every epoch):\n"
@@ -88,7 +92,7 @@ typedef struct train_args {
     const char *lr_schedule, *exclude_wd;
     double validation_split, lr, beta1, beta2, epsilon, momentum, rho, initial_accumulator;
     double weight_decay, clipnorm, clipvalue, global_clipnorm;
-    bool nesterov, amsgrad, centered, json, no_header, no_shuffle;
+    bool nesterov, amsgrad, centered, json, no_header, no_shuffle, encrypt;
     /* Callbacks. */
     long early_stopping, reduce_lr, cooldown;
     double lr_factor, min_lr, min_delta;
@@ -147,6 +151,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--tokenizer", OPT_STR, &a->tokenizer, NULL},
         {"--no-shuffle", OPT_FLAG, &a->no_shuffle, NULL},
         {"--json", OPT_FLAG, &a->json, NULL},
+        {"--encrypt", OPT_FLAG, &a->encrypt, NULL},
         {"--checkpoint-every", OPT_INT, &a->checkpoint_every, NULL},
         {"--early-stopping", OPT_INT, &a->early_stopping, &a->seen_early_stopping},
         {"--restore-best-weights", OPT_FLAG, &a->restore_best, NULL},
@@ -182,6 +187,9 @@ static int parse_args(int argc, char **argv, train_args *a)
                                "--min-class-samples >= 0");
     if (a->restore_best && !a->seen_early_stopping)
         return cli_usage_error("train", "--restore-best-weights needs --early-stopping N");
+    if (a->encrypt && !a->out && !a->resume && !a->save_best)
+        return cli_usage_error("train", "--encrypt needs a file to write: --out, --resume or "
+                               "--save-best");
     if (a->csv_append && !a->csv_log)
         return cli_usage_error("train", "--csv-append needs --csv-log FILE");
     if (a->json && !a->seen_verbose) a->verbose = 0;
@@ -291,11 +299,34 @@ static void on_sigint(int sig)
     lam_request_stop(); /* lam_fit stops at the end of its step and checkpoints */
 }
 
+/* Where checkpoints go, and the key when they are encrypted. */
+typedef struct checkpoint_target {
+    const char *path;
+    const lam_key *key;
+} checkpoint_target;
+
 /* lam_fit's checkpoint hook: an atomic save, so a kill at any moment leaves
  * the previous checkpoint or the new one, never a mix. */
-static lam_status save_checkpoint(lam_model *m, void *path)
+static lam_status save_checkpoint(lam_model *m, void *user)
 {
-    return lam_model_save(m, (const char *)path);
+    const checkpoint_target *t = user;
+    return t->key ? lam_model_save_encrypted(m, t->path, t->key) : lam_model_save(m, t->path);
+}
+
+/* The key to write with: --encrypt asks for it, and a model read from an
+ * encrypted file is never written back in plaintext. NULL: write plaintext. */
+static int output_key(const train_args *a, lam_key **key)
+{
+    *key = NULL;
+    const char *in = a->resume ? a->resume : cli_is_spec(a->model) ? NULL : a->model;
+    bool encrypted_in = false;
+    if (in && lam_model_file_encrypted(in, &encrypted_in) != LAM_OK) return cli_lib_error();
+    if (!a->encrypt && !encrypted_in) return CLI_OK;
+    if (cli_env_key(key) != CLI_OK) return CLI_FAIL;
+    if (!*key)
+        return cli_error("--encrypt needs a key in the environment: LAMINA_KEY_FILE=KEYFILE "
+                         "(`lamina keygen KEYFILE` makes one) or LAMINA_KEY=64 hex digits");
+    return CLI_OK;
 }
 
 static cJSON *history_json(const lam_history *h, int initial_epoch)
@@ -319,7 +350,7 @@ static cJSON *history_json(const lam_history *h, int initial_epoch)
 }
 
 /* The callbacks the options ask for, in Keras's usual order; returns how many. */
-static int callbacks_from_args(const train_args *a, lam_callback *cb)
+static int callbacks_from_args(const train_args *a, const lam_key *key, lam_callback *cb)
 {
     int n = 0;
     if (a->terminate_on_nan) cb[n++] = lam_terminate_on_nan();
@@ -342,7 +373,8 @@ static int callbacks_from_args(const train_args *a, lam_callback *cb)
         n++;
     }
     if (a->save_best) {
-        cb[n] = lam_model_checkpoint(a->save_best);
+        cb[n] = key ? lam_model_checkpoint_encrypted(a->save_best, key)
+                    : lam_model_checkpoint(a->save_best);
         cb[n].save_best_only = true;
         cb[n].monitor = a->monitor;
         n++;
@@ -389,7 +421,7 @@ static void report(const train_args *a, const lam_history *h, int initial_epoch,
 }
 
 static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset *train,
-               lam_dataset *test)
+               lam_dataset *test, const lam_key *key)
 {
     lam_fit_options fo = lam_fit_defaults();
     fo.initial_epoch = initial_epoch;
@@ -409,16 +441,17 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
     fo.verbose = (int)a->verbose;
     fo.out = a->json ? stderr : stdout; /* stdout holds only the JSON object */
     const char *out = a->out ? a->out : a->resume;
+    checkpoint_target target = {out, key};
     if (out) {
         /* An unwritable path or a full disk shows now, not after the training. */
-        if (lam_model_save(m, out) != LAM_OK) return cli_lib_error();
+        if (cli_save_model(m, out, key) != CLI_OK) return CLI_FAIL;
         fo.checkpoint = save_checkpoint;
-        fo.checkpoint_user = (void *)out;
+        fo.checkpoint_user = &target;
         fo.checkpoint_every_steps = a->checkpoint_every;
     }
     lam_callback callbacks[5];
     fo.callbacks = callbacks;
-    fo.ncallbacks = callbacks_from_args(a, callbacks);
+    fo.ncallbacks = callbacks_from_args(a, key, callbacks);
     lam_history *h = NULL;
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);
@@ -452,9 +485,12 @@ int cmd_train(int argc, char **argv)
     lam_model *m = NULL;
     lam_dataset *train = NULL, *test = NULL;
     int initial_epoch = 0;
+    lam_key *key = NULL;
     rc = prepare_model(&a, &m, &initial_epoch);
+    if (rc == CLI_OK) rc = output_key(&a, &key);
     if (rc == CLI_OK) rc = load_data(&a, m, &train, &test);
-    if (rc == CLI_OK) rc = run(&a, m, initial_epoch, train, test);
+    if (rc == CLI_OK) rc = run(&a, m, initial_epoch, train, test, key);
+    lam_key_free(key);
     lam_dataset_free(train);
     lam_dataset_free(test);
     lam_model_free(m);

@@ -22,6 +22,7 @@ static const subcommand SUBCOMMANDS[] = {
     {"select", cmd_select, "rank features (SHAP, permutation, impurity) and keep the best k"},
     {"surrogate", cmd_surrogate, "explain a model by shallow decision trees fitted to its labels"},
     {"privacy", cmd_privacy, "epsilon spent by DP-SGD (RDP or PRV), or the noise for a budget"},
+    {"keygen", cmd_keygen, "write a new key file for encrypted model files"},
 };
 #define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])
 

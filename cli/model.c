@@ -10,11 +10,32 @@ bool cli_is_spec(const char *path)
     return cli_ends_with(path, ".json") || cli_ends_with(path, ".JSON");
 }
 
+/* An encrypted file is recognised by its magic and needs the key from the
+ * environment; a plaintext one is read without looking at the key. */
+static lam_status load_saved(const char *path, lam_model **out, int *rc)
+{
+    bool encrypted = false;
+    lam_status st = lam_model_file_encrypted(path, &encrypted);
+    if (st != LAM_OK || !encrypted) return lam_model_load(path, out);
+    lam_key *key = NULL;
+    if ((*rc = cli_env_key(&key)) != CLI_OK) return LAM_OK;
+    if (!key) {
+        *rc = cli_error("%s is encrypted: give its key with LAMINA_KEY_FILE=KEYFILE (or "
+                        "LAMINA_KEY=64 hex digits) in the environment", path);
+        return LAM_OK;
+    }
+    st = lam_model_load_key(path, key, out);
+    lam_key_free(key);
+    return st;
+}
+
 int cli_open_model(const char *path, lam_model **out)
 {
     *out = NULL;
+    int rc = CLI_OK;
     lam_status st = cli_is_spec(path) ? lam_model_from_json_file(path, out)
-                                      : lam_model_load(path, out);
+                                      : load_saved(path, out, &rc);
+    if (rc != CLI_OK) return rc;
     if (st != LAM_OK) {
         /* The library names the file; say so ourselves if it did not. */
         const char *msg = lam_last_error();

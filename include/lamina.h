@@ -300,6 +300,8 @@ const char *lam_activation_name(lam_activation act);    /* "relu" */
 lam_status lam_activation_parse(const char *name, lam_activation *out);
 
 typedef struct lam_model lam_model;
+/* A secret key for encrypted model files (lamina_encrypt.h). */
+typedef struct lam_key lam_key;
 
 /* A Sequential model (NULL only when out of memory). */
 lam_model *lam_sequential(const char *name);
@@ -755,6 +757,10 @@ typedef struct lam_callback {
     bool save_best_only;        /* ModelCheckpoint */
     /* ModelCheckpoint: how to save (lam_model_checkpoint sets lam_model_save). */
     lam_status (*save)(const lam_model *m, const char *path);
+    /* ModelCheckpoint: when key is set, saves with save_encrypted instead
+     * (lam_model_checkpoint_encrypted sets both; lamina_encrypt.h). */
+    const lam_key *key;
+    lam_status (*save_encrypted)(const lam_model *m, const char *path, const lam_key *key);
     bool append;                /* CSVLogger: keep the file's rows (default false) */
     char separator;             /* CSVLogger (',') */
 } lam_callback;
@@ -1022,5 +1028,6 @@ lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
 #include "lamina_classic.h"
 #include "lamina_explain.h"
 #include "lamina_privacy.h"
+#include "lamina_encrypt.h"
 
 #endif

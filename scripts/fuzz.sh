@@ -32,7 +32,7 @@ cmake --build "$build" -j "$(nproc 2>/dev/null || echo 2)" --target $targets
 max_len() {
     case "$1" in
     fuzz_json_spec) echo 8192 ;;
-    fuzz_model_file) echo 8192 ;;
+    fuzz_model_file | fuzz_encrypted) echo 8192 ;;
     fuzz_tokenizer_json) echo 4096 ;;
     *) echo 2048 ;;
     esac

@@ -9,7 +9,9 @@
 # Environment: LAMINA_BUILD_DIR (default build), KILL_SEED (default: the pid),
 #              EPOCHS (default 60), MAX_SLEEP seconds before a kill (default:
 #              1.2 times a CHUNK-epoch run, measured first),
-#              CHUNK epochs per run without --checkpoint-every (default 2)
+#              CHUNK epochs per run without --checkpoint-every (default 2),
+#              ENCRYPT=1: every run writes with --encrypt and a fresh key in
+#              LAMINA_KEY_FILE; the checkpoint must be encrypted after each kill
 # Exit 1 on the first broken promise; one summary line per kill.
 set -eu
 kills=${1:-20}
@@ -27,8 +29,19 @@ mkdir -p "$ck"
 C="$ck/ckpt.safetensors"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-# The "epoch" entry of a model file's metadata (0 when there is no file).
-epoch_of() { [ -f "$1" ] && { grep -a -o '"epoch":"[0-9]*"' "$1" | head -n 1 | tr -dc 0-9; } || echo 0; }
+enc_flag=""
+if [ "${ENCRYPT:-0}" = 1 ]; then
+    "$L" keygen "$tmp/model.key" >/dev/null || fail "lamina keygen"
+    export LAMINA_KEY_FILE="$tmp/model.key"
+    enc_flag="--encrypt"
+fi
+# The "epoch" entry of a model file's metadata (0 when there is no file); an
+# encrypted file's is read through `lamina summary`, with the key.
+epoch_of() {
+    if [ ! -f "$1" ]; then echo 0
+    elif [ -n "$enc_flag" ]; then "$L" summary "$1" | sed -n 's/^ *Trained: \([0-9]*\) epochs.*/\1/p' | grep . || echo 0
+    else grep -a -o '"epoch":"[0-9]*"' "$1" | head -n 1 | tr -dc 0-9; fi
+}
 
 awk 'BEGIN { srand(3); printf "label"; for (j = 0; j < 16; j++) printf ",f%d", j; print "";
   for (i = 0; i < 4000; i++) { c = i % 3; printf "%d", c;
@@ -52,9 +65,9 @@ fi
 # up to epoch $1.
 train_cmd() {
     if [ -f "$C" ]; then
-        echo "$L train --resume $C --data $tmp/d.csv --epochs $1 --verbose 0 --threads 1 $ckpt_flag --out $C"
+        echo "$L train --resume $C --data $tmp/d.csv --epochs $1 --verbose 0 --threads 1 $ckpt_flag $enc_flag --out $C"
     else
-        echo "$L train --model $tmp/spec.json --data $tmp/d.csv --epochs $1 --verbose 0 --threads 1 --seed 1 $ckpt_flag --out $C"
+        echo "$L train --model $tmp/spec.json --data $tmp/d.csv --epochs $1 --verbose 0 --threads 1 --seed 1 $ckpt_flag $enc_flag --out $C"
     fi
 }
 # The epoch a killed run aims at: all of them with in-epoch checkpoints, a
@@ -77,6 +90,9 @@ check_folder() {
         *) fail "unexpected file $f after a kill" ;;
         esac
     done
+    if [ -f "$C" ] && [ -n "$enc_flag" ] && [ "$(head -c 6 "$C")" != LAMENC ]; then
+        fail "the checkpoint is not encrypted after kill $1"
+    fi
     if [ -f "$C" ]; then
         "$L" evaluate "$C" --data "$tmp/d.csv" >"$tmp/eval.out" 2>&1 ||
             { cat "$tmp/eval.out" >&2; fail "checkpoint does not load after kill $1"; }
@@ -92,7 +108,7 @@ t1=$(now)
 rm -f "$tmp/cal.safetensors"
 run_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 max_sleep=${MAX_SLEEP:-$(awk -v r="$run_s" 'BEGIN { printf "%.3f", r * 1.2 }')}
-echo "kill_resume: $kills SIGKILLs, $E epochs, seed $seed, $L; a $CHUNK-epoch run takes ${run_s}s, kills within ${max_sleep}s"
+echo "kill_resume: $kills SIGKILLs${enc_flag:+ (encrypted)}, $E epochs, seed $seed, $L; a $CHUNK-epoch run takes ${run_s}s, kills within ${max_sleep}s"
 prev=0
 start_all=$(date +%s)
 i=1

@@ -9,7 +9,8 @@
  * forward; the text path (tokenizers, text readers, language-model and
  * classification data sets, model metadata); explanations (every
  * attribution method, token ids, attention weights); and explaining trees
- * (SHAP, permutation importance, surrogate rules).
+ * (SHAP, permutation importance, surrogate rules); encrypted model files
+ * (a key from bytes, encrypted checkpoints, save and load with the key).
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -471,11 +472,49 @@ static lam_status path_privacy(void)
     if (s == LAM_OK) s = lam_privacy_accountant_epsilon(back, 1e-5, &eps);
     lam_privacy_accountant_free(back);
     lam_privacy_accountant_free(acc);
+}
+
+/* The encrypted path: a key -> the CNN trained with encrypted checkpoints ->
+ * saved encrypted -> loaded with the key -> predict. */
+static const char ENCRYPTED_PATH[] = "encrypted";
+
+typedef struct enc_ckpt { const char *path; const lam_key *key; } enc_ckpt;
+
+static lam_status save_encrypted_checkpoint(lam_model *m, void *user)
+{
+    const enc_ckpt *c = user;
+    return lam_model_save_encrypted(m, c->path, c->key);
+}
+
+static lam_status path_encrypted(const lam_dataset *data, const char *file,
+                                 const char *ckpt_file, float *pred)
+{
+    static const unsigned char raw[LAM_KEY_BYTES] = {1, 2, 3, 4, 5, 6, 7, 8};
+    lam_key *key = NULL;
+    lam_model *m = NULL, *loaded = NULL;
+    lam_status s = lam_key_from_bytes(raw, &key);
+    if (s == LAM_OK) s = lam_model_from_json(CNN_SPEC, "spec.json", &m);
+    lam_optimizer adam = lam_adam();
+    if (s == LAM_OK) s = lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+    lam_fit_options fo = lam_fit_defaults();
+    fo.verbose = 0;
+    fo.batch_size = 8;
+    enc_ckpt c = {ckpt_file, key};
+    fo.checkpoint = save_encrypted_checkpoint;
+    fo.checkpoint_user = &c;
+    fo.checkpoint_every_steps = 2;
+    if (s == LAM_OK) s = lam_fit(m, data, &fo, NULL);
+    if (s == LAM_OK) s = lam_model_save_encrypted(m, file, key);
+    if (s == LAM_OK) s = lam_model_load_key(file, key, &loaded);
+    if (s == LAM_OK) s = lam_predict(loaded, data, 8, pred);
+    lam_model_free(loaded);
+    lam_model_free(m);
+    lam_key_free(key);
     return s;
 }
 
 /* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH, EXPLAIN_PATH,
- * EXPLAIN_TREES_PATH, PRIVACY_PATH: those paths. */
+ * EXPLAIN_TREES_PATH, PRIVACY_PATH, ENCRYPTED_PATH: those paths. */
 static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
                            const char *ckpt_file, float *pred)
 {
@@ -484,6 +523,7 @@ static lam_status run_path(const char *spec, const lam_dataset *data, const char
     if (spec == EXPLAIN_PATH) return path_explain();
     if (spec == EXPLAIN_TREES_PATH) return path_explain_trees();
     if (spec == PRIVACY_PATH) return path_privacy();
+    if (spec == ENCRYPTED_PATH) return path_encrypted(data, file, ckpt_file, pred);
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -633,6 +673,12 @@ int main(void)
     fail_each_plot_allocation();
     fail_each_allocation("explain_trees", EXPLAIN_TREES_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("privacy", PRIVACY_PATH, 2, (int64_t[]){4, 4});
+    lam_key *probe = NULL;
+    if (lam_key_generate(&probe) == LAM_OK)
+        fail_each_allocation("encrypted", ENCRYPTED_PATH, 3, (int64_t[]){4, 4, 1});
+    else
+        printf("encrypted: skipped: %s\n", lam_last_error());
+    lam_key_free(probe);
     rmdir(dir);
     return test_summary("test_alloc_failures");
 }

@@ -46,6 +46,9 @@
 #define LLVMFuzzerTestOneInput fuzz_text_readers_one
 #include "../fuzz/fuzz_text_readers.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_encrypted_one
+#include "../fuzz/fuzz_encrypted.c"
+#undef LLVMFuzzerTestOneInput
 
 static const struct {
     const char *name;
@@ -57,6 +60,7 @@ static const struct {
     {"fuzz_tokenizer_json", fuzz_tokenizer_json_one},
     {"fuzz_tokenizer_encode", fuzz_tokenizer_encode_one},
     {"fuzz_text_readers", fuzz_text_readers_one},
+    {"fuzz_encrypted", fuzz_encrypted_one},
 };
 
 /* Each regression input (fuzz/regressions/<target>/<file>) and a substring
@@ -160,7 +164,15 @@ int main(void)
 {
     lam_set_threads(1);
     int regressions = 0, seeds = 0;
+    /* A build without libsodium cannot read the encrypted seeds. */
+    lam_key *probe = NULL;
+    const bool sodium = lam_key_generate(&probe) == LAM_OK;
+    lam_key_free(probe);
     for (int t = 0; t < (int)(sizeof targets / sizeof *targets); t++) {
+        if (!sodium && targets[t].one == fuzz_encrypted_one) {
+            printf("%s: skipped (built without libsodium)\n", targets[t].name);
+            continue;
+        }
         regressions += replay(t, "regressions", false);
         seeds += replay(t, "corpus", true);
     }

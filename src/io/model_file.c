@@ -14,6 +14,7 @@
  * v_hat; SGD momentum; RMSprop velocity, momentum, average_gradient; Adagrad
  * accumulator; Adamax m, u; Nadam m, v). */
 #include "train/train.h"
+#include "io/encrypt.h"
 #include "io/model_file.h"
 
 #include <errno.h>
@@ -204,9 +205,17 @@ lam_callback lam_model_checkpoint(const char *path)
     return c;
 }
 
-lam_status lam_model_save(const lam_model *m, const char *path)
+lam_callback lam_model_checkpoint_encrypted(const char *path, const lam_key *key)
 {
-    if (!m || !path) return lam_error(LAM_ERR_ARG, "lam_model_save: NULL argument");
+    lam_callback c = lam_model_checkpoint(path);
+    c.key = key;
+    c.save_encrypted = lam_model_save_encrypted;
+    return c;
+}
+
+/* Saves in plaintext, or encrypted with key when it is not NULL. */
+static lam_status save_file(const lam_model *m, const char *path, const lam_key *key)
+{
     if (!host_is_little_endian())
         return lam_error(LAM_ERR_UNSUPPORTED, "%s: saving needs a little-endian host", path);
     if (lam_model_num_layers(m) < 2)
@@ -226,9 +235,23 @@ lam_status lam_model_save(const lam_model *m, const char *path)
     }
     /* safetensors pads the header with spaces so the data starts 8-aligned. */
     save_ctx c = {m, path, text, len, (len + 7) / 8 * 8, lam_model_num_tensors(m)};
-    st = lam_write_atomic(path, save_write, &c);
+    st = key ? lam_write_atomic_encrypted(path, save_write, &c, key)
+             : lam_write_atomic(path, save_write, &c);
     free(text);
     return st;
+}
+
+lam_status lam_model_save(const lam_model *m, const char *path)
+{
+    if (!m || !path) return lam_error(LAM_ERR_ARG, "lam_model_save: NULL argument");
+    return save_file(m, path, NULL);
+}
+
+lam_status lam_model_save_encrypted(const lam_model *m, const char *path, const lam_key *key)
+{
+    if (!m || !path || !key)
+        return lam_error(LAM_ERR_ARG, "lam_model_save_encrypted: NULL argument");
+    return save_file(m, path, key);
 }
 
 /* ------------------------------------------------------------------ load */
@@ -652,16 +675,60 @@ done:
     return LAM_OK;
 }
 
-lam_status lam_model_load(const char *path, lam_model **out)
+/* Loads the file's bytes: decrypted with key when they are encrypted. */
+static lam_status load_bytes(const char *path, const unsigned char *buf, size_t size,
+                             const lam_key *key, lam_model **out)
 {
-    if (!path || !out) return lam_error(LAM_ERR_ARG, "lam_model_load: NULL argument");
+    if (!lam_encrypted_magic(buf, size)) return load_from(path, buf, size, out);
+    if (!key) {
+        char id[17] = "?";
+        if (size >= LAM_ENC_FIXED_BYTES) lam_encrypted_key_id_hex(buf, id);
+        return lam_error(LAM_ERR_FORMAT, "%s: an encrypted lamina model file (key id %s): it "
+                         "needs its key to be read (lam_model_load_key)", path, id);
+    }
+    unsigned char *plain;
+    size_t n;
+    LAM_TRY(lam_decrypt_bytes(path, buf, size, key, &plain, &n));
+    lam_status st = load_from(path, plain, n, out);
+    lam_wipe(plain, n); /* the weights live on in the model, but not twice */
+    lam_free(plain);
+    return st;
+}
+
+static lam_status load_file(const char *path, const lam_key *key, lam_model **out)
+{
     *out = NULL;
     if (!host_is_little_endian())
         return lam_error(LAM_ERR_UNSUPPORTED, "%s: loading needs a little-endian host", path);
     unsigned char *buf;
     size_t size;
     LAM_TRY(read_file(path, &buf, &size));
-    lam_status st = load_from(path, buf, size, out);
+    lam_status st = load_bytes(path, buf, size, key, out);
     lam_free(buf);
     return st;
+}
+
+lam_status lam_model_load(const char *path, lam_model **out)
+{
+    if (!path || !out) return lam_error(LAM_ERR_ARG, "lam_model_load: NULL argument");
+    return load_file(path, NULL, out);
+}
+
+lam_status lam_model_load_key(const char *path, const lam_key *key, lam_model **out)
+{
+    if (!path || !out) return lam_error(LAM_ERR_ARG, "lam_model_load_key: NULL argument");
+    return load_file(path, key, out);
+}
+
+lam_status lam_model_file_encrypted(const char *path, bool *encrypted)
+{
+    if (!path || !encrypted) return lam_error(LAM_ERR_ARG, "lam_model_file_encrypted: NULL argument");
+    *encrypted = false;
+    FILE *f = fopen(path, "rb");
+    if (!f) return lam_error(LAM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    unsigned char magic[LAM_ENC_MAGIC_LEN];
+    size_t n = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    *encrypted = lam_encrypted_magic(magic, n);
+    return LAM_OK;
 }

@@ -115,6 +115,9 @@ static lam_status check_callback(const lam_model *m, const lam_callback *c, int 
     if (c->kind == LAM_CB_MODEL_CHECKPOINT && !c->save)
         return lam_error(LAM_ERR_ARG, "callback %d (ModelCheckpoint): no save function (make it "
                          "with lam_model_checkpoint)", i);
+    if (c->kind == LAM_CB_MODEL_CHECKPOINT && c->key && !c->save_encrypted)
+        return lam_error(LAM_ERR_ARG, "callback %d (ModelCheckpoint): a key but no save_encrypted "
+                         "function (make it with lam_model_checkpoint_encrypted)", i);
     if (c->kind == LAM_CB_CSV_LOGGER && (c->separator == '\0' || c->separator == '\n'))
         return lam_error(LAM_ERR_ARG, "callback %d (CSVLogger): separator must be a printable "
                          "character", i);
@@ -424,7 +427,7 @@ lam_status lam_callbacks_epoch_end(lam_callback_run *r, lam_model *m, int epoch,
             }
             char path[1024];
             LAM_TRY(format_path(s, epoch, log, r->lr_logged, path, sizeof path));
-            LAM_TRY(c->save(m, path));
+            LAM_TRY(c->key ? c->save_encrypted(m, path, c->key) : c->save(m, path));
             break;
         }
         case LAM_CB_CSV_LOGGER:
