@@ -472,6 +472,7 @@ static lam_status path_privacy(void)
     if (s == LAM_OK) s = lam_privacy_accountant_epsilon(back, 1e-5, &eps);
     lam_privacy_accountant_free(back);
     lam_privacy_accountant_free(acc);
+    return s;
 }
 
 /* The encrypted path: a key -> the CNN trained with encrypted checkpoints ->
