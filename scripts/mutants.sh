@@ -491,6 +491,11 @@ mutant src/plot/plot_tokens.c \
     'return lam_colormap_at(LAM_CMAP_DIVERGING, 0.5 + 0.5 * fabs(v) / max);' \
     'token backgrounds colour negative attributions as positive'
 
+mutant src/explain/attribution.c \
+    'm->backward_lowest = node + 1;' \
+    'm->backward_lowest = node + 2;' \
+    'the scorer'"'"'s backward stops one node too early (the first reader of the gradient node never runs)'
+
 # ---------------------------------------------------------------- machinery
 # Lines of FILE holding FROM (a fixed string); FROM must appear once in all.
 occurrences() { # FILE FROM
@@ -575,6 +580,12 @@ src="$work/src-copy"
 build="$work/build"
 mkdir -p "$src"
 (cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - 2>/dev/null) | (cd "$src" && tar -xf -)
+# A reused MUTANTS_DIR: the file of the last mutant run there (restored, or
+# still mutated if that run was stopped) was compiled mutated, and tar has
+# just given it back its old time stamp, older than that object: touch it so
+# that the clean build compiles it again.
+dirty="$work/last-mutated"
+if [ -f "$dirty" ] && [ -f "$src/$(cat "$dirty")" ]; then touch "$src/$(cat "$dirty")"; fi
 log="$work/log"
 mkdir -p "$log"
 echo "mutants.sh: $n_mut mutations; scratch copy $src; logs $log"
@@ -600,6 +611,7 @@ start=$(date +%s)
 for i in $selected; do
     f=$(field file "$i")
     cp "$root/$f" "$src/$f" # the pristine file, with a new time stamp
+    printf '%s\n' "$f" >"$dirty"
     replace "$src/$f" "$(field from "$i")" "$(field to "$i")"
     if cmp -s "$root/$f" "$src/$f" || ! grep -qF -- "$(field to "$i")" "$src/$f"; then
         echo "mutation $i: the replacement did not apply to $f" >&2
