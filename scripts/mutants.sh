@@ -371,6 +371,131 @@ mutant src/io/csv.c \
     'if (!parse_number(f.buf, &v)) {' \
     'CSV number cut at 255 characters read as another number'
 
+# Interpretability (issue 14): quadrature, attributions, exact IG and the
+# tangents it walks with, input-only backward, TreeSHAP, permutation
+# importance, surrogate trees, pictures.
+mutant src/explain/quadrature.c \
+    'w[i] *= 0.5;' \
+    'w[i] *= 1.0;' \
+    'Gauss-Legendre weights not halved when mapped to [0, 1]'
+mutant src/explain/quadrature.c \
+    'alpha[i] = 0.5 * (alpha[i] + 1.0);' \
+    'alpha[i] = 0.5 * alpha[i] + 1.0;' \
+    'Gauss-Legendre nodes mapped to [0.5, 1.5] instead of [0, 1]'
+mutant src/explain/quadrature.c \
+    'q == LAM_QUAD_RIEMANN_RIGHT ? 1.0' \
+    'q == LAM_QUAD_RIEMANN_RIGHT ? 0.5' \
+    'right Riemann rule at the middles'
+mutant src/explain/quadrature.c \
+    'w[i] = (i == 0 || i == n - 1 ? 0.5 : 1.0) / (n - 1);' \
+    'w[i] = (i == 0 ? 0.5 : 1.0) / (n - 1);' \
+    'trapezoid weighs its last point fully'
+mutant src/explain/attribution.c \
+    'a->map[j] = (float)(((double)point[j] - base[j]) * acc[j]);' \
+    'a->map[j] = (float)acc[j];' \
+    'integrated gradients without the (x - baseline) factor'
+mutant src/explain/attribution.c \
+    'a->completeness_delta = sum - (a->score - a->baseline_score);' \
+    'a->completeness_delta = sum - (a->score + a->baseline_score);' \
+    'completeness delta adds the baseline score'
+mutant src/explain/attribution.c \
+    'noisy_points np = {x, gs, o->noise_level * (hi - lo), &rng};' \
+    'noisy_points np = {x, gs, o->noise_level, &rng};' \
+    'SmoothGrad noise not scaled by the input range'
+mutant src/explain/attribution.c \
+    'for (int64_t f = 0; f < F; f++) s += a->map[t * F + f];' \
+    'for (int64_t f = 0; f < F; f++) s += a->map[t * F + f] / F;' \
+    'per_position the mean over features, not the sum'
+mutant src/explain/gradcam.c \
+    'for (int64_t k = 0; k < K; k++) wk[k] /= (double)(h * w);' \
+    'for (int64_t k = 0; k < K; k++) wk[k] /= 1.0;' \
+    'Grad-CAM channel weights the sum of the gradients, not the mean'
+mutant src/explain/gradcam.c \
+    'cam[p] = c > 0 ? (float)c : 0.0f;' \
+    'cam[p] = (float)c;' \
+    'Grad-CAM without the ReLU'
+mutant src/explain/gradcam.c \
+    'double c = ((double)i + 0.5) * (double)in / (double)out - 0.5;' \
+    'double c = (double)i * (double)in / (double)out;' \
+    'bilinear upsampling without half-pixel centres'
+mutant src/explain/occlusion.c \
+    'map[p * C + c] = count[p] ? (float)(sum[p] / count[p]) : 0.0f;' \
+    'map[p * C + c] = count[p] ? (float)sum[p] : 0.0f;' \
+    'occlusion sums over the covering windows instead of averaging'
+mutant src/explain/occlusion.c \
+    'if (p - s != n - k) {' \
+    'if (0) {' \
+    'occlusion adds no window flush with the far edge'
+mutant src/explain/attention_weights.c \
+    'memcpy(w + (h * Tq + t) * S, o + (t * H + h) * S, sizeof(float) * (size_t)S);' \
+    'memcpy(w + (h * Tq + t) * S, o + (h * Tq + t) * S, sizeof(float) * (size_t)S);' \
+    'attention weights read (head, query) in the wrong order'
+mutant src/kernels/activation.c \
+    'const float ahead = ((on & neg) | (off & pos)) ? t : INFINITY;' \
+    'const float ahead = ((on & pos) | (off & neg)) ? t : INFINITY;' \
+    'ReLU crossing counted on the wrong side of the probe'
+mutant src/kernels/activation.c \
+    '*d = on ? *d : 0.0f;' \
+    '*d = on | off ? *d : 0.0f;' \
+    'ReLU tangent passes through units that are off'
+mutant src/kernels/conv.c \
+    'dm[c] = gt ? dx[at + c] : dm[c];' \
+    'dm[c] = gt ? dm[c] : dx[at + c];' \
+    'max-pool tangent taken from a losing entry'
+mutant src/ops/dense.c \
+    'lam_gemm(false, false, rows, units, in, 1.0f, dxs[0], in, c->params, units, 0.0f, dy, units);' \
+    'lam_gemm(false, false, rows, units, in, 1.0f, dxs[0], in, c->params, units, 0.0f, dy, units); lam_bias_act_forward(LAM_ACT_LINEAR, dy, n->spec.use_bias ? c->params + (int64_t)in * units : NULL, NULL, rows, units);' \
+    'Dense tangent adds the bias'
+mutant src/explain/ig_exact.c \
+    '#define IG_GAP_TOL 0x1p-22' \
+    '#define IG_GAP_TOL 0x1p-8' \
+    'exact IG hands gaps up to 2^-8 to a neighbouring region'
+mutant src/explain/ig_exact.c \
+    'if (change <= 1e-13 * size || pieces >= MAX_PIECES) return;' \
+    'if (change <= 1e-2 * size || pieces >= MAX_PIECES) return;' \
+    'exact IG softmax line integral stops at 1e-2 agreement'
+mutant src/kernels/winograd.c \
+    'if (dx) kernel_map(m, false, kernel, C, F, U);' \
+    'if (dkernel) kernel_map(m, false, kernel, C, F, U);' \
+    'Winograd backward transforms the kernel only for the weight gradient (dx of lam_backward_inputs from stale scratch)'
+mutant src/explain/tree_shap.c \
+    'p[i].pweight = zero * p[i].pweight * (depth - i) / (double)(depth + 1);' \
+    'p[i].pweight = one * p[i].pweight * (depth - i) / (double)(depth + 1);' \
+    'TreeSHAP EXTEND with the one fraction where the zero fraction goes'
+mutant src/explain/tree_shap.c \
+    'pd_recurse(c, cold, p, depth + 1, a->weighted[cold] / cover * in_zero, 0, f);' \
+    'pd_recurse(c, cold, p, depth + 1, 0.5 * in_zero, 0, f);' \
+    'TreeSHAP splits the cold side evenly, not by cover'
+mutant src/explain/tree_shap.c \
+    'out[j] -= q[j];' \
+    'out[j] += q[j];' \
+    'interventional TreeSHAP credits the r side with the wrong sign'
+mutant src/explain/permutation.c \
+    'drops[r] = *baseline - acc;' \
+    'drops[r] = 1.0 - acc;' \
+    'permutation importance measured from accuracy 1, not the unshuffled accuracy'
+mutant src/explain/permutation.c \
+    'for (int64_t i = 0; i < n; i++) xp[i * d + j] = col[i];' \
+    '(void)0;' \
+    'permutation importance leaves each feature shuffled for the next'
+mutant src/explain/surrogate.c \
+    'p.max_depth = max_depth;' \
+    'p.max_depth = max_depth + 1;' \
+    'surrogate tree one level deeper than asked'
+mutant src/plot/plot_attributions.c \
+    'const double t = m->cmap == LAM_CMAP_DIVERGING ? 0.5 + 0.5 * s : s;' \
+    'const double t = m->cmap == LAM_CMAP_DIVERGING ? 0.5 - 0.5 * s : s;' \
+    'attribution map colours reversed (negative drawn red)'
+mutant src/plot/plot_tokens.c \
+    'return lam_colormap_at(LAM_CMAP_DIVERGING, 0.5 + 0.5 * v / max);' \
+    'return lam_colormap_at(LAM_CMAP_DIVERGING, 0.5 + 0.5 * fabs(v) / max);' \
+    'token backgrounds colour negative attributions as positive'
+
+mutant src/explain/attribution.c \
+    'm->backward_lowest = node + 1;' \
+    'm->backward_lowest = node + 2;' \
+    'the scorer'"'"'s backward stops one node too early (the first reader of the gradient node never runs)'
+
 # ---------------------------------------------------------------- machinery
 # Lines of FILE holding FROM (a fixed string); FROM must appear once in all.
 occurrences() { # FILE FROM
@@ -455,6 +580,12 @@ src="$work/src-copy"
 build="$work/build"
 mkdir -p "$src"
 (cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - 2>/dev/null) | (cd "$src" && tar -xf -)
+# A reused MUTANTS_DIR: the file of the last mutant run there (restored, or
+# still mutated if that run was stopped) was compiled mutated, and tar has
+# just given it back its old time stamp, older than that object: touch it so
+# that the clean build compiles it again.
+dirty="$work/last-mutated"
+if [ -f "$dirty" ] && [ -f "$src/$(cat "$dirty")" ]; then touch "$src/$(cat "$dirty")"; fi
 log="$work/log"
 mkdir -p "$log"
 echo "mutants.sh: $n_mut mutations; scratch copy $src; logs $log"
@@ -480,6 +611,7 @@ start=$(date +%s)
 for i in $selected; do
     f=$(field file "$i")
     cp "$root/$f" "$src/$f" # the pristine file, with a new time stamp
+    printf '%s\n' "$f" >"$dirty"
     replace "$src/$f" "$(field from "$i")" "$(field to "$i")"
     if cmp -s "$root/$f" "$src/$f" || ! grep -qF -- "$(field to "$i")" "$src/$f"; then
         echo "mutation $i: the replacement did not apply to $f" >&2

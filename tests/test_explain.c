@@ -461,6 +461,41 @@ static void test_integrated_gradients(void)
     lam_model_free(lin);
 }
 
+/* SmoothGrad's noise is a fraction of the input's range: scaling the input
+ * by 4 and the first kernel by 1/4 leaves every activation as it was (powers
+ * of two: the same bits), so the noisy points are the same points scaled and
+ * the map is the old one divided by 4. Noise of a fixed size would instead
+ * be 4 times smaller relative to the scaled input and cross other ReLU
+ * kinks. */
+static void test_smoothgrad_scale(void)
+{
+    lam_model *m = small_cnn();
+    float x[100], x4[100];
+    fill_uniform(x, 100, 0.0f, 1.0f);
+    for (int i = 0; i < 100; i++) x4[i] = 4.0f * x[i];
+    lam_explain_options o = lam_explain_defaults(LAM_EXPLAIN_SMOOTHGRAD);
+    o.samples = 20;
+    o.seed = 11;
+    lam_attribution a, b;
+    CHECK_OK(lam_explain(m, x, &o, &a));
+    lam_tensor_info k;
+    CHECK_OK(lam_model_tensor(m, 0, &k));
+    CHECK(strstr(k.name, "kernel") != NULL, "tensor 0 is %s", k.name);
+    for (int64_t i = 0; i < k.count; i++) k.data[i] *= 0.25f;
+    CHECK_OK(lam_explain(m, x4, &o, &b));
+    double worst = 0, size = 0;
+    for (int i = 0; i < 100 && a.map && b.map; i++) {
+        worst = fmax(worst, fabs(4.0 * b.map[i] - a.map[i]));
+        size = fmax(size, fabs(a.map[i]));
+    }
+    CHECK(size > 1e-3, "SmoothGrad map all but zero (%.3g)", size);
+    CHECK(worst <= 1e-6 * size, "SmoothGrad of 4x with kernel / 4: 4 map - map off by %.3g "
+          "(largest %.3g)", worst, size);
+    lam_attribution_free(&a);
+    lam_attribution_free(&b);
+    lam_model_free(m);
+}
+
 /* -------------------------------------------------------------- Grad-CAM */
 
 static void test_gradcam(void)
@@ -549,6 +584,39 @@ done:
     free(w);
     free(x);
     free(t);
+    lam_model_free(m);
+}
+
+/* Grad-CAM where the weighted sum of activations changes sign: a linear 1x1
+ * Conv2D (A = x) read by Dense(1) with weights 1..9, so dScore/dA = those
+ * weights, the channel weight is their mean 5 and the map 5 max(x, 0): the
+ * negative cells must come out 0, not 5 x. */
+static void test_gradcam_relu(void)
+{
+    lam_model *m = lam_sequential("cam");
+    CHECK_OK(lam_model_add_input(m, 3, (int64_t[]){3, 3, 1}));
+    CHECK_OK(lam_model_add_conv2d(m, 1, 1, 1, LAM_ACT_LINEAR));
+    CHECK_OK(lam_model_add_flatten(m));
+    CHECK_OK(lam_model_add_dense(m, 1, LAM_ACT_LINEAR));
+    compiled(m);
+    for (int i = 0; i < lam_model_num_tensors(m); i++) {
+        lam_tensor_info t;
+        CHECK_OK(lam_model_tensor(m, i, &t));
+        for (int64_t k = 0; k < t.count; k++)
+            t.data[k] = strstr(t.name, "bias") ? 0.0f : t.count == 1 ? 1.0f : (float)(k + 1);
+    }
+    const float x[9] = {0.5f, -1.0f, 2.0f, -0.25f, 1.0f, -3.0f, 0.75f, 0.0f, -0.5f};
+    lam_explain_options o = lam_explain_defaults(LAM_EXPLAIN_GRADCAM);
+    lam_attribution a;
+    CHECK_OK(lam_explain(m, x, &o, &a));
+    CHECK(a.size == 9, "Grad-CAM map of %lld values", (long long)a.size);
+    int negatives = 0;
+    for (int i = 0; i < 9 && a.map; i++) {
+        CHECK_NEAR(a.map[i], 5.0 * fmax(x[i], 0.0), 1e-6);
+        negatives += x[i] < 0;
+    }
+    CHECK(negatives >= 3, "only %d negative cells", negatives);
+    lam_attribution_free(&a);
     lam_model_free(m);
 }
 
@@ -915,7 +983,9 @@ int main(void)
     test_resize();
     test_gradients();
     test_integrated_gradients();
+    test_smoothgrad_scale();
     test_gradcam();
+    test_gradcam_relu();
     test_occlusion();
     test_tokens();
     test_attention_weights();
