@@ -78,6 +78,19 @@ void lam_col2im(const lam_window *g, const float *cols, float *dx)
  * records the winner's index in its sample, (h*W + w)*C + c, and backward
  * scatters. Ties go to the first input in window order; padded positions
  * never win. */
+
+/* Rows [h0, h1) and columns [w0, w1) of the input under pooling window
+ * (oh, ow): the window clipped to the input (padding never takes part). */
+static inline void pool_window(const lam_window *g, int oh, int ow, int *h0, int *w0, int *h1,
+                               int *w1)
+{
+    const int r = oh * g->SH - g->PT, c = ow * g->SW - g->PL;
+    *h0 = r < 0 ? 0 : r;
+    *w0 = c < 0 ? 0 : c;
+    *h1 = r + g->KH > g->H ? g->H : r + g->KH;
+    *w1 = c + g->KW > g->W ? g->W : c + g->KW;
+}
+
 static bool maxpool_is_2x2(const lam_window *g)
 {
     return g->KH == 2 && g->KW == 2 && g->SH == 2 && g->SW == 2 && g->PT == 0 && g->PL == 0 &&
@@ -167,12 +180,8 @@ LAM_VEC static void maxpool_image(const lam_window *g, const float *x, float *y,
             float *restrict yo = y + ((int64_t)oh * g->OW + ow) * C;
             int32_t *restrict ao = am ? am + ((int64_t)oh * g->OW + ow) * C : NULL;
             /* The window clipped to the input: padded positions never win. */
-            int h0 = oh * g->SH - g->PT, w0 = ow * g->SW - g->PL;
-            int h1 = h0 + g->KH, w1 = w0 + g->KW;
-            h0 = h0 < 0 ? 0 : h0;
-            w0 = w0 < 0 ? 0 : w0;
-            h1 = h1 > g->H ? g->H : h1;
-            w1 = w1 > g->W ? g->W : w1;
+            int h0, w0, h1, w1;
+            pool_window(g, oh, ow, &h0, &w0, &h1, &w1);
             const int32_t first = (int32_t)(((int64_t)h0 * g->W + w0) * C);
             for (int c = 0; c < C; c++) yo[c] = x[first + c];
             if (ao)
@@ -334,12 +343,8 @@ void lam_maxpool_tangent(const lam_window *g, const float *in, const float *din,
         for (int oh = 0; oh < g->OH; oh++)
             for (int ow = 0; ow < g->OW; ow++) {
                 /* The window clipped to the input, as the forward pass reads it. */
-                int h0 = oh * g->SH - g->PT, w0 = ow * g->SW - g->PL;
-                int h1 = h0 + g->KH, w1 = w0 + g->KW;
-                h0 = h0 < 0 ? 0 : h0;
-                w0 = w0 < 0 ? 0 : w0;
-                h1 = h1 > g->H ? g->H : h1;
-                w1 = w1 > g->W ? g->W : w1;
+                int h0, w0, h1, w1;
+                pool_window(g, oh, ow, &h0, &w0, &h1, &w1);
                 float *yo = dy + n * out_sz + ((int64_t)oh * g->OW + ow) * g->C;
                 for (int c0 = 0; c0 < g->C; c0 += MAXPOOL_TANGENT_CHUNK) {
                     const int cn = g->C - c0 < MAXPOOL_TANGENT_CHUNK ? g->C - c0
