@@ -259,9 +259,13 @@ static int draw_tokens(lam_model *m, const char *title, const sample *s,
         const char *bytes;
         size_t len;
         if (id < 0) continue; /* padding */
+        /* Not NUL-terminated (strndup may read past them): copied by length. */
         if (lam_tokenizer_decode_token(tok, id, &bytes, &len) != LAM_OK) rc = cli_lib_error();
-        else if (!(tokens[n] = strndup(bytes, len))) rc = cli_error("out of memory");
-        else n++;
+        else if (!(tokens[n] = malloc(len + 1))) rc = cli_error("out of memory");
+        else {
+            memcpy(tokens[n], bytes, len);
+            tokens[n++][len] = '\0';
+        }
     }
     for (int k = 0; rc == CLI_OK && k < nmethods; k++) {
         int64_t kept = 0;
