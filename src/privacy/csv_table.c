@@ -217,9 +217,9 @@ void lam_csv_table_free(lam_csv_table *t)
     memset(t, 0, sizeof *t);
 }
 
-bool lam_csv_write_field(FILE *f, const char *s, bool only_field)
+bool lam_csv_write_field(FILE *f, const char *s, bool force_quote)
 {
-    bool quote = (only_field && !*s) || strpbrk(s, ",\"\r\n") != NULL;
+    bool quote = force_quote || strpbrk(s, ",\"\r\n") != NULL;
     if (!quote) return fputs(s, f) >= 0 || !*s;
     if (fputc('"', f) == EOF) return false;
     for (; *s; s++) {

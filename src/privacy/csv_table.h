@@ -29,9 +29,18 @@ lam_status lam_csv_table_parse(const char *bytes, size_t n, const char *name,
 lam_status lam_csv_table_read(const char *path, lam_csv_table *out);
 void lam_csv_table_free(lam_csv_table *t);
 
-/* Writes one field, quoted when it holds ',', '"', CR or LF (or is empty
- * while being the only field of its record: a bare blank line would be
- * skipped on reading). Returns false when the write failed. */
-bool lam_csv_write_field(FILE *f, const char *s, bool only_field);
+/* Writes one field, quoted when it holds ',', '"', CR or LF, or when the
+ * caller forces it (see lam_csv_must_quote). Returns false when the write
+ * failed. */
+bool lam_csv_write_field(FILE *f, const char *s, bool force_quote);
+
+/* Fields that read back differently unless quoted: an empty field alone in
+ * its record (a bare blank line is skipped) and a first field of the file
+ * starting with a UTF-8 byte-order mark (which the reader strips). */
+static inline bool lam_csv_must_quote(const char *s, bool only_field, bool first_of_file)
+{
+    return (only_field && !*s) ||
+           (first_of_file && s[0] == '\xEF' && s[1] == '\xBB' && s[2] == '\xBF');
+}
 
 #endif

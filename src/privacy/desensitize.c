@@ -376,7 +376,9 @@ static lam_status write_table(FILE *f, void *user)
                 sum->column[c].cells_changed++;
             }
             if (written && fputc(',', f) == EOF) goto fail;
-            if (!lam_csv_write_field(f, cell, out_cols == 1)) goto fail;
+            if (!lam_csv_write_field(f, cell,
+                                     lam_csv_must_quote(cell, out_cols == 1, r == 0 && !written)))
+                goto fail;
             written++;
         }
         if (fputc('\n', f) == EOF) goto fail;
