@@ -23,6 +23,7 @@ static const subcommand SUBCOMMANDS[] = {
     {"surrogate", cmd_surrogate, "explain a model by shallow decision trees fitted to its labels"},
     {"privacy", cmd_privacy, "epsilon spent by DP-SGD (RDP or PRV), or the noise for a budget"},
     {"keygen", cmd_keygen, "write a new key file for encrypted model files"},
+    {"desensitize", cmd_desensitize, "drop, hash, bin or suppress the columns of a CSV table"},
 };
 #define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])
 

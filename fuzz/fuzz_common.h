@@ -23,7 +23,7 @@ void lam_error_clear(void);
 
 /* Every path handed out, removed at exit (last first: files in a folder go
  * before the folder). */
-static char fuzz_paths[16][256];
+static char fuzz_paths[32][256];
 static int fuzz_npaths;
 
 static void fuzz_cleanup(void)
@@ -37,7 +37,7 @@ static inline const char *fuzz_register(const char *p)
 {
     for (int i = 0; i < fuzz_npaths; i++)
         if (!strcmp(fuzz_paths[i], p)) return fuzz_paths[i];
-    if (fuzz_npaths == 16 || strlen(p) >= sizeof fuzz_paths[0]) abort();
+    if (fuzz_npaths == 32 || strlen(p) >= sizeof fuzz_paths[0]) abort();
     if (!fuzz_npaths) atexit(fuzz_cleanup);
     strcpy(fuzz_paths[fuzz_npaths], p);
     return fuzz_paths[fuzz_npaths++];

@@ -1029,5 +1029,6 @@ lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
 #include "lamina_explain.h"
 #include "lamina_privacy.h"
 #include "lamina_encrypt.h"
+#include "lamina_desensitize.h"
 
 #endif

@@ -10,7 +10,8 @@
  * classification data sets, model metadata); explanations (every
  * attribution method, token ids, attention weights); and explaining trees
  * (SHAP, permutation importance, surrogate rules); encrypted model files
- * (a key from bytes, encrypted checkpoints, save and load with the key).
+ * (a key from bytes, encrypted checkpoints, save and load with the key);
+ * desensitising a CSV table (rules, quoted fields, hash, bins, suppression).
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -514,8 +515,39 @@ static lam_status path_encrypted(const lam_dataset *data, const char *file,
     return s;
 }
 
+/* Desensitising a CSV table: rules parsed, the table (quoted fields) read,
+ * checked, suppression counted, hashed where libsodium is built in, written
+ * atomically, the summary made. The input lives at ckpt_file (a name
+ * stray_files allows), the output at file. */
+static const char DESENS_PATH[] = "desensitize";
+
+static lam_status path_desensitize(const char *file, const char *ckpt_file)
+{
+    FILE *f = fopen(ckpt_file, "wb");
+    if (!f) return LAM_ERR_IO; /* the test's own file: CHECK_OK of the first run reports it */
+    fputs("name,email,age,zip,note\n\"Smith, Ann\",ann@x.org,34,1000,\"said \"\"hi\"\"\"\n"
+          "Bob,bob@y.org,17,1000,x\nCid,ann@x.org,71,2000,\"two\nlines\"\n", f);
+    fclose(f);
+    static const unsigned char raw[LAM_KEY_BYTES] = {9};
+    lam_key *key = NULL;
+    lam_status ks = lam_key_from_bytes(raw, &key);
+    if (ks != LAM_OK && ks != LAM_ERR_UNSUPPORTED) return ks; /* built without libsodium: no hash */
+    bool hash = ks == LAM_OK;
+    lam_desens_rules *rules = NULL;
+    lam_desens_summary sum;
+    lam_status s = lam_desens_rules_parse(hash ? "name: drop\nemail: hash\nage: bin:0,18,65\n"
+                                                 "zip: suppress:2\n"
+                                               : "name: drop\nage: bin:10\nzip: suppress:2\n",
+                                          "rules", &rules);
+    if (s == LAM_OK) s = lam_desensitize_csv(ckpt_file, file, rules, key, &sum);
+    if (s == LAM_OK) lam_desens_summary_free(&sum);
+    lam_desens_rules_free(rules);
+    lam_key_free(key);
+    return s;
+}
+
 /* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH, EXPLAIN_PATH,
- * EXPLAIN_TREES_PATH, PRIVACY_PATH, ENCRYPTED_PATH: those paths. */
+ * EXPLAIN_TREES_PATH, PRIVACY_PATH, DESENS_PATH, ENCRYPTED_PATH: those paths. */
 static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
                            const char *ckpt_file, float *pred)
 {
@@ -524,6 +556,7 @@ static lam_status run_path(const char *spec, const lam_dataset *data, const char
     if (spec == EXPLAIN_PATH) return path_explain();
     if (spec == EXPLAIN_TREES_PATH) return path_explain_trees();
     if (spec == PRIVACY_PATH) return path_privacy();
+    if (spec == DESENS_PATH) return path_desensitize(file, ckpt_file);
     if (spec == ENCRYPTED_PATH) return path_encrypted(data, file, ckpt_file, pred);
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
@@ -674,6 +707,7 @@ int main(void)
     fail_each_plot_allocation();
     fail_each_allocation("explain_trees", EXPLAIN_TREES_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("privacy", PRIVACY_PATH, 2, (int64_t[]){4, 4});
+    fail_each_allocation("desensitize", DESENS_PATH, 2, (int64_t[]){4, 4});
     lam_key *probe = NULL;
     if (lam_key_generate(&probe) == LAM_OK)
         fail_each_allocation("encrypted", ENCRYPTED_PATH, 3, (int64_t[]){4, 4, 1});

@@ -49,6 +49,9 @@
 #define LLVMFuzzerTestOneInput fuzz_encrypted_one
 #include "../fuzz/fuzz_encrypted.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_csv_table_one
+#include "../fuzz/fuzz_csv_table.c"
+#undef LLVMFuzzerTestOneInput
 
 static const struct {
     const char *name;
@@ -61,6 +64,7 @@ static const struct {
     {"fuzz_tokenizer_encode", fuzz_tokenizer_encode_one},
     {"fuzz_text_readers", fuzz_text_readers_one},
     {"fuzz_encrypted", fuzz_encrypted_one},
+    {"fuzz_csv_table", fuzz_csv_table_one},
 };
 
 /* Each regression input (fuzz/regressions/<target>/<file>) and a substring
