@@ -4,24 +4,8 @@
 # LAMINA_BUILD_DIR set, from tests/.
 set -eu
 
-L="${LAMINA_BUILD_DIR:-../build}/lamina"
+. "$(dirname "$0")/cli_common.sh"
 EXAMPLES="$(cd "$(dirname "$0")/../examples" && pwd)"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-# Value of a numeric "key": in a one-line JSON object (the first occurrence).
-json_num() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2" | head -n 1; }
-# Runs the command expecting exit status $1; output to $tmp/out, $tmp/err.
-expect_rc() {
-    want=$1; shift
-    set +e
-    "$L" "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    set -e
-    [ "$got" -eq "$want" ] || { cat "$tmp/err" >&2; fail "lamina $* exited $got, expected $want"; }
-}
 
 # --- help, version, summary ---------------------------------------------------
 "$L" --help | grep -q "usage: lamina" || fail "--help"

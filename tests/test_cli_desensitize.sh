@@ -6,22 +6,8 @@
 # without libsodium. POSIX sh; run by ctest with LAMINA_BUILD_DIR set, from tests/.
 set -eu
 
-L="${LAMINA_BUILD_DIR:-../build}/lamina"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+. "$(dirname "$0")/cli_common.sh"
 unset LAMINA_KEY LAMINA_KEY_FILE || true
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-expect_rc() {
-    want=$1; shift
-    set +e
-    "$L" "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    set -e
-    [ "$got" -eq "$want" ] || { cat "$tmp/err" >&2; fail "lamina $* exited $got, expected $want"; }
-}
-json_num() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2" | head -n 1; }
 
 cat >"$tmp/in.csv" <<'CSV'
 name,email,age,zip

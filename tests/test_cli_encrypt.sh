@@ -6,20 +6,7 @@
 # or both variables set; a resume keeps the file encrypted and equals a
 # plaintext resume. Skipped (77) without libsodium. Run by ctest from tests/.
 set -eu
-L="${LAMINA_BUILD_DIR:-../build}/lamina"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-expect_rc() {
-    want=$1; shift
-    set +e
-    "$L" "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    set -e
-    [ "$got" -eq "$want" ] || { cat "$tmp/out" "$tmp/err" >&2; fail "lamina $* exited $got, expected $want"; }
-}
-expect_err() { grep -q -- "$1" "$tmp/err" || { cat "$tmp/err" >&2; fail "no \"$1\" in the message"; }; }
+. "$(dirname "$0")/cli_common.sh"
 unset LAMINA_KEY LAMINA_KEY_FILE
 
 if ! "$L" keygen "$tmp/k.key" >"$tmp/out" 2>"$tmp/err"; then
@@ -29,7 +16,7 @@ fi
 [ "$(stat -c %a "$tmp/k.key")" = 600 ] || fail "key file mode $(stat -c %a "$tmp/k.key")"
 [ "$(tr -d '\n' <"$tmp/k.key" | wc -c)" -eq 64 ] || fail "key file is not 64 hex digits"
 cp "$tmp/k.key" "$tmp/k.copy"
-expect_rc 1 keygen "$tmp/k.key"; expect_err "never replaced"
+expect_rc 1 keygen "$tmp/k.key"; err_has "never replaced"
 cmp -s "$tmp/k.key" "$tmp/k.copy" || fail "keygen changed an existing key file"
 "$L" keygen "$tmp/other.key" >/dev/null
 ok "keygen: mode 0600, 64 hex digits, never overwrites"
@@ -46,10 +33,10 @@ cat >"$tmp/spec.json" <<'JSON'
 JSON
 train="train --model $tmp/spec.json --data $tmp/d.csv --epochs 2 --verbose 0 --seed 3"
 # shellcheck disable=SC2086
-expect_rc 1 $train --out "$tmp/m.st" --encrypt; expect_err "needs a key in the environment"
+expect_rc 1 $train --out "$tmp/m.st" --encrypt; err_has "needs a key in the environment"
 [ ! -e "$tmp/m.st" ] || fail "a refused --encrypt wrote a file"
 # shellcheck disable=SC2086
-expect_rc 2 $train --encrypt; expect_err "needs a file to write"
+expect_rc 2 $train --encrypt; err_has "needs a file to write"
 train="$train --validation-split 0.2 --checkpoint-every 2"
 # shellcheck disable=SC2086
 LAMINA_KEY_FILE="$tmp/k.key" expect_rc 0 $train --out "$tmp/m.st" --encrypt --save-best "$tmp/best.st"
@@ -61,13 +48,13 @@ done
 ! grep -q -a '"format":"lamina"' "$tmp/m.st" || fail "plaintext metadata in the encrypted file"
 ok "train --encrypt: --out and --save-best encrypted; refused without a key"
 
-expect_rc 1 evaluate "$tmp/m.st" --data "$tmp/d.csv"; expect_err "is encrypted: give its key with LAMINA_KEY_FILE"
-LAMINA_KEY_FILE="$tmp/other.key" expect_rc 1 evaluate "$tmp/m.st" --data "$tmp/d.csv"; expect_err "wrong key"
-LAMINA_KEY=0011 expect_rc 1 evaluate "$tmp/m.st" --data "$tmp/d.csv"; expect_err "LAMINA_KEY: a key in hex must be exactly 64"
+expect_rc 1 evaluate "$tmp/m.st" --data "$tmp/d.csv"; err_has "is encrypted: give its key with LAMINA_KEY_FILE"
+LAMINA_KEY_FILE="$tmp/other.key" expect_rc 1 evaluate "$tmp/m.st" --data "$tmp/d.csv"; err_has "wrong key"
+LAMINA_KEY=0011 expect_rc 1 evaluate "$tmp/m.st" --data "$tmp/d.csv"; err_has "LAMINA_KEY: a key in hex must be exactly 64"
 LAMINA_KEY="$(cat "$tmp/k.key")" LAMINA_KEY_FILE="$tmp/k.key" expect_rc 1 evaluate "$tmp/m.st" --data "$tmp/d.csv"
-expect_err "set only one"
+err_has "set only one"
 cp "$tmp/k.key" "$tmp/open.key"; chmod 644 "$tmp/open.key"
-LAMINA_KEY_FILE="$tmp/open.key" expect_rc 1 evaluate "$tmp/m.st" --data "$tmp/d.csv"; expect_err "chmod 600"
+LAMINA_KEY_FILE="$tmp/open.key" expect_rc 1 evaluate "$tmp/m.st" --data "$tmp/d.csv"; err_has "chmod 600"
 ok "refusals: no key, wrong key, bad hex, both variables, group-readable key file"
 
 LAMINA_KEY_FILE="$tmp/k.key" expect_rc 0 evaluate "$tmp/m.st" --data "$tmp/d.csv" --json

@@ -5,21 +5,7 @@
 # with LAMINA_BUILD_DIR set, from tests/.
 set -eu
 
-L="${LAMINA_BUILD_DIR:-../build}/lamina"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-expect_rc() {
-    want=$1; shift
-    set +e
-    "$L" "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    set -e
-    [ "$got" -eq "$want" ] || { cat "$tmp/err" >&2; fail "lamina $* exited $got, expected $want"; }
-}
-json_num() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2" | head -n 1; }
+. "$(dirname "$0")/cli_common.sh"
 
 "$L" explain --help | grep -q "usage: lamina explain" || fail "explain --help"
 "$L" --help | grep -q "^  explain " || fail "explain missing from lamina --help"

@@ -7,16 +7,13 @@
 # LAMINA_BUILD_DIR set.
 set -eu
 
-L="${LAMINA_BUILD_DIR:-../build}/lamina"
+. "$(dirname "$0")/cli_common.sh"
 EXAMPLES="$(cd "$(dirname "$0")/../examples" && pwd)"
 data="${LAMINA_DATA:-/usr/share/datasets/fashion-mnist}"
 if [ ! -d "$data" ]; then
     echo "SKIPPED: Fashion-MNIST is not installed in $data (make test installs dataset-fashion-mnist)"
     exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # 2,000 training and test images rather than 70,000 keep this well under a minute.
 "$L" train --model "$EXAMPLES/seed_cnn.json" --data fashion-mnist --epochs 1 --limit 2000 \

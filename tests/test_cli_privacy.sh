@@ -6,21 +6,8 @@
 # unit tests). POSIX sh; run by ctest with LAMINA_BUILD_DIR set, from tests/.
 set -eu
 
-L="${LAMINA_BUILD_DIR:-../build}/lamina"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+. "$(dirname "$0")/cli_common.sh"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-expect_rc() {
-    want=$1; shift
-    set +e
-    "$L" "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    set -e
-    [ "$got" -eq "$want" ] || { cat "$tmp/err" >&2; fail "lamina $* exited $got, expected $want"; }
-}
-json_num() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2" | head -n 1; }
 json_str() { sed -n "s/.*\"$1\":\"\([a-z]*\)\".*/\1/p" "$2" | head -n 1; }
 # near A B TOL: |A - B| <= TOL
 near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'; }

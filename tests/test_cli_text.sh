@@ -4,23 +4,8 @@
 # errors they promise. POSIX sh; run by ctest from tests/ with LAMINA_BUILD_DIR set.
 set -eu
 
-L="${LAMINA_BUILD_DIR:-../build}/lamina"
+. "$(dirname "$0")/cli_common.sh"
 F="$(cd "$(dirname "$0")/fixtures/text" && pwd)"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-json_num() { sed -n "s/.*\"$1\":\([-0-9.eE+]*\).*/\1/p" "$2" | head -n 1; }
-expect_rc() {
-    want=$1; shift
-    set +e
-    "$L" "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    set -e
-    [ "$got" -eq "$want" ] || { cat "$tmp/err" >&2; fail "lamina $* exited $got, expected $want"; }
-}
-err_has() { grep -q -- "$1" "$tmp/err" || { cat "$tmp/err" >&2; fail "stderr lacks: $1"; }; }
 
 # The fixture corpus has 93 distinct characters (tests/fixtures/text/char_vocab.txt).
 cat >"$tmp/lm.json" <<'JSON'

@@ -6,24 +6,9 @@
 # with LAMINA_BUILD_DIR set. A few seconds.
 set -eu
 
-L="${LAMINA_BUILD_DIR:-../build}/lamina"
+. "$(dirname "$0")/cli_common.sh"
 F="$(cd "$(dirname "$0")/fixtures/text" && pwd)"
 EX="$(cd "$(dirname "$0")/../examples" && pwd)"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-expect_rc() {
-    want=$1; shift
-    set +e
-    "$L" "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    set -e
-    [ "$got" -eq "$want" ] || { cat "$tmp/err" >&2; fail "lamina $* exited $got, expected $want"; }
-}
-err_has() { grep -q -- "$1" "$tmp/err" || { cat "$tmp/err" >&2; fail "stderr lacks: $1"; }; }
-out_has() { grep -q -- "$1" "$tmp/out" || { cat "$tmp/out" >&2; fail "stdout lacks: $1"; }; }
 
 # --- the specs load with Keras's parameter totals ---------------------------------
 expect_rc 0 summary "$EX/text_transformer.json"
