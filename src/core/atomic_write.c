@@ -17,8 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The folder holding path ("." for a bare name). */
-static void folder_of(const char *path, char *dir, size_t n)
+void lam_path_folder(const char *path, char *dir, size_t n)
 {
     snprintf(dir, n, "%s", path);
     char *slash = strrchr(dir, '/');
@@ -56,7 +55,7 @@ lam_status lam_write_atomic(const char *path, lam_write_fn fn, void *user)
     if (!path || !*path) return lam_error(LAM_ERR_ARG, "write: empty file name");
     if (strlen(path) + 32 >= sizeof tmp)
         return lam_error(LAM_ERR_ARG, "%.200s...: file name too long", path);
-    folder_of(path, dir, sizeof dir);
+    lam_path_folder(path, dir, sizeof dir);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
 
     bool unnamed;

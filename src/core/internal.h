@@ -97,6 +97,8 @@ void lam_fpu_flush_end(unsigned saved);
 /* Monotonic seconds. */
 double lam_now(void);
 
+/* The folder holding path into dir ("." for a bare name, "/" for the root). */
+void lam_path_folder(const char *path, char *dir, size_t n);
 /* Writes path atomically: data goes to a temporary file next to it, is
  * fsync'ed, then renamed over path. write_fn is called with the open FILE. */
 typedef lam_status (*lam_write_fn)(FILE *f, void *user);

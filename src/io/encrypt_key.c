@@ -156,16 +156,6 @@ lam_status lam_key_generate(lam_key **out)
     return st;
 }
 
-/* The folder holding path ("." for a bare name). */
-static void folder_of(const char *path, char *dir, size_t n)
-{
-    snprintf(dir, n, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash) snprintf(dir, n, ".");
-    else if (slash == dir) dir[1] = '\0';
-    else *slash = '\0';
-}
-
 static bool write_fully(int fd, const char *p, size_t n)
 {
     while (n) {
@@ -187,7 +177,7 @@ lam_status lam_key_save_file(const lam_key *key, const char *path)
     char dir[PATH_MAX], tmp[PATH_MAX];
     if (strlen(path) + 32 >= sizeof tmp)
         return lam_error(LAM_ERR_ARG, "%.200s...: file name too long", path);
-    folder_of(path, dir, sizeof dir);
+    lam_path_folder(path, dir, sizeof dir);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     char text[2 * LAM_KEY_BYTES + 2];
     sodium_bin2hex(text, sizeof text, key->raw, LAM_KEY_BYTES);
