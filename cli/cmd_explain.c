@@ -48,7 +48,7 @@ static const char USAGE[] =
     "  --text TEXT         explain TEXT with a text classifier trained on textcls:DIR (its\n"
     "                      tokenizer, its input length); attributions per token\n"
     "  --index I           the first sample explained (default 0)\n"
-    "  --count N           samples explained (default 1; shap/permutation: all, or --limit)\n"
+    "  --count N           samples explained (default 1)\n"
     "  --limit N           shap/permutation/impurity: the first N test samples only (the\n"
     "                      source's test split, else its last fifth)\n"
     "  --repeats N         permutation: shuffles per feature (default 5)\n"
@@ -72,7 +72,7 @@ typedef struct explain_args {
     const char *labels, *out, *label_column, *text;
     long target, steps, samples, batch, seed, threads, index, count, limit, repeats, max_len;
     double noise_level, fill;
-    bool exact, json, no_header, target_seen, count_seen;
+    bool exact, json, no_header, target_seen;
 } explain_args;
 
 /* "R" or "RxC" into two positive ints. */
@@ -697,7 +697,7 @@ int cmd_explain(int argc, char **argv)
         {"--data", OPT_STR, &a.data, NULL},
         {"--text", OPT_STR, &a.text, NULL},
         {"--index", OPT_INT, &a.index, NULL},
-        {"--count", OPT_INT, &a.count, &a.count_seen},
+        {"--count", OPT_INT, &a.count, NULL},
         {"--limit", OPT_INT, &a.limit, NULL},
         {"--repeats", OPT_INT, &a.repeats, NULL},
         {"--labels", OPT_STR, &a.labels, NULL},
