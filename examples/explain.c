@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     CHECK(lam_explain(m, x, &ig, &by_steps));
     ig.exact = true;
     CHECK(lam_explain(m, x, &ig, &exact));
-    printf("test image %ld (a %s): the model says %s, probability %.3f\n", index,
+    printf("test image %ld (%s): the model says %s, probability %.3f\n", index,
            CLASSES[label], CLASSES[by_steps.target], by_steps.probability);
     printf("logit %.6f, at the black image %.6f\n", by_steps.score, by_steps.baseline_score);
     printf("IG, 256 Gauss-Legendre steps: sum %.6f, completeness delta %.2e\n",
