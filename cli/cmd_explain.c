@@ -161,16 +161,21 @@ typedef struct sample {
     int32_t label; /* the true class, -1 when unknown */
 } sample;
 
+/* path with "-suffix" before its extension: FILE.png -> FILE-suffix.png. */
+static void suffixed(const char *path, const char *suffix, char *buf, size_t cap)
+{
+    const char *dot = strrchr(path, '.');
+    int stem = dot && !strchr(dot, '/') ? (int)(dot - path) : (int)strlen(path);
+    snprintf(buf, cap, "%.*s-%s%s", stem, path, suffix, path + stem);
+}
+
 /* A picture name for input i of n: FILE.png, or FILE-<i+1>.png. */
 static void picture_name(const char *out, int64_t i, int64_t n, char *buf, size_t cap)
 {
-    if (n == 1) {
-        snprintf(buf, cap, "%s", out);
-        return;
-    }
-    const char *dot = strrchr(out, '.');
-    int stem = dot ? (int)(dot - out) : (int)strlen(out);
-    snprintf(buf, cap, "%.*s-%lld%s", stem, out, (long long)i + 1, dot ? dot : "");
+    char number[24];
+    snprintf(number, sizeof number, "%lld", (long long)i + 1);
+    if (n == 1) snprintf(buf, cap, "%s", out);
+    else suffixed(out, number, buf, cap);
 }
 
 /* One attribution as a text line or a JSON object. */
@@ -273,12 +278,7 @@ static int draw_tokens(lam_model *m, const char *title, const sample *s,
             if (s->x[t] >= 1) values[kept++] = r[k].per_position[t];
         char file[4300];
         if (nmethods == 1) snprintf(file, sizeof file, "%s", path);
-        else {
-            const char *dot = strrchr(path, '.');
-            int stem = dot ? (int)(dot - path) : (int)strlen(path);
-            snprintf(file, sizeof file, "%.*s-%s%s", stem, path,
-                     lam_explain_method_name(r[k].method), dot ? dot : "");
-        }
+        else suffixed(path, lam_explain_method_name(r[k].method), file, sizeof file);
         if (lam_plot_tokens(file, title, (const char *const *)tokens, values, n) != LAM_OK)
             rc = cli_lib_error();
     }
