@@ -129,7 +129,8 @@ static void check_row_invariance(bool ta, int M, int N, int K, float beta)
     free(A), free(B), free(C0), free(C1);
 }
 
-int main(int argc, char **argv)
+/* Every case, on the kernel chosen now. */
+static void check_all(void)
 {
     static const float alphas[] = {1.0f, -0.5f, 2.0f, 0.0f};
     static const float betas[] = {0.0f, 1.0f, 0.5f, -1.5f};
@@ -187,22 +188,17 @@ int main(int argc, char **argv)
     /* Transposed A with a 1 KiB-multiple stride takes the packed-A path. */
     check_case(true, false, 50, 200, 70, 1.0f, 0.5f, 256 - 50, false);
     check_case(true, true, 6, 300, 5, -2.0f, 0.0f, 256 - 6, true);
+}
 
-    /* The kernel is chosen once per process, so the lesser ones (AVX2 and
-     * portable C) are checked by running this program again with the
-     * override set. */
-    if (!getenv("LAM_GEMM_KERNEL") && argc > 0) {
-        static const char *const forced[] = {"avx2", "generic"};
-        for (int i = 0; i < 2; i++) {
-            char cmd[4096];
-            snprintf(cmd, sizeof cmd, "LAM_GEMM_KERNEL=%s '%s'", forced[i], argv[0]);
-            int rc = system(cmd);
-            CHECK(rc == 0, "run with LAM_GEMM_KERNEL=%s failed (%d)", forced[i], rc);
-        }
+int main(void)
+{
+    /* The best kernel this CPU runs, then the lesser ones (AVX2 and portable
+     * C) forced, so that every path is checked on one machine. */
+    static const lam_gemm_limit_isa limits[] = {LAM_GEMM_BEST, LAM_GEMM_AVX2, LAM_GEMM_GENERIC};
+    for (int i = 0; i < 3; i++) {
+        lam_gemm_limit(limits[i]);
+        check_all();
     }
-    const char *forced_now = getenv("LAM_GEMM_KERNEL");
-    char name[64];
-    snprintf(name, sizeof name, "test_gemm%s%s%s", forced_now ? " (" : "",
-             forced_now ? forced_now : "", forced_now ? ")" : "");
-    return test_summary(name);
+    lam_gemm_limit(LAM_GEMM_BEST);
+    return test_summary("test_gemm");
 }

@@ -272,18 +272,14 @@ static bool have_avx2_fma(void)
 }
 #endif
 
-/* The best kernel this CPU runs. LAM_GEMM_KERNEL=avx2 or =generic in the
- * environment forces a lesser one, so tests and benchmarks can reach every
- * path on one machine; it is read once, like the CPU check. */
-static lam_gemm_kernel select_kernel(void)
+/* The best kernel this CPU runs, of the instruction sets up to `most`. */
+static lam_gemm_kernel select_kernel(lam_gemm_limit_isa most)
 {
     lam_gemm_kernel k = {GEN_MR, GEN_NR, (LAM_MC_MAX / GEN_MR) * GEN_MR, ukernel_generic,
                          LAM_ISA_GENERIC};
-    const char *force = getenv("LAM_GEMM_KERNEL");
-    if (force && !strcmp(force, "generic")) return k;
+    if (most == LAM_GEMM_GENERIC) return k;
 #ifdef LAM_GEMM_X86
-    bool allow512 = !(force && !strcmp(force, "avx2"));
-    if (allow512 && have_avx2_fma() && __builtin_cpu_supports("avx512f")) {
+    if (most == LAM_GEMM_BEST && have_avx2_fma() && __builtin_cpu_supports("avx512f")) {
         k.mr = AVX512_MR;
         k.nr = AVX512_NR;
         k.mc = (LAM_MC_MAX / AVX512_MR) * AVX512_MR;
@@ -302,7 +298,13 @@ static lam_gemm_kernel select_kernel(void)
 
 static lam_gemm_kernel chosen_kernel;
 static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
-static void choose_kernel_once(void) { chosen_kernel = select_kernel(); }
+static void choose_kernel_once(void) { chosen_kernel = select_kernel(LAM_GEMM_BEST); }
+
+void lam_gemm_limit(lam_gemm_limit_isa most)
+{
+    pthread_once(&chosen_once, choose_kernel_once);
+    chosen_kernel = select_kernel(most);
+}
 
 static const lam_gemm_kernel *gemm_kernel(void)
 {

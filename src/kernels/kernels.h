@@ -17,6 +17,13 @@
 #define LAM_VEC /* other compilers and CPUs: baseline ISA, still correct */
 #endif
 
+/* The GEMM kernel is the best the CPU runs (AVX-512, AVX2+FMA, portable C),
+ * chosen once. lam_gemm_limit re-chooses among the instruction sets up to
+ * `most`, so tests and benchmarks can reach every path on one machine; call
+ * it only while no GEMM runs. */
+typedef enum { LAM_GEMM_GENERIC = 0, LAM_GEMM_AVX2, LAM_GEMM_BEST } lam_gemm_limit_isa;
+void lam_gemm_limit(lam_gemm_limit_isa most);
+
 /* C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C[M,N]
  * op(A) = A (A is M x K, row stride lda) or, with trans_a, A^T (A is K x M).
  * op(B) = B (K x N, ldb) or, with trans_b, B^T (B is N x K).
