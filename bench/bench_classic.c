@@ -34,7 +34,7 @@ static double cpu0, cpu1;
 static int load(bool train, int64_t limit, float **x, int32_t **y, int64_t *n)
 {
     lam_dataset *ds;
-    if (lam_load_fashion_mnist(NULL, train, &ds) != LAM_OK) {
+    if (lam_load_fashion_mnist(getenv("LAMINA_DATA"), train, &ds) != LAM_OK) {
         fprintf(stderr, "bench_classic: %s\n", lam_last_error());
         return 1;
     }

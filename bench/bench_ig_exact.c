@@ -80,7 +80,7 @@ int main(int argc, char **argv)
     }
     float *x = malloc(sizeof(float) * 784 * (size_t)images), b[784] = {0}, attr[784];
     lam_dataset *ds = NULL;
-    const bool data = lam_load_fashion_mnist(NULL, false, &ds) == LAM_OK;
+    const bool data = lam_load_fashion_mnist(getenv("LAMINA_DATA"), false, &ds) == LAM_OK;
     if (data) {
         for (int i = 0; i < images; i++)
             lam_dataset_gather(ds, (int64_t[]){i}, 1, x + 784 * i, NULL, NULL);

@@ -97,7 +97,8 @@ int main(int argc, char **argv)
     lam_set_threads(threads);
 
     lam_dataset *train, *test;
-    if (lam_load_fashion_mnist(NULL, true, &train) || lam_load_fashion_mnist(NULL, false, &test))
+    const char *dir = getenv("LAMINA_DATA");
+    if (lam_load_fashion_mnist(dir, true, &train) || lam_load_fashion_mnist(dir, false, &test))
         FAIL("%s", lam_last_error());
     if (limit > 0 && limit < lam_dataset_count(train)) lam_dataset_truncate(train, limit);
     if (lstm) {

@@ -323,8 +323,9 @@ int cli_load_data(const char *source, const cli_data_options *opt, lam_dataset *
         /* One split: the training data, or what a test-only caller evaluates. */
         rc = load_textcls_source(source + 8, opt, train ? train : test);
     } else if (!strcmp(source, "fashion-mnist")) {
-        if (train && lam_load_fashion_mnist(NULL, true, train) != LAM_OK) return cli_lib_error();
-        if (test && lam_load_fashion_mnist(NULL, false, test) != LAM_OK) rc = cli_lib_error();
+        const char *dir = getenv("LAMINA_DATA"); /* NULL: the Debian package's folder */
+        if (train && lam_load_fashion_mnist(dir, true, train) != LAM_OK) return cli_lib_error();
+        if (test && lam_load_fashion_mnist(dir, false, test) != LAM_OK) rc = cli_lib_error();
         else rc = CLI_OK;
     } else if (is_dir(source)) {
         rc = load_idx_dir(source, train, test);

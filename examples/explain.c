@@ -36,7 +36,7 @@ static const char *const CLASSES[10] = {"T-shirt/top", "Trouser", "Pullover", "D
 static lam_status train_seed_cnn(lam_model **out)
 {
     lam_dataset *train = NULL;
-    lam_status st = lam_load_fashion_mnist(NULL, true, &train);
+    lam_status st = lam_load_fashion_mnist(getenv("LAMINA_DATA"), true, &train);
     if (st == LAM_OK) st = lam_dataset_truncate(train, 10000);
     lam_model *m = st == LAM_OK ? lam_sequential("seed_cnn") : NULL;
     if (st == LAM_OK && !m) st = LAM_ERR_NOMEM;
@@ -81,7 +81,7 @@ int main(int argc, char **argv)
     else CHECK(train_seed_cnn(&m));
 
     lam_dataset *test = NULL;
-    CHECK(lam_load_fashion_mnist(NULL, false, &test));
+    CHECK(lam_load_fashion_mnist(getenv("LAMINA_DATA"), false, &test));
     if (index < 0 || index >= lam_dataset_count(test)) {
         fprintf(stderr, "explain: --index %ld, the test set has %lld images\n", index,
                 (long long)lam_dataset_count(test));

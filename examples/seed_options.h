@@ -52,7 +52,8 @@ static long seed_arg(int argc, char **argv, int *i)
  * usage error (already reported). */
 static int seed_parse_defaults(int argc, char **argv, seed_options *o, long epochs, long batch)
 {
-    *o = (seed_options){.epochs = epochs, .batch = batch, .seed = 42, .verbose = 1};
+    *o = (seed_options){.epochs = epochs, .batch = batch, .seed = 42, .verbose = 1,
+                        .data = getenv("LAMINA_DATA")};
     for (int i = 1; i < argc; i++) {
         long *dst = !strcmp(argv[i], "--epochs")       ? &o->epochs
                     : !strcmp(argv[i], "--limit")      ? &o->limit

@@ -136,9 +136,10 @@ lam_status lam_dataset_gather(const lam_dataset *ds, const int64_t *idx, int64_t
  * file and what was expected. */
 /* IDX images + labels (plain or .gz); pixels scaled to [0, 1]. */
 lam_status lam_load_idx(const char *images_path, const char *labels_path, lam_dataset **out);
-/* Fashion-MNIST from a folder of the four IDX files. dir NULL: $LAMINA_DATA,
- * then /usr/share/datasets/fashion-mnist. A missing folder names the
- * command that installs it. */
+/* Fashion-MNIST from a folder of the four IDX files. dir NULL (or ""): the
+ * Debian package's /usr/share/datasets/fashion-mnist (the library reads no
+ * environment; the lamina command and the examples pass $LAMINA_DATA). A
+ * missing folder names the command that installs it. */
 lam_status lam_load_fashion_mnist(const char *dir, bool train, lam_dataset **out);
 
 typedef struct lam_csv_options {

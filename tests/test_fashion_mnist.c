@@ -18,7 +18,7 @@ static void check_split(bool train)
     const char *what = train ? "train" : "test";
     const int64_t count = train ? 60000 : 10000;
     lam_dataset *ds = NULL;
-    CHECK_OK(lam_load_fashion_mnist(NULL, train, &ds));
+    CHECK_OK(lam_load_fashion_mnist(getenv("LAMINA_DATA"), train, &ds));
     if (!ds) return;
     int64_t shape[4];
     CHECK(lam_dataset_count(ds) == count, "%s: count %lld", what, (long long)lam_dataset_count(ds));

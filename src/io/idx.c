@@ -267,8 +267,8 @@ done:
 
 #define FMNIST_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
 #define FMNIST_HINT                                                               \
-    "install it with `sudo apt-get install dataset-fashion-mnist` or set LAMINA_DATA " \
-    "to a folder holding the IDX files"
+    "install it with `sudo apt-get install dataset-fashion-mnist`, or give the folder " \
+    "holding the IDX files (the lamina command and examples read it from LAMINA_DATA)"
 
 /* Finds dir/base.gz, else dir/base; 1 when found (path filled). */
 static int fmnist_find(const char *dir, const char *base, char *path, size_t cap)
@@ -289,14 +289,8 @@ lam_status lam_load_fashion_mnist(const char *dir, bool train, lam_dataset **out
     *out = NULL;
     const char *from = "the dir argument";
     if (!dir || !*dir) {
-        const char *env = getenv("LAMINA_DATA");
-        if (env && *env) {
-            dir = env;
-            from = "LAMINA_DATA";
-        } else {
-            dir = FMNIST_DEFAULT_DIR;
-            from = "the default folder";
-        }
+        dir = FMNIST_DEFAULT_DIR;
+        from = "the default folder";
     }
     if (strlen(dir) > 3900)
         return lam_error(LAM_ERR_ARG, "Fashion-MNIST: folder name too long (%zu chars)",
