@@ -8,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <string.h>
 
@@ -72,6 +73,17 @@ static const char USAGE[] =
     "                        from an encrypted file is always saved encrypted\n"
     "  --json                print one JSON object: history, test result, output file\n"
     "\n"
+    "Differential privacy (DP-SGD: per-sample clipping, Gaussian noise, Poisson batches):\n"
+    "  --dp-clip C           clip each sample's gradient to L2 norm C (turns DP-SGD on)\n"
+    "  --dp-noise SIGMA      noise multiplier: noise std SIGMA * C on the clipped sum\n"
+    "  --dp-epsilon E        or: the SIGMA that spends at most E over the run (q = batch /\n"
+    "                        training samples, steps = epochs * ceil(1 / q))\n"
+    "  --dp-delta D          delta of the (epsilon, delta) guarantee (required)\n"
+    "  --dp-accountant rdp|prv  default rdp\n"
+    "  --dp-shuffle          shuffled fixed-size batches instead of Poisson sampling: the\n"
+    "                        reported epsilon then does NOT hold\n"
+    "  --dp-seeded-noise     noise from --seed's generator (reproducible, NOT private)\n"
+    "\n"
     "Callbacks (Keras's, run at the end of every epoch):\n"
     "  --early-stopping N    stop after N epochs without improvement of --monitor\n"
     "  --restore-best-weights  with --early-stopping: end with the best epoch's weights\n"
@@ -93,6 +105,11 @@ typedef struct train_args {
     double validation_split, lr, beta1, beta2, epsilon, momentum, rho, initial_accumulator;
     double weight_decay, clipnorm, clipvalue, global_clipnorm;
     bool nesterov, amsgrad, centered, json, no_header, no_shuffle, encrypt;
+    /* DP-SGD. */
+    double dp_clip, dp_noise, dp_epsilon, dp_delta;
+    const char *dp_accountant;
+    bool dp_shuffle, dp_seeded_noise, seen_dp_clip, seen_dp_noise, seen_dp_epsilon,
+        seen_dp_delta, seen_dp_accountant;
     /* Callbacks. */
     long early_stopping, reduce_lr, cooldown;
     double lr_factor, min_lr, min_delta;
@@ -165,6 +182,13 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--terminate-on-nan", OPT_FLAG, &a->terminate_on_nan, NULL},
         {"--monitor", OPT_STR, &a->monitor, NULL},
         {"--min-delta", OPT_FLOAT, &a->min_delta, &a->seen_min_delta},
+        {"--dp-clip", OPT_FLOAT, &a->dp_clip, &a->seen_dp_clip},
+        {"--dp-noise", OPT_FLOAT, &a->dp_noise, &a->seen_dp_noise},
+        {"--dp-epsilon", OPT_FLOAT, &a->dp_epsilon, &a->seen_dp_epsilon},
+        {"--dp-delta", OPT_FLOAT, &a->dp_delta, &a->seen_dp_delta},
+        {"--dp-accountant", OPT_STR, &a->dp_accountant, &a->seen_dp_accountant},
+        {"--dp-shuffle", OPT_FLAG, &a->dp_shuffle, NULL},
+        {"--dp-seeded-noise", OPT_FLAG, &a->dp_seeded_noise, NULL},
         {NULL, OPT_FLAG, NULL, NULL},
     };
     const char *pos[1];
@@ -192,6 +216,21 @@ static int parse_args(int argc, char **argv, train_args *a)
                                "--save-best");
     if (a->csv_append && !a->csv_log)
         return cli_usage_error("train", "--csv-append needs --csv-log FILE");
+    if ((a->seen_dp_noise || a->seen_dp_epsilon || a->seen_dp_delta || a->seen_dp_accountant ||
+         a->dp_shuffle || a->dp_seeded_noise) && !a->seen_dp_clip)
+        return cli_usage_error("train", "the --dp-* options need --dp-clip C");
+    if (a->seen_dp_clip) {
+        if (a->seen_dp_noise == a->seen_dp_epsilon)
+            return cli_usage_error("train", "--dp-clip needs one of --dp-noise SIGMA and "
+                                   "--dp-epsilon E");
+        if (!a->seen_dp_delta)
+            return cli_usage_error("train", "--dp-clip needs --dp-delta D");
+        if (!(a->dp_clip > 0) || (a->seen_dp_noise && !(a->dp_noise >= 0)) ||
+            (a->seen_dp_epsilon && !(a->dp_epsilon > 0)) ||
+            !(a->dp_delta > 0 && a->dp_delta < 1))
+            return cli_usage_error("train", "--dp-clip must be > 0, --dp-noise >= 0, "
+                                   "--dp-epsilon > 0 and 0 < --dp-delta < 1");
+    }
     if (a->json && !a->seen_verbose) a->verbose = 0;
     /* A saved model carries its optimizer and state; compiling again would
      * reinitialise its weights, so these options only apply to a spec.
@@ -343,6 +382,7 @@ static cJSON *history_json(const lam_history *h, int initial_epoch)
             if (e->has_accuracy) cli_json_number(o, "val_accuracy", e->val_accuracy);
         }
         cli_json_number(o, "learning_rate", e->learning_rate);
+        if (!isnan(e->epsilon)) cli_json_number(o, "epsilon", e->epsilon);
         cli_json_number(o, "seconds", e->seconds);
         cJSON_AddItemToArray(arr, o);
     }
@@ -387,10 +427,38 @@ static int callbacks_from_args(const train_args *a, const lam_key *key, lam_call
     return n;
 }
 
-static void report(const train_args *a, const lam_history *h, int initial_epoch,
-                   const lam_eval_result *test, const char *out)
+/* DP-SGD's privacy spent, from the model's metadata (the whole composition,
+ * resumed runs included). */
+static void report_privacy(const train_args *a, const lam_model *m, cJSON *root)
+{
+    const char *eps = lam_model_metadata(m, "dp.epsilon");
+    const char *steps = lam_model_metadata(m, "dp.steps");
+    if (!a->seen_dp_clip || !eps || !steps) return;
+    const char *acc = lam_model_metadata(m, "dp.accountant");
+    const char *sigma = lam_model_metadata(m, "dp.noise_multiplier");
+    if (!root) {
+        printf("privacy: epsilon %.4f at delta %g (%s accountant, noise multiplier %.4g, "
+               "%s steps)%s\n", strtod(eps, NULL), a->dp_delta, acc ? acc : "?",
+               sigma ? strtod(sigma, NULL) : NAN, steps,
+               a->dp_shuffle ? "; shuffled batches: this accounting does NOT hold" : "");
+        return;
+    }
+    cJSON *d = cJSON_AddObjectToObject(root, "privacy");
+    cli_json_number(d, "epsilon", strtod(eps, NULL));
+    cli_json_number(d, "delta", a->dp_delta);
+    if (sigma) cli_json_number(d, "noise_multiplier", strtod(sigma, NULL));
+    cli_json_number(d, "clip_norm", a->dp_clip);
+    cJSON_AddNumberToObject(d, "steps", strtod(steps, NULL));
+    if (acc) cJSON_AddStringToObject(d, "accountant", acc);
+    cJSON_AddBoolToObject(d, "poisson", !a->dp_shuffle);
+    cJSON_AddBoolToObject(d, "private_noise", !a->dp_seeded_noise);
+}
+
+static void report(const train_args *a, const lam_model *m, const lam_history *h,
+                   int initial_epoch, const lam_eval_result *test, const char *out)
 {
     if (!a->json) {
+        report_privacy(a, m, NULL);
         if (test) {
             printf("test loss: %.4f\n", test->loss);
             if (test->has_accuracy) printf("test accuracy: %.4f\n", test->accuracy);
@@ -413,11 +481,40 @@ static void report(const train_args *a, const lam_history *h, int initial_epoch,
     }
     if (out) cJSON_AddStringToObject(root, "out", out);
     else cJSON_AddNullToObject(root, "out");
+    report_privacy(a, m, root);
     if (h && h->stopped_by[0]) {
         cJSON_AddStringToObject(root, "stopped_by", h->stopped_by);
         cJSON_AddNumberToObject(root, "stopped_epoch", initial_epoch + h->stopped_epoch);
     }
     cli_json_print(root);
+}
+
+/* DP-SGD's options; --dp-epsilon calibrates sigma for this run's steps
+ * (epochs * ceil(1 / q), q = batch / training samples). */
+static int dp_from_args(const train_args *a, int64_t n, int epochs, lam_dp_options *dp)
+{
+    dp->clip_norm = a->dp_clip;
+    dp->delta = a->dp_delta;
+    dp->poisson = !a->dp_shuffle;
+    dp->seeded_noise = a->dp_seeded_noise;
+    if (a->seen_dp_accountant && lam_accountant_parse(a->dp_accountant, &dp->accountant))
+        return CLI_FAIL;
+    /* As fit computes them (its validation_split is a float). */
+    const int64_t n_train = (int64_t)((double)n * (1.0 - (double)(float)a->validation_split));
+    if (a->seen_dp_noise) {
+        dp->noise_multiplier = a->dp_noise;
+        return CLI_OK;
+    }
+    const double q = n_train <= a->batch_size ? 1.0 : (double)a->batch_size / (double)n_train;
+    const int64_t steps = (int64_t)epochs * (int64_t)ceil(1.0 / q);
+    if (lam_privacy_noise_multiplier(dp->accountant, a->dp_epsilon, a->dp_delta, q, steps, 0.01,
+                                     &dp->noise_multiplier))
+        return CLI_FAIL;
+    if (a->verbose)
+        fprintf(a->json ? stderr : stdout, "DP-SGD: noise multiplier %.4f for epsilon %g at "
+                "delta %g (q %.6g, %lld steps)\n", dp->noise_multiplier, a->dp_epsilon,
+                a->dp_delta, q, (long long)steps);
+    return CLI_OK;
 }
 
 static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset *train,
@@ -449,6 +546,12 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
         fo.checkpoint_user = &target;
         fo.checkpoint_every_steps = a->checkpoint_every;
     }
+    lam_dp_options dp = lam_dp_defaults();
+    if (a->seen_dp_clip) {
+        if (dp_from_args(a, lam_dataset_count(train), fo.epochs, &dp) != CLI_OK)
+            return cli_lib_error();
+        fo.dp = &dp;
+    }
     lam_callback callbacks[5];
     fo.callbacks = callbacks;
     fo.ncallbacks = callbacks_from_args(a, key, callbacks);
@@ -471,7 +574,7 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
         lam_history_free(h);
         return cli_lib_error();
     }
-    report(a, h, initial_epoch, test ? &res : NULL, out);
+    report(a, m, h, initial_epoch, test ? &res : NULL, out);
     lam_history_free(h);
     return CLI_OK;
 }

@@ -716,6 +716,8 @@ typedef struct lam_progress {
     bool has_accuracy;
     bool has_val;
     double val_loss, val_accuracy; /* EPOCH_END only, when has_val */
+    bool has_epsilon;          /* DP-SGD (lam_fit_options.dp): privacy spent so far */
+    double epsilon;
 } lam_progress;
 typedef void (*lam_progress_fn)(const lam_progress *p, void *user);
 
@@ -801,6 +803,9 @@ typedef struct lam_fit_options {
     void *gradient_hook_user;
     const lam_callback *callbacks; /* ncallbacks of them (default none) */
     int ncallbacks;
+    /* Differentially private training (lamina_privacy.h, lam_dp_defaults);
+     * NULL (default): none. */
+    const struct lam_dp_options *dp;
 } lam_fit_options;
 lam_fit_options lam_fit_defaults(void);
 
@@ -810,6 +815,7 @@ typedef struct lam_epoch_log {
     bool has_accuracy, has_val;
     double seconds;       /* wall time of the epoch */
     double learning_rate; /* at the epoch's end */
+    double epsilon;       /* DP: privacy spent so far at dp->delta; NaN without DP */
 } lam_epoch_log;
 typedef struct lam_history {
     int epochs;

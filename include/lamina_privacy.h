@@ -141,6 +141,49 @@ size_t lam_privacy_accountant_history(const lam_privacy_accountant *acc,
 lam_status lam_privacy_accountant_restore(lam_privacy_accountant *acc,
                                           const lam_privacy_steps *runs, size_t n_runs);
 
+
+/* ------------------------------------------------------------- DP-SGD
+ *
+ * Differentially private training in lam_fit (Abadi et al. 2016): set
+ * lam_fit_options.dp to options from lam_dp_defaults(). Every step then
+ *   - draws its batch by Poisson sampling: each training sample joins
+ *     independently with probability q = batch_size / n (so batches vary in
+ *     size and may be empty), ceil(n / batch_size) steps an epoch;
+ *   - computes each sample's gradient alone (forward, loss and backward at
+ *     batch 1: the naive reference path), clips it to L2 norm clip_norm
+ *     over all parameters together (g * min(1, C / ||g||)) and sums them;
+ *   - adds Gaussian noise N(0, (noise_multiplier * C)^2) to every coordinate
+ *     of the sum and divides by the expected batch size q * n;
+ *   - hands that to the gradient hook (if any) and the optimizer.
+ * An empty batch still takes a step, of noise only (as Opacus does): the
+ * accountant counts every step, so skipping would only waste budget.
+ * The accountant records (noise_multiplier, q, 1) per step; epsilon at delta
+ * is in each epoch's lam_epoch_log and the progress line. The model's
+ * metadata keeps "dp.epsilon", "dp.delta", "dp.noise_multiplier",
+ * "dp.clip_norm", "dp.steps", "dp.accountant" and "dp.history" (the
+ * composition, "sigma:q:steps" entries separated by ';'); the next DP fit of
+ * a model carrying them continues that accounting (saved and loaded with the
+ * model file, so a resumed run spends from what was spent). A model with
+ * layers that mix samples (BatchNormalization) is refused. A DP fit cannot
+ * resume from a checkpoint taken inside an epoch (its Poisson draws are not
+ * replayable); it resumes from epoch ends. */
+typedef struct lam_dp_options {
+    double clip_norm;        /* C > 0 (default 1) */
+    double noise_multiplier; /* sigma >= 0 (default 1); 0 gives no privacy */
+    double delta;            /* for the epsilon reported (default 1e-5) */
+    lam_accountant_kind accountant; /* default LAM_ACCOUNTANT_RDP */
+    /* true (default): Poisson sampling, as the accountant assumes. false: the
+     * usual shuffled fixed-size batches; allowed, but the accounting then
+     * does not hold (the reported epsilon is that of Poisson sampling). */
+    bool poisson;
+    /* false (default): noise from a cryptographically secure generator
+     * (ChaCha20 keyed from the system's randombytes, libsodium; the OS's
+     * getrandom without it). true: from the model's seeded generator, for
+     * tests and reproducibility: NOT private. */
+    bool seeded_noise;
+} lam_dp_options;
+lam_dp_options lam_dp_defaults(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,6 +2,7 @@
  * model. A training step allocates nothing. */
 #include "train/train.h"
 #include "train/progress.h"
+#include "train/dp.h"
 
 #include <math.h>
 #include <string.h>
@@ -335,6 +336,36 @@ static lam_status train_step(lam_model *m, const fit_data *d, const lam_fit_opti
     return lam_optimizer_update(m, lam_model_learning_rate(m));
 }
 
+/* One DP-SGD step on samples idx[0..count) (count may be 0: a noise-only
+ * step): each sample's gradient alone (batch 1), clipped and summed, then
+ * noised and scaled by dp.c before the hook and the update. */
+static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_options *o,
+                                lam_dp_run *dp, const int64_t *idx, int64_t first, int count,
+                                int epoch, int64_t step, lam_batch_metrics *bm)
+{
+    *bm = (lam_batch_metrics){0};
+    lam_dp_step_begin(dp);
+    for (int i = 0; i < count; i++) {
+        load_batch(m, d, idx ? idx + i : NULL, first + i, 1);
+        lam_batch_metrics one;
+        LAM_TRY(lam_forward(m, 1, LAM_MODE_TRAIN));
+        LAM_TRY(lam_loss_eval(m, 1, d->t, true, &one));
+        if (!isfinite(one.loss))
+            return lam_error(LAM_ERR_NUMERIC, "model \"%s\": loss became %g at epoch %d, step "
+                             "%lld; the weights are those before this step (lower the learning "
+                             "rate?)", m->name, one.loss, epoch, (long long)step);
+        LAM_TRY(lam_backward(m, 1, false));
+        lam_dp_add_sample(dp, m->grads);
+        bm->loss += one.loss;
+        bm->correct += one.correct;
+        bm->counted += one.counted;
+    }
+    LAM_TRY(lam_dp_step_end(dp, m, m->grads));
+    if (o->gradient_hook)
+        LAM_TRY(o->gradient_hook(m, m->grads, m->nparams, o->gradient_hook_user));
+    return lam_optimizer_update(m, lam_model_learning_rate(m));
+}
+
 static void emit(const lam_fit_options *o, lam_display *disp, const lam_progress *p)
 {
     lam_display_progress(p, disp);
@@ -415,6 +446,9 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     fit_data d = *train;
     d.t = NULL;
     lam_callback_run *cbr = NULL;
+    lam_dp_run *dp = NULL;
+    const bool poisson = o.dp && o.dp->poisson;
+    if (st == LAM_OK && o.dp) st = lam_dp_begin(m, o.dp, o.batch_size, n_train, &dp);
     if (st == LAM_OK) st = lam_callbacks_begin(m, o.callbacks, o.ncallbacks, has_val, &cbr);
     if (st == LAM_OK) st = lam_model_plan(m, o.batch_size);
     if (st == LAM_OK) st = data_alloc(m, &d, o.batch_size);
@@ -446,7 +480,9 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
          * so the order depends only on the generator's state: a run resumed
          * from a file shuffles exactly as an uninterrupted one. */
         if (m->epoch_step > 0) {
-            m->rng = m->epoch_rng;
+            /* Poisson batches are drawn afresh each step: a resumed epoch
+             * goes on from the generator's state, never replaying draws. */
+            if (!poisson) m->rng = m->epoch_rng;
         } else {
             m->epoch_rng = m->rng;
             m->epoch_loss = 0;
@@ -469,9 +505,23 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
         double counted = (double)(seen * accuracy_units(m));
         for (int64_t s = m->epoch_step; s < steps; s++) {
             int count = (int)(n_train - seen < o.batch_size ? n_train - seen : o.batch_size);
-            load_batch(m, &d, o.shuffle ? order + seen : NULL, seen, count);
             lam_batch_metrics bm;
-            st = train_step(m, &d, &o, count, e + 1, s + 1, &bm);
+            if (poisson) {
+                /* Each sample joins independently with probability q, as the
+                 * accountant assumes; the batch may be empty or exceed
+                 * batch_size (samples are computed one at a time). */
+                const double q = lam_dp_sample_rate(dp);
+                count = 0;
+                for (int64_t i = 0; i < n_train; i++)
+                    if (lam_rng_uniform(&m->rng) < q) order[count++] = i;
+                st = dp_train_step(m, &d, &o, dp, order, 0, count, e + 1, s + 1, &bm);
+            } else if (dp) {
+                st = dp_train_step(m, &d, &o, dp, o.shuffle ? order + seen : NULL, seen, count,
+                                   e + 1, s + 1, &bm);
+            } else {
+                load_batch(m, &d, o.shuffle ? order + seen : NULL, seen, count);
+                st = train_step(m, &d, &o, count, e + 1, s + 1, &bm);
+            }
             if (st == LAM_ERR_NUMERIC && lam_callbacks_stop_on_loss(cbr)) {
                 /* TerminateOnNaN: end quietly, with the weights before this step. */
                 st = LAM_OK;
@@ -493,8 +543,10 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
             p.event = LAM_PROGRESS_STEP;
             p.step = s + 1;
             p.seconds = lam_now() - t0;
-            p.loss = loss_sum / (double)seen;
+            p.loss = seen > 0 ? loss_sum / (double)seen : 0;
             p.accuracy = counted > 0 ? correct / counted : 0;
+            if (dp && (st = lam_dp_epsilon(dp, &p.epsilon)) != LAM_OK) break;
+            p.has_epsilon = dp != NULL;
             if (s + 1 < steps) emit(&o, &disp, &p);
             if (lam_stop_requested()) {
                 if (o.checkpoint && s + 1 < steps && (st = o.checkpoint(m, o.checkpoint_user)))
@@ -536,6 +588,7 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
         lg->val_accuracy = p.val_accuracy;
         lg->seconds = p.seconds;
         lg->learning_rate = lam_model_learning_rate(m);
+        lg->epsilon = dp ? p.epsilon : NAN;
         st = lam_callbacks_epoch_end(cbr, m, e, lg, h, &stop_by_callback);
         if (st != LAM_OK) break;
         emit(&o, &disp, &p);
@@ -547,6 +600,7 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     }
 done:
     lam_callbacks_end(cbr);
+    lam_dp_end(dp);
     lam_free(order);
     data_free(&d);
     for (int i = 0; slices && i < nsets; i++) lam_dataset_free(slices[i]);

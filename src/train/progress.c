@@ -37,8 +37,9 @@ static void format_metrics(char *buf, size_t n, const lam_progress *p, bool with
     if (with_val && p->has_val) {
         if (p->has_accuracy)
             k += snprintf(buf + k, n - (size_t)k, " - val_accuracy: %.4f", p->val_accuracy);
-        snprintf(buf + k, n - (size_t)k, " - val_loss: %.4f", p->val_loss);
+        k += snprintf(buf + k, n - (size_t)k, " - val_loss: %.4f", p->val_loss);
     }
+    if (p->has_epsilon) snprintf(buf + k, n - (size_t)k, " - eps %.2f", p->epsilon);
 }
 
 static double per_step(const lam_progress *p)

@@ -1,0 +1,270 @@
+/* dp.c - DP-SGD inside fit (Abadi et al. 2016), the naive reference path:
+ * fit computes each sample's gradient alone and hands it here to be clipped
+ * and summed; the step's end adds the Gaussian noise, divides by the
+ * expected batch size and counts the step in the privacy accountant, whose
+ * composition is kept in the model's metadata so that a resumed run goes on
+ * spending from what was spent. */
+#include "train/dp.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef LAMINA_HAVE_SODIUM
+#include <sodium.h>
+#else
+#include <sys/random.h>
+#endif
+
+struct lam_dp_run {
+    lam_dp_options o;
+    double q, expected;      /* sample rate, expected batch size q * n */
+    int64_t n;               /* parameters */
+    double *sum;             /* clipped gradients summed over the step's samples */
+    lam_privacy_accountant *acc;
+    bool unbounded;          /* a step without noise was taken: epsilon is +inf */
+    int64_t steps;           /* all steps accounted, this fit and before */
+    uint8_t key[32];         /* the secure generator's ChaCha20 key */
+    uint64_t nonce;          /* one per step */
+};
+
+lam_dp_options lam_dp_defaults(void)
+{
+    return (lam_dp_options){.clip_norm = 1.0, .noise_multiplier = 1.0, .delta = 1e-5,
+                            .accountant = LAM_ACCOUNTANT_RDP, .poisson = true};
+}
+
+/* n random bytes from the operating system. */
+static lam_status system_random(void *buf, size_t n)
+{
+#ifdef LAMINA_HAVE_SODIUM
+    if (sodium_init() < 0)
+        return lam_error(LAM_ERR_STATE, "DP-SGD: libsodium failed to initialise (no system "
+                         "randomness?)");
+    randombytes_buf(buf, n);
+#else
+    for (size_t k = 0; k < n;) {
+        ssize_t got = getrandom((uint8_t *)buf + k, n - k, 0);
+        if (got < 0 && errno != EINTR)
+            return lam_error(LAM_ERR_IO, "DP-SGD: getrandom failed (errno %d)", errno);
+        if (got > 0) k += (size_t)got;
+    }
+#endif
+    return LAM_OK;
+}
+
+/* Bytes of the secure stream in one piece: 64 ChaCha20 blocks. */
+#define NOISE_CHUNK 4096
+
+/* Fills chunk c of this step's secure stream. With libsodium: ChaCha20 keyed
+ * once per fit from the system's randombytes, the step as nonce and the chunk
+ * as block counter (one key, never a repeated (nonce, counter)). Without it:
+ * getrandom, which is the same kind of generator inside the kernel. */
+static lam_status secure_chunk(lam_dp_run *r, uint64_t c, uint8_t *out)
+{
+#ifdef LAMINA_HAVE_SODIUM
+    uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+    for (int i = 0; i < 8; i++) nonce[i] = (uint8_t)(r->nonce >> (8 * i));
+    memset(out, 0, NOISE_CHUNK);
+    crypto_stream_chacha20_xor_ic(out, out, NOISE_CHUNK, nonce,
+                                  c * (NOISE_CHUNK / 64), r->key);
+    return LAM_OK;
+#else
+    (void)c;
+    return system_random(out, NOISE_CHUNK);
+#endif
+}
+
+/* Uniform in (0, 1] from 53 bits. */
+static double unit_open0(uint64_t x)
+{
+    return ((double)(x >> 11) + 1.0) * 0x1.0p-53;
+}
+
+/* sum[i] += N(0, std^2) for every coordinate. */
+static lam_status add_noise(lam_dp_run *r, lam_model *m, double std)
+{
+    if (r->o.seeded_noise) {
+        for (int64_t i = 0; i < r->n; i++) r->sum[i] += std * lam_rng_normal(&m->rng);
+        return LAM_OK;
+    }
+    uint64_t buf[NOISE_CHUNK / 8];
+    uint64_t chunk = 0;
+    for (int64_t i = 0; i < r->n;) {
+        LAM_TRY(secure_chunk(r, chunk++, (uint8_t *)buf));
+        /* Box-Muller: two normals from two uniforms. */
+        for (size_t k = 0; k + 1 < NOISE_CHUNK / 8 && i < r->n; k += 2) {
+            const double rad = std * sqrt(-2.0 * log(unit_open0(buf[k])));
+            const double th = 2.0 * 3.14159265358979323846 * unit_open0(buf[k + 1]);
+            r->sum[i++] += rad * cos(th);
+            if (i < r->n) r->sum[i++] += rad * sin(th);
+        }
+    }
+    r->nonce++;
+    return LAM_OK;
+}
+
+/* The accounting of an earlier DP fit of this model, from its metadata. */
+static lam_status restore_accounting(lam_dp_run *r, const lam_model *m)
+{
+    const char *eps = lam_model_metadata(m, "dp.epsilon");
+    const char *hist = lam_model_metadata(m, "dp.history");
+    if (eps && isinf(strtod(eps, NULL))) r->unbounded = true;
+    if (!hist || !*hist) return LAM_OK;
+    size_t cap = 1;
+    for (const char *c = hist; *c; c++) cap += *c == ';';
+    lam_privacy_steps *runs = lam_calloc(cap, sizeof *runs);
+    if (!runs) return LAM_ERR_NOMEM;
+    size_t nr = 0;
+    lam_status st = LAM_OK;
+    for (const char *c = hist; *c && st == LAM_OK;) {
+        char *end;
+        lam_privacy_steps s;
+        s.noise_multiplier = strtod(c, &end);
+        if (*end == ':') s.sample_rate = strtod(end + 1, &end);
+        if (*end == ':') s.steps = strtoll(end + 1, &end, 10);
+        if (end == c || (*end != ';' && *end) || nr == cap) {
+            st = lam_error(LAM_ERR_FORMAT, "model \"%s\": metadata dp.history \"%s\" is not a "
+                           "list of sigma:q:steps entries separated by ';'", m->name, hist);
+            break;
+        }
+        runs[nr++] = s;
+        r->steps += s.steps;
+        c = *end ? end + 1 : end;
+    }
+    if (st == LAM_OK) st = lam_privacy_accountant_restore(r->acc, runs, nr);
+    lam_free(runs);
+    return st;
+}
+
+/* Layers whose output for one sample depends on the others of its batch:
+ * per-sample gradients, and so the clipping bound, do not exist for them. */
+static lam_status refuse_mixing_layers(const lam_model *m)
+{
+    for (int i = 0; i < m->n; i++) {
+        const lam_node *nd = &m->nodes[i];
+        if (nd->op && nd->spec.kind == LAM_LAYER_BATCH_NORM)
+            return lam_error(LAM_ERR_UNSUPPORTED, "model \"%s\": layer \"%s\" is a "
+                             "BatchNormalization, which mixes the samples of a batch (its "
+                             "statistics), so one sample's gradient is not its own and "
+                             "DP-SGD's clipping bound does not hold; use LayerNormalization "
+                             "or none", m->name, nd->spec.name);
+    }
+    return LAM_OK;
+}
+
+lam_status lam_dp_begin(lam_model *m, const lam_dp_options *o, int batch_size, int64_t n_train,
+                        lam_dp_run **out)
+{
+    *out = NULL;
+    if (!(o->clip_norm > 0 && isfinite(o->clip_norm)))
+        return lam_error(LAM_ERR_ARG, "DP-SGD: clip_norm %g, expected a finite C > 0",
+                         o->clip_norm);
+    if (!(o->noise_multiplier >= 0 && isfinite(o->noise_multiplier)))
+        return lam_error(LAM_ERR_ARG, "DP-SGD: noise_multiplier %g, expected a finite sigma >= 0",
+                         o->noise_multiplier);
+    if (!(o->delta > 0 && o->delta < 1))
+        return lam_error(LAM_ERR_ARG, "DP-SGD: delta %g, expected 0 < delta < 1", o->delta);
+    LAM_TRY(refuse_mixing_layers(m));
+    lam_dp_run *r = lam_calloc(1, sizeof *r);
+    if (!r) return LAM_ERR_NOMEM;
+    r->o = *o;
+    r->n = m->nparams;
+    r->q = batch_size >= n_train ? 1.0 : (double)batch_size / (double)n_train;
+    r->expected = r->q * (double)n_train;
+    lam_status st = LAM_OK;
+    if (!(r->sum = lam_malloc(sizeof(double) * (size_t)(r->n > 0 ? r->n : 1)))) st = LAM_ERR_NOMEM;
+    if (st == LAM_OK) st = lam_privacy_accountant_create(o->accountant, &r->acc);
+    if (st == LAM_OK) st = restore_accounting(r, m);
+    if (st == LAM_OK && !o->seeded_noise) st = system_random(r->key, sizeof r->key);
+    if (st != LAM_OK) {
+        lam_dp_end(r);
+        return st;
+    }
+    *out = r;
+    return LAM_OK;
+}
+
+void lam_dp_end(lam_dp_run *r)
+{
+    if (!r) return;
+    lam_privacy_accountant_free(r->acc);
+    lam_free(r->sum);
+#ifdef LAMINA_HAVE_SODIUM
+    sodium_memzero(r->key, sizeof r->key);
+#endif
+    lam_free(r);
+}
+
+double lam_dp_sample_rate(const lam_dp_run *r)
+{
+    return r->q;
+}
+
+void lam_dp_step_begin(lam_dp_run *r)
+{
+    memset(r->sum, 0, sizeof(double) * (size_t)r->n);
+}
+
+void lam_dp_add_sample(lam_dp_run *r, const float *g)
+{
+    double sq = 0;
+    for (int64_t i = 0; i < r->n; i++) sq += (double)g[i] * (double)g[i];
+    const double norm = sqrt(sq);
+    const double scale = norm > r->o.clip_norm ? r->o.clip_norm / norm : 1.0;
+    for (int64_t i = 0; i < r->n; i++) r->sum[i] += scale * (double)g[i];
+}
+
+lam_status lam_dp_epsilon(lam_dp_run *r, double *epsilon)
+{
+    if (r->unbounded) {
+        *epsilon = INFINITY;
+        return LAM_OK;
+    }
+    return lam_privacy_accountant_epsilon(r->acc, r->o.delta, epsilon);
+}
+
+/* The accounting so far into m's metadata (every step, so that whatever
+ * checkpoint is written carries exactly the steps its weights have seen). */
+static lam_status record(lam_dp_run *r, lam_model *m)
+{
+    double eps;
+    LAM_TRY(lam_dp_epsilon(r, &eps));
+    char v[64];
+    snprintf(v, sizeof v, "%.17g", eps);
+    LAM_TRY(lam_model_set_metadata(m, "dp.epsilon", v));
+    snprintf(v, sizeof v, "%.17g", r->o.delta);
+    LAM_TRY(lam_model_set_metadata(m, "dp.delta", v));
+    snprintf(v, sizeof v, "%.17g", r->o.noise_multiplier);
+    LAM_TRY(lam_model_set_metadata(m, "dp.noise_multiplier", v));
+    snprintf(v, sizeof v, "%.17g", r->o.clip_norm);
+    LAM_TRY(lam_model_set_metadata(m, "dp.clip_norm", v));
+    snprintf(v, sizeof v, "%lld", (long long)r->steps);
+    LAM_TRY(lam_model_set_metadata(m, "dp.steps", v));
+    LAM_TRY(lam_model_set_metadata(m, "dp.accountant", lam_accountant_name(r->o.accountant)));
+    const lam_privacy_steps *runs;
+    const size_t nr = lam_privacy_accountant_history(r->acc, &runs);
+    char *h = lam_malloc(nr * 96 + 1);
+    if (!h) return LAM_ERR_NOMEM;
+    size_t k = 0;
+    h[0] = '\0';
+    for (size_t i = 0; i < nr; i++)
+        k += (size_t)snprintf(h + k, 96, "%s%.17g:%.17g:%lld", i ? ";" : "",
+                              runs[i].noise_multiplier, runs[i].sample_rate,
+                              (long long)runs[i].steps);
+    lam_status st = lam_model_set_metadata(m, "dp.history", h);
+    lam_free(h);
+    return st;
+}
+
+lam_status lam_dp_step_end(lam_dp_run *r, lam_model *m, float *grads)
+{
+    const double sigma = r->o.noise_multiplier;
+    if (sigma > 0) LAM_TRY(add_noise(r, m, sigma * r->o.clip_norm));
+    for (int64_t i = 0; i < r->n; i++) grads[i] = (float)(r->sum[i] / r->expected);
+    if (sigma > 0) LAM_TRY(lam_privacy_accountant_step(r->acc, sigma, r->q, 1));
+    else r->unbounded = true;
+    r->steps++;
+    return record(r, m);
+}

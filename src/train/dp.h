@@ -1,0 +1,30 @@
+/* dp.h - DP-SGD inside fit (dp.c): per-sample clipping into a sum, Gaussian
+ * noise, division by the expected batch size, and the privacy accounting
+ * kept with the model (lamina_privacy.h, "DP-SGD"). */
+#ifndef LAMINA_TRAIN_DP_H
+#define LAMINA_TRAIN_DP_H
+
+#include "core/model.h"
+
+typedef struct lam_dp_run lam_dp_run;
+
+/* Checks o against m (clip_norm, noise_multiplier, delta; no layer that
+ * mixes samples), allocates the sum buffer, creates the accountant and
+ * continues the accounting kept in m's metadata. q = min(1, batch / n). */
+lam_status lam_dp_begin(lam_model *m, const lam_dp_options *o, int batch_size, int64_t n_train,
+                        lam_dp_run **out);
+void lam_dp_end(lam_dp_run *r);
+/* The sample rate q of every step. */
+double lam_dp_sample_rate(const lam_dp_run *r);
+/* Starts a step: zeroes the sum of clipped gradients. */
+void lam_dp_step_begin(lam_dp_run *r);
+/* Adds one sample's gradient g (param_count floats), clipped to clip_norm. */
+void lam_dp_add_sample(lam_dp_run *r, const float *g);
+/* Ends a step: noise on the sum, division by the expected batch size, the
+ * result into grads (param_count floats); the accountant counts the step and
+ * m's metadata records the accounting so far. */
+lam_status lam_dp_step_end(lam_dp_run *r, lam_model *m, float *grads);
+/* Epsilon spent so far at the options' delta (+inf after a step without noise). */
+lam_status lam_dp_epsilon(lam_dp_run *r, double *epsilon);
+
+#endif
