@@ -546,8 +546,35 @@ static lam_status path_desensitize(const char *file, const char *ckpt_file)
     return s;
 }
 
+/* DP-SGD: a small model fitted for an epoch with per-sample clipping, noise
+ * (seeded and secure), Poisson batches and the accountant's metadata. */
+static const char DP_PATH[] = "dp";
+
+static lam_status path_dp(const lam_dataset *data)
+{
+    lam_model *m = lam_sequential("dp");
+    lam_status s = m ? LAM_OK : LAM_ERR_NOMEM;
+    if (s == LAM_OK) s = lam_model_add_input(m, 2, (int64_t[]){4, 4});
+    if (s == LAM_OK) s = lam_model_add_flatten(m);
+    if (s == LAM_OK) s = lam_model_add_dense(m, 3, LAM_ACT_SOFTMAX);
+    lam_optimizer sgd = lam_sgd();
+    if (s == LAM_OK) s = lam_model_compile(m, &sgd, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+    for (int secure = 0; secure < 2 && s == LAM_OK; secure++) {
+        lam_dp_options dp = lam_dp_defaults();
+        dp.seeded_noise = !secure;
+        lam_fit_options fo = lam_fit_defaults();
+        fo.batch_size = 6;
+        fo.verbose = 0;
+        fo.dp = &dp;
+        s = lam_fit(m, data, &fo, NULL);
+    }
+    lam_model_free(m);
+    return s;
+}
+
 /* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH, EXPLAIN_PATH,
- * EXPLAIN_TREES_PATH, PRIVACY_PATH, DESENS_PATH, ENCRYPTED_PATH: those paths. */
+ * EXPLAIN_TREES_PATH, PRIVACY_PATH, DESENS_PATH, ENCRYPTED_PATH, DP_PATH: those
+ * paths. */
 static lam_status run_path(const char *spec, const lam_dataset *data, const char *file,
                            const char *ckpt_file, float *pred)
 {
@@ -558,6 +585,7 @@ static lam_status run_path(const char *spec, const lam_dataset *data, const char
     if (spec == PRIVACY_PATH) return path_privacy();
     if (spec == DESENS_PATH) return path_desensitize(file, ckpt_file);
     if (spec == ENCRYPTED_PATH) return path_encrypted(data, file, ckpt_file, pred);
+    if (spec == DP_PATH) return path_dp(data);
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -707,6 +735,7 @@ int main(void)
     fail_each_plot_allocation();
     fail_each_allocation("explain_trees", EXPLAIN_TREES_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("privacy", PRIVACY_PATH, 2, (int64_t[]){4, 4});
+    fail_each_allocation("dp", DP_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("desensitize", DESENS_PATH, 2, (int64_t[]){4, 4});
     lam_key *probe = NULL;
     if (lam_key_generate(&probe) == LAM_OK)
