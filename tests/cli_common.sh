@@ -21,3 +21,10 @@ expect_rc() {
 }
 err_has() { grep -q -- "$1" "$tmp/err" || { cat "$tmp/err" >&2; fail "stderr lacks: $1"; }; }
 out_has() { grep -q -- "$1" "$tmp/out" || { cat "$tmp/out" >&2; fail "stdout lacks: $1"; }; }
+# A tiny synthetic problem into file $1: 200 rows "label,a,b,c,d", 2 separated classes.
+tiny_csv() {
+    awk 'BEGIN { srand(7); print "label,a,b,c,d";
+                 for (i = 0; i < 200; i++) { c = i % 2; m = c ? 1.5 : -1.5;
+                     printf "%d,%.3f,%.3f,%.3f,%.3f\n", c, m + rand() - .5, m + rand() - .5,
+                            -m + rand() - .5, rand() - .5 } }' >"$1"
+}

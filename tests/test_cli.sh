@@ -19,10 +19,7 @@ ok "help for every subcommand"
 ok "summary of the seed models"
 
 # --- a tiny synthetic problem: 200 rows, 4 features, 2 separated classes -----
-awk 'BEGIN { srand(7); print "label,a,b,c,d";
-             for (i = 0; i < 200; i++) { c = i % 2; m = c ? 1.5 : -1.5;
-                 printf "%d,%.3f,%.3f,%.3f,%.3f\n", c, m + rand() - .5, m + rand() - .5,
-                        -m + rand() - .5, rand() - .5 } }' >"$tmp/d.csv"
+tiny_csv "$tmp/d.csv"
 cat >"$tmp/dense.json" <<'EOF'
 {"module": "keras", "class_name": "Sequential", "config": {"name": "tiny", "layers": [
  {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "input_layer"}},
