@@ -237,6 +237,25 @@ static void accounting(void)
     CHECK_OK(lam_fit(m, ds, &fo, &h));
     CHECK(isnan(h->log[0].epsilon), "epsilon without DP %g", h->log[0].epsilon);
     lam_history_free(h);
+    /* The PRV accountant: epsilon at each epoch's end (PRV is too slow for every step's
+     * progress line), equal to its one-shot value, and in the metadata. */
+    lam_model *p = mlp(4, 0.1f);
+    dp.accountant = LAM_ACCOUNTANT_PRV;
+    fo.dp = &dp;
+    fo.epochs = 2;
+    CHECK_OK(lam_fit(p, ds, &fo, &h));
+    for (int e = 0; e < 2; e++) {
+        double prv;
+        CHECK_OK(lam_privacy_epsilon(LAM_ACCOUNTANT_PRV, 1.1, 0.25, 4 * (e + 1), 1e-5, &prv,
+                                     NULL));
+        CHECK(h->log[e].epsilon == prv, "PRV, epoch %d: epsilon %.17g, accountant %.17g",
+              e + 1, h->log[e].epsilon, prv);
+    }
+    const char *meta = lam_model_metadata(p, "dp.epsilon");
+    CHECK(meta && strtod(meta, NULL) == h->log[1].epsilon, "PRV dp.epsilon %s, log %.17g",
+          meta ? meta : "(none)", h->log[1].epsilon);
+    lam_history_free(h);
+    lam_model_free(p);
     capture_free(&c);
     lam_model_free(m);
     lam_dataset_free(ds);

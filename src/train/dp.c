@@ -25,6 +25,8 @@ struct lam_dp_run {
     lam_privacy_accountant *acc;
     bool unbounded;          /* a step without noise was taken: epsilon is +inf */
     int64_t steps;           /* all steps accounted, this fit and before */
+    int64_t eps_steps;       /* the step count eps was computed at (-1: not yet) */
+    double eps;
     uint8_t key[32];         /* the secure generator's ChaCha20 key */
     uint64_t nonce;          /* one per step */
 };
@@ -171,6 +173,7 @@ lam_status lam_dp_begin(lam_model *m, const lam_dp_options *o, int batch_size, i
     if (!r) return LAM_ERR_NOMEM;
     r->o = *o;
     r->n = m->nparams;
+    r->eps_steps = -1;
     r->q = batch_size >= n_train ? 1.0 : (double)batch_size / (double)n_train;
     r->expected = r->q * (double)n_train;
     lam_status st = LAM_OK;
@@ -222,18 +225,31 @@ lam_status lam_dp_epsilon(lam_dp_run *r, double *epsilon)
         *epsilon = INFINITY;
         return LAM_OK;
     }
-    return lam_privacy_accountant_epsilon(r->acc, r->o.delta, epsilon);
+    if (r->eps_steps != r->steps) { /* computed once per step count */
+        LAM_TRY(lam_privacy_accountant_epsilon(r->acc, r->o.delta, &r->eps));
+        r->eps_steps = r->steps;
+    }
+    *epsilon = r->eps;
+    return LAM_OK;
+}
+
+bool lam_dp_epsilon_every_step(const lam_dp_run *r)
+{
+    return r->o.accountant == LAM_ACCOUNTANT_RDP;
 }
 
 /* The accounting so far into m's metadata (every step, so that whatever
- * checkpoint is written carries exactly the steps its weights have seen). */
-static lam_status record(lam_dp_run *r, lam_model *m)
+ * checkpoint is written carries exactly the steps its weights have seen; the
+ * history is what resume restores). dp.epsilon too when with_epsilon. */
+static lam_status record(lam_dp_run *r, lam_model *m, bool with_epsilon)
 {
-    double eps;
-    LAM_TRY(lam_dp_epsilon(r, &eps));
     char v[64];
-    snprintf(v, sizeof v, "%.17g", eps);
-    LAM_TRY(lam_model_set_metadata(m, "dp.epsilon", v));
+    if (with_epsilon) {
+        double eps;
+        LAM_TRY(lam_dp_epsilon(r, &eps));
+        snprintf(v, sizeof v, "%.17g", eps);
+        LAM_TRY(lam_model_set_metadata(m, "dp.epsilon", v));
+    }
     snprintf(v, sizeof v, "%.17g", r->o.delta);
     LAM_TRY(lam_model_set_metadata(m, "dp.delta", v));
     snprintf(v, sizeof v, "%.17g", r->o.noise_multiplier);
@@ -266,5 +282,11 @@ lam_status lam_dp_step_end(lam_dp_run *r, lam_model *m, float *grads)
     if (sigma > 0) LAM_TRY(lam_privacy_accountant_step(r->acc, sigma, r->q, 1));
     else r->unbounded = true;
     r->steps++;
-    return record(r, m);
+    return record(r, m, lam_dp_epsilon_every_step(r));
+}
+
+lam_status lam_dp_epoch_end(lam_dp_run *r, lam_model *m, double *epsilon)
+{
+    LAM_TRY(record(r, m, true));
+    return lam_dp_epsilon(r, epsilon);
 }

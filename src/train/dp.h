@@ -24,7 +24,15 @@ void lam_dp_add_sample(lam_dp_run *r, const float *g);
  * result into grads (param_count floats); the accountant counts the step and
  * m's metadata records the accounting so far. */
 lam_status lam_dp_step_end(lam_dp_run *r, lam_model *m, float *grads);
-/* Epsilon spent so far at the options' delta (+inf after a step without noise). */
+/* Epsilon spent so far at the options' delta (+inf after a step without noise);
+ * computed once per step count. */
 lam_status lam_dp_epsilon(lam_dp_run *r, double *epsilon);
+/* Whether epsilon is cheap enough for every step: RDP sums 151 orders (0.4 ms);
+ * PRV composes by FFT (20 ms to 0.5 s a call), so it is computed and recorded
+ * in dp.epsilon at epoch ends only (the history, recorded every step, is what
+ * resume restores). */
+bool lam_dp_epsilon_every_step(const lam_dp_run *r);
+/* At an epoch's end: dp.epsilon into m's metadata, and *epsilon. */
+lam_status lam_dp_epoch_end(lam_dp_run *r, lam_model *m, double *epsilon);
 
 #endif

@@ -545,8 +545,8 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
             p.seconds = lam_now() - t0;
             p.loss = seen > 0 ? loss_sum / (double)seen : 0;
             p.accuracy = counted > 0 ? correct / counted : 0;
-            if (dp && (st = lam_dp_epsilon(dp, &p.epsilon)) != LAM_OK) break;
-            p.has_epsilon = dp != NULL;
+            p.has_epsilon = dp && lam_dp_epsilon_every_step(dp);
+            if (p.has_epsilon && (st = lam_dp_epsilon(dp, &p.epsilon)) != LAM_OK) break;
             if (s + 1 < steps) emit(&o, &disp, &p);
             if (lam_stop_requested()) {
                 if (o.checkpoint && s + 1 < steps && (st = o.checkpoint(m, o.checkpoint_user)))
@@ -588,7 +588,10 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
         lg->val_accuracy = p.val_accuracy;
         lg->seconds = p.seconds;
         lg->learning_rate = lam_model_learning_rate(m);
-        lg->epsilon = dp ? p.epsilon : NAN;
+        lg->epsilon = NAN;
+        if (dp && (st = lam_dp_epoch_end(dp, m, &lg->epsilon)) != LAM_OK) break;
+        p.epsilon = lg->epsilon;
+        p.has_epsilon = dp != NULL;
         st = lam_callbacks_epoch_end(cbr, m, e, lg, h, &stop_by_callback);
         if (st != LAM_OK) break;
         emit(&o, &disp, &p);
