@@ -128,8 +128,8 @@ mutant src/train/fit.c \
     'res->loss = seen ? loss / (double)(steps * batch_size) : 0;' \
     'evaluate counts a short last batch as full'
 mutant src/train/fit.c \
-    'p.loss = loss_sum / (double)seen;' \
-    'p.loss = loss_sum / (double)((s + 1) * o.batch_size);' \
+    'p.loss = seen > 0 ? loss_sum / (double)seen : 0;' \
+    'p.loss = seen > 0 ? loss_sum / (double)((s + 1) * o.batch_size) : 0;' \
     'fit epoch loss counts a short last batch as full'
 
 # Kernel and op backward paths.

@@ -320,6 +320,16 @@ static lam_status predict_impl(lam_model *m, const fit_data *d, int batch_size, 
     return LAM_OK;
 }
 
+
+/* The end of every step: the gradient hook (clipping, noise, averaging
+ * across processes), then the update with this step's learning rate. */
+static lam_status hook_and_update(lam_model *m, const lam_fit_options *o)
+{
+    if (o->gradient_hook)
+        LAM_TRY(o->gradient_hook(m, m->grads, m->nparams, o->gradient_hook_user));
+    return lam_optimizer_update(m, lam_model_learning_rate(m));
+}
+
 /* One optimizer step on the batch already loaded: the public step calls. */
 static lam_status train_step(lam_model *m, const fit_data *d, const lam_fit_options *o,
                              int count, int epoch, int64_t step, lam_batch_metrics *bm)
@@ -331,9 +341,7 @@ static lam_status train_step(lam_model *m, const fit_data *d, const lam_fit_opti
                          "the weights are those before this step (lower the learning rate?)",
                          m->name, bm->loss, epoch, (long long)step);
     LAM_TRY(lam_backward(m, count, false));
-    if (o->gradient_hook)
-        LAM_TRY(o->gradient_hook(m, m->grads, m->nparams, o->gradient_hook_user));
-    return lam_optimizer_update(m, lam_model_learning_rate(m));
+    return hook_and_update(m, o);
 }
 
 /* One DP-SGD step on samples idx[0..count) (count may be 0: a noise-only
@@ -361,9 +369,7 @@ static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_o
         bm->counted += one.counted;
     }
     LAM_TRY(lam_dp_step_end(dp, m, m->grads));
-    if (o->gradient_hook)
-        LAM_TRY(o->gradient_hook(m, m->grads, m->nparams, o->gradient_hook_user));
-    return lam_optimizer_update(m, lam_model_learning_rate(m));
+    return hook_and_update(m, o);
 }
 
 static void emit(const lam_fit_options *o, lam_display *disp, const lam_progress *p)
