@@ -6,8 +6,30 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int test_failures, test_checks;
+
+/* A whole file: *n bytes, NUL-terminated (so text can be read as a string);
+ * NULL when it cannot be read. Free with free(). */
+static inline unsigned char *test_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    size_t got = b ? fread(b, 1, (size_t)len, f) : 0;
+    fclose(f);
+    if (b && got != (size_t)len) {
+        free(b);
+        return NULL;
+    }
+    if (b) b[got] = '\0';
+    *n = got;
+    return b;
+}
 
 #define CHECK(cond, ...)                                                   \
     do {                                                                   \

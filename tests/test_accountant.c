@@ -19,15 +19,9 @@ static char *fixture_text;
 
 static int load_fixture(void)
 {
-    FILE *f = fopen("fixtures/accountant/accountant.json", "rb");
-    if (!f) return 0;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    fixture_text = calloc(1, (size_t)n + 1);
-    size_t got = fread(fixture_text, 1, (size_t)n, f);
-    fclose(f);
-    return got == (size_t)n;
+    size_t n;
+    fixture_text = (char *)test_read_file("fixtures/accountant/accountant.json", &n);
+    return fixture_text != NULL;
 }
 
 /* The table under "key": a list of rows of numbers. Returns the row count, each row's

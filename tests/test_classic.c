@@ -400,19 +400,6 @@ static void write_bytes(const char *path, const void *data, size_t n)
     }
 }
 
-static unsigned char *read_bytes(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n + 1);
-    if (fread(b, 1, *n, f) != *n) *n = 0;
-    fclose(f);
-    return b;
-}
-
 static lam_status load_tree(const char *p, void **m) { return lam_tree_load(p, (lam_tree **)m); }
 static lam_status load_forest(const char *p, void **m) { return lam_forest_load(p, (lam_forest **)m); }
 static lam_status load_svm(const char *p, void **m) { return lam_svm_load(p, (lam_svm **)m); }
@@ -426,7 +413,7 @@ static lam_status load_linear(const char *p, void **m) { return lam_linear_load(
 static void check_broken_container(const char *good, lam_status (*load)(const char *, void **))
 {
     size_t n;
-    unsigned char *b = read_bytes(good, &n);
+    unsigned char *b = test_read_file(good, &n);
     CHECK(b && n > 100, "read %s", good);
     if (!b) return;
     void *m = NULL;

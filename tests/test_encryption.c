@@ -28,19 +28,6 @@ static const char *tmp_path(const char *name)
     return p;
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
-
 static void spit(const char *path, const void *p, size_t n, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
@@ -152,7 +139,7 @@ static void test_round_trip(void)
     const char *again = tmp_path("again.safetensors");
     CHECK_OK(lam_model_save_encrypted(m, again, key_a));
     size_t n1, n2;
-    unsigned char *b1 = slurp(path, &n1), *b2 = slurp(again, &n2);
+    unsigned char *b1 = test_read_file(path, &n1), *b2 = test_read_file(again, &n2);
     CHECK(n1 == n2 && memcmp(b1 + LAM_ENC_FIXED_BYTES, b2 + LAM_ENC_FIXED_BYTES,
                              n1 - LAM_ENC_FIXED_BYTES) != 0,
           "two encryptions of one model are identical: the nonce is not fresh");
@@ -175,7 +162,7 @@ static void test_tampering(uint32_t chunk)
     CHECK_OK(lam_model_save_encrypted(m, path, key_a));
     lam_testing_set_encrypt_chunk(0);
     size_t n;
-    unsigned char *good = slurp(path, &n);
+    unsigned char *good = test_read_file(path, &n);
     unsigned char *bad = malloc(n + 2 * chunk + 64);
     const char *t = tmp_path("tampered.safetensors");
     const size_t nchunks = (n - LAM_ENC_HEADER_BYTES + chunk + 16) / (chunk + 17);
@@ -261,7 +248,7 @@ static void test_no_plaintext(void)
     const char *enc = tmp_path("pattern.safetensors");
     CHECK_OK(lam_model_save(m, plain));
     size_t np, ne;
-    unsigned char *p = slurp(plain, &np);
+    unsigned char *p = test_read_file(plain, &np);
     unlink(plain);
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -273,7 +260,7 @@ static void test_no_plaintext(void)
     while ((e = readdir(d))) after++;
     closedir(d);
     CHECK(after == before + 1, "the encrypted save left %d files, expected 1", after - before);
-    unsigned char *c = slurp(enc, &ne);
+    unsigned char *c = test_read_file(enc, &ne);
     CHECK(np > 130000 && ne > np, "plaintext %zu bytes, encrypted %zu", np, ne);
     CHECK(!shares_run(c, ne, p, np), "the encrypted file contains plaintext");
     /* The check can fail: the plaintext file shares runs with itself. */

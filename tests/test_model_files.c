@@ -64,19 +64,6 @@ static lam_dataset *random_data(int64_t n, uint64_t seed)
     return ds;
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    *n = fread(b, 1, (size_t)len, f);
-    fclose(f);
-    return b;
-}
-
 static bool same_spec(const lam_layer_spec *a, const lam_layer_spec *b)
 {
     return a->kind == b->kind && strcmp(a->name, b->name) == 0 && a->units == b->units &&
@@ -124,7 +111,7 @@ static void test_save_load_predict(void)
     const char *p2 = tmp_path("cnn2.safetensors");
     CHECK_OK(lam_model_save(l, p2));
     size_t n1 = 0, n2 = 0;
-    unsigned char *b1 = slurp(path, &n1), *b2 = slurp(p2, &n2);
+    unsigned char *b1 = test_read_file(path, &n1), *b2 = test_read_file(p2, &n2);
     bool same = b1 && b2 && n1 == n2 && memcmp(b1, b2, n1) == 0;
     free(b1);
     free(b2);
@@ -297,7 +284,7 @@ typedef void (*edit_fn)(cJSON *header);
 static void rewrite(const char *good, const char *bad, edit_fn fn)
 {
     size_t n;
-    unsigned char *b = slurp(good, &n);
+    unsigned char *b = test_read_file(good, &n);
     uint64_t hl = 0;
     for (int i = 0; i < 8; i++) hl |= (uint64_t)b[i] << (8 * i);
     cJSON *h = cJSON_ParseWithLength((const char *)b + 8, (size_t)hl);
@@ -381,7 +368,7 @@ static void test_broken_files(void)
     const char *bad = tmp_path("bad.safetensors");
     lam_model *l = NULL;
     size_t n;
-    unsigned char *b = slurp(good, &n);
+    unsigned char *b = test_read_file(good, &n);
 
     spit(bad, b, 5);
     CHECK_FAILS(lam_model_load(bad, &l), LAM_ERR_FORMAT, "truncated");

@@ -41,19 +41,6 @@ static void write_file(const char *name, const void *a, size_t na, const void *b
     fclose(f);
 }
 
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)len + 1);
-    *n = b ? fread(b, 1, (size_t)len, f) : 0;
-    fclose(f);
-    return b;
-}
-
 /* Loads path as a model; expects LAM_OK (needle NULL) or a failure whose
  * message holds needle and does not hold avoid (avoid may be NULL). */
 static void expect_model(const char *what, const char *path, const char *needle,
@@ -88,7 +75,7 @@ typedef struct {
 static bool st_read(const char *path, st_file *f)
 {
     memset(f, 0, sizeof *f);
-    f->buf = read_all(path, &f->size);
+    f->buf = test_read_file(path, &f->size);
     if (!f->buf || f->size < 8) return false;
     for (int i = 0; i < 8; i++) f->n |= (uint64_t)f->buf[i] << (8 * i);
     if (f->n > f->size - 8) return false;
