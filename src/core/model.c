@@ -826,11 +826,15 @@ const float *lam_model_input_grad(const lam_model *m, int k)
     return in ? in->grad : NULL;
 }
 
-bool lam_node_has_logits(const lam_model *m, const lam_node *o)
+bool lam_node_squashes(const lam_node *o)
 {
     lam_activation a = o->spec.activation;
-    return applies_activation(o->spec.kind) && (a == LAM_ACT_SOFTMAX || a == LAM_ACT_SIGMOID) &&
-           lam_model_node_readers(m, o->index) == 0;
+    return applies_activation(o->spec.kind) && (a == LAM_ACT_SOFTMAX || a == LAM_ACT_SIGMOID);
+}
+
+bool lam_node_has_logits(const lam_model *m, const lam_node *o)
+{
+    return lam_node_squashes(o) && lam_model_node_readers(m, o->index) == 0;
 }
 
 lam_status lam_model_keep_logits(lam_model *m, int k)

@@ -106,8 +106,11 @@ bool lam_mask_is_input0s(const lam_node *n);
 /* Computes node n's mask for this batch from its inputs (their values and
  * masks), before its forward; nothing when it has none or shares input 0's. */
 void lam_mask_forward(const lam_model *m, lam_node *n, int batch);
-/* Whether output node o ends in softmax or sigmoid (Dense, Conv, Activation)
- * and no other layer reads it: its logits can be kept (keep_logits). */
+/* Whether node o ends in softmax or sigmoid (Dense, Conv, Activation): its
+ * value is then a probability and its pre-activation a logit. */
+bool lam_node_squashes(const lam_node *o);
+/* ... and, for an output, no other layer reads it: its logits can be kept
+ * (keep_logits). */
 bool lam_node_has_logits(const lam_model *m, const lam_node *o);
 /* Forward-mode tangents, for exact integrated gradients (src/explain/ig_exact.c).
  * While kept, the plan gives every node a tangent buffer and keeps the

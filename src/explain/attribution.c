@@ -68,17 +68,6 @@ void lam_attribution_free(lam_attribution *a)
 
 /* ------------------------------------------------------------ the score */
 
-/* Whether output node o ends in softmax or sigmoid (its value is then a
- * probability and its pre-activation the logit). */
-static bool squashes(const lam_node *o)
-{
-    const lam_layer_kind k = o->spec.kind;
-    const lam_activation a = o->spec.activation;
-    return (k == LAM_LAYER_DENSE || k == LAM_LAYER_CONV2D || k == LAM_LAYER_CONV1D ||
-            k == LAM_LAYER_ACTIVATION) &&
-           (a == LAM_ACT_SOFTMAX || a == LAM_ACT_SIGMOID);
-}
-
 static bool is_embedding(lam_layer_kind k)
 {
     return k == LAM_LAYER_EMBEDDING || k == LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING;
@@ -105,7 +94,7 @@ lam_status lam_scorer_init(lam_scorer *sc, lam_model *m, const lam_explain_optio
     sc->output = o->output;
     sc->target = o->target;
     sc->out_size = on->out.size;
-    if (o->score == LAM_SCORE_LOGIT && squashes(on)) {
+    if (o->score == LAM_SCORE_LOGIT && lam_node_squashes(on)) {
         LAM_TRY(lam_model_keep_logits(m, o->output));
         sc->use_logits = true;
     }
@@ -529,7 +518,7 @@ static lam_status explain_run(lam_model *m, const float *x, const lam_explain_op
                          on->spec.name, (long long)sc.out_size, (long long)sc.out_size - 1);
     }
     a->target = sc.target;
-    a->probability = squashes(on) ? y[sc.target] : NAN;
+    a->probability = lam_node_squashes(on) ? y[sc.target] : NAN;
     a->score = score_values(&sc)[sc.target];
     /* The embedding's output at x, where token-mode gradients are taken. */
     float *e = NULL;
