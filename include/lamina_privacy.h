@@ -181,6 +181,17 @@ typedef struct lam_dp_options {
      * getrandom without it). true: from the model's seeded generator, for
      * tests and reproducibility: NOT private. */
     bool seeded_noise;
+    /* false (default): clip the flat gradient of each sample to clip_norm.
+     * true: each trainable layer's part of it to clip_norm / sqrt(layers)
+     * (so the whole still has norm <= clip_norm: the same sensitivity and
+     * noise), as Opacus's per-layer clipping with equal thresholds. */
+    bool per_layer;
+    /* true: compute each sample's gradient alone, a backward per sample
+     * (the reference path, for tests). false (default): one backward per
+     * batch, with per-sample norms from the layers (Dense by the Gram
+     * matrices of its inputs and output gradients; see docs/PRIVACY.md),
+     * wherever every trainable layer supports it; the reference otherwise. */
+    bool reference_clipping;
 } lam_dp_options;
 lam_dp_options lam_dp_defaults(void);
 

@@ -101,6 +101,7 @@ void lam_model_free_plan(lam_model *m)
         nd->tangent = NULL;
         nd->saved_idx = NULL;
     }
+    lam_model_free_sample_norms(m);
     lam_free_aligned(m->scratch);
     lam_free_aligned(m->grad_tmp);
     lam_free(m->aliased);
@@ -783,6 +784,7 @@ lam_status lam_model_plan(lam_model *m, int batch)
             if (s > scratch) scratch = s;
         }
     }
+    if (m->keep_sample_norms && lam_model_plan_sample_norms(m, batch) != LAM_OK) goto nomem;
     if (scratch && !(m->scratch = lam_alloc_aligned(sizeof(float) * (size_t)scratch))) goto nomem;
     if (tmp && !(m->grad_tmp = lam_alloc_aligned(sizeof(float) * (size_t)tmp))) goto nomem;
     m->xs = lam_calloc((size_t)max_inputs, sizeof *m->xs);
@@ -870,7 +872,7 @@ float *lam_model_output_logit_grad(lam_model *m, int k)
     return o->grad;
 }
 
-static lam_ctx node_ctx(lam_model *m, lam_node *nd, lam_mode mode)
+lam_ctx lam_node_ctx(lam_model *m, lam_node *nd, lam_mode mode)
 {
     return (lam_ctx){.params = m->params + nd->param_offset,
                      .grads = m->grads + nd->param_offset,
@@ -908,7 +910,7 @@ lam_status lam_forward(lam_model *m, int batch, lam_mode mode)
             memcpy(nd->value, m->override_values, bytes);
             continue;
         }
-        lam_ctx c = node_ctx(m, nd, mode);
+        lam_ctx c = lam_node_ctx(m, nd, mode);
         nd->op->forward(nd, &c, m->xs, nd->value, batch);
     }
     m->last_mode = mode;
@@ -921,7 +923,9 @@ static void add_into(float *restrict dst, const float *restrict src, int64_t n)
     for (int64_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
-static lam_status backward(lam_model *m, int batch, bool input_grads, bool param_grads)
+/* sq: per-sample norms instead of parameter gradients (lam_backward_sample_norms). */
+static lam_status backward(lam_model *m, int batch, bool input_grads, bool param_grads,
+                           double *sq)
 {
     if (!m) return lam_error(LAM_ERR_ARG, "lam_backward: NULL model");
     if (m->last_batch != batch || m->last_mode == LAM_MODE_INFER)
@@ -931,6 +935,7 @@ static lam_status backward(lam_model *m, int batch, bool input_grads, bool param
     const lam_mode mode = m->last_mode;
     memset(m->has_grad, 0, sizeof(bool) * (size_t)m->n);
     memset(m->grads_written, 0, sizeof(bool) * (size_t)m->n);
+    if (sq) memset(sq, 0, sizeof(double) * (size_t)lam_model_sample_groups(m) * (size_t)batch);
     for (int k = 0; k < lam_model_num_outputs(m); k++) m->has_grad[lam_model_output_id(m, k)] = true;
     /* Reverse topological order. A gradient reaching a node by a second
      * route (fan-out) or a layer's second call goes to grad_tmp first and is
@@ -972,10 +977,19 @@ static lam_status backward(lam_model *m, int batch, bool input_grads, bool param
             m->xs[k] = m->nodes[nd->inputs[k]].value;
             m->in_masks[k] = m->nodes[nd->inputs[k]].mask;
         }
-        lam_ctx c = node_ctx(m, nd, mode);
+        lam_ctx c = lam_node_ctx(m, nd, mode);
         c.param_grads = param_grads;
         const bool shared_again = param_grads && m->grads_written[nd->owner];
         if (shared_again) c.grads = tmp;
+        if (sq && nd->sample_dy) {
+            /* The gradient as received: the op's backward may overwrite it,
+             * and lam_backward_reweighted runs the op again from it. */
+            memcpy(nd->sample_dy, nd->grad, sizeof(float) * (size_t)B * (size_t)nd->out.size);
+            c.sample_sq = sq + (int64_t)nd->sample_group * B;
+            c.sample_grads = nd->sample_grads;
+            c.sample_work = m->sample_work;
+            c.sample_threads = m->sample_threads;
+        }
         nd->op->backward(nd, &c, m->xs, nd->value, nd->grad, m->dxs, batch);
         if (shared_again) add_into(m->grads + nd->param_offset, tmp, nd->param_count);
         m->grads_written[nd->owner] = true;
@@ -1002,12 +1016,21 @@ static lam_status backward(lam_model *m, int batch, bool input_grads, bool param
 
 lam_status lam_backward(lam_model *m, int batch, bool input_grads)
 {
-    return backward(m, batch, input_grads, true);
+    return backward(m, batch, input_grads, true, NULL);
 }
 
 lam_status lam_backward_inputs(lam_model *m, int batch)
 {
-    return backward(m, batch, true, false);
+    return backward(m, batch, true, false, NULL);
+}
+
+lam_status lam_backward_sample_norms(lam_model *m, int batch, double *sq)
+{
+    if (!m || !sq) return lam_error(LAM_ERR_ARG, "lam_backward_sample_norms: NULL argument");
+    if (!m->keep_sample_norms)
+        return lam_error(LAM_ERR_STATE, "model \"%s\": per-sample norms need "
+                         "lam_model_keep_sample_norms before the plan", m->name);
+    return backward(m, batch, false, false, sq);
 }
 
 /* --------------------------------------------------------------- tangents */
@@ -1081,7 +1104,7 @@ lam_status lam_model_tangent(lam_model *m, int batch, double *span)
             m->dxs[k] = m->nodes[nd->inputs[k]].tangent;
             m->in_masks[k] = m->nodes[nd->inputs[k]].mask;
         }
-        lam_ctx c = node_ctx(m, nd, m->last_mode);
+        lam_ctx c = lam_node_ctx(m, nd, m->last_mode);
         if (nd->op->linear)
             nd->op->forward(nd, &c, (const float *const *)m->dxs, nd->tangent, batch);
         else

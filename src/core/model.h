@@ -69,6 +69,12 @@ struct lam_model {
 
     /* The plan keeps tangents (lam_model_keep_tangents). */
     bool keep_tangents;
+    /* The plan keeps per-sample gradients' norms (lam_model_keep_sample_norms),
+     * with sample_threads slices of per-thread work. */
+    bool keep_sample_norms;
+    int64_t sample_keep_bytes; /* the most bytes of per-sample gradients kept (tests lower it) */
+    int sample_threads;
+    float *sample_work;
 
     /* Text kept with the model (lam_model_set_metadata; metadata.c), sorted by key. */
     int nmeta;
@@ -135,6 +141,31 @@ const float *lam_model_output_tangent(const lam_model *m, int k);
  * span [batch][2]: how far along +tangent and -tangent the pattern holds
  * (INFINITY where nothing switches). */
 lam_status lam_model_tangent(lam_model *m, int batch, double *span);
+
+/* What an op call of node nd sees in this mode (its weights, gradients, ...). */
+lam_ctx lam_node_ctx(lam_model *m, lam_node *nd, lam_mode mode);
+/* Per-sample gradients, for DP-SGD (src/train/dp.c): each sample's
+ * gradient clipped on its own, in one backward of the batch (sample_grads.c).
+ * LAM_OK when every trainable layer's op has sample_norms and none is shared
+ * (a shared layer's per-sample gradient sums over its calls); else
+ * LAM_ERR_UNSUPPORTED naming the first layer that is not so. */
+lam_status lam_model_check_sample_norms(const lam_model *m);
+/* While kept, the plan keeps each trainable node's output gradient (and,
+ * up to a memory budget, its per-sample gradients). Changing the setting
+ * frees the plan; keep = true refuses what the check refuses. */
+lam_status lam_model_keep_sample_norms(lam_model *m, bool keep);
+/* Trainable nodes (the groups of the two calls below), in node order. */
+int lam_model_sample_groups(const lam_model *m);
+/* Part of the plan (lam_model_plan): the buffers above for batch. */
+lam_status lam_model_plan_sample_norms(lam_model *m, int batch);
+void lam_model_free_sample_norms(lam_model *m);
+/* A backward of the batch from the output gradients (as lam_backward) that
+ * computes no parameter gradient but sq[g * batch + b], the squared norm of
+ * sample b's gradient of trainable node g. */
+lam_status lam_backward_sample_norms(lam_model *m, int batch, double *sq);
+/* Then the parameter gradients of the same batch as sums of the samples'
+ * gradients weighted by w[g * batch + b] (DP-SGD: min(1, C / norm)). */
+lam_status lam_backward_reweighted(lam_model *m, int batch, const float *w);
 
 /* The node of output k / input k. */
 lam_node *lam_model_output_node(const lam_model *m, int k);

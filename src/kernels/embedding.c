@@ -5,19 +5,11 @@
 
 #include <string.h>
 
-/* The row an id names, or -1. The range is tested on the float before the
- * cast, so a NaN or a huge id never reaches an undefined conversion;
- * (-1, 0) truncates to row 0, as Keras's cast to int32 does. */
-static inline int64_t row_of(float id, int64_t rows)
-{
-    return id > -1.0f && id < (float)rows ? (int64_t)id : -1;
-}
-
 void lam_embedding_gather(const float *ids, int64_t n, const float *table, int64_t rows,
                           int64_t dim, float *y)
 {
     for (int64_t i = 0; i < n; i++) {
-        const int64_t r = row_of(ids[i], rows);
+        const int64_t r = lam_embedding_row(ids[i], rows);
         float *dst = y + i * dim;
         if (r < 0) memset(dst, 0, sizeof(float) * (size_t)dim);
         else memcpy(dst, table + r * dim, sizeof(float) * (size_t)dim);
@@ -29,7 +21,7 @@ LAM_VEC void lam_embedding_scatter(const float *ids, int64_t n, const float *dy,
 {
     memset(dtable, 0, sizeof(float) * (size_t)(rows * dim));
     for (int64_t i = 0; i < n; i++) {
-        const int64_t r = row_of(ids[i], rows);
+        const int64_t r = lam_embedding_row(ids[i], rows);
         if (r < 0) continue;
         float *restrict dst = dtable + r * dim;
         const float *restrict src = dy + i * dim;

@@ -6,6 +6,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The row an id names, or -1. The range is tested on the float before the
+ * cast, so a NaN or a huge id never reaches an undefined conversion;
+ * (-1, 0) truncates to row 0, as Keras's cast to int32 does. */
+static inline int64_t lam_embedding_row(float id, int64_t rows)
+{
+    return id > -1.0f && id < (float)rows ? (int64_t)id : -1;
+}
+
 /* y[i, :] = table[ids[i], :] for n ids, each a float holding an integer
  * (truncated toward zero, as a cast to int32 does); an id outside
  * [0, rows) gives a row of zeros. table is [rows, dim]. */

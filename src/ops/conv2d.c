@@ -4,10 +4,12 @@
  * its kernel [K, C, F] has the bytes of a [K, 1, C, F] one. */
 #include "kernels/activation.h"
 #include "kernels/kernels.h"
+#include "kernels/sample_grads.h"
 #include "kernels/winograd.h"
 #include "ops/window.h"
 
 #include <stdlib.h>
+#include <omp.h>
 #include <string.h>
 
 /* The geometry once the input is known to be (H, W, C); the window and
@@ -309,7 +311,8 @@ static void conv_backward_direct(lam_node *n, const lam_ctx *c, const float *x, 
     const int F = n->spec.units, K = g.KH * g.KW * g.C;
     float *dbias = n->spec.use_bias ? c->grads + (int64_t)K * F : NULL;
     /* Without dx, ReLU's backward is folded into the weight-gradient loop. */
-    const bool mask = !dx && !n->grad_is_preact && n->spec.activation == LAM_ACT_RELU;
+    const bool mask = !dx && !c->sample_sq && !n->grad_is_preact &&
+                      n->spec.activation == LAM_ACT_RELU;
     if (!mask) lam_node_activate_backward(n, y, dy, batch, F);
     if (c->param_grads)
         lam_conv_direct_backward_weights(&g, F, x, dy, mask ? y : NULL, c->grads, dbias,
@@ -332,6 +335,50 @@ static void conv_forward(lam_node *n, const lam_ctx *c, const float *const *xs, 
     }
 }
 
+/* Per-thread work of the per-sample gradients: the sample's im2col rows
+ * (unless forward kept them), then the norm's work. */
+static int64_t conv_sample_scratch(const lam_node *n)
+{
+    lam_window g = conv_window(n, 1);
+    const int K = g.KH * g.KW * g.C, P = g.OH * g.OW;
+    const int64_t cols = algo_of(n) == CONV_IM2COL ? 0 : (int64_t)P * K;
+    return cols + lam_outer_sqnorm_work(P, K, n->spec.units);
+}
+
+/* Each sample's kernel gradient is its im2col rows^T . dz (P positions), its
+ * bias gradient the sum of dz's rows. Formed, and kept in sample_grads when
+ * the engine gives room: from them lam_backward_reweighted needs no second
+ * weight-gradient pass. */
+static void conv_sample_grads(lam_node *n, const lam_ctx *c, const float *x, const float *dz,
+                              int batch)
+{
+    lam_window g = conv_window(n, 1);
+    const int F = n->spec.units, K = g.KH * g.KW * g.C, P = g.OH * g.OW;
+    const bool cols_saved = algo_of(n) == CONV_IM2COL;
+    const int64_t per = conv_sample_scratch(n), P_count = n->param_count;
+    #pragma omp parallel for num_threads(c->sample_threads) schedule(static)
+    for (int b = 0; b < batch; b++) {
+        float *work = c->sample_work + omp_get_thread_num() * per;
+        const float *cols = cols_saved ? n->saved + b * n->saved_floats : work;
+        if (!cols_saved) {
+            lam_im2col(&g, x + b * n->in[0].size, work);
+            work += (int64_t)P * K;
+        }
+        const float *B = dz + (int64_t)b * P * F;
+        double s;
+        if (c->sample_grads) {
+            float *G = c->sample_grads + b * P_count;
+            lam_outer_sum(P, K, F, cols, B, G);
+            if (n->spec.use_bias) lam_column_sum(P, F, B, G + (int64_t)K * F);
+            s = lam_sqnorm(G, P_count);
+        } else {
+            s = lam_outer_sqnorm(P, K, F, cols, B, work);
+            if (n->spec.use_bias) s += lam_column_sum_sqnorm(P, F, B);
+        }
+        c->sample_sq[b] += s;
+    }
+}
+
 static void conv_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
                           const float *y, float *dy, float *const *dxs, int batch)
 {
@@ -343,6 +390,7 @@ static void conv_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
     case CONV_WINOGRAD4: conv_backward_winograd(n, c, x, y, dy, dx, batch); break;
     default: conv_backward_im2col(n, c, x, y, dy, dx, batch); break;
     }
+    if (c->sample_sq) conv_sample_grads(n, c, x, dy, batch); /* dy now holds dz */
 }
 
 /* The tangent is the convolution of dx without bias, then the activation's.
@@ -381,6 +429,9 @@ const lam_op lam_op_conv1d = {
     .forward = conv_forward,
     .backward = conv_backward,
     .scratch = conv_scratch,
+    .sample_norms = true,
+    .keeps_sample_grads = true,
+    .sample_scratch = conv_sample_scratch,
     .tangent = conv_tangent,
     .tangent_scratch = conv_tangent_scratch,
 };
@@ -395,6 +446,9 @@ const lam_op lam_op_conv2d = {
     .forward = conv_forward,
     .backward = conv_backward,
     .scratch = conv_scratch,
+    .sample_norms = true,
+    .keeps_sample_grads = true,
+    .sample_scratch = conv_sample_scratch,
     .tangent = conv_tangent,
     .tangent_scratch = conv_tangent_scratch,
 };

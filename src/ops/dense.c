@@ -2,7 +2,10 @@
  * axis, as Keras does for inputs of higher rank. */
 #include "kernels/activation.h"
 #include "kernels/kernels.h"
+#include "kernels/sample_grads.h"
 #include "ops/op.h"
+
+#include <omp.h>
 
 static lam_status dense_build(lam_node *n)
 {
@@ -36,6 +39,34 @@ static void dense_forward(lam_node *n, const lam_ctx *c, const float *const *xs,
     lam_node_bias_activate(n, y, b, batch, units);
 }
 
+/* Positions per sample: 1 for a vector input, T for a sequence (T, in). */
+static int dense_positions(const lam_node *n)
+{
+    return (int)(n->in[0].size / n->tensors[0].shape[0]);
+}
+
+static int64_t dense_sample_scratch(const lam_node *n)
+{
+    return lam_outer_sqnorm_work(dense_positions(n), (int)n->tensors[0].shape[0], n->spec.units);
+}
+
+/* sample_sq[b] += ||x_b^T dz_b||^2 + ||sum of dz_b's rows||^2, by the Gram
+ * matrices where that is cheaper (always for a vector input). */
+static void dense_sample_norms(const lam_node *n, const lam_ctx *c, const float *x,
+                               const float *dz, int batch)
+{
+    const int in = (int)n->tensors[0].shape[0], units = n->spec.units, T = dense_positions(n);
+    const int64_t per = dense_sample_scratch(n);
+    #pragma omp parallel for num_threads(c->sample_threads) schedule(static)
+    for (int b = 0; b < batch; b++) {
+        float *work = c->sample_work ? c->sample_work + omp_get_thread_num() * per : NULL;
+        const float *A = x + (int64_t)b * T * in, *B = dz + (int64_t)b * T * units;
+        double s = lam_outer_sqnorm(T, in, units, A, B, work);
+        if (n->spec.use_bias) s += lam_column_sum_sqnorm(T, units, B);
+        c->sample_sq[b] += s;
+    }
+}
+
 static void dense_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
                            const float *y, float *dy, float *const *dxs, int batch)
 {
@@ -49,6 +80,7 @@ static void dense_backward(lam_node *n, const lam_ctx *c, const float *const *xs
         lam_gemm(true, false, in, units, rows, 1.0f, x, in, dy, units, 0.0f, c->grads, units);
         if (n->spec.use_bias) lam_bias_grad(dy, rows, units, c->grads + (int64_t)in * units);
     }
+    if (c->sample_sq) dense_sample_norms(n, c, x, dy, batch);
     if (dx) lam_gemm(false, true, rows, in, units, 1.0f, dy, units, c->params, units, 0.0f, dx, in);
 }
 
@@ -72,5 +104,7 @@ const lam_op lam_op_dense = {
     .forward = dense_forward,
     .backward = dense_backward,
     .tangent = dense_tangent,
+    .sample_norms = true,
+    .sample_scratch = dense_sample_scratch,
     .mask_rule = LAM_MASK_KEEP,
 };

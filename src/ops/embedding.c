@@ -5,6 +5,7 @@
  * carries a mask, 1 where the id is not 0 (the engine makes it: the op's
  * mask_rule), which downstream layers and the loss use as Keras's. */
 #include "kernels/embedding.h"
+#include "kernels/sample_grads.h"
 #include "ops/op.h"
 
 static lam_status embedding_build(lam_node *n)
@@ -50,7 +51,15 @@ static void embedding_backward(lam_node *n, const lam_ctx *c, const float *const
 {
     (void)y;
     const int64_t ids = (int64_t)batch * n->in[0].size;
-    lam_embedding_scatter(xs[0], ids, dy, n->spec.input_dim, n->spec.units, c->grads);
+    if (c->param_grads)
+        lam_embedding_scatter(xs[0], ids, dy, n->spec.input_dim, n->spec.units, c->grads);
+    if (c->sample_sq) {
+        const int T = (int)n->in[0].size, U = n->spec.units;
+        #pragma omp parallel for num_threads(c->sample_threads) schedule(static)
+        for (int b = 0; b < batch; b++)
+            c->sample_sq[b] += lam_gathered_sqnorm(T, U, xs[0] + (int64_t)b * T, n->spec.input_dim,
+                                                   dy + (int64_t)b * T * U);
+    }
     /* Ids are not differentiable: whoever asks gets zeros, as Keras's None. */
     if (dxs[0])
         for (int64_t i = 0; i < ids; i++) dxs[0][i] = 0.0f;
@@ -64,5 +73,6 @@ const lam_op lam_op_embedding = {
     .init = embedding_init,
     .forward = embedding_forward,
     .backward = embedding_backward,
+    .sample_norms = true,
     .mask_rule = LAM_MASK_NONZERO_IDS,
 };

@@ -97,6 +97,12 @@ typedef struct lam_node {
     /* Planned only while the model keeps tangents (lam_model_keep_tangents):
      * [batch x out.size], the output's directional derivative (op->tangent). */
     float *tangent;
+    /* Planned only while the model keeps sample norms (lam_model_keep_sample_norms),
+     * for trainable nodes: sample_dy [batch x out.size], the output gradient
+     * as backward received it; sample_grads [batch x param_count], the
+     * per-sample gradients, where the op keeps them and memory allows. */
+    float *sample_dy, *sample_grads;
+    int sample_group;         /* its index among the trainable nodes (-1: none) */
 } lam_node;
 
 /* What a forward/backward call may use besides its inputs and output. */
@@ -117,6 +123,17 @@ typedef struct lam_ctx {
      * padding), or NULL when it has none. Consumers (GlobalAveragePooling1D,
      * attention) read it in forward and backward. */
     const float *const *masks;
+    /* Per-sample gradients, for DP-SGD (lam_backward_sample_norms), in ops
+     * with sample_norms. With sample_sq set (param_grads is then false),
+     * backward adds each sample's squared parameter-gradient norm into
+     * sample_sq[b]; with sample_grads set too (ops with keeps_sample_grads,
+     * when memory allows) it also writes the per-sample gradients there,
+     * [batch x param_count]. sample_work holds sample_threads slices of
+     * op->sample_scratch floats, one per OpenMP thread. */
+    double *sample_sq;
+    float *sample_grads;
+    float *sample_work;
+    int sample_threads;
 } lam_ctx;
 
 typedef struct lam_op {
@@ -167,6 +184,13 @@ typedef struct lam_op {
     /* The output is the single input, reinterpreted (Flatten, Reshape): the
      * plan shares the input's buffers and forward/backward are never called. */
     bool aliases_input;
+    /* backward honours ctx.sample_sq (the per-sample norms of DP-SGD), and
+     * ctx.sample_grads when keeps_sample_grads. A model with a trainable
+     * layer lacking them is clipped sample by sample instead (src/train/dp.c). */
+    bool sample_norms;
+    bool keeps_sample_grads;
+    /* Per-thread work floats of the per-sample norms (NULL: none). */
+    int64_t (*sample_scratch)(const lam_node *n);
     /* Which mask the output carries (LAM_MASK_NONE, the zero default, drops
      * any: Keras's layers do unless they declare supports_masking). */
     lam_mask_rule mask_rule;

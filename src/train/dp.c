@@ -1,9 +1,12 @@
-/* dp.c - DP-SGD inside fit (Abadi et al. 2016), the naive reference path:
- * fit computes each sample's gradient alone and hands it here to be clipped
- * and summed; the step's end adds the Gaussian noise, divides by the
- * expected batch size and counts the step in the privacy accountant, whose
- * composition is kept in the model's metadata so that a resumed run goes on
- * spending from what was spent. */
+/* dp.c - DP-SGD inside fit (Abadi et al. 2016). Each sample's gradient is
+ * clipped on its own and the clipped gradients summed: in one backward of
+ * the batch (lam_backward_sample_norms, then lam_backward_reweighted with
+ * the clip factors) when every trainable layer gives per-sample norms, else
+ * on the reference path, where fit computes each sample's gradient alone
+ * (batch 1) and hands it here. The step's end adds the Gaussian noise,
+ * divides by the expected batch size and counts the step in the privacy
+ * accountant, whose composition is kept in the model's metadata so that a
+ * resumed run goes on spending from what was spent. */
 #include "train/dp.h"
 
 #include <errno.h>
@@ -22,6 +25,13 @@ struct lam_dp_run {
     double q, expected;      /* sample rate, expected batch size q * n */
     int64_t n;               /* parameters */
     double *sum;             /* clipped gradients summed over the step's samples */
+    /* Clipping groups: the whole vector, or each trainable layer's slice
+     * (per_layer, each clipped to C / sqrt(groups) so the total stays <= C). */
+    int groups;
+    int64_t *group_at;       /* groups + 1 offsets into the parameters */
+    bool batched;            /* one backward per batch (lam_backward_sample_norms) */
+    double *sq;              /* batched: [groups x batch] squared norms */
+    float *w;                /* batched: [groups x batch] clip factors */
     lam_privacy_accountant *acc;
     bool unbounded;          /* a step without noise was taken: epsilon is +inf */
     int64_t steps;           /* all steps accounted, this fit and before */
@@ -156,6 +166,40 @@ static lam_status refuse_mixing_layers(const lam_model *m)
     return LAM_OK;
 }
 
+/* The clipping groups' parameter slices: trainable layers in node order
+ * (their slices are consecutive), or the whole vector. */
+static lam_status plan_groups(lam_dp_run *r, const lam_model *m)
+{
+    int g = 0;
+    for (int i = 0; i < m->n; i++)
+        g += m->nodes[i].op && m->nodes[i].owner == i && m->nodes[i].param_count > 0;
+    r->groups = r->o.per_layer && g > 0 ? g : 1;
+    if (!(r->group_at = lam_calloc((size_t)r->groups + 1, sizeof *r->group_at)))
+        return LAM_ERR_NOMEM;
+    r->group_at[r->groups] = r->n;
+    for (int i = 0, k = 0; r->groups > 1 && i < m->n; i++) {
+        const lam_node *nd = &m->nodes[i];
+        if (nd->op && nd->owner == i && nd->param_count > 0) r->group_at[k++] = nd->param_offset;
+    }
+    return LAM_OK;
+}
+
+/* The one-backward path when the model allows it: its buffers for batches
+ * of batch_size, and the plan keeps what it needs. */
+static lam_status plan_batched(lam_dp_run *r, lam_model *m, int batch_size)
+{
+    if (r->o.reference_clipping || lam_model_check_sample_norms(m) != LAM_OK) {
+        lam_error_clear(); /* not an error: the reference path serves */
+        return LAM_OK;
+    }
+    const size_t cells = (size_t)lam_model_sample_groups(m) * (size_t)batch_size;
+    if (!(r->sq = lam_malloc(sizeof(double) * cells)) || !(r->w = lam_malloc(sizeof(float) * cells)))
+        return LAM_ERR_NOMEM;
+    LAM_TRY(lam_model_keep_sample_norms(m, true));
+    r->batched = true;
+    return LAM_OK;
+}
+
 lam_status lam_dp_begin(lam_model *m, const lam_dp_options *o, int batch_size, int64_t n_train,
                         lam_dp_run **out)
 {
@@ -178,22 +222,28 @@ lam_status lam_dp_begin(lam_model *m, const lam_dp_options *o, int batch_size, i
     r->expected = r->q * (double)n_train;
     lam_status st = LAM_OK;
     if (!(r->sum = lam_malloc(sizeof(double) * (size_t)(r->n > 0 ? r->n : 1)))) st = LAM_ERR_NOMEM;
+    if (st == LAM_OK) st = plan_groups(r, m);
+    if (st == LAM_OK) st = plan_batched(r, m, batch_size);
     if (st == LAM_OK) st = lam_privacy_accountant_create(o->accountant, &r->acc);
     if (st == LAM_OK) st = restore_accounting(r, m);
     if (st == LAM_OK && !o->seeded_noise) st = system_random(r->key, sizeof r->key);
     if (st != LAM_OK) {
-        lam_dp_end(r);
+        lam_dp_end(r, m);
         return st;
     }
     *out = r;
     return LAM_OK;
 }
 
-void lam_dp_end(lam_dp_run *r)
+void lam_dp_end(lam_dp_run *r, lam_model *m)
 {
     if (!r) return;
+    if (r->batched) lam_model_keep_sample_norms(m, false); /* cannot fail when turning off */
     lam_privacy_accountant_free(r->acc);
     lam_free(r->sum);
+    lam_free(r->group_at);
+    lam_free(r->sq);
+    lam_free(r->w);
 #ifdef LAMINA_HAVE_SODIUM
     sodium_memzero(r->key, sizeof r->key);
 #endif
@@ -210,13 +260,54 @@ void lam_dp_step_begin(lam_dp_run *r)
     memset(r->sum, 0, sizeof(double) * (size_t)r->n);
 }
 
+bool lam_dp_batched(const lam_dp_run *r)
+{
+    return r->batched;
+}
+
+/* Each group's bound: C, or C / sqrt(groups) per layer. */
+static double group_clip(const lam_dp_run *r)
+{
+    return r->o.clip_norm / sqrt((double)r->groups);
+}
+
+/* min(1, clip / sqrt(sq)): the factor that clips a norm^2 of sq to clip. */
+static double clip_factor(double sq, double clip)
+{
+    return sq > clip * clip ? clip / sqrt(sq) : 1.0;
+}
+
 void lam_dp_add_sample(lam_dp_run *r, const float *g)
 {
-    double sq = 0;
-    for (int64_t i = 0; i < r->n; i++) sq += (double)g[i] * (double)g[i];
-    const double norm = sqrt(sq);
-    const double scale = norm > r->o.clip_norm ? r->o.clip_norm / norm : 1.0;
-    for (int64_t i = 0; i < r->n; i++) r->sum[i] += scale * (double)g[i];
+    const double clip = group_clip(r);
+    for (int k = 0; k < r->groups; k++) {
+        const int64_t a = r->group_at[k], z = r->group_at[k + 1];
+        double sq = 0;
+        for (int64_t i = a; i < z; i++) sq += (double)g[i] * (double)g[i];
+        const double scale = clip_factor(sq, clip);
+        for (int64_t i = a; i < z; i++) r->sum[i] += scale * (double)g[i];
+    }
+}
+
+lam_status lam_dp_add_batch(lam_dp_run *r, lam_model *m, int batch)
+{
+    LAM_TRY(lam_backward_sample_norms(m, batch, r->sq));
+    const int G = lam_model_sample_groups(m);
+    const double clip = group_clip(r);
+    for (int b = 0; b < batch; b++) {
+        if (r->groups == 1) {
+            double total = 0;
+            for (int g = 0; g < G; g++) total += r->sq[(int64_t)g * batch + b];
+            const float f = (float)clip_factor(total, clip);
+            for (int g = 0; g < G; g++) r->w[(int64_t)g * batch + b] = f;
+        } else {
+            for (int g = 0; g < G; g++)
+                r->w[(int64_t)g * batch + b] = (float)clip_factor(r->sq[(int64_t)g * batch + b], clip);
+        }
+    }
+    LAM_TRY(lam_backward_reweighted(m, batch, r->w));
+    for (int64_t i = 0; i < r->n; i++) r->sum[i] += (double)m->grads[i];
+    return LAM_OK;
 }
 
 lam_status lam_dp_epsilon(lam_dp_run *r, double *epsilon)

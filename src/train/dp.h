@@ -13,13 +13,23 @@ typedef struct lam_dp_run lam_dp_run;
  * continues the accounting kept in m's metadata. q = min(1, batch / n). */
 lam_status lam_dp_begin(lam_model *m, const lam_dp_options *o, int batch_size, int64_t n_train,
                         lam_dp_run **out);
-void lam_dp_end(lam_dp_run *r);
+/* Frees r; m stops keeping per-sample norms. */
+void lam_dp_end(lam_dp_run *r, lam_model *m);
 /* The sample rate q of every step. */
 double lam_dp_sample_rate(const lam_dp_run *r);
 /* Starts a step: zeroes the sum of clipped gradients. */
 void lam_dp_step_begin(lam_dp_run *r);
-/* Adds one sample's gradient g (param_count floats), clipped to clip_norm. */
+/* Whether the step's samples go through lam_dp_add_batch (every trainable
+ * layer gives per-sample norms in one backward: the fast path) rather than
+ * lam_dp_add_sample one by one (the reference path). */
+bool lam_dp_batched(const lam_dp_run *r);
+/* Adds one sample's gradient g (param_count floats), clipped to clip_norm
+ * (each layer's slice to clip_norm / sqrt(layers) with per_layer). */
 void lam_dp_add_sample(lam_dp_run *r, const float *g);
+/* Adds the clipped gradients of the batch of the last forward, whose output
+ * gradients lam_loss_eval_per_sample wrote: one backward for the norms, one
+ * pass of the layers' weight gradients with the clip factors. */
+lam_status lam_dp_add_batch(lam_dp_run *r, lam_model *m, int batch);
 /* Ends a step: noise on the sum, division by the expected batch size, the
  * result into grads (param_count floats); the accountant counts the step and
  * m's metadata records the accounting so far. */

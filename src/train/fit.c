@@ -330,43 +330,63 @@ static lam_status hook_and_update(lam_model *m, const lam_fit_options *o)
     return lam_optimizer_update(m, lam_model_learning_rate(m));
 }
 
+static lam_status check_loss(const lam_model *m, double loss, int epoch, int64_t step)
+{
+    if (isfinite(loss)) return LAM_OK;
+    return lam_error(LAM_ERR_NUMERIC, "model \"%s\": loss became %g at epoch %d, step %lld; "
+                     "the weights are those before this step (lower the learning rate?)",
+                     m->name, loss, epoch, (long long)step);
+}
+
+static void add_metrics(lam_batch_metrics *sum, const lam_batch_metrics *part)
+{
+    sum->loss += part->loss;
+    sum->correct += part->correct;
+    sum->counted += part->counted;
+}
+
 /* One optimizer step on the batch already loaded: the public step calls. */
 static lam_status train_step(lam_model *m, const fit_data *d, const lam_fit_options *o,
                              int count, int epoch, int64_t step, lam_batch_metrics *bm)
 {
     LAM_TRY(lam_forward(m, count, LAM_MODE_TRAIN));
     LAM_TRY(lam_loss_eval(m, count, d->t, true, bm));
-    if (!isfinite(bm->loss))
-        return lam_error(LAM_ERR_NUMERIC, "model \"%s\": loss became %g at epoch %d, step %lld; "
-                         "the weights are those before this step (lower the learning rate?)",
-                         m->name, bm->loss, epoch, (long long)step);
+    LAM_TRY(check_loss(m, bm->loss, epoch, step));
     LAM_TRY(lam_backward(m, count, false));
     return hook_and_update(m, o);
 }
 
 /* One DP-SGD step on samples idx[0..count) (count may be 0: a noise-only
- * step): each sample's gradient alone (batch 1), clipped and summed, then
- * noised and scaled by dp.c before the hook and the update. */
+ * step): each sample's gradient clipped and summed, by one backward per
+ * batch (the fast path) or per sample (the reference), then noised and
+ * scaled by dp.c before the hook and the update. */
 static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_options *o,
                                 lam_dp_run *dp, const int64_t *idx, int64_t first, int count,
                                 int epoch, int64_t step, lam_batch_metrics *bm)
 {
     *bm = (lam_batch_metrics){0};
     lam_dp_step_begin(dp);
-    for (int i = 0; i < count; i++) {
+    for (int i = 0; lam_dp_batched(dp) && i < count; i += o->batch_size) {
+        /* Poisson batches may exceed batch_size: chunks of it; their
+         * clipped sums add up. */
+        const int chunk = count - i < o->batch_size ? count - i : o->batch_size;
+        load_batch(m, d, idx ? idx + i : NULL, first + i, chunk);
+        lam_batch_metrics part;
+        LAM_TRY(lam_forward(m, chunk, LAM_MODE_TRAIN));
+        LAM_TRY(lam_loss_eval_per_sample(m, chunk, d->t, &part));
+        LAM_TRY(check_loss(m, part.loss, epoch, step));
+        LAM_TRY(lam_dp_add_batch(dp, m, chunk));
+        add_metrics(bm, &part);
+    }
+    for (int i = 0; !lam_dp_batched(dp) && i < count; i++) {
         load_batch(m, d, idx ? idx + i : NULL, first + i, 1);
         lam_batch_metrics one;
         LAM_TRY(lam_forward(m, 1, LAM_MODE_TRAIN));
         LAM_TRY(lam_loss_eval(m, 1, d->t, true, &one));
-        if (!isfinite(one.loss))
-            return lam_error(LAM_ERR_NUMERIC, "model \"%s\": loss became %g at epoch %d, step "
-                             "%lld; the weights are those before this step (lower the learning "
-                             "rate?)", m->name, one.loss, epoch, (long long)step);
+        LAM_TRY(check_loss(m, one.loss, epoch, step));
         LAM_TRY(lam_backward(m, 1, false));
         lam_dp_add_sample(dp, m->grads);
-        bm->loss += one.loss;
-        bm->correct += one.correct;
-        bm->counted += one.counted;
+        add_metrics(bm, &one);
     }
     LAM_TRY(lam_dp_step_end(dp, m, m->grads));
     return hook_and_update(m, o);
@@ -609,7 +629,7 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     }
 done:
     lam_callbacks_end(cbr);
-    lam_dp_end(dp);
+    lam_dp_end(dp, m);
     lam_free(order);
     data_free(&d);
     for (int i = 0; slices && i < nsets; i++) lam_dataset_free(slices[i]);

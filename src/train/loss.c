@@ -57,9 +57,10 @@ static double logsumexp(const float *z, int64_t n)
 /* One output's loss summed over the batch's samples (each sample's loss the
  * weighted mean over its positions), its gradient of the batch mean into
  * grad (may be NULL), and its accuracy counts. Rows are positions: D values
- * on the last axis each. */
+ * on the last axis each. per_sample: each sample's gradient of its own loss
+ * instead, as in a batch of one (DP-SGD's per-sample gradients). */
 static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg, int batch,
-                          float *grad, double *correct, double *counted)
+                          bool per_sample, float *grad, double *correct, double *counted)
 {
     const int64_t D = o->out.dim[o->out.rank - 1], P = lam_node_positions(o);
     const float *p = o->value;
@@ -77,8 +78,16 @@ static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg
         for (int64_t r = 0; r < rows; r++) valid += mask[r] != 0.0f;
     }
     const double inv_b = mask ? (valid ? 1.0 / (double)valid : 0.0) : 1.0 / batch / (double)P;
-    double total = 0, right = 0, units = 0;
+    double total = 0, right = 0, units = 0, inv_g = inv_b;
     for (int64_t r = 0; r < rows; r++) {
+        if (per_sample && r % P == 0) { /* the gradient's scale of a batch of one */
+            int64_t real = P;
+            if (mask) {
+                real = 0;
+                for (int64_t k = r; k < r + P; k++) real += mask[k] != 0.0f;
+            }
+            inv_g = real ? 1.0 / (double)real : 0.0;
+        }
         const float *pb = p + r * D;
         const float *zb = z ? z + r * D : NULL;
         const float *tb = targets ? targets + r * D : NULL;
@@ -87,7 +96,7 @@ static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg
             if (gb) memset(gb, 0, sizeof(float) * (size_t)D);
             continue;
         }
-        const double w = tg->weights ? tg->weights[r] : 1.0, gs = w * inv_b;
+        const double w = tg->weights ? tg->weights[r] : 1.0, gs = w * inv_g;
         double l = 0;
         switch (loss) {
         case LAM_LOSS_SPARSE_CATEGORICAL_CE:
@@ -190,8 +199,8 @@ static double output_loss(lam_loss loss, const lam_node *o, const lam_target *tg
     return total;
 }
 
-lam_status lam_loss_eval(lam_model *m, int batch, const lam_target *targets, bool write_grads,
-                         lam_batch_metrics *out)
+static lam_status loss_eval(lam_model *m, int batch, const lam_target *targets,
+                            bool write_grads, bool per_sample, lam_batch_metrics *out)
 {
     if (!m || !targets || !out) return lam_error(LAM_ERR_ARG, "lam_loss_eval: NULL argument");
     if (!m->compiled || batch != m->last_batch)
@@ -213,7 +222,7 @@ lam_status lam_loss_eval(lam_model *m, int batch, const lam_target *targets, boo
             o->grad_is_preact = o->keep_logits;
         }
         double correct, counted;
-        const double l = output_loss(loss, o, tg, batch, grad, &correct, &counted);
+        const double l = output_loss(loss, o, tg, batch, per_sample, grad, &correct, &counted);
         const float w = m->loss_weights[k];
         if (grad && w != 1.0f)
             for (int64_t i = 0; i < (int64_t)batch * o->out.size; i++) grad[i] *= w;
@@ -224,4 +233,16 @@ lam_status lam_loss_eval(lam_model *m, int batch, const lam_target *targets, boo
         }
     }
     return LAM_OK;
+}
+
+lam_status lam_loss_eval(lam_model *m, int batch, const lam_target *targets, bool write_grads,
+                         lam_batch_metrics *out)
+{
+    return loss_eval(m, batch, targets, write_grads, false, out);
+}
+
+lam_status lam_loss_eval_per_sample(lam_model *m, int batch, const lam_target *targets,
+                                    lam_batch_metrics *out)
+{
+    return loss_eval(m, batch, targets, true, true, out);
 }

@@ -13,6 +13,12 @@ void lam_optimizer_reset_state(lam_model *m);
 /* The name of optimizer slot i in model files ("m", "v", "momentum", ...). */
 const char *lam_optimizer_slot_name(const lam_optimizer *o, int slot);
 
+/* lam_loss_eval with write_grads, but each sample's output gradient is that
+ * of its own loss, as in a batch of one: what backward then gives, sample by
+ * sample, are DP-SGD's per-sample gradients (lam_backward_sample_norms). */
+lam_status lam_loss_eval_per_sample(lam_model *m, int batch, const lam_target *targets,
+                                    lam_batch_metrics *out);
+
 /* The callbacks of one fit, with their state (callbacks.c). */
 typedef struct lam_callback_run lam_callback_run;
 /* Checks the list against what this fit logs and prepares their state. */
