@@ -95,7 +95,7 @@ static void compare(lam_model *m, const char *what, bool ids, int vocab, int cla
         CHECK_OK(lam_backward(m, 1, false));
         for (int i = 0; i < m->n; i++) {
             const lam_node *nd = &m->nodes[i];
-            if (!nd->sample_dy) continue;
+            if (nd->sample_group < 0) continue;
             const int g = nd->sample_group;
             const float *gr = m->grads + nd->param_offset;
             const double ref = lam_sqnorm(gr, nd->param_count), got = sq[g * B + b];

@@ -262,6 +262,7 @@ static lam_status new_node(lam_model *m, lam_node **out)
     lam_node *nd = &m->nodes[m->n];
     memset(nd, 0, sizeof *nd);
     nd->index = nd->owner = m->n;
+    nd->sample_group = -1;
     *out = nd;
     return LAM_OK;
 }
@@ -981,10 +982,11 @@ static lam_status backward(lam_model *m, int batch, bool input_grads, bool param
         c.param_grads = param_grads;
         const bool shared_again = param_grads && m->grads_written[nd->owner];
         if (shared_again) c.grads = tmp;
-        if (sq && nd->sample_dy) {
+        if (sq && nd->sample_group >= 0) {
             /* The gradient as received: the op's backward may overwrite it,
              * and lam_backward_reweighted runs the op again from it. */
-            memcpy(nd->sample_dy, nd->grad, sizeof(float) * (size_t)B * (size_t)nd->out.size);
+            if (nd->sample_dy)
+                memcpy(nd->sample_dy, nd->grad, sizeof(float) * (size_t)B * (size_t)nd->out.size);
             c.sample_sq = sq + (int64_t)nd->sample_group * B;
             c.sample_grads = nd->sample_grads;
             c.sample_work = m->sample_work;

@@ -17,7 +17,8 @@
  * samples of the seed CNN's second convolution take 19 MB. */
 #define SAMPLE_KEEP_BYTES ((int64_t)256 << 20)
 
-/* A node holding trainable weights (a shared layer's later calls do not). */
+/* A node holding trainable weights (a shared layer's later calls do not):
+ * planned with sample_group >= 0, and either sample_grads or sample_dy. */
 static bool trainable(const lam_node *nd)
 {
     return nd->op && nd->owner == nd->index && nd->param_count > 0;
@@ -71,12 +72,12 @@ lam_status lam_model_plan_sample_norms(lam_model *m, int batch)
         nd->sample_group = -1;
         if (!trainable(nd)) continue;
         nd->sample_group = g++;
-        if (!(nd->sample_dy = lam_alloc_aligned(sizeof(float) * B * (size_t)nd->out.size)))
-            return LAM_ERR_NOMEM;
         const int64_t bytes = (int64_t)(sizeof(float) * B) * nd->param_count;
         if (nd->op->keeps_sample_grads && kept + bytes <= m->sample_keep_bytes) {
             if (!(nd->sample_grads = lam_alloc_aligned((size_t)bytes))) return LAM_ERR_NOMEM;
             kept += bytes;
+        } else if (!(nd->sample_dy = lam_alloc_aligned(sizeof(float) * B * (size_t)nd->out.size))) {
+            return LAM_ERR_NOMEM; /* kept gradients need no second backward, nor its input */
         }
         if (nd->op->sample_scratch) {
             const int64_t s = nd->op->sample_scratch(nd);
@@ -126,7 +127,7 @@ lam_status lam_backward_reweighted(lam_model *m, int batch, const float *w)
     for (int k = 0; k < m->max_inputs; k++) m->dxs[k] = NULL; /* parameter gradients only */
     for (int i = 0; i < m->n; i++) {
         lam_node *nd = &m->nodes[i];
-        if (!nd->sample_dy) continue;
+        if (nd->sample_group < 0) continue;
         const float *wg = w + (int64_t)nd->sample_group * batch;
         float *grads = m->grads + nd->param_offset;
         if (!m->has_grad[i]) { /* no gradient reached it (a branch feeding no output) */

@@ -16,10 +16,24 @@ int64_t lam_outer_sqnorm_work(int T, int I, int U)
     return lam_outer_sqnorm_ghost(T, I, U) ? 2 * (int64_t)T * T : (int64_t)I * U;
 }
 
-double lam_sqnorm(const float *x, int64_t n)
+/* Blocks of 512 squares summed in float (16 lanes, vectorised), the blocks
+ * in double: a double chain over every entry took 4% of a DP step of the
+ * seed CNN; a block's float rounding (about 1e-6 relative) stays far below
+ * the 1e-5 the per-sample norms are tested to. */
+LAM_VEC double lam_sqnorm(const float *x, int64_t n)
 {
     double s = 0;
-    for (int64_t i = 0; i < n; i++) s += (double)x[i] * (double)x[i];
+    for (int64_t i0 = 0; i0 < n; i0 += 512) {
+        const int64_t i1 = i0 + 512 < n ? i0 + 512 : n;
+        float acc[16] = {0};
+        int64_t i = i0;
+        for (; i + 16 <= i1; i += 16)
+            for (int k = 0; k < 16; k++) acc[k] += x[i + k] * x[i + k];
+        float block = 0;
+        for (int k = 0; k < 16; k++) block += acc[k];
+        for (; i < i1; i++) block += x[i] * x[i];
+        s += block;
+    }
     return s;
 }
 

@@ -94,26 +94,44 @@ static double unit_open0(uint64_t x)
     return ((double)(x >> 11) + 1.0) * 0x1.0p-53;
 }
 
-/* sum[i] += N(0, std^2) for every coordinate. */
+/* Normals per chunk of the secure stream: one Box-Muller pair per two
+ * 64-bit words. */
+#define NOISE_PER_CHUNK (NOISE_CHUNK / 8)
+
+/* sum[i] += N(0, std^2) for every coordinate. Chunk c of the secure stream
+ * gives coordinates [c NOISE_PER_CHUNK, (c + 1) NOISE_PER_CHUNK), so the
+ * chunks are drawn in parallel and the noise does not depend on the threads
+ * (Box-Muller's log, sqrt, cos and sin took 4 ms a step for the seed CNN's
+ * 225,034 weights on one thread). */
 static lam_status add_noise(lam_dp_run *r, lam_model *m, double std)
 {
     if (r->o.seeded_noise) {
         for (int64_t i = 0; i < r->n; i++) r->sum[i] += std * lam_rng_normal(&m->rng);
         return LAM_OK;
     }
-    uint64_t buf[NOISE_CHUNK / 8];
-    uint64_t chunk = 0;
-    for (int64_t i = 0; i < r->n;) {
-        LAM_TRY(secure_chunk(r, chunk++, (uint8_t *)buf));
-        /* Box-Muller: two normals from two uniforms. */
-        for (size_t k = 0; k + 1 < NOISE_CHUNK / 8 && i < r->n; k += 2) {
+    const int64_t chunks = (r->n + NOISE_PER_CHUNK - 1) / NOISE_PER_CHUNK;
+    bool failed = false;
+    #pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; c++) {
+        uint64_t buf[NOISE_PER_CHUNK];
+        if (secure_chunk(r, (uint64_t)c, (uint8_t *)buf) != LAM_OK) {
+            #pragma omp atomic write
+            failed = true;
+            continue;
+        }
+        const int64_t first = c * NOISE_PER_CHUNK;
+        const int64_t count = r->n - first < NOISE_PER_CHUNK ? r->n - first : NOISE_PER_CHUNK;
+        for (int64_t k = 0; k < count; k += 2) {
             const double rad = std * sqrt(-2.0 * log(unit_open0(buf[k])));
             const double th = 2.0 * 3.14159265358979323846 * unit_open0(buf[k + 1]);
-            r->sum[i++] += rad * cos(th);
-            if (i < r->n) r->sum[i++] += rad * sin(th);
+            r->sum[first + k] += rad * cos(th);
+            if (k + 1 < count) r->sum[first + k + 1] += rad * sin(th);
         }
     }
     r->nonce++;
+    if (failed) /* said here: an error set on a worker thread is that thread's */
+        return lam_error(LAM_ERR_IO, "DP-SGD: the system's random generator failed while "
+                         "drawing the noise");
     return LAM_OK;
 }
 
