@@ -76,13 +76,16 @@ static const char USAGE[] =
     "Differential privacy (DP-SGD: per-sample clipping, Gaussian noise, Poisson batches):\n"
     "  --dp-clip C           clip each sample's gradient to L2 norm C (turns DP-SGD on)\n"
     "  --dp-noise SIGMA      noise multiplier: noise std SIGMA * C on the clipped sum\n"
-    "  --dp-epsilon E        or: the SIGMA that spends at most E over the run (q = batch /\n"
-    "                        training samples, steps = epochs * ceil(1 / q))\n"
+    "  --dp-epsilon E        or: the SIGMA that spends at most E by the run's end (q = batch\n"
+    "                        / training samples, steps = epochs * ceil(1 / q)), counting\n"
+    "                        what a resumed model spent before\n"
     "  --dp-delta D          delta of the (epsilon, delta) guarantee (required)\n"
     "  --dp-accountant rdp|prv  default rdp\n"
     "  --dp-shuffle          shuffled fixed-size batches instead of Poisson sampling: the\n"
     "                        reported epsilon then does NOT hold\n"
     "  --dp-seeded-noise     noise from --seed's generator (reproducible, NOT private)\n"
+    "  --dp-per-layer        clip each layer's part of a sample's gradient to C / sqrt(layers)\n"
+    "                        instead of the whole to C (the same sensitivity C)\n"
     "\n"
     "Callbacks (Keras's, run at the end of every epoch):\n"
     "  --early-stopping N    stop after N epochs without improvement of --monitor\n"
@@ -108,7 +111,7 @@ typedef struct train_args {
     /* DP-SGD. */
     double dp_clip, dp_noise, dp_epsilon, dp_delta;
     const char *dp_accountant;
-    bool dp_shuffle, dp_seeded_noise, seen_dp_clip, seen_dp_noise, seen_dp_epsilon,
+    bool dp_shuffle, dp_seeded_noise, dp_per_layer, seen_dp_clip, seen_dp_noise, seen_dp_epsilon,
         seen_dp_delta, seen_dp_accountant;
     /* Callbacks. */
     long early_stopping, reduce_lr, cooldown;
@@ -189,6 +192,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--dp-accountant", OPT_STR, &a->dp_accountant, &a->seen_dp_accountant},
         {"--dp-shuffle", OPT_FLAG, &a->dp_shuffle, NULL},
         {"--dp-seeded-noise", OPT_FLAG, &a->dp_seeded_noise, NULL},
+        {"--dp-per-layer", OPT_FLAG, &a->dp_per_layer, NULL},
         {NULL, OPT_FLAG, NULL, NULL},
     };
     const char *pos[1];
@@ -217,7 +221,7 @@ static int parse_args(int argc, char **argv, train_args *a)
     if (a->csv_append && !a->csv_log)
         return cli_usage_error("train", "--csv-append needs --csv-log FILE");
     if ((a->seen_dp_noise || a->seen_dp_epsilon || a->seen_dp_delta || a->seen_dp_accountant ||
-         a->dp_shuffle || a->dp_seeded_noise) && !a->seen_dp_clip)
+         a->dp_shuffle || a->dp_seeded_noise || a->dp_per_layer) && !a->seen_dp_clip)
         return cli_usage_error("train", "the --dp-* options need --dp-clip C");
     if (a->seen_dp_clip) {
         if (a->seen_dp_noise == a->seen_dp_epsilon)
@@ -489,31 +493,19 @@ static void report(const train_args *a, const lam_model *m, const lam_history *h
     cli_json_print(root);
 }
 
-/* DP-SGD's options; --dp-epsilon calibrates sigma for this run's steps
- * (epochs * ceil(1 / q), q = batch / training samples). */
-static int dp_from_args(const train_args *a, int64_t n, int epochs, lam_dp_options *dp)
+/* DP-SGD's options; with --dp-epsilon, fit chooses sigma for this run's
+ * steps after what the model spent before (the report prints it). */
+static int dp_from_args(const train_args *a, lam_dp_options *dp)
 {
     dp->clip_norm = a->dp_clip;
     dp->delta = a->dp_delta;
     dp->poisson = !a->dp_shuffle;
     dp->seeded_noise = a->dp_seeded_noise;
+    dp->per_layer = a->dp_per_layer;
     if (a->seen_dp_accountant && lam_accountant_parse(a->dp_accountant, &dp->accountant))
         return CLI_FAIL;
-    /* As fit computes them (its validation_split is a float). */
-    const int64_t n_train = (int64_t)((double)n * (1.0 - (double)(float)a->validation_split));
-    if (a->seen_dp_noise) {
-        dp->noise_multiplier = a->dp_noise;
-        return CLI_OK;
-    }
-    const double q = n_train <= a->batch_size ? 1.0 : (double)a->batch_size / (double)n_train;
-    const int64_t steps = (int64_t)epochs * (int64_t)ceil(1.0 / q);
-    if (lam_privacy_noise_multiplier(dp->accountant, a->dp_epsilon, a->dp_delta, q, steps, 0.01,
-                                     &dp->noise_multiplier))
-        return CLI_FAIL;
-    if (a->verbose)
-        fprintf(a->json ? stderr : stdout, "DP-SGD: noise multiplier %.4f for epsilon %g at "
-                "delta %g (q %.6g, %lld steps)\n", dp->noise_multiplier, a->dp_epsilon,
-                a->dp_delta, q, (long long)steps);
+    if (a->seen_dp_noise) dp->noise_multiplier = a->dp_noise;
+    else dp->target_epsilon = a->dp_epsilon;
     return CLI_OK;
 }
 
@@ -548,7 +540,7 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
     }
     lam_dp_options dp = lam_dp_defaults();
     if (a->seen_dp_clip) {
-        if (dp_from_args(a, lam_dataset_count(train), fo.epochs, &dp) != CLI_OK)
+        if (dp_from_args(a, &dp) != CLI_OK)
             return cli_lib_error();
         fo.dp = &dp;
     }

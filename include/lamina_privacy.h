@@ -83,6 +83,15 @@ lam_status lam_privacy_noise_multiplier(lam_accountant_kind kind, double target_
                                         double delta, double sample_rate, int64_t steps,
                                         double tolerance, double *noise_multiplier);
 
+/* The same after the runs already spent (a resumed training): the sigma for
+ * which spent[0 .. n_spent) followed by `steps` steps at q spend at most
+ * target_epsilon. LAM_ERR_ARG when the spent runs alone reach it. */
+lam_status lam_privacy_noise_multiplier_after(lam_accountant_kind kind,
+                                              const lam_privacy_steps *spent, size_t n_spent,
+                                              double target_epsilon, double delta,
+                                              double sample_rate, int64_t steps,
+                                              double tolerance, double *noise_multiplier);
+
 /* ----------------------------------------------------------------- RDP */
 
 /* Opacus's RDPAccountant.DEFAULT_ALPHAS: 1.1, 1.2, ..., 10.9, then 12, ..., 63
@@ -186,6 +195,12 @@ typedef struct lam_dp_options {
      * (so the whole still has norm <= clip_norm: the same sensitivity and
      * noise), as Opacus's per-layer clipping with equal thresholds. */
     bool per_layer;
+    /* > 0: choose noise_multiplier (which is then ignored) so that this fit's
+     * steps, after those the model's metadata says were spent before (a
+     * resumed run), spend at most target_epsilon at delta: Opacus's
+     * make_private_with_epsilon (tolerance 0.01), continued across resumes.
+     * The value chosen is in the metadata's dp.noise_multiplier. Default 0. */
+    double target_epsilon;
     /* true: compute each sample's gradient alone, a backward per sample
      * (the reference path, for tests). false (default): one backward per
      * batch, with per-sample norms from the layers (Dense by the Gram

@@ -379,12 +379,57 @@ static void learns(void)
     lam_dataset_free(ds);
 }
 
+/* A target epsilon: fit chooses sigma so that the run ends within it, and a
+ * resumed run counts what the model spent before. */
+static void target_epsilon(void)
+{
+    lam_dataset *ds = separable(20);
+    lam_dp_options dp = lam_dp_defaults();
+    dp.target_epsilon = 4.0;
+    dp.seeded_noise = true;
+    lam_fit_options fo = lam_fit_defaults();
+    fo.batch_size = 5;
+    fo.verbose = 0;
+    fo.dp = &dp;
+    fo.epochs = 3;
+    lam_model *m = mlp(4, 0.1f);
+    lam_history *h = NULL;
+    CHECK_OK(lam_fit(m, ds, &fo, &h));
+    const double sigma1 = strtod(lam_model_metadata(m, "dp.noise_multiplier"), NULL);
+    double want;
+    CHECK_OK(lam_privacy_noise_multiplier(LAM_ACCOUNTANT_RDP, 4.0, 1e-5, 0.25, 12, 0.01, &want));
+    CHECK(sigma1 == want, "sigma %.17g, one-shot calibration %.17g", sigma1, want);
+    CHECK(h->log[2].epsilon <= 4.0 && h->log[2].epsilon > 3.99, "epsilon %.6f after the run",
+          h->log[2].epsilon);
+    lam_history_free(h);
+    /* Resumed with a larger budget: the total stays within it, so sigma is
+     * larger than the same budget from scratch would need. */
+    dp.target_epsilon = 6.0;
+    fo.initial_epoch = 3;
+    fo.epochs = 3;
+    CHECK_OK(lam_fit(m, ds, &fo, &h));
+    const double sigma2 = strtod(lam_model_metadata(m, "dp.noise_multiplier"), NULL);
+    CHECK_OK(lam_privacy_noise_multiplier(LAM_ACCOUNTANT_RDP, 6.0, 1e-5, 0.25, 12, 0.01, &want));
+    CHECK(sigma2 > want, "resumed sigma %.6g, not above the fresh run's %.6g", sigma2, want);
+    CHECK(h->log[2].epsilon <= 6.0 && h->log[2].epsilon > 5.99, "resumed: epsilon %.6f at the "
+          "end, budget 6", h->log[2].epsilon);
+    printf("target epsilon: sigma %.4f for 4 in 12 steps, then %.4f for 6 in 24\n", sigma1,
+           sigma2);
+    lam_history_free(h);
+    /* A budget already spent is refused. */
+    dp.target_epsilon = 5.0;
+    CHECK_FAILS(lam_fit(m, ds, &fo, NULL), LAM_ERR_ARG, "already spent");
+    lam_model_free(m);
+    lam_dataset_free(ds);
+}
+
 int main(void)
 {
     lam_set_threads(1);
     sensitivity();
     noise_scale();
     accounting();
+    target_epsilon();
     batchnorm_refused();
     poisson_sizes();
     learns();

@@ -126,9 +126,19 @@ lam_status lam_privacy_epsilon(lam_accountant_kind kind, double noise_multiplier
     return lam_privacy_epsilon_composed(kind, &run, 1, delta, epsilon, optimal_order);
 }
 
-lam_status lam_privacy_noise_multiplier(lam_accountant_kind kind, double target_epsilon,
-                                        double delta, double sample_rate, int64_t steps,
-                                        double tolerance, double *noise_multiplier)
+/* Epsilon of runs[0 .. n) with runs[n - 1]'s sigma set to sigma. */
+static lam_status epsilon_at(lam_accountant_kind kind, lam_privacy_steps *runs, size_t n,
+                             double sigma, double delta, double *eps)
+{
+    runs[n - 1].noise_multiplier = sigma;
+    return lam_privacy_epsilon_composed(kind, runs, n, delta, eps, NULL);
+}
+
+lam_status lam_privacy_noise_multiplier_after(lam_accountant_kind kind,
+                                              const lam_privacy_steps *spent, size_t n_spent,
+                                              double target_epsilon, double delta,
+                                              double sample_rate, int64_t steps,
+                                              double tolerance, double *noise_multiplier)
 {
     const char *what = "lam_privacy_noise_multiplier";
     LAM_TRY(check_kind(what, kind));
@@ -142,30 +152,53 @@ lam_status lam_privacy_noise_multiplier(lam_accountant_kind kind, double target_
     if (steps < 1)
         return lam_error(LAM_ERR_ARG, "%s: %lld steps; expected at least 1 (zero steps spend "
                                       "nothing at any noise)", what, (long long)steps);
-    if (!noise_multiplier) return lam_error(LAM_ERR_ARG, "%s: noise_multiplier is NULL", what);
+    if (!noise_multiplier || (n_spent && !spent))
+        return lam_error(LAM_ERR_ARG, "%s: NULL argument", what);
+    if (n_spent) {
+        double eps;
+        LAM_TRY(lam_privacy_epsilon_composed(kind, spent, n_spent, delta, &eps, NULL));
+        if (eps >= target_epsilon)
+            return lam_error(LAM_ERR_ARG, "%s: epsilon %g at delta %g is already spent, which "
+                             "leaves nothing of the budget %g", what, eps, delta, target_epsilon);
+    }
+    lam_privacy_steps *runs = lam_malloc(sizeof *runs * (n_spent + 1));
+    if (!runs) return LAM_ERR_NOMEM;
+    if (n_spent) memcpy(runs, spent, sizeof *runs * n_spent);
+    runs[n_spent] = (lam_privacy_steps){.sample_rate = sample_rate, .steps = steps};
+    const size_t n = n_spent + 1;
     /* Opacus's get_noise_multiplier, step for step. */
     const double max_sigma = 1e6;
     double sigma_low = 0, sigma_high = 10, eps_high = INFINITY;
-    while (eps_high > target_epsilon) {
+    lam_status st = LAM_OK;
+    while (st == LAM_OK && eps_high > target_epsilon) {
         sigma_high = 2 * sigma_high;
-        LAM_TRY(lam_privacy_epsilon(kind, sigma_high, sample_rate, steps, delta, &eps_high, NULL));
-        if (sigma_high > max_sigma)
-            return lam_error(LAM_ERR_ARG, "%s: the privacy budget is too low: epsilon %g at "
-                                          "delta %g is not reached even with sigma %g",
-                             what, target_epsilon, delta, sigma_high);
+        st = epsilon_at(kind, runs, n, sigma_high, delta, &eps_high);
+        if (st == LAM_OK && sigma_high > max_sigma)
+            st = lam_error(LAM_ERR_ARG, "%s: the privacy budget is too low: epsilon %g at "
+                                        "delta %g is not reached even with sigma %g",
+                           what, target_epsilon, delta, sigma_high);
     }
-    while (target_epsilon - eps_high > tolerance) {
+    while (st == LAM_OK && target_epsilon - eps_high > tolerance) {
         double sigma = (sigma_low + sigma_high) / 2, eps;
-        LAM_TRY(lam_privacy_epsilon(kind, sigma, sample_rate, steps, delta, &eps, NULL));
-        if (eps < target_epsilon) {
+        st = epsilon_at(kind, runs, n, sigma, delta, &eps);
+        if (st == LAM_OK && eps < target_epsilon) {
             sigma_high = sigma;
             eps_high = eps;
         } else {
             sigma_low = sigma;
         }
     }
-    *noise_multiplier = sigma_high;
-    return LAM_OK;
+    lam_free(runs);
+    if (st == LAM_OK) *noise_multiplier = sigma_high;
+    return st;
+}
+
+lam_status lam_privacy_noise_multiplier(lam_accountant_kind kind, double target_epsilon,
+                                        double delta, double sample_rate, int64_t steps,
+                                        double tolerance, double *noise_multiplier)
+{
+    return lam_privacy_noise_multiplier_after(kind, NULL, 0, target_epsilon, delta, sample_rate,
+                                              steps, tolerance, noise_multiplier);
 }
 
 /* ------------------------------------------------------- incremental */

@@ -218,14 +218,34 @@ static lam_status plan_batched(lam_dp_run *r, lam_model *m, int batch_size)
     return LAM_OK;
 }
 
+/* With a target epsilon: the noise multiplier that spends at most it over
+ * this fit's steps after what the model spent before (Opacus's
+ * make_private_with_epsilon, which knows no earlier spending, and its
+ * tolerance 0.01). */
+static lam_status calibrate(lam_dp_run *r, int64_t steps)
+{
+    const lam_privacy_steps *spent;
+    const size_t n = lam_privacy_accountant_history(r->acc, &spent);
+    if (r->unbounded)
+        return lam_error(LAM_ERR_ARG, "DP-SGD: the model was trained with noise 0 before, so "
+                         "its epsilon is infinite and no noise can keep it under %g",
+                         r->o.target_epsilon);
+    return lam_privacy_noise_multiplier_after(r->o.accountant, spent, n, r->o.target_epsilon,
+                                              r->o.delta, r->q, steps > 0 ? steps : 1, 0.01,
+                                              &r->o.noise_multiplier);
+}
+
 lam_status lam_dp_begin(lam_model *m, const lam_dp_options *o, int batch_size, int64_t n_train,
-                        lam_dp_run **out)
+                        int64_t steps, lam_dp_run **out)
 {
     *out = NULL;
     if (!(o->clip_norm > 0 && isfinite(o->clip_norm)))
         return lam_error(LAM_ERR_ARG, "DP-SGD: clip_norm %g, expected a finite C > 0",
                          o->clip_norm);
-    if (!(o->noise_multiplier >= 0 && isfinite(o->noise_multiplier)))
+    if (!(o->target_epsilon >= 0 && isfinite(o->target_epsilon)))
+        return lam_error(LAM_ERR_ARG, "DP-SGD: target_epsilon %g, expected a finite epsilon > 0 "
+                         "(or 0: use noise_multiplier)", o->target_epsilon);
+    if (!o->target_epsilon && !(o->noise_multiplier >= 0 && isfinite(o->noise_multiplier)))
         return lam_error(LAM_ERR_ARG, "DP-SGD: noise_multiplier %g, expected a finite sigma >= 0",
                          o->noise_multiplier);
     if (!(o->delta > 0 && o->delta < 1))
@@ -244,6 +264,7 @@ lam_status lam_dp_begin(lam_model *m, const lam_dp_options *o, int batch_size, i
     if (st == LAM_OK) st = plan_batched(r, m, batch_size);
     if (st == LAM_OK) st = lam_privacy_accountant_create(o->accountant, &r->acc);
     if (st == LAM_OK) st = restore_accounting(r, m);
+    if (st == LAM_OK && o->target_epsilon > 0) st = calibrate(r, steps);
     if (st == LAM_OK && !o->seeded_noise) st = system_random(r->key, sizeof r->key);
     if (st != LAM_OK) {
         lam_dp_end(r, m);

@@ -10,9 +10,11 @@ typedef struct lam_dp_run lam_dp_run;
 
 /* Checks o against m (clip_norm, noise_multiplier, delta; no layer that
  * mixes samples), allocates the sum buffer, creates the accountant and
- * continues the accounting kept in m's metadata. q = min(1, batch / n). */
+ * continues the accounting kept in m's metadata. q = min(1, batch / n).
+ * With o->target_epsilon, the noise multiplier is chosen so that `steps`
+ * more steps, after those the metadata records, spend at most it. */
 lam_status lam_dp_begin(lam_model *m, const lam_dp_options *o, int batch_size, int64_t n_train,
-                        lam_dp_run **out);
+                        int64_t steps, lam_dp_run **out);
 /* Frees r; m stops keeping per-sample norms. */
 void lam_dp_end(lam_dp_run *r, lam_model *m);
 /* The sample rate q of every step. */

@@ -474,7 +474,15 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     lam_callback_run *cbr = NULL;
     lam_dp_run *dp = NULL;
     const bool poisson = o.dp && o.dp->poisson;
-    if (st == LAM_OK && o.dp) st = lam_dp_begin(m, o.dp, o.batch_size, n_train, &dp);
+    const int64_t steps = (n_train + o.batch_size - 1) / o.batch_size;
+    const int last_epoch = o.initial_epoch + o.epochs;
+    /* A checkpoint taken inside epoch initial_epoch + 1 continues from its
+     * next batch with the same order; otherwise the partial state is void. */
+    bool resume_inside = m->epoch_step > 0 && m->epoch == o.initial_epoch &&
+                         o.initial_epoch < last_epoch;
+    const int64_t fit_steps = (int64_t)o.epochs * steps - (resume_inside ? m->epoch_step : 0);
+    if (st == LAM_OK && o.dp)
+        st = lam_dp_begin(m, o.dp, o.batch_size, n_train, fit_steps, &dp);
     if (st == LAM_OK) st = lam_callbacks_begin(m, o.callbacks, o.ncallbacks, has_val, &cbr);
     if (st == LAM_OK) st = lam_model_plan(m, o.batch_size);
     if (st == LAM_OK) st = data_alloc(m, &d, o.batch_size);
@@ -487,12 +495,6 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     lam_display disp;
     lam_display_init(&disp, o.out, o.verbose);
     bool stop_after_epoch = false, stop_by_callback = false;
-    const int64_t steps = (n_train + o.batch_size - 1) / o.batch_size;
-    const int last_epoch = o.initial_epoch + o.epochs;
-    /* A checkpoint taken inside epoch initial_epoch + 1 continues from its
-     * next batch with the same order; otherwise the partial state is void. */
-    bool resume_inside = m->epoch_step > 0 && m->epoch == o.initial_epoch &&
-                         o.initial_epoch < last_epoch;
     if (resume_inside && (m->epoch_batch_size != o.batch_size || m->epoch_step >= steps)) {
         st = lam_error(LAM_ERR_ARG, "model \"%s\": the checkpoint stopped at step %lld of "
                        "epoch %d with batch size %lld; resume with that batch size (got %d)",
