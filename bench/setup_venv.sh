@@ -62,6 +62,10 @@ fi
 # dependencies, for the same reason: it asks for torch >= 2. Only its accountants are used
 # (pure NumPy/SciPy); the rest of the package does not import on torch 1.13.
 "$venv/bin/python" -m pip install -q --no-deps "opacus==1.6.0"
+# onnxruntime and onnx (bench/check_onnx.py, tests/make_onnx_fixtures.py) without their
+# dependencies, so that numpy 1.26 stays; numpy, protobuf, flatbuffers, packaging and sympy are
+# there already, and coloredlogs (with humanfriendly) is the one pure-Python addition.
+"$venv/bin/python" -m pip install -q --no-deps onnxruntime onnx coloredlogs humanfriendly
 "$venv/bin/python" - <<'EOF'
 import numpy, torch, tensorflow as tf, keras
 print(f"numpy {numpy.__version__}, torch {torch.__version__}, tensorflow {tf.__version__}, keras {keras.__version__}")

@@ -1037,5 +1037,6 @@ lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
 #include "lamina_privacy.h"
 #include "lamina_encrypt.h"
 #include "lamina_desensitize.h"
+#include "lamina_onnx.h"
 
 #endif

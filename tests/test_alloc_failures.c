@@ -714,6 +714,45 @@ static void fail_each_plot_allocation(void)
            failures);
 }
 
+/* ONNX export: each allocation of lam_model_export_onnx (its tables and the
+ * arena that holds the graph) fails in turn; each failure must stop it with
+ * a message and leave no file. Skipped in a build without ONNX export. */
+static void fail_each_onnx_allocation(void)
+{
+    if (!lam_onnx_available()) {
+        printf("onnx: skipped (lamina built without protobuf-c)\n");
+        return;
+    }
+    lam_model *m = NULL;
+    CHECK_OK(lam_model_from_json(ATTENTION_SPEC, "attention", &m));
+    lam_optimizer adam = lam_adam();
+    CHECK_OK(lam_model_compile(m, &adam, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+    char file[600];
+    snprintf(file, sizeof file, "%s/model.onnx", dir);
+    long n, failures = 0, run = 0;
+    for (n = 1; n < 1000 && run < 25; n++) {
+        lam_testing_fail_alloc_after(n);
+        lam_status s = lam_model_export_onnx(m, file, NULL);
+        lam_testing_fail_alloc_after(0);
+        if (s == LAM_OK) {
+            run++;
+            unlink(file);
+            continue;
+        }
+        CHECK(run == 0, "onnx: allocation %ld failed after %ld successes", n, run);
+        CHECK(access(file, F_OK) != 0, "onnx: allocation %ld: a failed export left %s", n, file);
+        CHECK(s == LAM_ERR_NOMEM && lam_last_error()[0], "onnx: allocation %ld: status %d (%s)",
+              n, s, lam_last_error());
+        run = 0;
+        failures++;
+    }
+    CHECK(run == 25, "onnx: the export never completed within %ld allocations", n);
+    CHECK(failures >= 3, "onnx: only %ld allocations on the path", failures);
+    printf("onnx: %ld allocations on the path, each failure stopped it with a message\n",
+           failures);
+    lam_model_free(m);
+}
+
 int main(void)
 {
     lam_set_threads(1);
@@ -737,6 +776,7 @@ int main(void)
     fail_each_allocation("privacy", PRIVACY_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("dp", DP_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("desensitize", DESENS_PATH, 2, (int64_t[]){4, 4});
+    fail_each_onnx_allocation();
     lam_key *probe = NULL;
     if (lam_key_generate(&probe) == LAM_OK)
         fail_each_allocation("encrypted", ENCRYPTED_PATH, 3, (int64_t[]){4, 4, 1});
