@@ -391,6 +391,16 @@ static void test_linear_synthetic(void)
 
 /* ------------------------------------------------------------ scaling */
 
+static void write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(data, 1, n, f);
+        fclose(f);
+    }
+}
+
+
 /* x with feature 0 of scale 1000 around 5000 and feature 1 of scale 0.01 (the
  * wine data's problem), and its standardisation (or min-max scaling) in double
  * from the training rows, as scikit-learn computes it. */
@@ -485,18 +495,54 @@ static void test_scaling(void)
         lam_linear_free(lscaled);
         lam_linear_free(lback);
     }
+    /* A scaler that cannot be right is refused by name: a zero scale, an unknown
+     * kind, a missing tensor. */
+    lam_classic_scaler sc = {0};
+    CHECK_OK(lam_classic_scaler_fit(&sc, LAM_SCALING_STANDARD, raw_tr, NOV, 2, "test"));
+    lam_st_tensor t[2];
+    CHECK(lam_classic_scaler_tensors(&sc, t) == 2, "two scaler tensors");
+    lam_svm_params sp = lam_svm_defaults();
+    sp.scaling = LAM_SCALING_STANDARD;
+    lam_svm *svm = NULL, *back = NULL;
+    CHECK_OK(lam_svm_create(&svm, &sp));
+    CHECK_OK(lam_svm_fit(svm, raw_tr, NOV, 2, ov_y));
+    CHECK_OK(lam_svm_save(svm, tmp_path("scaler.svm")));
+    size_t n = 0;
+    unsigned char *good = test_read_file(tmp_path("scaler.svm"), &n), *bad = malloc(n + 1);
+    const struct { const char *from, *to, *why; } cases[] = {
+        {"\"scaling\":\"standard\"", "\"scaling\":\"standarx\"", "expected none, standard"},
+        {"\"scaler_scale\"", "\"scaler_scalf\"", "\"scaler_scale\" is missing"},
+    };
+    for (int c = 0; good && bad && c < 2; c++) {
+        memcpy(bad, good, n);
+        unsigned char *at = (unsigned char *)strstr((char *)bad + 8, cases[c].from);
+        CHECK(at != NULL, "case %d: %s not in the header", c, cases[c].from);
+        if (!at) continue;
+        memcpy(at, cases[c].to, strlen(cases[c].to));
+        write_bytes(tmp_path("bad.svm"), bad, n);
+        CHECK_FAILS(lam_svm_load(tmp_path("bad.svm"), &back), LAM_ERR_FORMAT, cases[c].why);
+    }
+    /* A zero scale, found after the data: write the scale tensor's bytes as zeros. */
+    if (good && bad) {
+        lam_st_file f;
+        CHECK_OK(lam_st_open(&f, tmp_path("scaler.svm"), "svm"));
+        int64_t sh[1] = {2};
+        const void *data = NULL;
+        CHECK_OK(lam_st_tensor_get(&f, "scaler_scale", LAM_ST_F64, 1, sh, &data));
+        const size_t off = data ? (size_t)((const unsigned char *)data - f.buf) : 0;
+        lam_st_close(&f);
+        memcpy(bad, good, n);
+        memset(bad + off, 0, 8);
+        write_bytes(tmp_path("bad.svm"), bad, n);
+        CHECK_FAILS(lam_svm_load(tmp_path("bad.svm"), &back), LAM_ERR_FORMAT, "scale > 0");
+    }
+    free(good);
+    free(bad);
+    lam_svm_free(svm);
+    lam_classic_scaler_clear(&sc);
 }
 
 /* ------------------------------------------------------------ save / load */
-
-static void write_bytes(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    if (f) {
-        fwrite(data, 1, n, f);
-        fclose(f);
-    }
-}
 
 static lam_status load_tree(const char *p, void **m) { return lam_tree_load(p, (lam_tree **)m); }
 static lam_status load_forest(const char *p, void **m) { return lam_forest_load(p, (lam_forest **)m); }
