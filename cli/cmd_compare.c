@@ -528,8 +528,11 @@ static cJSON *params_json(const model_cfg *c, double gamma_value)
         cJSON_AddNumberToObject(o, "epochs", (double)c->epochs);
         cJSON_AddNumberToObject(o, "batch_size", (double)c->batch_size);
         cJSON_AddStringToObject(o, "optimizer", c->optimizer);
+        /* The optimizer's default is a float: 0.001, not 0.0010000000474974513. */
+        char lr[32];
+        snprintf(lr, sizeof lr, "%.7g", (double)opt.learning_rate);
         cli_json_number(o, "learning_rate", c->learning_rate > 0 ? c->learning_rate
-                                                                 : opt.learning_rate);
+                                                                 : strtod(lr, NULL));
         break;
     }
     }
