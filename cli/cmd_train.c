@@ -55,6 +55,12 @@ static const char USAGE[] =
     "  --limit N             train on the first N samples only\n"
     "  --test-limit N        evaluate on the first N test samples only\n"
     "  --no-shuffle          keep the sample order (Keras shuffle=False)\n"
+    "  --standardize         put a Keras Normalization layer after the input of a JSON spec\n"
+    "                        and fit it to the training data (without the validation split):\n"
+    "                        mean 0, standard deviation 1 per feature of the input's last axis\n"
+    "                        (per channel of an image); saved with the model, so evaluate,\n"
+    "                        predict and explain apply it to raw data\n"
+    "  --minmax              the same, scaling each feature to [0, 1] instead\n"
     "  --label-column C      CSV: label column name or index (default 0)\n"
     "  --no-header           CSV: no header row\n"
     "  --block T             text:PATH: window length (default: the model's input length)\n"
@@ -108,6 +114,7 @@ typedef struct train_args {
     double validation_split, lr, beta1, beta2, epsilon, momentum, rho, initial_accumulator;
     double weight_decay, clipnorm, clipvalue, global_clipnorm;
     bool nesterov, amsgrad, centered, json, no_header, no_shuffle, encrypt;
+    bool standardize, minmax; /* a Normalization after the input of a spec */
     /* DP-SGD. */
     double dp_clip, dp_noise, dp_epsilon, dp_delta;
     const char *dp_accountant;
@@ -170,6 +177,8 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--min-class-samples", OPT_INT, &a->min_class_samples, NULL},
         {"--tokenizer", OPT_STR, &a->tokenizer, NULL},
         {"--no-shuffle", OPT_FLAG, &a->no_shuffle, NULL},
+        {"--standardize", OPT_FLAG, &a->standardize, NULL},
+        {"--minmax", OPT_FLAG, &a->minmax, NULL},
         {"--json", OPT_FLAG, &a->json, NULL},
         {"--encrypt", OPT_FLAG, &a->encrypt, NULL},
         {"--checkpoint-every", OPT_INT, &a->checkpoint_every, NULL},
@@ -247,6 +256,12 @@ static int parse_args(int argc, char **argv, train_args *a)
                         a->seen_weight_decay || a->seen_clipnorm || a->seen_clipvalue ||
                         a->seen_global_clipnorm || a->seen_lr_schedule || a->seen_exclude_wd;
     const char *saved = a->resume ? a->resume : cli_is_spec(a->model) ? NULL : a->model;
+    if (a->standardize && a->minmax)
+        return cli_usage_error("train", "give --standardize or --minmax, not both");
+    if (saved && (a->standardize || a->minmax))
+        return cli_usage_error("train", "--standardize and --minmax add a Normalization layer to a "
+                               "fresh model from a JSON spec; %s keeps the preprocessing it was "
+                               "trained with", saved);
     if (saved && compile_opts)
         return cli_usage_error("train", "optimizer, schedule, loss and seed options apply to a "
                                "JSON spec; %s keeps the ones it was trained with (--lr may "
@@ -291,13 +306,24 @@ static int make_optimizer(const train_args *a, lam_optimizer *opt)
     return CLI_OK;
 }
 
-/* Opens the model and decides where its epochs start (Keras initial_epoch). */
-static int prepare_model(const train_args *a, lam_model **m, int *initial_epoch)
+/* Opens the model and decides where its epochs start (Keras initial_epoch).
+ * With --standardize or --minmax a spec gets a Normalization after its input,
+ * *norm_layer (else -1), adapted once the data is read. */
+static int prepare_model(const train_args *a, lam_model **m, int *initial_epoch, int *norm_layer)
 {
     *initial_epoch = 0;
+    *norm_layer = -1;
     const char *path = a->resume ? a->resume : a->model;
     if (cli_open_model(path, m) != CLI_OK) return CLI_FAIL;
     if (cli_is_spec(path)) {
+        lam_model *with = NULL;
+        if ((a->standardize || a->minmax) &&
+            lam_model_prepend_normalization(*m, &with, norm_layer) != LAM_OK)
+            return cli_lib_error();
+        if (with) {
+            lam_model_free(*m);
+            *m = with;
+        }
         lam_optimizer opt;
         lam_loss loss;
         if (make_optimizer(a, &opt) != CLI_OK) return CLI_FAIL;
@@ -334,6 +360,23 @@ static int load_data(const train_args *a, lam_model *m, lam_dataset **train, lam
     if (*test && cli_fit_data_to_model(m, *test, a->test ? a->test : a->data) != CLI_OK)
         return CLI_FAIL;
     return CLI_OK;
+}
+
+/* Fits the Normalization of --standardize / --minmax on the samples lam_fit
+ * trains on: the validation split (the last fraction) is left out. */
+static int adapt_scaling(const train_args *a, lam_model *m, int layer, const lam_dataset *train)
+{
+    const int64_t n = lam_dataset_count(train);
+    const int64_t fit_n = a->validation_split > 0
+                              ? (int64_t)((double)n * (1.0 - (double)(float)a->validation_split))
+                              : n;
+    lam_dataset *part = NULL;
+    if (fit_n < 1) return cli_error("%s: no training samples to fit the scaling on", a->data);
+    if (lam_dataset_slice(train, 0, fit_n, &part) != LAM_OK) return cli_lib_error();
+    const lam_status st = lam_model_adapt_normalization(
+        m, layer, part, a->standardize ? LAM_SCALING_STANDARD : LAM_SCALING_MINMAX);
+    lam_dataset_free(part);
+    return st == LAM_OK ? CLI_OK : cli_lib_error();
 }
 
 static void on_sigint(int sig)
@@ -581,9 +624,11 @@ int cmd_train(int argc, char **argv)
     lam_dataset *train = NULL, *test = NULL;
     int initial_epoch = 0;
     lam_key *key = NULL;
-    rc = prepare_model(&a, &m, &initial_epoch);
+    int norm_layer;
+    rc = prepare_model(&a, &m, &initial_epoch, &norm_layer);
     if (rc == CLI_OK) rc = output_key(&a, &key);
     if (rc == CLI_OK) rc = load_data(&a, m, &train, &test);
+    if (rc == CLI_OK && norm_layer >= 0) rc = adapt_scaling(&a, m, norm_layer, train);
     if (rc == CLI_OK) rc = run(&a, m, initial_epoch, train, test, key);
     lam_key_free(key);
     lam_dataset_free(train);

@@ -209,6 +209,8 @@ typedef enum {
     LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING, /* keras_hub: input_dim = vocabulary_size,
                                     sequence_length, units = embedding_dim, mask_zero; ids (T)
                                     -> token + position embeddings (T, units) */
+    LAM_LAYER_NORMALIZATION,     /* Keras's Normalization: axis, invert; non-trainable mean
+                                    and variance set by lam_model_adapt_normalization */
     LAM_LAYER_KIND_COUNT
 } lam_layer_kind;
 
@@ -292,6 +294,8 @@ typedef struct lam_layer_spec {
     int cache_len;                       /* MultiHeadAttention in a decoder (lam_model_decoder
                                             sets it): keys and values of this many positions
                                             are kept across steps. 0 in any other model */
+    bool invert;                         /* Normalization: mean + x * std instead of
+                                            (x - mean) / std (default false) */
 } lam_layer_spec;
 
 lam_layer_spec lam_layer_defaults(lam_layer_kind kind);
@@ -1032,6 +1036,7 @@ lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
 }
 #endif
 
+#include "lamina_preprocess.h"
 #include "lamina_classic.h"
 #include "lamina_explain.h"
 #include "lamina_privacy.h"

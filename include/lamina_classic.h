@@ -122,6 +122,8 @@ typedef struct lam_svm_params {
     double cache_mb;   /* kernel-row cache, shared by the concurrent sub-problems (default 200) */
     bool shrinking;    /* default true */
     int64_t max_iter;  /* per sub-problem; 0 = libsvm's max(1e7, 100 n) (default) */
+    lam_scaling scaling; /* fitted on the training x, kept in the file and applied to every
+                            x given later (default none); support vectors are scaled */
 } lam_svm_params;
 lam_svm_params lam_svm_defaults(void);
 
@@ -176,6 +178,8 @@ typedef struct lam_linear_params {
     int max_iter;         /* passes over the data (default 1000) */
     double bias;          /* > 0: add a constant feature of this value (default 1); 0: none */
     uint64_t seed;        /* coordinate order (default 0) */
+    lam_scaling scaling;  /* trained on scaled x (default none); the scaling is then folded
+                             into the weights, which stay in the units of the raw x */
 } lam_linear_params;
 lam_linear_params lam_linear_defaults(void);
 

@@ -572,6 +572,47 @@ static lam_status path_dp(const lam_dataset *data)
     return s;
 }
 
+/* Feature scaling: a Normalization put in front of a model, adapted, saved and
+ * loaded; an SVM with standardisation fitted, saved (its scaler) and loaded. */
+static const char SCALING_PATH[] = "scaling";
+
+static lam_status path_scaling(const lam_dataset *data, const char *file, float *pred)
+{
+    lam_model *m = lam_sequential("scaled"), *with = NULL, *back = NULL;
+    lam_status s = m ? LAM_OK : LAM_ERR_NOMEM;
+    int layer = -1;
+    if (s == LAM_OK) s = lam_model_add_input(m, 2, (int64_t[]){4, 4});
+    if (s == LAM_OK) s = lam_model_add_flatten(m);
+    if (s == LAM_OK) s = lam_model_add_dense(m, 3, LAM_ACT_SOFTMAX);
+    if (s == LAM_OK) s = lam_model_prepend_normalization(m, &with, &layer);
+    lam_optimizer sgd = lam_sgd();
+    if (s == LAM_OK) s = lam_model_compile(with, &sgd, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+    if (s == LAM_OK) s = lam_model_adapt_normalization(with, layer, data, LAM_SCALING_STANDARD);
+    if (s == LAM_OK) s = lam_model_save(with, file);
+    if (s == LAM_OK) s = lam_model_load(file, &back);
+    if (s == LAM_OK) s = lam_predict(back, data, 8, pred);
+    lam_model_free(m);
+    lam_model_free(with);
+    lam_model_free(back);
+    lam_svm_params p = lam_svm_defaults();
+    p.scaling = LAM_SCALING_STANDARD;
+    lam_svm *svm = NULL, *svm_back = NULL;
+    float *x = malloc(sizeof(float) * 24 * 16);
+    int32_t *y = malloc(sizeof(int32_t) * 24), labels[24];
+    if (s == LAM_OK && (!x || !y)) s = LAM_ERR_NOMEM;
+    if (s == LAM_OK) s = lam_dataset_gather(data, NULL, 24, x, y, NULL);
+    if (s == LAM_OK) s = lam_svm_create(&svm, &p);
+    if (s == LAM_OK) s = lam_svm_fit(svm, x, 24, 16, y);
+    if (s == LAM_OK) s = lam_svm_save(svm, file);
+    if (s == LAM_OK) s = lam_svm_load(file, &svm_back);
+    if (s == LAM_OK) s = lam_svm_predict(svm_back, x, 24, 16, labels);
+    lam_svm_free(svm);
+    lam_svm_free(svm_back);
+    free(x);
+    free(y);
+    return s;
+}
+
 /* spec NULL: the functional path; TEXT_PATH, GENERATE_PATH, EXPLAIN_PATH,
  * EXPLAIN_TREES_PATH, PRIVACY_PATH, DESENS_PATH, ENCRYPTED_PATH, DP_PATH: those
  * paths. */
@@ -586,6 +627,7 @@ static lam_status run_path(const char *spec, const lam_dataset *data, const char
     if (spec == DESENS_PATH) return path_desensitize(file, ckpt_file);
     if (spec == ENCRYPTED_PATH) return path_encrypted(data, file, ckpt_file, pred);
     if (spec == DP_PATH) return path_dp(data);
+    if (spec == SCALING_PATH) return path_scaling(data, file, pred);
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -777,6 +819,7 @@ int main(void)
     fail_each_allocation("dp", DP_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("desensitize", DESENS_PATH, 2, (int64_t[]){4, 4});
     fail_each_onnx_allocation();
+    fail_each_allocation("scaling", SCALING_PATH, 2, (int64_t[]){4, 4});
     lam_key *probe = NULL;
     if (lam_key_generate(&probe) == LAM_OK)
         fail_each_allocation("encrypted", ENCRYPTED_PATH, 3, (int64_t[]){4, 4, 1});

@@ -389,7 +389,7 @@ static void test_linear_synthetic(void)
     }
 }
 
-/* ------------------------------------------------------------ save / load */
+/* ------------------------------------------------------------ scaling */
 
 static void write_bytes(const char *path, const void *data, size_t n)
 {
@@ -399,6 +399,150 @@ static void write_bytes(const char *path, const void *data, size_t n)
         fclose(f);
     }
 }
+
+
+/* x with feature 0 of scale 1000 around 5000 and feature 1 of scale 0.01 (the
+ * wine data's problem), and its standardisation (or min-max scaling) in double
+ * from the training rows, as scikit-learn computes it. */
+static void rescale(const float *x, int64_t n, float *raw)
+{
+    for (int64_t i = 0; i < n; i++) {
+        raw[2 * i] = 5000.0f + 1000.0f * x[2 * i];
+        raw[2 * i + 1] = 0.01f * x[2 * i + 1];
+    }
+}
+
+static void by_hand(const float *train, int64_t n, const float *x, int64_t m, bool minmax,
+                    float *out)
+{
+    for (int j = 0; j < 2; j++) {
+        double mean = 0, var = 0, lo = INFINITY, hi = -INFINITY;
+        for (int64_t i = 0; i < n; i++) {
+            mean += train[2 * i + j];
+            lo = fmin(lo, train[2 * i + j]);
+            hi = fmax(hi, train[2 * i + j]);
+        }
+        mean /= (double)n;
+        for (int64_t i = 0; i < n; i++) var += pow(train[2 * i + j] - mean, 2) / (double)n;
+        const double off = minmax ? lo : mean, sc = minmax ? hi - lo : sqrt(var);
+        for (int64_t i = 0; i < m; i++) out[2 * i + j] = (float)((x[2 * i + j] - off) / sc);
+    }
+}
+
+/* A model with scaling, given raw x, decides as the same model without it
+ * given x scaled by hand; saved and loaded it decides the same to the bit. */
+static void test_scaling(void)
+{
+    static float raw_tr[NOV * 2], raw_te[NTEST * 2], hand_tr[NOV * 2], hand_te[NTEST * 2];
+    static double d1[NTEST * 3], d2[NTEST * 3], d3[NTEST * 3];
+    rescale(ov_x, NOV, raw_tr);
+    rescale(te_x, NTEST, raw_te);
+    for (int minmax = 0; minmax < 2; minmax++) {
+        by_hand(raw_tr, NOV, raw_tr, NOV, minmax, hand_tr);
+        by_hand(raw_tr, NOV, raw_te, NTEST, minmax, hand_te);
+        lam_svm_params sp = lam_svm_defaults();
+        lam_svm *plain, *scaled, *back = NULL;
+        CHECK_OK(lam_svm_create(&plain, &sp));
+        sp.scaling = minmax ? LAM_SCALING_MINMAX : LAM_SCALING_STANDARD;
+        CHECK_OK(lam_svm_create(&scaled, &sp));
+        CHECK_OK(lam_svm_fit(plain, hand_tr, NOV, 2, ov_y));
+        CHECK_OK(lam_svm_fit(scaled, raw_tr, NOV, 2, ov_y));
+        CHECK_OK(lam_svm_decision_function(plain, hand_te, NTEST, 2, d1));
+        CHECK_OK(lam_svm_decision_function(scaled, raw_te, NTEST, 2, d2));
+        double worst = 0;
+        for (int i = 0; i < NTEST; i++) worst = fmax(worst, fabs(d1[i] - d2[i]));
+        CHECK(worst < 1e-4, "svm %s: decision values differ by %g from scaling by hand",
+              minmax ? "minmax" : "standard", worst);
+        int32_t pred[NTEST];
+        CHECK_OK(lam_svm_predict(scaled, raw_te, NTEST, 2, pred));
+        CHECK(acc(pred, te_y, NTEST) > 0.9, "svm on raw x with scaling: accuracy %g",
+              acc(pred, te_y, NTEST));
+        CHECK_OK(lam_svm_save(scaled, tmp_path("scaled.svm")));
+        CHECK_OK(lam_svm_load(tmp_path("scaled.svm"), &back));
+        if (back) {
+            CHECK(lam_svm_get_params(back)->scaling == sp.scaling, "scaling after load");
+            CHECK_OK(lam_svm_decision_function(back, raw_te, NTEST, 2, d3));
+            CHECK(memcmp(d2, d3, sizeof(double) * NTEST) == 0, "svm: loaded decides otherwise");
+        }
+        lam_svm_free(plain);
+        lam_svm_free(scaled);
+        lam_svm_free(back);
+
+        lam_linear_params lp = lam_linear_defaults();
+        lp.eps = 1e-4;
+        lam_linear *lplain, *lscaled, *lback = NULL;
+        CHECK_OK(lam_linear_create(&lplain, &lp));
+        lp.scaling = sp.scaling;
+        CHECK_OK(lam_linear_create(&lscaled, &lp));
+        CHECK_OK(lam_linear_fit(lplain, hand_tr, NOV, 2, ov_y));
+        CHECK_OK(lam_linear_fit(lscaled, raw_tr, NOV, 2, ov_y));
+        CHECK_OK(lam_linear_decision_function(lplain, hand_te, NTEST, 2, d1));
+        CHECK_OK(lam_linear_decision_function(lscaled, raw_te, NTEST, 2, d2));
+        worst = 0;
+        const int k = lam_linear_num_classes(lscaled);
+        for (int i = 0; i < NTEST * k; i++) worst = fmax(worst, fabs(d1[i] - d2[i]));
+        CHECK(worst < 1e-4, "linear %s: scores differ by %g from scaling by hand",
+              minmax ? "minmax" : "standard", worst);
+        CHECK_OK(lam_linear_save(lscaled, tmp_path("scaled.linear")));
+        CHECK_OK(lam_linear_load(tmp_path("scaled.linear"), &lback));
+        if (lback) {
+            CHECK(lam_linear_get_params(lback)->scaling == sp.scaling, "linear scaling after load");
+            CHECK_OK(lam_linear_decision_function(lback, raw_te, NTEST, 2, d3));
+            CHECK(memcmp(d2, d3, sizeof(double) * (size_t)(NTEST * k)) == 0,
+                  "linear: loaded decides otherwise");
+        }
+        lam_linear_free(lplain);
+        lam_linear_free(lscaled);
+        lam_linear_free(lback);
+    }
+    /* A scaler that cannot be right is refused by name: a zero scale, an unknown
+     * kind, a missing tensor. */
+    lam_classic_scaler sc = {0};
+    CHECK_OK(lam_classic_scaler_fit(&sc, LAM_SCALING_STANDARD, raw_tr, NOV, 2, "test"));
+    lam_st_tensor t[2];
+    CHECK(lam_classic_scaler_tensors(&sc, t) == 2, "two scaler tensors");
+    lam_svm_params sp = lam_svm_defaults();
+    sp.scaling = LAM_SCALING_STANDARD;
+    lam_svm *svm = NULL, *back = NULL;
+    CHECK_OK(lam_svm_create(&svm, &sp));
+    CHECK_OK(lam_svm_fit(svm, raw_tr, NOV, 2, ov_y));
+    CHECK_OK(lam_svm_save(svm, tmp_path("scaler.svm")));
+    size_t n = 0;
+    unsigned char *good = test_read_file(tmp_path("scaler.svm"), &n), *bad = malloc(n + 1);
+    const struct { const char *from, *to, *why; } cases[] = {
+        {"\"scaling\":\"standard\"", "\"scaling\":\"standarx\"", "expected none, standard"},
+        {"\"scaler_scale\"", "\"scaler_scalf\"", "\"scaler_scale\" is missing"},
+    };
+    for (int c = 0; good && bad && c < 2; c++) {
+        memcpy(bad, good, n);
+        unsigned char *at = (unsigned char *)strstr((char *)bad + 8, cases[c].from);
+        CHECK(at != NULL, "case %d: %s not in the header", c, cases[c].from);
+        if (!at) continue;
+        memcpy(at, cases[c].to, strlen(cases[c].to));
+        write_bytes(tmp_path("bad.svm"), bad, n);
+        CHECK_FAILS(lam_svm_load(tmp_path("bad.svm"), &back), LAM_ERR_FORMAT, cases[c].why);
+    }
+    /* A zero scale, found after the data: write the scale tensor's bytes as zeros. */
+    if (good && bad) {
+        lam_st_file f;
+        CHECK_OK(lam_st_open(&f, tmp_path("scaler.svm"), "svm"));
+        int64_t sh[1] = {2};
+        const void *data = NULL;
+        CHECK_OK(lam_st_tensor_get(&f, "scaler_scale", LAM_ST_F64, 1, sh, &data));
+        const size_t off = data ? (size_t)((const unsigned char *)data - f.buf) : 0;
+        lam_st_close(&f);
+        memcpy(bad, good, n);
+        memset(bad + off, 0, 8);
+        write_bytes(tmp_path("bad.svm"), bad, n);
+        CHECK_FAILS(lam_svm_load(tmp_path("bad.svm"), &back), LAM_ERR_FORMAT, "scale > 0");
+    }
+    free(good);
+    free(bad);
+    lam_svm_free(svm);
+    lam_classic_scaler_clear(&sc);
+}
+
+/* ------------------------------------------------------------ save / load */
 
 static lam_status load_tree(const char *p, void **m) { return lam_tree_load(p, (lam_tree **)m); }
 static lam_status load_forest(const char *p, void **m) { return lam_forest_load(p, (lam_forest **)m); }
@@ -664,6 +808,7 @@ int main(void)
     test_svm_kkt();
     test_svm_synthetic();
     test_linear_synthetic();
+    test_scaling();
     test_save_load();
     test_alloc_failures();
     char cmd[600];

@@ -78,6 +78,7 @@ static const struct { const char *cls; lam_layer_kind kind; } kinds[] = {
     {"PositionEmbedding", LAM_LAYER_POSITION_EMBEDDING},
     {"TokenAndPositionEmbedding", LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING},
     {"MultiHeadAttention", LAM_LAYER_MULTI_HEAD_ATTENTION},
+    {"Normalization", LAM_LAYER_NORMALIZATION},
 };
 
 static int kind_of(const char *cls)
@@ -113,7 +114,7 @@ static bool spec_equal(const lam_layer_spec *a, const lam_layer_spec *b, char *w
     SAME(reset_after) SAME(rank) SAME(axis) SAME(momentum) SAME(epsilon) SAME(center)
     SAME(scale) SAME(dims) SAME(repeats) SAME(pad) SAME(size) SAME(wrapped) SAME(merge_mode)
     SAME(input_dim) SAME(mask_zero) SAME(sequence_length) SAME(num_heads) SAME(key_dim)
-    SAME(value_dim) SAME(output_dim)
+    SAME(value_dim) SAME(output_dim) SAME(invert)
 #undef SAME
     if (strcmp(a->name, b->name) != 0) {
         snprintf(why, n, "name \"%s\" vs \"%s\"", a->name, b->name);
@@ -523,6 +524,7 @@ static void test_every_kind_both_ways(void)
         case LAM_LAYER_MULTI_HEAD_ATTENTION:
             s.num_heads = 3; s.key_dim = 5; s.value_dim = 2; s.output_dim = 7; s.rate = 0.25f;
             s.use_bias = false; break;
+        case LAM_LAYER_NORMALIZATION: s.axis = 2; s.invert = true; break;
         default: break;
         }
         cJSON *w = lam_layer_to_cjson(&s);

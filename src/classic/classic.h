@@ -14,6 +14,24 @@ lam_status lam_classic_check_xy(const char *what, const float *x, int64_t n, int
 lam_status lam_classic_gather(const char *what, const lam_dataset *ds, float **x, int32_t **y,
                               int64_t *n, int64_t *d);
 
+/* ---------------------------------------------------------------- scaler */
+
+/* Feature scaling kept by a model (scaler.c): x' = (x - offset) / scale. */
+typedef struct lam_classic_scaler {
+    lam_scaling kind;
+    int64_t d;
+    double *offset, *scale; /* d each; NULL for LAM_SCALING_NONE */
+} lam_classic_scaler;
+/* Frees the arrays (the kind stays). */
+void lam_classic_scaler_clear(lam_classic_scaler *sc);
+/* Fits kind on x (n rows of d); what names the caller in errors. */
+lam_status lam_classic_scaler_fit(lam_classic_scaler *sc, lam_scaling kind, const float *x,
+                                  int64_t n, int64_t d, const char *what);
+/* *out = x scaled (a new array, also in *owned: lam_free it), or x itself
+ * with *owned NULL when there is no scaling. */
+lam_status lam_classic_scaler_apply(const lam_classic_scaler *sc, const float *x, int64_t n,
+                                    const float **out, float **owned);
+
 /* ------------------------------------------------------------- tree builder */
 
 /* Features quantised once per training set: codes[f * n + i] is the rank of
@@ -92,6 +110,14 @@ lam_status lam_st_meta_int(const lam_st_file *f, const char *key, int64_t lo, in
                            int64_t *out);
 lam_status lam_st_meta_double(const lam_st_file *f, const char *key, double *out);
 lam_status lam_st_meta_str(const lam_st_file *f, const char *key, const char **out);
+/* The scaler's tensors for lam_st_save into t[0..2); returns how many (0 or 2).
+ * The caller adds "scaling", lam_scaling_name(kind), to the metadata. */
+int lam_classic_scaler_tensors(const lam_classic_scaler *sc, lam_st_tensor *t);
+/* __metadata__.scaling (LAM_SCALING_NONE when the file has none). */
+lam_status lam_classic_scaling_meta(const lam_st_file *f, lam_scaling *kind);
+/* Reads what lam_classic_scaler_tensors wrote (none when the file has no
+ * __metadata__.scaling), checking d values, finite, scale > 0. */
+lam_status lam_classic_scaler_load(lam_classic_scaler *sc, const lam_st_file *f, int64_t d);
 /* The tree hyperparameters (criterion, depth, split and leaf sizes, features,
  * seed) from a tree's or a forest's file metadata. */
 lam_status lam_tree_params_read(const lam_st_file *f, const char *path, lam_tree_params *p);

@@ -21,7 +21,7 @@ struct lam_linear {
 
 lam_linear_params lam_linear_defaults(void)
 {
-    lam_linear_params p = {LAM_LINEAR_SQUARED_HINGE, 1.0, 0.1, 1000, 1.0, 0};
+    lam_linear_params p = {LAM_LINEAR_SQUARED_HINGE, 1.0, 0.1, 1000, 1.0, 0, LAM_SCALING_NONE};
     return p;
 }
 
@@ -31,6 +31,8 @@ static lam_status linear_check_params(const lam_linear_params *p, const char *wh
         return lam_error(LAM_ERR_ARG, "%s: unknown loss %d", what, (int)p->loss);
     if (!(p->C > 0) || !isfinite(p->C)) return lam_error(LAM_ERR_ARG, "%s: C must be > 0", what);
     if (!(p->eps > 0)) return lam_error(LAM_ERR_ARG, "%s: eps must be > 0", what);
+    if ((unsigned)p->scaling > LAM_SCALING_MINMAX)
+        return lam_error(LAM_ERR_ARG, "%s: unknown scaling %d", what, (int)p->scaling);
     if (p->max_iter < 1) return lam_error(LAM_ERR_ARG, "%s: max_iter must be >= 1", what);
     if (!(p->bias >= 0) || !isfinite(p->bias))
         return lam_error(LAM_ERR_ARG, "%s: bias must be >= 0", what);
@@ -171,10 +173,10 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-lam_status lam_linear_fit(lam_linear *m, const float *x, int64_t n, int64_t d, const int32_t *y)
+/* The fit on x as given (already scaled). */
+static lam_status linear_fit_scaled(lam_linear *m, const float *x, int64_t n, int64_t d,
+                                    const int32_t *y)
 {
-    if (!m) return lam_error(LAM_ERR_ARG, "linear fit: model is NULL");
-    LAM_TRY(lam_classic_check_xy("linear fit", x, n, d, y));
     linear_clear(m);
     int32_t *sorted = lam_malloc((size_t)n * sizeof(int32_t));
     double *xsq = lam_malloc((size_t)n * sizeof(double));
@@ -245,6 +247,30 @@ done:
     lam_free(sorted);
     lam_free(xsq);
     if (st != LAM_OK) linear_clear(m);
+    return st;
+}
+
+lam_status lam_linear_fit(lam_linear *m, const float *x, int64_t n, int64_t d, const int32_t *y)
+{
+    if (!m) return lam_error(LAM_ERR_ARG, "linear fit: model is NULL");
+    LAM_TRY(lam_classic_check_xy("linear fit", x, n, d, y));
+    lam_classic_scaler sc = {0};
+    const float *xs;
+    float *owned = NULL;
+    lam_status st = lam_classic_scaler_fit(&sc, m->p.scaling, x, n, d, "linear fit");
+    if (st == LAM_OK) st = lam_classic_scaler_apply(&sc, x, n, &xs, &owned);
+    if (st == LAM_OK) st = linear_fit_scaled(m, xs, n, d, y);
+    /* w . (x - o) / s + b = (w / s) . x + (b - sum of w o / s): the weights
+     * become those of the raw x, and predict needs no scaler. */
+    for (int c = 0; st == LAM_OK && sc.kind != LAM_SCALING_NONE && c < m->k; c++) {
+        double *w = m->w + (int64_t)c * (d + 1);
+        for (int64_t j = 0; j < d; j++) {
+            w[j] /= sc.scale[j];
+            w[d] -= w[j] * sc.offset[j];
+        }
+    }
+    lam_free(owned);
+    lam_classic_scaler_clear(&sc);
     return st;
 }
 
@@ -324,8 +350,9 @@ lam_status lam_linear_save(const lam_linear *m, const char *path)
     snprintf(seed, sizeof seed, "%" PRIu64, m->p.seed);
     const char *meta[] = {"n_features", sd,
                           "loss", m->p.loss == LAM_LINEAR_HINGE ? "hinge" : "squared_hinge",
-                          "C", C, "eps", eps, "max_iter", mi, "bias", b, "seed", seed};
-    return lam_st_save(path, "linear", ts, 2, meta, 7);
+                          "C", C, "eps", eps, "max_iter", mi, "bias", b, "seed", seed,
+                          "scaling", lam_scaling_name(m->p.scaling)};
+    return lam_st_save(path, "linear", ts, 2, meta, 8);
 }
 
 lam_status lam_linear_load(const char *path, lam_linear **out)
@@ -356,6 +383,9 @@ lam_status lam_linear_load(const char *path, lam_linear **out)
         (st = lam_st_meta_int(&f, "seed", 0, INT64_MAX, &v)))
         goto done;
     p.seed = (uint64_t)v;
+    /* The scaling is folded into the weights; the name records how they were fitted
+     * (absent in files from before it existed). */
+    if ((st = lam_classic_scaling_meta(&f, &p.scaling))) goto done;
     if ((st = linear_check_params(&p, path)) || (st = lam_linear_create(&m, &p))) goto done;
     int64_t sh[2] = {-1, -1};
     if ((st = lam_st_tensor_copy(&f, "classes", LAM_ST_I32, 1, sh, (void **)&m->classes)))

@@ -32,11 +32,13 @@ struct lam_svm {
     double *pair_coef;
     double *rho;
     int64_t *iters;
+    lam_classic_scaler scaler; /* p.scaling, fitted */
 };
 
 lam_svm_params lam_svm_defaults(void)
 {
-    lam_svm_params p = {LAM_KERNEL_RBF, 1.0, 0.0, 3, 0.0, 1e-3, 200.0, true, 0};
+    lam_svm_params p = {LAM_KERNEL_RBF, 1.0, 0.0, 3, 0.0, 1e-3, 200.0, true, 0,
+                        LAM_SCALING_NONE};
     return p;
 }
 
@@ -54,6 +56,8 @@ static lam_status svm_check_params(const lam_svm_params *p, const char *what)
     if (!(p->eps > 0)) return lam_error(LAM_ERR_ARG, "%s: eps must be > 0", what);
     if (!(p->cache_mb > 0)) return lam_error(LAM_ERR_ARG, "%s: cache_mb must be > 0", what);
     if (p->max_iter < 0) return lam_error(LAM_ERR_ARG, "%s: max_iter < 0", what);
+    if ((unsigned)p->scaling > LAM_SCALING_MINMAX)
+        return lam_error(LAM_ERR_ARG, "%s: unknown scaling %d", what, (int)p->scaling);
     return LAM_OK;
 }
 
@@ -72,6 +76,7 @@ lam_status lam_svm_create(lam_svm **out, const lam_svm_params *params)
 
 static void svm_clear(lam_svm *s)
 {
+    lam_classic_scaler_clear(&s->scaler);
     lam_free(s->classes);
     lam_free(s->sv);
     lam_free(s->sv_sq);
@@ -659,10 +664,10 @@ static kern svm_kern(const lam_svm *s)
     return k;
 }
 
-lam_status lam_svm_fit(lam_svm *s, const float *x, int64_t n, int64_t d, const int32_t *y)
+/* The fit on x as given (already scaled). */
+static lam_status svm_fit_scaled(lam_svm *s, const float *x, int64_t n, int64_t d,
+                                 const int32_t *y)
 {
-    if (!s) return lam_error(LAM_ERR_ARG, "svm fit: svm is NULL");
-    LAM_TRY(lam_classic_check_xy("svm fit", x, n, d, y));
     svm_clear(s);
     lam_status st = LAM_ERR_NOMEM;
     int32_t *sorted = NULL, *cls_of = NULL, *sv_map = NULL;
@@ -845,6 +850,25 @@ done:
     return st;
 }
 
+lam_status lam_svm_fit(lam_svm *s, const float *x, int64_t n, int64_t d, const int32_t *y)
+{
+    if (!s) return lam_error(LAM_ERR_ARG, "svm fit: svm is NULL");
+    LAM_TRY(lam_classic_check_xy("svm fit", x, n, d, y));
+    lam_classic_scaler sc = {0};
+    const float *xs;
+    float *owned = NULL;
+    lam_status st = lam_classic_scaler_fit(&sc, s->p.scaling, x, n, d, "svm fit");
+    if (st == LAM_OK) st = lam_classic_scaler_apply(&sc, x, n, &xs, &owned);
+    if (st == LAM_OK) st = svm_fit_scaled(s, xs, n, d, y);
+    lam_free(owned);
+    if (st != LAM_OK) {
+        lam_classic_scaler_clear(&sc);
+        return st;
+    }
+    s->scaler = sc; /* svm_fit_scaled cleared the old one */
+    return LAM_OK;
+}
+
 lam_status lam_svm_fit_dataset(lam_svm *s, const lam_dataset *ds)
 {
     float *x;
@@ -919,17 +943,29 @@ static lam_status svm_run(const lam_svm *s, const float *x, int64_t n, double *d
     return failed ? lam_error(LAM_ERR_NOMEM, "svm predict: out of memory") : LAM_OK;
 }
 
+/* svm_run on x scaled as the training x was. */
+static lam_status svm_run_raw(const lam_svm *s, const float *x, int64_t n, double *dec,
+                              int32_t *labels)
+{
+    const float *xs;
+    float *owned;
+    LAM_TRY(lam_classic_scaler_apply(&s->scaler, x, n, &xs, &owned));
+    lam_status st = svm_run(s, xs, n, dec, labels);
+    lam_free(owned);
+    return st;
+}
+
 lam_status lam_svm_decision_function(const lam_svm *s, const float *x, int64_t n, int64_t d,
                                      double *out)
 {
     LAM_TRY(svm_check_predict(s, x, n, d, out));
-    return svm_run(s, x, n, out, NULL);
+    return svm_run_raw(s, x, n, out, NULL);
 }
 
 lam_status lam_svm_predict(const lam_svm *s, const float *x, int64_t n, int64_t d, int32_t *out)
 {
     LAM_TRY(svm_check_predict(s, x, n, d, out));
-    return svm_run(s, x, n, NULL, out);
+    return svm_run_raw(s, x, n, NULL, out);
 }
 
 /* ------------------------------------------------------------------ files */
@@ -946,7 +982,7 @@ lam_status lam_svm_save(const lam_svm *s, const char *path)
     int32_t *off = lam_malloc((size_t)(s->n_pairs + 1) * sizeof(int32_t));
     if (!off) return LAM_ERR_NOMEM;
     for (int p = 0; p <= s->n_pairs; p++) off[p] = (int32_t)s->pair_off[p];
-    lam_st_tensor ts[] = {
+    lam_st_tensor ts[10] = {
         {"classes", LAM_ST_I32, 1, {s->k, 0}, s->classes},
         {"support_vectors", LAM_ST_F32, 2, {s->n_sv, s->d}, s->sv},
         {"support", LAM_ST_I32, 1, {s->n_sv, 0}, s->sv_index},
@@ -968,8 +1004,10 @@ lam_status lam_svm_save(const lam_svm *s, const char *path)
     const char *meta[] = {"n_features", sd, "kernel", kernel_names[s->p.kernel],
                           "gamma", g, "gamma_param", s->p.gamma == 0 ? "scale" : g,
                           "C", C, "degree", deg, "coef0", c0, "eps", eps, "cache_mb", cache,
-                          "shrinking", s->p.shrinking ? "true" : "false", "max_iter", mi};
-    lam_status st = lam_st_save(path, "svm", ts, 8, meta, 11);
+                          "shrinking", s->p.shrinking ? "true" : "false", "max_iter", mi,
+                          "scaling", lam_scaling_name(s->scaler.kind)};
+    const int nt = 8 + lam_classic_scaler_tensors(&s->scaler, ts + 8);
+    lam_status st = lam_st_save(path, "svm", ts, nt, meta, 12);
     lam_free(off);
     return st;
 }
@@ -1016,7 +1054,9 @@ lam_status lam_svm_load(const char *path, lam_svm **out)
         st = lam_error(LAM_ERR_FORMAT, "%s: gamma must be > 0", path);
         goto done;
     }
-    if ((st = lam_svm_create(&s, &p))) goto done;
+    if ((st = lam_svm_create(&s, &p)) || (st = lam_classic_scaler_load(&s->scaler, &f, d)))
+        goto done;
+    s->p.scaling = s->scaler.kind;
     s->d = d;
     s->gamma = gamma;
     int64_t sh[2] = {-1, -1};

@@ -154,7 +154,8 @@ enum {
     H_GLOROT, H_ZEROS, H_ONESINIT, H_ORTHO, H_UNITS, H_KERNEL, H_STRIDES, H_POOL, H_PADDING,
     H_ACT, H_RACT, H_BOOL, H_RATE, H_AXIS, H_MOMENTUM, H_EPSILON, H_TARGET, H_DIMS, H_REPEATS,
     H_PAD2D, H_SIZE, H_NEAREST, H_WRAPPED, H_MERGE, H_INPUT_DIM, H_UNIFORM, H_SEQLEN, H_TIED,
-    H_INPUT_DTYPE, H_HEADS, H_KEY_DIM, H_VALUE_DIM, H_OUTPUT_SHAPE, H_ATTENTION_AXES
+    H_INPUT_DTYPE, H_HEADS, H_KEY_DIM, H_VALUE_DIM, H_OUTPUT_SHAPE, H_ATTENTION_AXES,
+    H_ADAPTED
 };
 #define KB(k) ((uint64_t)1 << (k))
 #define K_INPUT KB(LAM_LAYER_INPUT)
@@ -184,6 +185,7 @@ enum {
 #define K_POS KB(LAM_LAYER_POSITION_EMBEDDING)
 #define K_TOKPOS KB(LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING)
 #define K_MHA KB(LAM_LAYER_MULTI_HEAD_ATTENTION)
+#define K_NORMALIZATION KB(LAM_LAYER_NORMALIZATION)
 #define K_ALL (~(uint64_t)0)
 #define K_WEIGHTED (K_DENSE | K_CONV | K_CONV1 | K_REC | K_MHA)
 #define K_CONVS (K_CONV | K_CONV1)
@@ -257,7 +259,7 @@ static const key_rule rules[] = {
     {"zero_output_for_mask", K_REC | K_BIDI, H_IGNORE, 0},
     {"use_cudnn", K_LSTM | K_GRU, H_IGNORE, 0},
     /* Merging and shapes. */
-    {"axis", K_CONCAT | K_NORM, H_AXIS, 0},
+    {"axis", K_CONCAT | K_NORM | K_NORMALIZATION, H_AXIS, 0},
     {"target_shape", KB(LAM_LAYER_RESHAPE), H_TARGET, 0},
     {"dims", KB(LAM_LAYER_PERMUTE), H_DIMS, 0},
     {"n", KB(LAM_LAYER_REPEAT_VECTOR), H_REPEATS, 0},
@@ -282,6 +284,10 @@ static const key_rule rules[] = {
     {"virtual_batch_size", K_BN, H_NULL, 0},
     {"adjustment", K_BN, H_NULL, 0},
     {"rms_scaling", K_LN, H_FALSE, 0},
+    /* Normalization: its statistics are weights (adapted), never config values. */
+    {"invert", K_NORMALIZATION, H_BOOL, offsetof(lam_layer_spec, invert)},
+    {"mean", K_NORMALIZATION, H_ADAPTED, 0},
+    {"variance", K_NORMALIZATION, H_ADAPTED, 0},
     /* Padding, upsampling. */
     {"padding", K_ZPAD, H_PAD2D, 0},
     {"size", K_UP, H_SIZE, 0},
@@ -348,6 +354,7 @@ static const struct { const char *cls; lam_layer_kind kind; } classes[] = {
     {"RepeatVector", LAM_LAYER_REPEAT_VECTOR},
     {"BatchNormalization", LAM_LAYER_BATCH_NORM},
     {"LayerNormalization", LAM_LAYER_LAYER_NORM},
+    {"Normalization", LAM_LAYER_NORMALIZATION},
     {"Conv1D", LAM_LAYER_CONV1D},          {"Convolution1D", LAM_LAYER_CONV1D},
     {"MaxPooling1D", LAM_LAYER_MAXPOOL1D}, {"MaxPool1D", LAM_LAYER_MAXPOOL1D},
     {"AveragePooling1D", LAM_LAYER_AVGPOOL1D}, {"AvgPool1D", LAM_LAYER_AVGPOOL1D},
@@ -546,6 +553,11 @@ static lam_status apply_rule(const lctx *c, const key_rule *r, const cJSON *v, l
     case H_NULL:
         return is_null(v) ? LAM_OK
                : reject(c, LAM_ERR_UNSUPPORTED, key, v, "lamina supports only null");
+    case H_ADAPTED:
+        return is_null(v) ? LAM_OK
+               : reject(c, LAM_ERR_UNSUPPORTED, key, v,
+                        "lamina reads null here: the statistics are the layer's weights, set "
+                        "by adapting it (lam_model_adapt_normalization) or read with them");
     case H_ZERO:
         return is_null(v) || (cJSON_IsNumber(v) && v->valuedouble == 0.0)
                    ? LAM_OK
@@ -865,7 +877,8 @@ static lam_status parse_layer_obj(const char *src, const char *where, const cJSO
                          "2-D and global pooling layers, Flatten, Reshape, Permute, "
                          "RepeatVector, Activation, Dropout, LSTM, GRU, SimpleRNN, "
                          "Bidirectional, Add, Subtract, Multiply, Average, Maximum, Minimum, "
-                         "Concatenate, BatchNormalization, LayerNormalization, ZeroPadding2D, "
+                         "Concatenate, BatchNormalization, LayerNormalization, Normalization, "
+                         "ZeroPadding2D, "
                          "UpSampling2D, Embedding, MultiHeadAttention, and keras_hub's PositionEmbedding and "
                          "TokenAndPositionEmbedding", src, c.name, c.cls, c.cls);
     const cJSON *reg = cJSON_GetObjectItemCaseSensitive(layer, "registered_name");
@@ -1879,6 +1892,12 @@ static cJSON *layer_json(const lam_layer_spec *s)
         break;
     case LAM_LAYER_LAYER_NORM:
         add_norm_keys(cfg, s, false);
+        break;
+    case LAM_LAYER_NORMALIZATION: /* Keras 3 writes the axis as a tuple */
+        add_ints(cfg, "axis", 1, &s->axis);
+        cJSON_AddBoolToObject(cfg, "invert", s->invert);
+        cJSON_AddNullToObject(cfg, "mean");
+        cJSON_AddNullToObject(cfg, "variance");
         break;
     case LAM_LAYER_GLOBAL_AVGPOOL1D:
     case LAM_LAYER_GLOBAL_AVGPOOL2D:

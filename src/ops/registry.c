@@ -15,6 +15,8 @@ extern const lam_op lam_op_bidirectional;
 /* embedding.c, position_embedding.c, attention.c */
 extern const lam_op lam_op_embedding, lam_op_position_embedding,
     lam_op_token_and_position_embedding, lam_op_multi_head_attention;
+/* preprocessing.c */
+extern const lam_op lam_op_normalization;
 
 const lam_op *lam_op_for(lam_layer_kind kind)
 {
@@ -55,6 +57,7 @@ const lam_op *lam_op_for(lam_layer_kind kind)
         [LAM_LAYER_POSITION_EMBEDDING] = &lam_op_position_embedding,
         [LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING] = &lam_op_token_and_position_embedding,
         [LAM_LAYER_MULTI_HEAD_ATTENTION] = &lam_op_multi_head_attention,
+        [LAM_LAYER_NORMALIZATION] = &lam_op_normalization,
     };
     return (unsigned)kind < LAM_LAYER_KIND_COUNT ? table[kind] : NULL;
 }
