@@ -193,6 +193,28 @@ static void layers(void)
     CHECK_OK(lam_model_add_dense(m, 3, LAM_ACT_SOFTMAX));
     compare(m, "Conv1D", false, 0, 3, 0);
 
+    /* PositionEmbedding (its output is the table's rows, whatever the input);
+     * TokenAndPositionEmbedding with padding, then LayerNormalization. */
+    m = new_model(2, (int64_t[]){5, 6});
+    lam_layer_spec pos = lam_layer_defaults(LAM_LAYER_POSITION_EMBEDDING);
+    pos.sequence_length = 7;
+    add(m, pos);
+    CHECK_OK(lam_model_add_dense(m, 8, LAM_ACT_TANH));
+    add(m, lam_layer_defaults(LAM_LAYER_GLOBAL_AVGPOOL1D));
+    CHECK_OK(lam_model_add_dense(m, 3, LAM_ACT_SOFTMAX));
+    compare(m, "PositionEmbedding", false, 0, 3, -1);
+    m = new_model(1, (int64_t[]){9});
+    lam_layer_spec tp = lam_layer_defaults(LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING);
+    tp.input_dim = 6;
+    tp.units = 4;
+    tp.sequence_length = 12;
+    tp.mask_zero = true;
+    add(m, tp);
+    add(m, lam_layer_defaults(LAM_LAYER_LAYER_NORM));
+    add(m, lam_layer_defaults(LAM_LAYER_GLOBAL_AVGPOOL1D));
+    CHECK_OK(lam_model_add_dense(m, 3, LAM_ACT_SOFTMAX));
+    compare(m, "TokenAndPositionEmbedding, LayerNorm", true, 6, 3, -1);
+
     /* Embedding with padding ids (masked average) and a per-position output,
      * whose masked loss is scaled per sample. */
     for (int seq_out = 0; seq_out < 2; seq_out++) {
@@ -208,6 +230,16 @@ static void layers(void)
         compare(m, seq_out ? "Embedding, masked sequence loss" : "Embedding, masked average",
                 true, 6, 4, -1);
     }
+}
+
+/* Layers without one-pass norms are named; DP-SGD then takes the reference path. */
+static void refused(void)
+{
+    lam_model *m = new_model(2, (int64_t[]){4, 3});
+    CHECK_OK(lam_model_add_lstm(m, 5, false));
+    CHECK_OK(lam_model_add_dense(m, 2, LAM_ACT_SOFTMAX));
+    CHECK_FAILS(lam_model_keep_sample_norms(m, true), LAM_ERR_UNSUPPORTED, "\"lstm\" (LSTM)");
+    lam_model_free(m);
 }
 
 /* A DP fit on the fast path gives the reference path's weights. */
@@ -275,6 +307,7 @@ int main(void)
 {
     kernels();
     layers();
+    refused();
     fit_paths();
     return test_summary("test_sample_norms");
 }

@@ -10,7 +10,10 @@
  * without gradients, normalises with the moving statistics, so its
  * backward is that of a fixed affine map. */
 #include "kernels/normalization.h"
+#include "kernels/sample_grads.h"
 #include "ops/op.h"
+
+#include <omp.h>
 
 #include <math.h>
 
@@ -221,15 +224,46 @@ static void ln_forward(lam_node *n, const lam_ctx *c, const float *const *xs, fl
                           inv);
 }
 
+/* Per-thread work of the per-sample norms: the kernel's doubles for one
+ * sample (ln_scratch counts them in floats), then that sample's gamma and
+ * beta gradients; rounded up to an even count, so that every thread's
+ * doubles stay aligned. */
+static int64_t ln_sample_scratch(const lam_node *n)
+{
+    const int64_t floats = ln_scratch(n, 1) + n->param_count;
+    return floats + (floats & 1);
+}
+
+/* sample_sq[b] += ||sample b's gamma and beta gradients||^2: backward's
+ * kernel on that sample alone (its rows of x, dy and the saved statistics). */
+static void ln_sample_norms(lam_node *n, const lam_ctx *c, const float *x, const float *dy,
+                            int batch)
+{
+    const lam_norm_shape s1 = shape_at(n, 1);
+    const int64_t rows = s1.outer * s1.inner, size = n->in[0].size, per = ln_sample_scratch(n);
+    const float *mean = n->saved, *inv = n->saved + batch * rows;
+    #pragma omp parallel for num_threads(c->sample_threads) schedule(static)
+    for (int b = 0; b < batch; b++) {
+        float *work = c->sample_work + omp_get_thread_num() * per;
+        float *g = work + ln_scratch(n, 1);
+        float *dgamma = n->spec.scale ? g : NULL;
+        float *dbeta = n->spec.center ? g + (n->spec.scale ? s1.C : 0) : NULL;
+        lam_layernorm_backward(&s1, x + b * size, dy + b * size, gamma_of(n, c), mean + b * rows,
+                               inv + b * rows, NULL, dgamma, dbeta, (double *)work);
+        c->sample_sq[b] += lam_sqnorm(g, n->param_count);
+    }
+}
+
 static void ln_backward(lam_node *n, const lam_ctx *c, const float *const *xs, const float *y,
                         float *dy, float *const *dxs, int batch)
 {
     const lam_norm_shape s = shape_at(n, batch);
     const float *mean = n->saved, *inv = n->saved + s.outer * s.inner;
-    float *dgamma = n->spec.scale ? c->grads : NULL;
-    float *dbeta = n->spec.center ? c->grads + (n->spec.scale ? s.C : 0) : NULL;
+    float *dgamma = c->param_grads && n->spec.scale ? c->grads : NULL;
+    float *dbeta = c->param_grads && n->spec.center ? c->grads + (n->spec.scale ? s.C : 0) : NULL;
     lam_layernorm_backward(&s, xs[0], dy, gamma_of(n, c), mean, inv, dxs[0], dgamma, dbeta,
                            (double *)c->scratch);
+    if (c->sample_sq) ln_sample_norms(n, c, xs[0], dy, batch);
 }
 
 const lam_op lam_op_layer_norm = {
@@ -242,5 +276,7 @@ const lam_op lam_op_layer_norm = {
     .forward = ln_forward,
     .backward = ln_backward,
     .scratch = ln_scratch,
+    .sample_norms = true,
+    .sample_scratch = ln_sample_scratch,
     .mask_rule = LAM_MASK_KEEP,
 };

@@ -23,8 +23,10 @@
  * Neither output depends on the input's values through anything
  * differentiable: the input gradient is zero (Keras's None). */
 #include "kernels/embedding.h"
+#include "kernels/sample_grads.h"
 #include "ops/op.h"
 
+#include <omp.h>
 #include <string.h>
 
 #define POSITION_MAX (1 << 24)
@@ -85,6 +87,32 @@ static void position_forward(lam_node *n, const lam_ctx *c, const float *const *
     lam_position_rows(c->params, n->spec.sequence_length, C, c->position, T, copies, false, y);
 }
 
+/* Per-thread work of the per-sample norms: one sample's table gradient. */
+static int64_t position_table_floats(const lam_node *n)
+{
+    return (int64_t)n->spec.sequence_length * n->spec.units;
+}
+
+static int64_t position_sample_scratch(const lam_node *n)
+{
+    return (int64_t)n->spec.sequence_length * n->in[0].dim[n->in[0].rank - 1];
+}
+
+/* sample_sq[b] += ||the position table's gradient from sample b||^2: its
+ * copies (leading axes) summed into the rows they read, as backward does. */
+static void position_sample_norms(const lam_node *n, const lam_ctx *c, const float *dy,
+                                  int batch, int64_t T, int64_t C, int64_t copies_per_sample)
+{
+    const int64_t L = n->spec.sequence_length, per = L * C;
+    const int64_t stride = copies_per_sample * T * C;
+    #pragma omp parallel for num_threads(c->sample_threads) schedule(static)
+    for (int b = 0; b < batch; b++) {
+        float *work = c->sample_work + omp_get_thread_num() * per;
+        lam_position_rows_grad(dy + b * stride, copies_per_sample, T, C, c->position, L, work);
+        c->sample_sq[b] += lam_sqnorm(work, per);
+    }
+}
+
 static void position_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
                               const float *y, float *dy, float *const *dxs, int batch)
 {
@@ -92,7 +120,9 @@ static void position_backward(lam_node *n, const lam_ctx *c, const float *const 
     (void)y;
     int64_t T, C, copies;
     position_dims(n, batch, &T, &C, &copies);
-    lam_position_rows_grad(dy, copies, T, C, c->position, n->spec.sequence_length, c->grads);
+    if (c->param_grads)
+        lam_position_rows_grad(dy, copies, T, C, c->position, n->spec.sequence_length, c->grads);
+    if (c->sample_sq) position_sample_norms(n, c, dy, batch, T, C, copies / batch);
     if (dxs[0]) memset(dxs[0], 0, sizeof(float) * (size_t)batch * (size_t)n->in[0].size);
 }
 
@@ -104,6 +134,8 @@ const lam_op lam_op_position_embedding = {
     .init = position_init,
     .forward = position_forward,
     .backward = position_backward,
+    .sample_norms = true,
+    .sample_scratch = position_sample_scratch,
     .mask_rule = LAM_MASK_NONE,
 };
 
@@ -163,9 +195,19 @@ static void token_position_backward(lam_node *n, const lam_ctx *c, const float *
     const lam_shape *in = &n->in[0];
     const int64_t V = n->spec.input_dim, D = n->spec.units, T = in->dim[in->rank - 1];
     const int64_t ids = (int64_t)batch * in->size;
-    lam_embedding_scatter(xs[0], ids, dy, V, D, c->grads);
-    lam_position_rows_grad(dy, ids / T, T, D, c->position, n->spec.sequence_length,
-                           c->grads + V * D);
+    if (c->param_grads) {
+        lam_embedding_scatter(xs[0], ids, dy, V, D, c->grads);
+        lam_position_rows_grad(dy, ids / T, T, D, c->position, n->spec.sequence_length,
+                               c->grads + V * D);
+    }
+    if (c->sample_sq) { /* the token table's part, then the position table's */
+        const int per = (int)in->size;
+        #pragma omp parallel for num_threads(c->sample_threads) schedule(static)
+        for (int b = 0; b < batch; b++)
+            c->sample_sq[b] += lam_gathered_sqnorm(per, (int)D, xs[0] + (int64_t)b * per, V,
+                                                   dy + (int64_t)b * per * D);
+        position_sample_norms(n, c, dy, batch, T, D, in->size / T);
+    }
     if (dxs[0]) memset(dxs[0], 0, sizeof(float) * (size_t)ids);
 }
 
@@ -177,5 +219,7 @@ const lam_op lam_op_token_and_position_embedding = {
     .init = token_position_init,
     .forward = token_position_forward,
     .backward = token_position_backward,
+    .sample_norms = true,
+    .sample_scratch = position_table_floats,
     .mask_rule = LAM_MASK_NONZERO_IDS,
 };
