@@ -496,6 +496,53 @@ mutant src/explain/attribution.c \
     'm->backward_lowest = node + 2;' \
     'the scorer'"'"'s backward stops one node too early (the first reader of the gradient node never runs)'
 
+# Privacy (issue 15): DP-SGD's one-backward per-sample norms, the clip
+# factors, per-layer clipping, the per-sample loss scale, target epsilon.
+mutant src/kernels/sample_grads.c \
+    'return (int64_t)T * (I + U) < (int64_t)I * U;' \
+    'return (int64_t)T * (I + U) > (int64_t)I * U;' \
+    'ghost and formed norms chosen the wrong way round (still exact: only speed; killed by the kernel test that checks both are reached)'
+mutant src/kernels/sample_grads.c \
+    'for (int64_t k = 0; k < (int64_t)T * T; k++) s += (double)GA[k] * (double)GB[k];' \
+    'for (int64_t k = 0; k < (int64_t)T * T; k += T + 1) s += (double)GA[k] * (double)GB[k];' \
+    'ghost norm keeps only the diagonal (drops the cross-position terms)'
+mutant src/kernels/sample_grads.c \
+    's += 2 * d;' \
+    's += d;' \
+    'embedding norm counts a repeated id once instead of twice'
+mutant src/ops/dense.c \
+    'if (n->spec.use_bias) s += lam_column_sum_sqnorm(T, units, B);' \
+    'if (n->spec.use_bias) s += lam_sqnorm(B, (int64_t)T * units);' \
+    'Dense bias norm sums squares per position instead of squaring the sum'
+mutant src/ops/conv2d.c \
+    'const float *cols = cols_saved ? n->saved + b * n->saved_floats : work;' \
+    'const float *cols = cols_saved ? n->saved : work;' \
+    'im2col per-sample gradients all read the first image'
+mutant src/core/sample_grads.c \
+    'for (int64_t j = 0; j < D; j++) nd->sample_dy[b * D + j] *= wg[b];' \
+    'for (int64_t j = 0; j < D; j++) nd->sample_dy[b * D + j] *= wg[0];' \
+    'reweighted backward scales every sample by the first one'"'"'s factor'
+mutant src/core/model.c \
+    'memcpy(nd->sample_dy, nd->grad, sizeof(float) * (size_t)B * (size_t)nd->out.size);' \
+    'memcpy(nd->sample_dy, nd->grad, sizeof(float) * (size_t)nd->out.size);' \
+    'only the first sample'"'"'s output gradient kept for the reweighted backward'
+mutant src/train/dp.c \
+    'return sq > clip * clip ? clip / sqrt(sq) : 1.0;' \
+    'return sq > clip ? clip / sqrt(sq) : 1.0;' \
+    'clip factor compares the squared norm with C, not C^2'
+mutant src/train/dp.c \
+    'return r->o.clip_norm / sqrt((double)r->groups);' \
+    'return r->o.clip_norm;' \
+    'per-layer clipping bounds each layer by C (total sensitivity sqrt(L) C)'
+mutant src/train/loss.c \
+    'inv_g = real ? 1.0 / (double)real : 0.0;' \
+    'inv_g = real ? 1.0 / (double)P : 0.0;' \
+    'per-sample loss gradient ignores the mask (divides by all positions)'
+mutant src/privacy/accountant.c \
+    'runs[n - 1].noise_multiplier = sigma;' \
+    'runs[0].noise_multiplier = sigma;' \
+    'target-epsilon calibration varies the first (spent) run instead of the new one'
+
 # ---------------------------------------------------------------- machinery
 # Lines of FILE holding FROM (a fixed string); FROM must appear once in all.
 occurrences() { # FILE FROM
