@@ -158,9 +158,18 @@ lam_status lam_privacy_accountant_restore(lam_privacy_accountant *acc,
  *   - draws its batch by Poisson sampling: each training sample joins
  *     independently with probability q = batch_size / n (so batches vary in
  *     size and may be empty), ceil(n / batch_size) steps an epoch;
- *   - computes each sample's gradient alone (forward, loss and backward at
- *     batch 1: the naive reference path), clips it to L2 norm clip_norm
- *     over all parameters together (g * min(1, C / ||g||)) and sums them;
+ *   - clips each sample's gradient to L2 norm clip_norm over all parameters
+ *     together (g * min(1, C / ||g||); per_layer: each layer's part to
+ *     C / sqrt(layers)) and sums them. When every trainable layer is Dense,
+ *     Conv1D/2D, Embedding, LayerNormalization, PositionEmbedding or
+ *     TokenAndPositionEmbedding (and none is shared), in one forward and
+ *     backward of the batch: the layers give each sample's gradient norm
+ *     (Dense from the Gram matrices of its inputs and output gradients,
+ *     never forming the gradient; a convolution by forming and keeping each
+ *     sample's kernel gradient), then the weight gradients are summed with
+ *     the clip factors. Otherwise (recurrent layers, attention) each sample's
+ *     gradient is computed alone, at batch 1: the reference path, which
+ *     reference_clipping forces;
  *   - adds Gaussian noise N(0, (noise_multiplier * C)^2) to every coordinate
  *     of the sum and divides by the expected batch size q * n;
  *   - hands that to the gradient hook (if any) and the optimizer.

@@ -631,6 +631,27 @@ static const char *batch_norm(ox *x, const lam_node *n)
     return op2(x, "Add", y, bn);
 }
 
+/* Keras's Normalization: (x - mean) / max(sqrt(variance), 1e-7), or with
+ * invert mean + x * that, as src/ops/preprocessing.c computes it (sqrtf in
+ * float, a division, so the bits match). */
+static const char *normalization(ox *x, const lam_node *n)
+{
+    const int64_t C = n->in[0].dim[norm_axis(n)];
+    const float *mean = weight(x, n, "mean"), *var = weight(x, n, "variance");
+    float *mu, *den;
+    const char *mn = channel_const(x, n, "mean", &mu);
+    const char *dn = channel_const(x, n, "denominator", &den);
+    if (!mn || !dn) return NULL;
+    for (int64_t c = 0; c < C; c++) {
+        const float sd = sqrtf(var[c]);
+        mu[c] = mean[c];
+        den[c] = sd > 1e-7f ? sd : 1e-7f;
+    }
+    const char *v = in_val(x, n, 0);
+    return n->spec.invert ? op2(x, "Add", op2(x, "Mul", v, dn), mn)
+                          : op2(x, "Div", op2(x, "Sub", v, mn), dn);
+}
+
 static const char *layer_norm(ox *x, const lam_node *n)
 {
     const int64_t d = norm_axis(n), C = n->in[0].dim[d];
@@ -975,6 +996,7 @@ static lam_status export_node(ox *x, const lam_node *n, const char *path)
         break;
     case LAM_LAYER_BATCH_NORM: y = batch_norm(x, n); break;
     case LAM_LAYER_LAYER_NORM: y = layer_norm(x, n); break;
+    case LAM_LAYER_NORMALIZATION: y = normalization(x, n); break;
     case LAM_LAYER_GLOBAL_AVGPOOL1D:
     case LAM_LAYER_GLOBAL_AVGPOOL2D:
     case LAM_LAYER_GLOBAL_MAXPOOL1D:
