@@ -569,6 +569,15 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
                     "`lamina train --resume %s --data %s`\n", out, out, a->data);
         return st == LAM_ERR_INTERRUPTED ? 130 : rc;
     }
+    /* The epochs' history goes into the model file (`lamina plot` draws it). */
+    if (lam_model_record_history(m, h, initial_epoch) != LAM_OK) {
+        lam_history_free(h);
+        return cli_lib_error();
+    }
+    if (out && cli_save_model(m, out, key) != CLI_OK) {
+        lam_history_free(h);
+        return CLI_FAIL;
+    }
     lam_eval_result res;
     if (test && lam_evaluate(m, test, (int)a->batch_size, 0, &res) != LAM_OK) {
         lam_history_free(h);

@@ -24,6 +24,7 @@ static const subcommand SUBCOMMANDS[] = {
     {"privacy", cmd_privacy, "epsilon spent by DP-SGD (RDP or PRV), or the noise for a budget"},
     {"keygen", cmd_keygen, "write a new key file for encrypted model files"},
     {"desensitize", cmd_desensitize, "drop, hash, bin or suppress the columns of a CSV table"},
+    {"plot", cmd_plot, "draw learning curves from a model file's history or a CSV log"},
 };
 #define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])
 
