@@ -257,7 +257,7 @@ void lam_curves_free(lam_curves *c);
  * values and, when c has them, the validation ones ("val_" + name) against
  * the epoch (counted from 1), a shared legend on top. A quantity c lacks is
  * LAM_ERR_ARG naming the ones it has. Panels 440 x 340 in rows of at most 3,
- * plus the title and legend bands (two panels: 928 x 440). */
+ * plus the title and legend bands (two panels: 928 x 436). */
 lam_status lam_plot_curves(const char *path, const char *title, const lam_curves *c,
                            const char *const *quantities, int nquantities);
 /* A confusion matrix: counts[t * classes + p] samples of true class t

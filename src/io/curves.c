@@ -387,6 +387,15 @@ static double log_value(const lam_epoch_log *e, int q)
     }
 }
 
+/* v exactly (cJSON's own printing may round to 15 digits), or null for NaN. */
+static cJSON *exact_number(double v)
+{
+    if (!isfinite(v)) return cJSON_CreateNull();
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    return cJSON_CreateRaw(buf);
+}
+
 lam_status lam_model_record_history(lam_model *m, const lam_history *h, int initial_epoch)
 {
     if (!m || !h) return lam_error(LAM_ERR_ARG, "lam_model_record_history: %s is NULL",
@@ -428,11 +437,11 @@ lam_status lam_model_record_history(lam_model *m, const lam_history *h, int init
             if (old->epoch[i] < initial_epoch) {
                 const double v = k < nold ? old->values[(size_t)k * (size_t)old->epochs + (size_t)i]
                                           : NAN;
-                cJSON_AddItemToArray(arr, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+                cJSON_AddItemToArray(arr, exact_number(v));
             }
         for (int i = 0; arr && i < h->epochs; i++) {
             const double v = q_of_name >= 0 ? log_value(&h->log[i], q_of_name) : NAN;
-            cJSON_AddItemToArray(arr, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+            cJSON_AddItemToArray(arr, exact_number(v));
         }
         if (!arr || cJSON_GetArraySize(arr) != kept + h->epochs)
             s = lam_error(LAM_ERR_NOMEM, "lam_model_record_history");
