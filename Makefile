@@ -65,7 +65,7 @@ install: build
 # Removes what `make install` wrote (CMake's install_manifest.txt lists it).
 uninstall:
 	@test -f $(BUILD)/install_manifest.txt || { echo "nothing installed from $(BUILD)"; exit 1; }
-	@while read -r f; do rm -f "$(DESTDIR)$$f"; done <$(BUILD)/install_manifest.txt
+	@while IFS= read -r f || [ -n "$$f" ]; do rm -f "$(DESTDIR)$$f"; done <$(BUILD)/install_manifest.txt
 	@echo "removed the files listed in $(BUILD)/install_manifest.txt"
 
 clean:
