@@ -134,11 +134,26 @@ static lam_status parse_csv(const char *text, size_t len, const char *source, la
                          (int)(hlen < 80 ? hlen : 80), text);
     if (fields < 2)
         return lam_error(LAM_ERR_FORMAT, "%s: line 1: only an epoch column, no values", source);
-    int rows = 0;
-    for (const char *p = hend; p < end; p++) rows += *p == '\n';
-    if (rows > LAM_CURVES_MAX_EPOCHS)
-        return lam_error(LAM_ERR_FORMAT, "%s: %d lines (at most %d epochs)", source, rows,
-                         LAM_CURVES_MAX_EPOCHS);
+    /* A first pass counts the rows and checks their field counts, so that
+     * what is allocated stays in proportion to the text (every row holds
+     * fields - 1 separators). */
+    int rows = 0, line = 1;
+    for (const char *p = nl ? nl + 1 : end; p < end;) {
+        const char *le = memchr(p, '\n', (size_t)(end - p));
+        if (!le) le = end;
+        const char *lend = le > p && le[-1] == '\r' ? le - 1 : le;
+        line++;
+        if (lend > p) {
+            if (count_fields(p, lend, sep) != fields)
+                return lam_error(LAM_ERR_FORMAT, "%s: line %d: %d fields, the header has %d",
+                                 source, line, count_fields(p, lend, sep), fields);
+            if (++rows > LAM_CURVES_MAX_EPOCHS)
+                return lam_error(LAM_ERR_FORMAT, "%s: more than %d epochs", source,
+                                 LAM_CURVES_MAX_EPOCHS);
+        }
+        p = le + 1;
+    }
+    if (rows == 0) return lam_error(LAM_ERR_FORMAT, "%s: a header and no epochs", source);
     lam_curves *c;
     lam_status s = curves_new(fields - 1, rows, &c);
     if (s != LAM_OK) return lam_error_context(s, "%s", source);
@@ -163,21 +178,17 @@ static lam_status parse_csv(const char *text, size_t len, const char *source, la
             }
         p = q + 1;
     }
-    /* The rows. */
-    int r = 0, line = 1;
+    /* The rows (blank lines skipped). */
+    int r = 0;
+    line = 1;
     for (p = nl ? nl + 1 : end; p < end;) {
         const char *le = memchr(p, '\n', (size_t)(end - p));
         if (!le) le = end;
         line++;
         const char *lend = le > p && le[-1] == '\r' ? le - 1 : le;
-        if (lend == p) { /* a blank line */
+        if (lend == p) {
             p = le + 1;
             continue;
-        }
-        if (count_fields(p, lend, sep) != fields) {
-            s = lam_error(LAM_ERR_FORMAT, "%s: line %d: %d fields, the header has %d", source,
-                          line, count_fields(p, lend, sep), fields);
-            goto fail;
         }
         char where[32];
         snprintf(where, sizeof where, "line %d", line);
@@ -202,15 +213,6 @@ static lam_status parse_csv(const char *text, size_t len, const char *source, la
         r++;
         p = le + 1;
     }
-    if (r == 0) {
-        s = lam_error(LAM_ERR_FORMAT, "%s: a header and no epochs", source);
-        goto fail;
-    }
-    /* Blank lines leave rows unused: close the gap between the columns. */
-    for (int k = 1; k < c->columns && r < rows; k++)
-        memmove(c->values + (size_t)k * (size_t)r, c->values + (size_t)k * (size_t)rows,
-                (size_t)r * sizeof *c->values);
-    c->epochs = r;
     *out = c;
     return LAM_OK;
 fail:
@@ -238,7 +240,16 @@ static lam_status parse_json(const char *text, size_t len, const char *source, l
     }
     const int rows = cJSON_GetArraySize(ep);
     int columns = 0;
-    for (const cJSON *it = root->child; it; it = it->next) columns += strcmp(it->string, "epoch") != 0;
+    for (const cJSON *it = root->child; it; it = it->next) {
+        if (!strcmp(it->string, "epoch")) continue;
+        columns++;
+        /* Checked before anything is allocated for them. */
+        if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != rows) {
+            s = lam_error(LAM_ERR_FORMAT, "%s: \"%.64s\" is not an array of %d values (one per "
+                          "epoch)", source, it->string, rows);
+            goto done;
+        }
+    }
     if (rows < 1 || rows > LAM_CURVES_MAX_EPOCHS || columns < 1 ||
         columns > LAM_CURVES_MAX_COLUMNS) {
         s = lam_error(LAM_ERR_FORMAT, "%s: %d epochs and %d quantities (1 to %d and 1 to %d "
@@ -270,11 +281,6 @@ static lam_status parse_json(const char *text, size_t len, const char *source, l
                 s = lam_error(LAM_ERR_FORMAT, "%s: \"%s\" twice", source, it->string);
                 goto done;
             }
-        if (!cJSON_IsArray(it) || cJSON_GetArraySize(it) != rows) {
-            s = lam_error(LAM_ERR_FORMAT, "%s: \"%s\" is not an array of %d values (one per "
-                          "epoch)", source, it->string, rows);
-            goto done;
-        }
         i = 0;
         for (const cJSON *v = it->child; v; v = v->next, i++) {
             if (cJSON_IsNull(v)) continue; /* NaN: the epoch has none */
