@@ -79,6 +79,12 @@ lam_status lam_plot_confusion(const char *path, const char *title, const int64_t
      * matplotlib's rotation=45, ha="right"): each name ends at its column. */
     const double name_font = cell >= 20 ? LAM_FONT_LABEL : cell >= 14 ? 10.0 : 8.0;
     lam_canvas_color(&cv, LAM_RGB_TEXT);
+    lam_canvas_font(&cv, name_font, false);
+    double names_w = 0; /* the widest name as drawn: the axis labels go beside the names */
+    for (int t = 0; t < k; t++)
+        names_w = fmax(names_w, lam_canvas_text_width(&cv, class_name(class_names, t, buf,
+                                                                        sizeof buf)));
+    names_w = fmin(names_w, LAM_PLOT_CONFUSION_NAMES);
     for (int t = 0; t < k; t++) {
         lam_canvas_font(&cv, name_font, false);
         lam_canvas_text(&cv, mx.x - 8, mx.y + (t + 0.5) * cell, LAM_ALIGN_END, LAM_ALIGN_CENTER,
@@ -94,9 +100,11 @@ lam_status lam_plot_confusion(const char *path, const char *title, const int64_t
         cairo_restore(cv.cr);
     }
     lam_canvas_font(&cv, LAM_FONT_LABEL, true);
-    lam_canvas_text(&cv, mx.x + mx.w / 2.0, l.height - LAM_PLOT_MARGIN, LAM_ALIGN_CENTER,
-                    LAM_ALIGN_END, 0, "predicted class");
-    lam_canvas_text_up(&cv, LAM_PLOT_MARGIN + 10, mx.y + mx.h / 2.0, mx.h, "true class");
+    const double below = mx.y + mx.h + 10 + names_w * M_SQRT1_2 + 2 * name_font;
+    lam_canvas_text(&cv, mx.x + mx.w / 2.0, fmin(below, l.height - LAM_PLOT_MARGIN),
+                    LAM_ALIGN_CENTER, LAM_ALIGN_END, 0, "predicted class");
+    lam_canvas_text_up(&cv, fmax(mx.x - 8 - names_w - 16, LAM_PLOT_MARGIN + 10),
+                       mx.y + mx.h / 2.0, mx.h, "true class");
 
     lam_draw_colorbar(&cv, l.colorbar, LAM_CMAP_BLUES, 0, 1);
     lam_canvas_font(&cv, LAM_FONT_LABEL, false);
