@@ -266,7 +266,7 @@ lam_status lam_plot_curves(const char *path, const char *title, const lam_curves
  * the left, predicted ones along the bottom (rotated), a colour bar; the
  * title (e.g. with the accuracy) on top. class_names may be NULL (indices).
  * At most 100 classes; counts >= 0. Size: lam_confusion_layout_of in
- * src/plot/plot_layout.h (10 classes: 790 x 710). */
+ * src/plot/plot_layout.h (10 classes: 814 x 726). */
 lam_status lam_plot_confusion(const char *path, const char *title, const int64_t *counts,
                               int classes, const char *const *class_names);
 
