@@ -2,7 +2,8 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all build deps deps-data demo demo-lstm demo-resnet demo-gpt test test-sanitize clean
+.PHONY: all build deps deps-data demo demo-lstm demo-resnet demo-gpt test test-sanitize install \
+	uninstall clean
 
 all: build
 
@@ -52,6 +53,20 @@ test-sanitize: deps-data
 		LSAN_OPTIONS=suppressions=$(CURDIR)/fuzz/lsan.supp:print_suppressions=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
+
+# Installs the library (shared, with soname liblamina.so.0, and static), the
+# headers, the command, lamina.pc, the CMake package (find_package(lamina)),
+# the man page lamina(1) and bash completion under $(PREFIX); DESTDIR stages
+# the tree elsewhere (packaging): make install PREFIX=/usr DESTDIR=/tmp/pkg
+PREFIX ?= /usr/local
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+# Removes what `make install` wrote (CMake's install_manifest.txt lists it).
+uninstall:
+	@test -f $(BUILD)/install_manifest.txt || { echo "nothing installed from $(BUILD)"; exit 1; }
+	@while IFS= read -r f || [ -n "$$f" ]; do rm -f "$(DESTDIR)$$f"; done <$(BUILD)/install_manifest.txt
+	@echo "removed the files listed in $(BUILD)/install_manifest.txt"
 
 clean:
 	rm -rf $(BUILD) build-asan

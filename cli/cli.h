@@ -183,6 +183,7 @@ int cmd_privacy(int argc, char **argv);
 int cmd_keygen(int argc, char **argv);
 int cmd_desensitize(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* Fashion-MNIST class names, index 0..9. */
 extern const char *const cli_fashion_mnist_labels[10];

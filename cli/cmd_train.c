@@ -597,12 +597,27 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     if (st != LAM_OK) {
-        lam_history_free(h);
         int rc = cli_lib_error();
+        /* Interrupted: the checkpoint keeps the epochs completed so far in
+         * its history too (what the resumed run appends to). */
+        if (st == LAM_ERR_INTERRUPTED && out && h && h->epochs > 0) {
+            if (lam_model_record_history(m, h, initial_epoch) != LAM_OK) cli_lib_error();
+            else cli_save_model(m, out, key); /* prints its own failure */
+        }
+        lam_history_free(h);
         if (st == LAM_ERR_INTERRUPTED && out)
             fprintf(stderr, "lamina: checkpoint saved in %s; continue with "
                     "`lamina train --resume %s --data %s`\n", out, out, a->data);
         return st == LAM_ERR_INTERRUPTED ? 130 : rc;
+    }
+    /* The epochs' history goes into the model file (`lamina plot` draws it). */
+    if (lam_model_record_history(m, h, initial_epoch) != LAM_OK) {
+        lam_history_free(h);
+        return cli_lib_error();
+    }
+    if (out && cli_save_model(m, out, key) != CLI_OK) {
+        lam_history_free(h);
+        return CLI_FAIL;
     }
     lam_eval_result res;
     if (test && lam_evaluate(m, test, (int)a->batch_size, 0, &res) != LAM_OK) {

@@ -25,6 +25,7 @@ static const subcommand SUBCOMMANDS[] = {
     {"keygen", cmd_keygen, "write a new key file for encrypted model files"},
     {"desensitize", cmd_desensitize, "drop, hash, bin or suppress the columns of a CSV table"},
     {"export", cmd_export, "write a model in another format (ONNX)"},
+    {"plot", cmd_plot, "draw learning curves from a model file's history or a CSV log"},
 };
 #define N_SUBCOMMANDS (sizeof SUBCOMMANDS / sizeof SUBCOMMANDS[0])
 

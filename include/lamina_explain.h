@@ -218,6 +218,58 @@ lam_status lam_plot_lines(const char *path, const char *title, const char *xlabe
 lam_status lam_plot_tokens(const char *path, const char *title, const char *const *tokens,
                            const float *values, int64_t n);
 
+/* ------------------------------------------ learning curves, confusion matrix
+ * A training run's per-epoch values, as Keras's History keeps them: read from
+ * a CSVLogger file (lam_csv_logger, `lamina train --csv-log`) or from the
+ * history a model file keeps in its metadata (`lamina train` records it; so
+ * does lam_model_record_history), and drawn as learning curves. */
+typedef struct lam_curves {
+    int epochs;     /* rows */
+    int columns;    /* quantities */
+    int *epoch;     /* [epochs]: each row's epoch, counted from 0 as Keras's History.epoch
+                     * and CSVLogger do */
+    char **names;   /* [columns]: "loss", "val_loss", "accuracy", "learning_rate", ... */
+    double *values; /* [columns * epochs]: column k of row i at values[k * epochs + i]; NaN
+                     * where the row has none */
+} lam_curves;
+
+/* The model metadata key the history is kept under: Keras's History as JSON,
+ * {"epoch": [0, 1, ...], "loss": [...], "val_loss": [...], ...}, null where
+ * an epoch has no value. */
+#define LAM_HISTORY_METADATA_KEY "history"
+
+/* A CSVLogger file (header "epoch,accuracy,loss,...", one row per epoch). */
+lam_status lam_curves_read(const char *path, lam_curves **out);
+/* The history kept in m's metadata; LAM_ERR_ARG when it has none. */
+lam_status lam_model_history(const lam_model *m, lam_curves **out);
+/* Appends h's epochs (initial_epoch, initial_epoch + 1, ...: pass lam_fit's
+ * initial_epoch) to the history in m's metadata: loss, val_loss, accuracy,
+ * val_accuracy (those logged), learning_rate and, with DP-SGD, epsilon.
+ * Epochs kept from before that are >= initial_epoch (a run resumed from an
+ * earlier checkpoint) are replaced. */
+lam_status lam_model_record_history(lam_model *m, const lam_history *h, int initial_epoch);
+/* The column named name, or -1. */
+int lam_curves_column(const lam_curves *c, const char *name);
+void lam_curves_free(lam_curves *c);
+
+/* Learning curves: one panel per quantity (quantities[0..n), e.g. "loss",
+ * "accuracy"; NULL: loss and accuracy, those c has), each with the training
+ * values and, when c has them, the validation ones ("val_" + name) against
+ * the epoch (counted from 1), a shared legend on top. A quantity c lacks is
+ * LAM_ERR_ARG naming the ones it has. Panels 440 x 340 in rows of at most 3,
+ * plus the title and legend bands (two panels: 928 x 436). */
+lam_status lam_plot_curves(const char *path, const char *title, const lam_curves *c,
+                           const char *const *quantities, int nquantities);
+/* A confusion matrix: counts[t * classes + p] samples of true class t
+ * predicted as p, each cell coloured by its count over its true class's row
+ * total (white to dark blue) with the count written in it, true classes down
+ * the left, predicted ones along the bottom (rotated), a colour bar; the
+ * title (e.g. with the accuracy) on top. class_names may be NULL (indices).
+ * At most 100 classes; counts >= 0. Size: lam_confusion_layout_of in
+ * src/plot/plot_layout.h (10 classes: 814 x 726). */
+lam_status lam_plot_confusion(const char *path, const char *title, const int64_t *counts,
+                              int classes, const char *const *class_names);
+
 #ifdef __cplusplus
 }
 #endif

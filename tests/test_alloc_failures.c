@@ -795,6 +795,57 @@ static void fail_each_onnx_allocation(void)
     lam_model_free(m);
 }
 
+/* Learning curves: a CSVLogger file read, a model's history recorded twice
+ * (the second run resumed from epoch 1, merged with the first) and read back.
+ * Each failure must stop the path with LAM_ERR_NOMEM and a message, and hand
+ * back no curves. cJSON's own allocations are not counted. */
+static void fail_each_curves_allocation(void)
+{
+    char csv[600];
+    snprintf(csv, sizeof csv, "%s/log.csv", dir);
+    FILE *f = fopen(csv, "wb");
+    CHECK(f != NULL, "curves: cannot write %s", csv);
+    if (!f) return;
+    fputs("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,1.25,0.5,1.5\n1,0.75,1,NA,1.25\n", f);
+    fclose(f);
+    lam_epoch_log logs[2] = {
+        {.loss = 1, .accuracy = 0.5, .has_accuracy = true, .learning_rate = 0.01, .epsilon = NAN},
+        {.loss = 0.5, .accuracy = 0.75, .val_loss = 0.75, .val_accuracy = 0.5,
+         .has_accuracy = true, .has_val = true, .learning_rate = 0.01, .epsilon = NAN}};
+    const lam_history h = {.epochs = 2, .log = logs};
+    long n, failures = 0, run = 0;
+    for (n = 1; n < 2000 && run < 25; n++) {
+        lam_model *m = lam_sequential("curves");
+        lam_curves *c = NULL, *back = NULL;
+        lam_testing_fail_alloc_after(n);
+        lam_status s = lam_curves_read(csv, &c);
+        if (s == LAM_OK) s = lam_model_record_history(m, &h, 0);
+        if (s == LAM_OK) s = lam_model_record_history(m, &h, 1);
+        if (s == LAM_OK) s = lam_model_history(m, &back);
+        lam_testing_fail_alloc_after(0);
+        CHECK(s != LAM_OK || (c && c->epochs == 2 && back && back->epochs == 3),
+              "curves: allocation %ld: a success without the curves", n);
+        CHECK(s == LAM_OK || (!back && lam_last_error()[0]),
+              "curves: allocation %ld: a failure with curves or without a message", n);
+        lam_curves_free(c);
+        lam_curves_free(back);
+        lam_model_free(m);
+        if (s == LAM_OK) {
+            run++;
+            continue;
+        }
+        CHECK(run == 0, "curves: allocation %ld failed after %ld successes", n, run);
+        run = 0;
+        failures++;
+        CHECK(s == LAM_ERR_NOMEM, "curves: allocation %ld: status %d: %s", n, s, lam_last_error());
+    }
+    CHECK(run == 25, "curves: the path never completed within %ld allocations", n);
+    CHECK(failures >= 10, "curves: only %ld allocations on the path", failures);
+    printf("curves: %ld allocations on the path, each failure stopped it with a message\n",
+           failures);
+    unlink(csv);
+}
+
 int main(void)
 {
     lam_set_threads(1);
@@ -814,6 +865,7 @@ int main(void)
     fail_each_allocation("generate", GENERATE_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("explain", EXPLAIN_PATH, 2, (int64_t[]){4, 4});
     fail_each_plot_allocation();
+    fail_each_curves_allocation();
     fail_each_allocation("explain_trees", EXPLAIN_TREES_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("privacy", PRIVACY_PATH, 2, (int64_t[]){4, 4});
     fail_each_allocation("dp", DP_PATH, 2, (int64_t[]){4, 4});

@@ -3,7 +3,9 @@
  * the drawing would be wrong: sizes, where the hot pixel of a map lands and
  * in which colour, colour bars running monotonically, bars ordered by value
  * with lengths in proportion, beeswarm colours on the side of zero they
- * belong to, a rising line ending above its start, HTML escaping; and bad
+ * belong to, a rising line ending above its start, learning curves going
+ * the way their values go, a confusion matrix darker on its diagonal, HTML
+ * escaping; and bad
  * input and unwritable paths failing with messages that say what and where.
  *
  * Usage: test_plot [FOLDER]: with FOLDER the pictures are kept there (to look
@@ -406,6 +408,187 @@ static void test_lines(void)
     CHECK_OK(lam_plot_lines(file_in("lines_one.png"), NULL, NULL, NULL, x, one, NULL, 1, 1));
 }
 
+/* -------------------------------------------------- learning curves */
+
+/* Pixels of colour (r, g, b) in box: how many, and their mean row over the
+ * columns [x0, x1) of it. */
+static double mean_row_in(const picture *p, int x0, int x1, int y0, int y1, int r, int g, int b,
+                          int *count)
+{
+    double sum = 0;
+    *count = 0;
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++)
+            if (near(px(p, x, y), r, g, b, 6)) sum += y, ++*count;
+    return *count ? sum / *count : -1;
+}
+
+/* The variance of the pixels' luma: a blank or one-colour picture has ~0. */
+static double luma_variance(const picture *p)
+{
+    double s = 0, s2 = 0;
+    const double n = (double)p->w * p->h;
+    for (int y = 0; y < p->h; y++)
+        for (int x = 0; x < p->w; x++) {
+            const double v = luma(px(p, x, y));
+            s += v;
+            s2 += v * v;
+        }
+    return s2 / n - (s / n) * (s / n);
+}
+
+static void test_curves(void)
+{
+    enum { E = 10 };
+    char *names[] = {"loss", "val_loss", "accuracy", "val_accuracy", "learning_rate"};
+    int epoch[E];
+    double values[5 * E];
+    for (int i = 0; i < E; i++) {
+        epoch[i] = i;
+        values[0 * E + i] = 2.0 / (1 + i);          /* loss falls */
+        values[1 * E + i] = 2.2 / (1 + i) + 0.1;     /* val_loss above it */
+        values[2 * E + i] = 0.5 + 0.04 * i;          /* accuracy rises */
+        values[3 * E + i] = i == 4 ? NAN : 0.48 + 0.035 * i; /* a gap at epoch 5 */
+        values[4 * E + i] = 0.001;
+    }
+    lam_curves c = {.epochs = E, .columns = 5, .epoch = epoch, .names = names, .values = values};
+    const char *path = file_in("curves.png");
+    CHECK_OK(lam_plot_curves(path, "learning curves", &c, NULL, 0));
+    picture p;
+    if (!read_picture(path, &p)) return;
+    int w, h;
+    lam_curves_size(2, &w, &h);
+    CHECK(p.w == w && p.h == h && w == 928 && h == 436, "curves: %d x %d, layout %d x %d", p.w,
+          p.h, w, h);
+    CHECK(luma_variance(&p) > 300, "curves: luma variance %.0f (a near-blank picture?)",
+          luma_variance(&p));
+    /* Panel 0 (loss): the blue training line starts high and ends low; the
+     * orange validation one lies below it in pixels (above in value) at the
+     * end. Panel 1 (accuracy): the blue line ends higher than it starts. */
+    for (int k = 0; k < 2; k++) {
+        const lam_plot_box b = lam_curves_panel_box(k);
+        const int x0 = b.x + 60, x1 = b.x + b.w - 12, y0 = b.y + 31, y1 = b.y + b.h - 51;
+        const int q = (x1 - x0) / 8;
+        int n0, n1, m1;
+        const double first = mean_row_in(&p, x0, x0 + q, y0, y1, 31, 119, 180, &n0);
+        const double last = mean_row_in(&p, x1 - q, x1, y0, y1, 31, 119, 180, &n1);
+        const double last_val = mean_row_in(&p, x1 - q, x1, y0, y1, 255, 127, 14, &m1);
+        CHECK(n0 > 10 && n1 > 10 && m1 > 10, "panel %d: %d, %d blue and %d orange pixels", k, n0,
+              n1, m1);
+        if (k == 0)
+            CHECK(last > first + 100 && last_val < last, "loss panel: training from row %.0f to "
+                  "%.0f, validation ends at %.0f", first, last, last_val);
+        else
+            CHECK(last < first - 100, "accuracy panel: training from row %.0f to %.0f", first,
+                  last);
+    }
+    /* The legend band holds both colours. */
+    int l0, l1;
+    mean_row_in(&p, 0, p.w, LAM_PLOT_TITLE_BAND, LAM_PLOT_TITLE_BAND + LAM_PLOT_CURVES_LEGEND, 31,
+                119, 180, &l0);
+    mean_row_in(&p, 0, p.w, LAM_PLOT_TITLE_BAND, LAM_PLOT_TITLE_BAND + LAM_PLOT_CURVES_LEGEND, 255,
+                127, 14, &l1);
+    CHECK(l0 > 10 && l1 > 10, "legend: %d blue and %d orange pixels", l0, l1);
+    free(p.rgb);
+
+    /* Chosen panels: three, in a row; one that is missing names those there are. */
+    const char *three[] = {"loss", "accuracy", "learning_rate"};
+    CHECK_OK(lam_plot_curves(file_in("curves3.png"), NULL, &c, three, 3));
+    if (read_picture(file_in("curves3.png"), &p)) {
+        lam_curves_size(3, &w, &h);
+        CHECK(p.w == w && p.h == h && w == 1384, "three panels: %d x %d", p.w, p.h);
+        free(p.rgb);
+    }
+    const char *missing[] = {"loss", "recall"};
+    CHECK_FAILS(lam_plot_curves(file_in("x.png"), NULL, &c, missing, 2), LAM_ERR_ARG,
+                "no \"recall\" in the curves (they have: loss, val_loss, accuracy");
+    values[7] = INFINITY;
+    CHECK_FAILS(lam_plot_curves(file_in("x.png"), NULL, &c, NULL, 0), LAM_ERR_NUMERIC,
+                "loss at epoch 7 is inf");
+    values[7] = 1;
+    c.epochs = 0;
+    CHECK_FAILS(lam_plot_curves(file_in("x.png"), NULL, &c, NULL, 0), LAM_ERR_ARG, "0 epochs");
+    /* One epoch: still axes around it. */
+    c.epochs = 1;
+    CHECK_OK(lam_plot_curves(file_in("curves1.png"), NULL, &c, NULL, 0));
+}
+
+/* --------------------------------------------------- confusion matrix */
+
+static void test_confusion(void)
+{
+    enum { K = 10 };
+    int64_t counts[K * K];
+    /* 100 samples a class: 70 + 3 k on the diagonal, the rest spread over
+     * two neighbours. */
+    for (int t = 0; t < K; t++)
+        for (int p = 0; p < K; p++) {
+            const int64_t diag = 70 + 3 * t, rest = 100 - diag;
+            counts[t * K + p] = p == t ? diag : p == (t + 1) % K ? rest - rest / 3
+                                : p == (t + 2) % K ? rest / 3 : 0;
+        }
+    const char *names[K] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                            "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+    const char *path = file_in("confusion.png");
+    CHECK_OK(lam_plot_confusion(path, "confusion: accuracy 0.8350", counts, K, names));
+    picture p;
+    if (!read_picture(path, &p)) return;
+    lam_confusion_layout l;
+    lam_confusion_layout_of(K, &l);
+    CHECK(p.w == l.width && p.h == l.height && l.cell == 52, "confusion: %d x %d, layout %d x %d, "
+          "cells %d", p.w, p.h, l.width, l.height, l.cell);
+    CHECK(luma_variance(&p) > 300, "confusion: luma variance %.0f", luma_variance(&p));
+    /* A cell's colour at its corner (clear of the count written in it). */
+    double diag_max = 0, off_min = 255, zero_min = 255, prev = 256;
+    bool darker = true;
+    for (int t = 0; t < K; t++)
+        for (int q = 0; q < K; q++) {
+            const double v = luma(px(&p, l.matrix.x + q * l.cell + 3, l.matrix.y + t * l.cell + 3));
+            if (t == q) {
+                diag_max = v > diag_max ? v : diag_max;
+                darker &= v <= prev + 0.5; /* 70, 73, ... 97: darker down the diagonal */
+                prev = v;
+            } else if (counts[t * K + q] > 0) off_min = v < off_min ? v : off_min;
+            else zero_min = v < zero_min ? v : zero_min;
+        }
+    CHECK(diag_max + 60 < off_min, "diagonal cells (luma at most %.0f) darker than the others "
+          "(at least %.0f)", diag_max, off_min);
+    CHECK(zero_min > 240, "empty cells near white: luma %.0f", zero_min);
+    CHECK(darker, "the diagonal darkens with its count");
+    /* The count in a dark cell is written in white, in a light one in dark text. */
+    int white = 0, dark = 0;
+    for (int y = 0; y < l.cell; y++)
+        for (int x = 0; x < l.cell; x++) {
+            const unsigned char *d = px(&p, l.matrix.x + x, l.matrix.y + y);          /* 70 */
+            const unsigned char *o = px(&p, l.matrix.x + 2 * l.cell + x, l.matrix.y + y); /* 10 */
+            white += d[0] > 240 && d[1] > 240 && d[2] > 240;
+            dark += luma(o) < 120;
+        }
+    CHECK(white > 20 && dark > 20, "counts: %d white pixels in a dark cell, %d dark in a light one",
+          white, dark);
+    /* The class names left of the matrix and below it: ink there. */
+    int ink_left = 0, ink_below = 0;
+    for (int y = l.matrix.y; y < l.matrix.y + l.matrix.h; y++)
+        for (int x = LAM_PLOT_MARGIN + LAM_PLOT_CONFUSION_AXIS_LABEL; x < l.matrix.x - 2; x++)
+            ink_left += luma(px(&p, x, y)) < 128;
+    for (int y = l.matrix.y + l.matrix.h + 4; y < l.matrix.y + l.matrix.h + 100; y++)
+        for (int x = 0; x < l.matrix.x + l.matrix.w; x++) ink_below += luma(px(&p, x, y)) < 128;
+    CHECK(ink_left > 500 && ink_below > 500, "class names: %d dark pixels left, %d below",
+          ink_left, ink_below);
+    free(p.rgb);
+
+    CHECK_OK(lam_plot_confusion(file_in("confusion2.png"), NULL, counts, 2, NULL));
+    counts[5] = -1;
+    CHECK_FAILS(lam_plot_confusion(file_in("x.png"), NULL, counts, K, names), LAM_ERR_ARG,
+                "counts[5] (true 0, predicted 5) is -1");
+    CHECK_FAILS(lam_plot_confusion(file_in("x.png"), NULL, counts, 101, NULL), LAM_ERR_ARG,
+                "101 classes");
+    names[3] = "Dr\xffss";
+    counts[5] = 0;
+    CHECK_FAILS(lam_plot_confusion(file_in("x.png"), NULL, counts, K, names), LAM_ERR_ARG,
+                "class_names[3] is not UTF-8");
+}
+
 /* ----------------------------------------------------------------- tokens */
 
 static char *slurp(const char *path)
@@ -624,6 +807,8 @@ int main(int argc, char **argv)
     test_bars();
     test_beeswarm();
     test_lines();
+    test_curves();
+    test_confusion();
     test_tokens();
     test_bad_input();
     if (keep) printf("test_plot: pictures kept in %s\n", dir);

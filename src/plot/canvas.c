@@ -216,6 +216,19 @@ void lam_tick_label(const lam_ticks *t, double v, char *buf, size_t n)
     else snprintf(buf, n, "%.*f", t->decimals, v);
 }
 
+void lam_axis_padded(double lo, double hi, double p0, double p1, int target, lam_ticks *t,
+                     lam_axis *a)
+{
+    if (!(hi > lo)) {
+        lam_ticks_nice(lo, hi, target, false, t); /* widened around the one value */
+        lo = t->lo;
+        hi = t->hi;
+    }
+    const double pad = 0.04 * (hi - lo);
+    lam_ticks_nice(lo - pad, hi + pad, target, false, t);
+    *a = (lam_axis){t->lo, t->hi, p0, p1};
+}
+
 double lam_ticks_label_width(lam_canvas *c, const lam_ticks *t)
 {
     lam_canvas_font(c, LAM_FONT_TICK, false);

@@ -18,6 +18,11 @@ static const stop SEQUENTIAL[] = {{0, 0, 4},      {22, 11, 57},   {66, 10, 104},
 /* shap's red_blue: blue for a feature's low values, red for its high ones. */
 static const stop LOW_HIGH[] = {{0, 139, 251}, {128, 70, 166}, {255, 0, 81}};
 
+/* matplotlib's Blues at 0, 1/8, ..., 1: darker for more. */
+static const stop BLUES[] = {{247, 251, 255}, {222, 235, 247}, {198, 219, 239},
+                             {158, 202, 225}, {107, 174, 214}, {66, 146, 198},
+                             {33, 113, 181},  {8, 81, 156},    {8, 48, 107}};
+
 static lam_rgb interpolate(const stop *s, int n, double t)
 {
     if (!(t > 0)) t = 0; /* also NaN */
@@ -38,6 +43,7 @@ lam_rgb lam_colormap_at(lam_colormap m, double t)
     switch (m) {
     case LAM_CMAP_DIVERGING: return interpolate(DIVERGING, COUNT(DIVERGING), t);
     case LAM_CMAP_SEQUENTIAL: return interpolate(SEQUENTIAL, COUNT(SEQUENTIAL), t);
+    case LAM_CMAP_BLUES: return interpolate(BLUES, COUNT(BLUES), t);
     default: return interpolate(LOW_HIGH, COUNT(LOW_HIGH), t);
     }
 }

@@ -77,4 +77,14 @@ lam_status lam_plot_tokens(const char *path, const char *title, const char *cons
 {
     WITHOUT_CAIRO;
 }
+lam_status lam_plot_curves(const char *path, const char *title, const lam_curves *c,
+                           const char *const *quantities, int nquantities)
+{
+    WITHOUT_CAIRO;
+}
+lam_status lam_plot_confusion(const char *path, const char *title, const int64_t *counts,
+                              int classes, const char *const *class_names)
+{
+    WITHOUT_CAIRO;
+}
 #endif

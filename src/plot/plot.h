@@ -100,11 +100,17 @@ void lam_draw_y_ticks(lam_canvas *c, const lam_ticks *t, const lam_axis *a, doub
 /* The widest y tick label in the tick font. */
 double lam_ticks_label_width(lam_canvas *c, const lam_ticks *t);
 
+/* An axis over [lo, hi] with a margin of 4 % each side and about `target`
+ * nice ticks inside, to pixels [p0, p1]. */
+void lam_axis_padded(double lo, double hi, double p0, double p1, int target, lam_ticks *t,
+                     lam_axis *a);
+
 /* ---------------------------------------------------------- colour maps */
 typedef enum {
     LAM_CMAP_DIVERGING,  /* blue - white - red (ColorBrewer RdBu), 0.5 = zero */
     LAM_CMAP_SEQUENTIAL, /* black - purple - orange - pale yellow (matplotlib inferno) */
-    LAM_CMAP_LOW_HIGH    /* blue - purple - red: a feature's value (shap's red_blue) */
+    LAM_CMAP_LOW_HIGH,   /* blue - purple - red: a feature's value (shap's red_blue) */
+    LAM_CMAP_BLUES       /* white - dark blue (matplotlib Blues): counts, darker = more */
 } lam_colormap;
 /* The colour at t in [0, 1] (clamped). */
 lam_rgb lam_colormap_at(lam_colormap m, double t);

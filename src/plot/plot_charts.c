@@ -48,20 +48,6 @@ static void x_label(lam_canvas *c, double x0, double x1, const char *label)
                     LAM_ALIGN_END, c->width - 2 * LAM_PLOT_MARGIN, label);
 }
 
-/* An axis over [lo, hi] with a margin of 4 % each side and nice ticks inside. */
-static void padded_axis(double lo, double hi, double p0, double p1, int target, lam_ticks *t,
-                        lam_axis *a)
-{
-    if (!(hi > lo)) {
-        lam_ticks_nice(lo, hi, target, false, t); /* widened around the one value */
-        lo = t->lo;
-        hi = t->hi;
-    }
-    const double pad = 0.04 * (hi - lo);
-    lam_ticks_nice(lo - pad, hi + pad, target, false, t);
-    *a = (lam_axis){t->lo, t->hi, p0, p1};
-}
-
 /* ----------------------------------------------------------------- bars */
 
 static const char BARS[] = "lam_plot_bars";
@@ -306,7 +292,7 @@ lam_status lam_plot_beeswarm(const char *path, const char *title,
     const double y0 = LAM_PLOT_FRAME_TOP, y1 = y0 + LAM_PLOT_SWARM_ROW * nf + 8;
     lam_ticks t;
     lam_axis a;
-    padded_axis(lo, hi, x0, x1, 6, &t, &a);
+    lam_axis_padded(lo, hi, x0, x1, 6, &t, &a);
     lam_draw_x_ticks(&c, &t, &a, y1, y0 + 1, y1 - 1);
     lam_canvas_color(&c, LAM_RGB_ZERO);
     lam_canvas_vline(&c, lam_axis_px(&a, 0), y0, y1);
@@ -412,11 +398,11 @@ lam_status lam_plot_lines(const char *path, const char *title, const char *xlabe
     const double y0 = LAM_PLOT_FRAME_TOP, y1 = c.height - 64;
     lam_ticks ty, tx;
     lam_axis ay, ax;
-    padded_axis(ylo, yhi, y1, y0, 6, &ty, &ay);
+    lam_axis_padded(ylo, yhi, y1, y0, 6, &ty, &ay);
     const double ylabel_w = ylabel && *ylabel ? 24 : 0;
     const double x0 = LAM_PLOT_MARGIN + ylabel_w + lam_ticks_label_width(&c, &ty) + 10;
     const double x1 = c.width - LAM_PLOT_MARGIN - legend_w;
-    padded_axis(xlo, xhi, x0, x1, 7, &tx, &ax);
+    lam_axis_padded(xlo, xhi, x0, x1, 7, &tx, &ax);
     lam_draw_x_ticks(&c, &tx, &ax, y1, y0 + 1, y1 - 1);
     lam_draw_y_ticks(&c, &ty, &ay, x0, x0 + 1, x1 - 1);
 

@@ -87,4 +87,64 @@ static inline lam_plot_box lam_attributions_colorbar_box(const lam_attributions_
     return (lam_plot_box){im.x + im.w + LAM_PLOT_COLORBAR_GAP, im.y, LAM_PLOT_COLORBAR_W, h};
 }
 
+/* lam_plot_curves: panels of LAM_PLOT_CURVES_PANEL_W x _H in rows of at most
+ * 3, under the title and a legend band. */
+#define LAM_PLOT_CURVES_PANEL_W 440
+#define LAM_PLOT_CURVES_PANEL_H 340
+#define LAM_PLOT_CURVES_COLUMNS 3
+#define LAM_PLOT_CURVES_LEGEND 36
+
+static inline void lam_curves_size(int panels, int *width, int *height)
+{
+    const int cols = panels < LAM_PLOT_CURVES_COLUMNS ? panels : LAM_PLOT_CURVES_COLUMNS;
+    const int rows = (panels + LAM_PLOT_CURVES_COLUMNS - 1) / LAM_PLOT_CURVES_COLUMNS;
+    *width = 2 * LAM_PLOT_MARGIN + cols * LAM_PLOT_CURVES_PANEL_W + (cols - 1) * LAM_PLOT_MARGIN;
+    *height = LAM_PLOT_TITLE_BAND + LAM_PLOT_CURVES_LEGEND +
+              rows * (LAM_PLOT_CURVES_PANEL_H + LAM_PLOT_MARGIN);
+}
+
+/* Panel k (its title, axes and labels inside). */
+static inline lam_plot_box lam_curves_panel_box(int k)
+{
+    const int col = k % LAM_PLOT_CURVES_COLUMNS, row = k / LAM_PLOT_CURVES_COLUMNS;
+    return (lam_plot_box){LAM_PLOT_MARGIN + col * (LAM_PLOT_CURVES_PANEL_W + LAM_PLOT_MARGIN),
+                          LAM_PLOT_TITLE_BAND + LAM_PLOT_CURVES_LEGEND +
+                              row * (LAM_PLOT_CURVES_PANEL_H + LAM_PLOT_MARGIN),
+                          LAM_PLOT_CURVES_PANEL_W, LAM_PLOT_CURVES_PANEL_H};
+}
+
+/* lam_plot_confusion: square cells (about 520 pixels for the matrix, 12 to
+ * 100 a cell), true-class names left of it, predicted-class names below it at
+ * 45 degrees, a colour bar at its right. */
+#define LAM_PLOT_CONFUSION_MAX_CLASSES 100
+#define LAM_PLOT_CONFUSION_AXIS_LABEL 26 /* "true class", "predicted class" */
+#define LAM_PLOT_CONFUSION_NAMES 130     /* class names are cut to this width */
+#define LAM_PLOT_CONFUSION_BAR_GAP 20
+#define LAM_PLOT_CONFUSION_MIN_WIDTH 640
+
+typedef struct lam_confusion_layout {
+    int width, height;
+    int cell;        /* pixels a side */
+    lam_plot_box matrix;
+    lam_plot_box colorbar;
+} lam_confusion_layout;
+
+static inline void lam_confusion_layout_of(int classes, lam_confusion_layout *l)
+{
+    int cell = 520 / (classes > 0 ? classes : 1);
+    cell = cell > 100 ? 100 : cell < 12 ? 12 : cell;
+    const int side = cell * classes;
+    l->cell = cell;
+    l->matrix = (lam_plot_box){LAM_PLOT_MARGIN + LAM_PLOT_CONFUSION_AXIS_LABEL +
+                                   LAM_PLOT_CONFUSION_NAMES + 8,
+                               LAM_PLOT_TITLE_BAND + 8, side, side};
+    l->colorbar = (lam_plot_box){l->matrix.x + side + LAM_PLOT_CONFUSION_BAR_GAP, l->matrix.y,
+                                 LAM_PLOT_COLORBAR_W, side};
+    l->width = l->colorbar.x + LAM_PLOT_COLORBAR_W + LAM_PLOT_COLORBAR_LABELS + LAM_PLOT_MARGIN;
+    if (l->width < LAM_PLOT_CONFUSION_MIN_WIDTH) l->width = LAM_PLOT_CONFUSION_MIN_WIDTH; /* title */
+    /* Below the matrix: names at 45 degrees (at most 130 * sin 45 + a line)
+     * and the axis label. */
+    l->height = l->matrix.y + side + 8 + 104 + LAM_PLOT_CONFUSION_AXIS_LABEL + LAM_PLOT_MARGIN;
+}
+
 #endif
