@@ -59,9 +59,10 @@ class Lamina:
         return m
 
     def scatter_state(self, m, saved, rng):
-        """BatchNormalization's moving means and variances (lamina's only non-trainable
-        weights: mean then variance per layer, in the order of the saved file) away from
-        what brief training leaves (near 0 and 1), so that the export must use them."""
+        """BatchNormalization's moving means and variances and Normalization's statistics
+        (lamina's non-trainable weights: mean then variance per layer, in the order of the
+        saved file) away from what brief training leaves (near 0 and 1), so that the export
+        must use them."""
         n = self.lib.lam_model_state_count(m)
         if n == 0:
             return
@@ -69,7 +70,7 @@ class Lamina:
         at = 0
         for name, shape in state_tensors(saved):
             size = int(np.prod(shape))
-            if name.endswith("moving_mean"):
+            if name.endswith("mean"):
                 st[at:at + size] = rng.normal(0.0, 0.3, size)
             else:
                 st[at:at + size] = rng.uniform(0.5, 2.0, size)
@@ -99,7 +100,7 @@ def state_tensors(path):
         n = struct.unpack("<Q", f.read(8))[0]
         header = json.loads(f.read(n))
     state = [(v["data_offsets"][0], k, v["shape"]) for k, v in header.items()
-             if k.endswith(("/moving_mean", "/moving_variance"))]
+             if k.endswith(("/moving_mean", "/moving_variance", "/mean", "/variance"))]
     return [(k, shape) for _, k, shape in sorted(state)]
 
 
@@ -139,6 +140,17 @@ def train_briefly(build, spec_path, x, classes, out, rng, tmp):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
+def normalized_spec(path):
+    """The spec with Keras's Normalization right after its input (statistics scattered later
+    by scatter_state, as the preprocessing of `lamina train --standardize` leaves them)."""
+    spec = json.load(open(path))
+    norm = {"module": "keras.layers", "class_name": "Normalization",
+            "config": {"name": "normalization", "axis": [-1], "invert": False,
+                       "mean": None, "variance": None}, "registered_name": None}
+    spec["config"]["layers"].insert(1, norm)
+    return json.dumps(spec)
+
+
 def models(rng, samples):
     """(name, spec path or JSON text, input maker, classes)."""
     ex = os.path.join(ROOT, "examples")
@@ -147,6 +159,7 @@ def models(rng, samples):
     lstm = os.path.join(ex, "seed_lstm.json")
     return [
         ("seed_cnn", os.path.join(ex, "seed_cnn.json"), img, 10),
+        ("normalized_cnn", normalized_spec(os.path.join(ex, "seed_cnn.json")), img, 10),
         ("seed_lstm", lstm, seq, 10),
         ("gru", recurrent_spec(lstm, "GRU", reset_after=True), seq, 10),
         ("gru_reset_before", recurrent_spec(lstm, "GRU", reset_after=False), seq, 10),
