@@ -93,45 +93,79 @@ static lam_fit_options dp_fit(const lam_dp_options *dp, int batch, capture *c)
     return fo;
 }
 
+/* Each sample's clip factors, one per group of parameters [at[k], at[k + 1]). */
+static void clip_groups(const float *g, const int64_t *at, int groups, double C, double *scale,
+                        int *clipped)
+{
+    for (int k = 0; k < groups; k++) {
+        double sq = 0;
+        for (int64_t j = at[k]; j < at[k + 1]; j++) sq += (double)g[j] * g[j];
+        const double norm = sqrt(sq);
+        scale[k] = norm > C ? C / norm : 1.0;
+        *clipped += norm > C;
+    }
+}
+
 /* (a) sigma = 0: the update is the mean of the clipped per-sample gradients;
- * with a huge C, the ordinary mean gradient of the batch. */
+ * with a huge C, the ordinary mean gradient of the batch. Cases: C below
+ * every norm; C huge; C 0.9 times the smallest norm (every norm between C
+ * and sqrt(C), where comparing norm^2 with C would not clip); per-layer
+ * clipping, each Dense layer's part to C / sqrt(2). */
 static void sensitivity(void)
 {
     lam_dataset *ds = separable(8);
-    for (int huge = 0; huge < 2; huge++) {
-        const double C = huge ? 1e9 : 0.05;
+    for (int t = 0; t < 4; t++) {
+        const bool huge = t == 1, per_layer = t == 3;
+        lam_model *m = mlp(8, 0.1f), *ref = mlp(8, 0.1f);
+        const int64_t P = lam_model_param_count(ref);
+        float *g = malloc(sizeof(float) * 4 * (size_t)P);
+        double smallest = INFINITY;
+        for (int i = 0; i < 4; i++) {
+            batch_gradient(ref, ds, i, 1, g + i * P);
+            double sq = 0;
+            for (int64_t j = 0; j < P; j++) sq += (double)g[i * P + j] * g[i * P + j];
+            smallest = fmin(smallest, sqrt(sq));
+        }
+        const double C = huge ? 1e9 : t == 2 ? 0.9 * smallest : 0.05;
+        if (t == 2)
+            CHECK(C < 1 && smallest < sqrt(C), "norms %g and C %g leave no room between C and "
+                  "sqrt(C)", smallest, C);
+        /* Groups: the whole vector, or each Dense layer (kernel and bias). */
+        const int64_t first = lam_model_layer_param_count(ref, 1);
+        const int64_t at[3] = {0, per_layer ? first : P, P};
+        const int groups = per_layer ? 2 : 1;
+        const double group_C = C / sqrt((double)groups);
         lam_dp_options dp = lam_dp_defaults();
         dp.clip_norm = C;
         dp.noise_multiplier = 0;
         dp.poisson = false;
         dp.seeded_noise = true;
+        dp.per_layer = per_layer;
         capture c = {0};
         lam_fit_options fo = dp_fit(&dp, 4, &c);
         fo.shuffle = false;
-        lam_model *m = mlp(8, 0.1f), *ref = mlp(8, 0.1f);
         CHECK_OK(lam_fit(m, ds, &fo, NULL));
         CHECK(c.calls == 2, "two steps, got %d", c.calls);
-        const int64_t P = lam_model_param_count(ref);
-        float *g = malloc(sizeof(float) * (size_t)P);
         double *mean = calloc((size_t)P, sizeof(double));
         int clipped = 0;
         for (int i = 0; i < 4; i++) {
-            batch_gradient(ref, ds, i, 1, g);
-            double sq = 0;
-            for (int64_t j = 0; j < P; j++) sq += (double)g[j] * g[j];
-            const double norm = sqrt(sq), s = norm > C ? C / norm : 1.0;
-            clipped += norm > C;
+            double scale[2];
+            clip_groups(g + i * P, at, groups, group_C, scale, &clipped);
             double csq = 0;
-            for (int64_t j = 0; j < P; j++) {
-                mean[j] += s * g[j] / 4;
-                csq += (s * g[j]) * (s * g[j]);
-            }
+            for (int k = 0; k < groups; k++)
+                for (int64_t j = at[k]; j < at[k + 1]; j++) {
+                    const double v = scale[k] * g[i * P + j];
+                    mean[j] += v / 4;
+                    csq += v * v;
+                }
             CHECK(sqrt(csq) <= C + 1e-6, "clipped norm %g above C %g", sqrt(csq), C);
         }
-        CHECK(huge ? clipped == 0 : clipped == 4, "C %g clipped %d of 4 samples", C, clipped);
+        CHECK(huge ? clipped == 0 : clipped == 4 * groups, "case %d: C %g clipped %d of %d", t,
+              C, clipped, 4 * groups);
         double worst = 0;
         for (int64_t j = 0; j < P; j++) worst = fmax(worst, fabs(c.g[0][j] - mean[j]));
-        CHECK(worst < 1e-6, "C %g: DP update differs from the clipped mean by %g", C, worst);
+        CHECK(worst < 1e-6, "case %d, C %g: DP update differs from the clipped mean by %g", t, C,
+              worst);
         if (huge) {
             batch_gradient(ref, ds, 0, 4, g);
             worst = 0;
