@@ -338,13 +338,6 @@ static lam_status check_loss(const lam_model *m, double loss, int epoch, int64_t
                      m->name, loss, epoch, (long long)step);
 }
 
-static void add_metrics(lam_batch_metrics *sum, const lam_batch_metrics *part)
-{
-    sum->loss += part->loss;
-    sum->correct += part->correct;
-    sum->counted += part->counted;
-}
-
 /* One optimizer step on the batch already loaded: the public step calls. */
 static lam_status train_step(lam_model *m, const fit_data *d, const lam_fit_options *o,
                              int count, int epoch, int64_t step, lam_batch_metrics *bm)
@@ -366,27 +359,28 @@ static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_o
 {
     *bm = (lam_batch_metrics){0};
     lam_dp_step_begin(dp);
-    for (int i = 0; lam_dp_batched(dp) && i < count; i += o->batch_size) {
-        /* Poisson batches may exceed batch_size: chunks of it; their
-         * clipped sums add up. */
-        const int chunk = count - i < o->batch_size ? count - i : o->batch_size;
+    const bool batched = lam_dp_batched(dp);
+    /* Batched: chunks of batch_size (Poisson batches may exceed it), whose
+     * clipped sums add up. Else one sample at a time. */
+    const int chunk_max = batched ? o->batch_size : 1;
+    for (int i = 0; i < count; i += chunk_max) {
+        const int chunk = count - i < chunk_max ? count - i : chunk_max;
         load_batch(m, d, idx ? idx + i : NULL, first + i, chunk);
         lam_batch_metrics part;
         LAM_TRY(lam_forward(m, chunk, LAM_MODE_TRAIN));
-        LAM_TRY(lam_loss_eval_per_sample(m, chunk, d->t, &part));
-        LAM_TRY(check_loss(m, part.loss, epoch, step));
-        LAM_TRY(lam_dp_add_batch(dp, m, chunk));
-        add_metrics(bm, &part);
-    }
-    for (int i = 0; !lam_dp_batched(dp) && i < count; i++) {
-        load_batch(m, d, idx ? idx + i : NULL, first + i, 1);
-        lam_batch_metrics one;
-        LAM_TRY(lam_forward(m, 1, LAM_MODE_TRAIN));
-        LAM_TRY(lam_loss_eval(m, 1, d->t, true, &one));
-        LAM_TRY(check_loss(m, one.loss, epoch, step));
-        LAM_TRY(lam_backward(m, 1, false));
-        lam_dp_add_sample(dp, m->grads);
-        add_metrics(bm, &one);
+        if (batched) {
+            LAM_TRY(lam_loss_eval_per_sample(m, chunk, d->t, &part));
+            LAM_TRY(check_loss(m, part.loss, epoch, step));
+            LAM_TRY(lam_dp_add_batch(dp, m, chunk));
+        } else {
+            LAM_TRY(lam_loss_eval(m, 1, d->t, true, &part));
+            LAM_TRY(check_loss(m, part.loss, epoch, step));
+            LAM_TRY(lam_backward(m, 1, false));
+            lam_dp_add_sample(dp, m->grads);
+        }
+        bm->loss += part.loss;
+        bm->correct += part.correct;
+        bm->counted += part.counted;
     }
     LAM_TRY(lam_dp_step_end(dp, m, m->grads));
     return hook_and_update(m, o);
