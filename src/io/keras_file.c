@@ -950,10 +950,15 @@ lam_status lam_keras_from_bytes(const char *path, const unsigned char *buf, size
                                 lam_model **out)
 {
     *out = NULL;
-    if (size >= 4 && memcmp(buf, LAM_ZIP_MAGIC, 4) == 0) return from_zip(path, buf, size, out);
-    if (size >= 8 && memcmp(buf, LAM_HDF5_MAGIC, 8) == 0) return from_h5(path, buf, size, out);
-    return lam_error(LAM_ERR_FORMAT, "%s: neither a Keras 3 .keras file (a zip archive) nor a "
+    lam_status st = LAM_ERR_FORMAT;
+    if (size >= 4 && memcmp(buf, LAM_ZIP_MAGIC, 4) == 0) st = from_zip(path, buf, size, out);
+    else if (size >= 8 && memcmp(buf, LAM_HDF5_MAGIC, 8) == 0) st = from_h5(path, buf, size, out);
+    else
+        return lam_error(LAM_ERR_FORMAT, "%s: neither a Keras 3 .keras file (a zip archive) nor a "
                      "legacy .h5 file (HDF5)", path);
+    /* An allocation failure deep inside names no file: say which. */
+    if (st != LAM_OK && !strstr(lam_last_error(), path)) lam_error_context(st, "%s", path);
+    return st;
 }
 
 lam_status lam_model_import_keras(const char *path, lam_model **out)
@@ -984,6 +989,7 @@ lam_status lam_model_import_keras(const char *path, lam_model **out)
         }
     }
     fclose(f);
+    if (st == LAM_ERR_NOMEM) lam_error_context(st, "%s", path);
     if (st == LAM_OK) st = lam_keras_from_bytes(path, buf, n, out);
     lam_free(buf);
     return st;
