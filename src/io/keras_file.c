@@ -388,41 +388,72 @@ static lam_status add_to_order(reader *r, const lam_param_desc *d, const char *k
     return LAM_OK;
 }
 
-/* Keras 3: the weights of one layer at layers/<kname>[/<sub>]/vars/<i>, the
- * sub-objects (RNN cells, Bidirectional's two layers, MultiHeadAttention's
- * four EinsumDense) in the order of the layer's weights. */
-static lam_status keras3_layer(reader *r, const lam_node *nd, const char *kname)
+int lam_keras3_weight_groups(const lam_node *nd, const char *subs[4], int counts[4])
 {
-    const char *subs[4] = {""};
-    int counts[4] = {nd->ntensors}, nsub = 1;
     const int bias = nd->spec.use_bias ? 2 : 1;
+    subs[0] = "";
+    counts[0] = nd->ntensors;
     switch (nd->spec.kind) {
     case LAM_LAYER_LSTM: case LAM_LAYER_GRU: case LAM_LAYER_SIMPLERNN:
         subs[0] = "/cell";
-        break;
+        return 1;
     case LAM_LAYER_BIDIRECTIONAL:
         subs[0] = "/forward_layer/cell";
         subs[1] = "/backward_layer/cell";
         counts[0] = counts[1] = nd->ntensors / 2;
-        nsub = 2;
-        break;
+        return 2;
     case LAM_LAYER_MULTI_HEAD_ATTENTION:
         subs[0] = "/query_dense";
         subs[1] = "/key_dense";
         subs[2] = "/value_dense";
         subs[3] = "/output_dense";
         for (int k = 0; k < 4; k++) counts[k] = bias;
-        nsub = 4;
-        break;
+        return 4;
     case LAM_LAYER_TOKEN_AND_POSITION_EMBEDDING:
         subs[0] = "/token_embedding";
         subs[1] = "/position_embedding";
         counts[0] = counts[1] = 1;
-        nsub = 2;
-        break;
+        return 2;
     default:
-        break;
+        return 1;
     }
+}
+
+lam_status lam_keras3_layer_paths(const cJSON *layers, char (**names)[160])
+{
+    int n = cJSON_GetArraySize(layers);
+    char(*kn)[160] = lam_calloc((size_t)n + 1, sizeof *kn);
+    char(*base)[128] = lam_calloc((size_t)n + 1, sizeof *base);
+    if (!kn || !base) {
+        lam_free(kn);
+        lam_free(base);
+        return LAM_ERR_NOMEM;
+    }
+    int i = 0;
+    for (const cJSON *l = layers->child; l; l = l->next, i++) {
+        const cJSON *cn = cJSON_GetObjectItemCaseSensitive(l, "class_name");
+        if (!cJSON_IsString(cn)) continue;
+        /* Keras 3 names a layer's weights after its class, numbered per class
+         * in layer order: the second Dense is layers/dense_1. */
+        lam_keras_snake_case(cn->valuestring, base[i], sizeof base[i]);
+        int same = 0;
+        for (int k = 0; k < i; k++) same += strcmp(base[k], base[i]) == 0;
+        if (same) snprintf(kn[i], sizeof kn[i], "%s_%d", base[i], same);
+        else snprintf(kn[i], sizeof kn[i], "%s", base[i]);
+    }
+    lam_free(base);
+    *names = kn;
+    return LAM_OK;
+}
+
+/* Keras 3: the weights of one layer at layers/<kname>[/<sub>]/vars/<i>, the
+ * sub-objects (RNN cells, Bidirectional's two layers, MultiHeadAttention's
+ * four EinsumDense) in the order of the layer's weights. */
+static lam_status keras3_layer(reader *r, const lam_node *nd, const char *kname)
+{
+    const char *subs[4];
+    int counts[4];
+    const int nsub = lam_keras3_weight_groups(nd, subs, counts);
     int t = 0;
     for (int s = 0; s < nsub; s++) {
         char g[300];
@@ -518,32 +549,22 @@ static lam_status read_weights(reader *r, const cJSON *cfg, bool keras3)
     if (!cJSON_IsArray(layers))
         return lam_error(LAM_ERR_FORMAT, "%s: the model config has no config.layers list",
                          r->path);
-    int nlayers = cJSON_GetArraySize(layers);
-    char(*snake)[128] = lam_calloc((size_t)nlayers + 1, sizeof *snake);
+    char(*kname)[160] = NULL;
     bool *done = lam_calloc((size_t)m->n + 1, sizeof *done);
-    lam_status st = snake && done ? LAM_OK : LAM_ERR_NOMEM;
+    lam_status st = done ? lam_keras3_layer_paths(layers, &kname) : LAM_ERR_NOMEM;
     int li = 0;
     for (const cJSON *l = layers->child; st == LAM_OK && l; l = l->next, li++) {
-        const cJSON *cn = cJSON_GetObjectItemCaseSensitive(l, "class_name");
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(l, "config");
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(c, "name");
-        if (!cJSON_IsString(cn) || !cJSON_IsString(name)) continue; /* the JSON reader refused
-                                                                      such a layer already */
-        /* Keras 3 names a layer's weights after its class, numbered per class
-         * in layer order: the second Dense is layers/dense_1. */
-        char base[128], kname[160];
-        lam_keras_snake_case(cn->valuestring, base, sizeof base);
-        int same = 0;
-        for (int k = 0; k < li; k++) same += strcmp(snake[k], base) == 0;
-        snprintf(snake[li], sizeof snake[li], "%s", base);
-        if (same) snprintf(kname, sizeof kname, "%s_%d", base, same);
-        else snprintf(kname, sizeof kname, "%s", base);
+        if (!kname[li][0] || !cJSON_IsString(name)) continue; /* the JSON reader refused such
+                                                                 a layer already */
         for (int i = 0; i < m->n; i++) {
             const lam_node *nd = &m->nodes[i];
             if (nd->owner != i || done[i] || strcmp(nd->spec.name, name->valuestring) != 0)
                 continue;
             done[i] = true;
-            if (nd->ntensors > 0) st = keras3 ? keras3_layer(r, nd, kname) : legacy_layer(r, nd);
+            if (nd->ntensors > 0)
+                st = keras3 ? keras3_layer(r, nd, kname[li]) : legacy_layer(r, nd);
             break;
         }
     }
@@ -551,7 +572,7 @@ static lam_status read_weights(reader *r, const cJSON *cfg, bool keras3)
         if (m->nodes[i].owner == i && m->nodes[i].ntensors > 0 && !done[i])
             st = lam_error(LAM_ERR_FORMAT, "%s: layer \"%s\" is not in the config's layer list, "
                            "so its weights cannot be found", r->path, m->nodes[i].spec.name);
-    lam_free(snake);
+    lam_free(kname);
     lam_free(done);
     return st;
 }

@@ -14,6 +14,9 @@
 #define LAM_KERAS_FILE_H
 
 #include "internal.h"
+#include "ops/op.h"
+
+#include <cjson/cJSON.h>
 
 /* The first bytes of a zip archive and of an HDF5 file (superblock at 0). */
 #define LAM_ZIP_MAGIC "PK\x03\x04"
@@ -33,5 +36,16 @@ lam_status lam_keras_from_bytes(const char *path, const unsigned char *buf, size
  * "SimpleRNN" -> "simple_rnn", "MultiHeadAttention" -> "multi_head_attention"),
  * numbered _1, _2, ... for later layers of the same class. */
 void lam_keras_snake_case(const char *class_name, char *out, size_t size);
+
+/* Where a .keras file keeps the weights of layer nd, below layers/<name>:
+ * nsub sub-paths ("" or "/cell", "/forward_layer/cell", "/query_dense", ...),
+ * each a group "vars" of counts[k] variables, in the order of nd's weights.
+ * Returns nsub (1 to 4). */
+int lam_keras3_weight_groups(const lam_node *nd, const char *subs[4], int counts[4]);
+
+/* Keras 3's name of each layer of a model config's config.layers list, in
+ * order (names[i]: snake case, numbered per class); NULL entries for layers
+ * without a class name. *names is the caller's to lam_free (one block). */
+lam_status lam_keras3_layer_paths(const cJSON *layers, char (**names)[160]);
 
 #endif
