@@ -903,6 +903,10 @@ lam_status lam_model_load(const char *path, lam_model **out);
  * tells them by their first bytes). A lamina built without the libraries
  * returns LAM_ERR_UNSUPPORTED naming the package to install. */
 lam_status lam_model_import_keras(const char *path, lam_model **out);
+/* Writes m (compiled) as a Keras 3 .keras file that keras.saving.load_model
+ * opens (uncompiled: the optimizer and its state are not written), atomically
+ * (a temporary file renamed). LAM_ERR_UNSUPPORTED without libhdf5/libzip. */
+lam_status lam_model_export_keras(const lam_model *m, const char *path);
 
 
 /* --------------------------------------------------------------------- text

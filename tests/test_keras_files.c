@@ -2,7 +2,8 @@
  * models trained by Keras 3 (tests/make_keras_file_fixtures.py) give Keras's
  * outputs within 1e-5, with Adam's state; broken files (truncated, a missing
  * variable, a renamed group, a mismatched shape) are refused naming the layer
- * and the variable. Skips (77) when lamina was built without libhdf5/libzip. */
+ * and the variable; lam_model_export_keras round trips. Skips (77) when
+ * lamina was built without libhdf5/libzip. */
 #include "lamina.h"
 #include "fixture.h"
 #include "test.h"
@@ -209,6 +210,51 @@ static void test_resave(void)
     lam_model_free(m2);
 }
 
+/* Exported by lamina as .keras and read back, every model predicts the same
+ * bits (tests/check_keras_files.py checks Keras's side). */
+static void test_export_round_trip(void)
+{
+    static const struct { const char *name, *x; } models[] = {
+        {"cnn", "keras_files/x8.npy"}, {"lstm", "keras_files/x8.npy"},
+        {"resnet", "keras_files/x8.npy"}, {"transformer", "keras_files/x8.npy"},
+        {"zoo", "keras_files/zoo_x.npy"},
+    };
+    const char *tmp = "keras_exported.tmp.keras";
+    for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
+        char src[128];
+        snprintf(src, sizeof src, DIR "%s.h5", models[i].name);
+        lam_model *m = NULL, *m2 = NULL;
+        long nx = 0;
+        float *x = fixture_load(models[i].x, &nx);
+        CHECK_OK(lam_model_load(src, &m));
+        if (m) CHECK_OK(lam_model_export_keras(m, tmp));
+        CHECK_OK(lam_model_load(tmp, &m2));
+        if (m && m2 && x) {
+            int64_t n = lam_model_output_size(m) * 8;
+            float *a = calloc((size_t)n, sizeof *a), *b = calloc((size_t)n, sizeof *b);
+            CHECK_OK(lam_predict_raw(m, x, 8, a));
+            CHECK_OK(lam_predict_raw(m2, x, 8, b));
+            CHECK(memcmp(a, b, sizeof *a * (size_t)n) == 0, "%s: exported .keras predicts "
+                  "differently", models[i].name);
+            CHECK(lam_model_state_count(m) == lam_model_state_count(m2) &&
+                      memcmp(lam_model_state(m), lam_model_state(m2),
+                             sizeof(float) * (size_t)lam_model_state_count(m)) == 0,
+                  "%s: moving statistics lost in export", models[i].name);
+            free(a);
+            free(b);
+        }
+        free(x);
+        lam_model_free(m);
+        lam_model_free(m2);
+    }
+    remove(tmp);
+    lam_model *fresh = lam_sequential("fresh");
+    lam_model_add_input(fresh, 1, (int64_t[]){4});
+    lam_model_add_dense(fresh, 2, LAM_ACT_SOFTMAX);
+    CHECK_FAILS(lam_model_export_keras(fresh, tmp), LAM_ERR_STATE, "compile");
+    lam_model_free(fresh);
+}
+
 int main(void)
 {
     lam_model *probe = NULL;
@@ -227,5 +273,6 @@ int main(void)
     test_fine_tune();
     test_refusals();
     test_resave();
+    test_export_round_trip();
     return test_summary("test_keras_files");
 }
