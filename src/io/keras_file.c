@@ -156,7 +156,6 @@ static lam_status model_from_config(const char *path, const char *what, const ch
 
 /* ---------------------------------------------------------------- HDF5 */
 
-#define MAX_STRINGS (1 << 20)
 #define MAX_STRING_BYTES ((size_t)256 << 20)
 
 typedef struct strlist {
@@ -173,9 +172,13 @@ static void strlist_free(strlist *l)
 }
 
 /* Appends the strings of attribute `name` of obj (a scalar or an array of
- * fixed- or variable-length strings, as h5py writes str and numpy bytes). */
+ * fixed- or variable-length strings, as h5py writes str and numpy bytes), at
+ * most max of them in l: the count is checked before reading, because
+ * libhdf5 reads every variable-length string of a damaged attribute from the
+ * file's global heap, which a forged count makes take minutes (found by
+ * fuzz/fuzz_keras_h5.c). */
 static lam_status attr_strings(hid_t obj, const char *name, const char *path, const char *where,
-                               strlist *l)
+                               int max, strlist *l)
 {
     lam_status st = LAM_OK;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
@@ -184,9 +187,14 @@ static lam_status attr_strings(hid_t obj, const char *name, const char *path, co
     hid_t t = H5Aget_type(a), sp = H5Aget_space(a), mt = -1;
     hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
     char **vl = NULL, *raw = NULL;
-    if (t < 0 || H5Tget_class(t) != H5T_STRING || n < 0 || n > MAX_STRINGS - l->n) {
+    if (t < 0 || H5Tget_class(t) != H5T_STRING || n < 0) {
         st = lam_error(LAM_ERR_FORMAT, "%s: %s: attribute %s is not a string or list of strings",
                        path, where, name);
+        goto done;
+    }
+    if (n > max - l->n) {
+        st = lam_error(LAM_ERR_FORMAT, "%s: %s: attribute %s holds %lld strings, expected at most "
+                       "%d", path, where, name, (long long)n, max - l->n);
         goto done;
     }
     char **grown = lam_realloc(l->s, sizeof *l->s * (size_t)(l->n + n + 1));
@@ -257,15 +265,15 @@ done:
 /* A list attribute as Keras writes it: `name`, or, when too large for one
  * object header, `name0`, `name1`, ... (save_attributes_to_hdf5_group). */
 static lam_status attr_list(hid_t obj, const char *name, const char *path, const char *where,
-                            strlist *l)
+                            int max, strlist *l)
 {
-    if (H5Aexists(obj, name) > 0) return attr_strings(obj, name, path, where, l);
+    if (H5Aexists(obj, name) > 0) return attr_strings(obj, name, path, where, max, l);
     char chunk[80];
     int k = 0;
-    for (; k < MAX_STRINGS; k++) {
+    for (; k <= max; k++) {
         snprintf(chunk, sizeof chunk, "%s%d", name, k);
         if (H5Aexists(obj, chunk) <= 0) break;
-        LAM_TRY(attr_strings(obj, chunk, path, where, l));
+        LAM_TRY(attr_strings(obj, chunk, path, where, max, l));
     }
     if (k == 0)
         return lam_error(LAM_ERR_FORMAT, "%s: %s has no attribute %s", path, where, name);
@@ -284,10 +292,9 @@ static lam_status root_string(hid_t f, const char *name, const char *path, bool 
                          "architecture)", path, name);
     }
     strlist l = {0, NULL};
-    lam_status st = attr_strings(f, name, path, "the root group", &l);
+    lam_status st = attr_strings(f, name, path, "the root group", 1, &l);
     if (st == LAM_OK && l.n != 1)
-        st = lam_error(LAM_ERR_FORMAT, "%s: attribute %s holds %d strings, expected 1", path,
-                       name, l.n);
+        st = lam_error(LAM_ERR_FORMAT, "%s: attribute %s holds no string", path, name);
     if (st == LAM_OK) {
         *out = l.s[0];
         l.n = 0;
@@ -502,7 +509,8 @@ static lam_status legacy_layer(reader *r, const lam_node *nd)
         return lam_error(LAM_ERR_FORMAT, "%s: layer \"%s\": %s is not a group", r->path,
                          nd->spec.name, g);
     strlist names = {0, NULL};
-    lam_status st = attr_list(grp, "weight_names", r->path, g, &names);
+    /* One more than expected is allowed, so that too many is reported as such. */
+    lam_status st = attr_list(grp, "weight_names", r->path, g, nd->ntensors + 1, &names);
     H5Gclose(grp);
     if (st == LAM_OK && names.n != nd->ntensors)
         st = lam_error(LAM_ERR_FORMAT, "%s: layer \"%s\" (%s): %s lists %d weights, expected %d",
@@ -667,10 +675,11 @@ static lam_status legacy_optimizer(reader *r)
     hid_t g = H5Gopen2(r->f, "optimizer_weights", H5P_DEFAULT);
     if (g < 0) return lam_error(LAM_ERR_FORMAT, "%s: optimizer_weights is not a group", r->path);
     strlist names = {0, NULL};
-    lam_status st = attr_list(g, "weight_names", r->path, "optimizer_weights", &names);
-    H5Gclose(g);
     const bool has_lr = r->m->opt.schedule.kind == LAM_SCHEDULE_NONE;
     const int first = has_lr ? 2 : 1;
+    lam_status st = attr_list(g, "weight_names", r->path, "optimizer_weights",
+                              first + 2 * r->norder + 1, &names);
+    H5Gclose(g);
     const char *slash = st == LAM_OK && names.n > 0 ? strchr(names.s[0], '/') : NULL;
     /* Keras 3 writes "adam/iteration" first; tf.keras 2's names ("Adam/iter:0",
      * "Adam/dense/kernel/m:0") are another layout: a fresh optimizer then. */
