@@ -69,8 +69,11 @@ void lam_keras_snake_case(const char *class_name, char *out, size_t size)
     snprintf(out, size, "%s", c);
 }
 
+#if defined(LAMINA_HAVE_HDF5)
+
 /* ------------------------------------------------------------ compile */
 
+#if defined(LAMINA_HAVE_ZIP)
 /* Keras 3's compile_config ({"optimizer": {"class_name", "config", ...},
  * "loss": ..., "loss_weights": ...}) as the training_config form the model
  * file reader parses ({"optimizer_config": {"class_name", "config"}, ...}). */
@@ -124,6 +127,8 @@ static lam_status training_config_from_compile(const cJSON *cc, const char *path
     return LAM_OK;
 }
 
+#endif
+
 /* Compiles m as the file says (tc: a training_config), or, for a model saved
  * without compile, with Adam and sparse categorical cross-entropy: lamina
  * keeps weights only in compiled models. */
@@ -151,8 +156,6 @@ static lam_status model_from_config(const char *path, const char *what, const ch
     LAM_TRY(lam_model_from_json(json, src, out));
     return compile_as(*out, tc, path);
 }
-
-#if defined(LAMINA_HAVE_HDF5)
 
 /* ---------------------------------------------------------------- HDF5 */
 
