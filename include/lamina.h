@@ -894,6 +894,24 @@ lam_status lam_model_to_json(const lam_model *m, char **out);
 lam_status lam_model_save(const lam_model *m, const char *path);
 lam_status lam_model_load(const char *path, lam_model **out);
 
+/* ------------------------------------------------------------- Keras files
+ * Keras's own files, read with libhdf5 and libzip (docs/MODEL_FILES.md,
+ * "Keras files"): a Keras 3 .keras archive (config.json, metadata.json,
+ * model.weights.h5) or a legacy .h5 (model.save("x.h5"), Keras 3 or tf.keras 2).
+ * The architecture goes through lam_model_from_json; the model is compiled
+ * with the file's loss and optimizer (Adam and sparse categorical
+ * cross-entropy when it was saved uncompiled), every weight (and
+ * BatchNormalization's moving statistics) is copied with its shape checked,
+ * and Adam's or AdamW's state (step, m, v) is imported where the file holds
+ * it; other optimizers start fresh. lam_model_load reads these files too (it
+ * tells them by their first bytes). A lamina built without the libraries
+ * returns LAM_ERR_UNSUPPORTED naming the package to install. */
+lam_status lam_model_import_keras(const char *path, lam_model **out);
+/* Writes m (compiled) as a Keras 3 .keras file that keras.saving.load_model
+ * opens (uncompiled: the optimizer and its state are not written), atomically
+ * (a temporary file renamed). LAM_ERR_UNSUPPORTED without libhdf5/libzip. */
+lam_status lam_model_export_keras(const lam_model *m, const char *path);
+
 
 /* --------------------------------------------------------------------- text
  *

@@ -34,6 +34,7 @@ max_len() {
     fuzz_json_spec) echo 8192 ;;
     fuzz_model_file | fuzz_encrypted) echo 8192 ;;
     fuzz_tokenizer_json) echo 4096 ;;
+    fuzz_keras_zip | fuzz_keras_h5) echo 40000 ;; # the seeds are 27-34 KB (HDF5 headers)
     *) echo 2048 ;;
     esac
 }

@@ -846,6 +846,48 @@ static void fail_each_curves_allocation(void)
     unlink(csv);
 }
 
+/* Importing Keras files (.keras and .h5): every allocation lamina makes on
+ * the way (the zip members, the attribute strings, the model) can fail, and
+ * each failure is LAM_ERR_NOMEM naming the file, with no model left. HDF5's,
+ * libzip's and cJSON's own allocations are outside lamina's reach. */
+static void fail_each_keras_allocation(void)
+{
+    static const char *files[] = {"fixtures/keras_files/zoo.keras", "fixtures/keras_files/zoo.h5"};
+    lam_model *probe = NULL;
+    if (lam_model_import_keras(files[0], &probe) == LAM_ERR_UNSUPPORTED) {
+        printf("keras: skipped (%s)\n", lam_last_error());
+        return;
+    }
+    lam_model_free(probe);
+    for (int k = 0; k < 2; k++) {
+        long n, failures = 0, run = 0;
+        for (n = 1; n < 5000 && run < 25; n++) {
+            lam_model *m = NULL;
+            lam_testing_fail_alloc_after(n);
+            lam_status s = lam_model_import_keras(files[k], &m);
+            lam_testing_fail_alloc_after(0);
+            if (s == LAM_OK) {
+                CHECK(m != NULL, "keras: %s: LAM_OK without a model", files[k]);
+                lam_model_free(m);
+                run++;
+                continue;
+            }
+            CHECK(run == 0, "keras: %s: allocation %ld failed after %ld successes", files[k], n,
+                  run);
+            run = 0;
+            failures++;
+            CHECK(m == NULL, "keras: %s: allocation %ld: a model despite the failure", files[k], n);
+            CHECK(s == LAM_ERR_NOMEM && strstr(lam_last_error(), files[k]),
+                  "keras: %s: allocation %ld: status %d, message \"%s\"", files[k], n, s,
+                  lam_last_error());
+        }
+        CHECK(run == 25, "keras: %s: never loaded within %ld allocations", files[k], n);
+        CHECK(failures >= 10, "keras: %s: only %ld allocations on the path", files[k], failures);
+        printf("keras: %s: %ld allocations on the path, each failure stopped it with a message\n",
+               files[k], failures);
+    }
+}
+
 int main(void)
 {
     lam_set_threads(1);
@@ -872,6 +914,7 @@ int main(void)
     fail_each_allocation("desensitize", DESENS_PATH, 2, (int64_t[]){4, 4});
     fail_each_onnx_allocation();
     fail_each_allocation("scaling", SCALING_PATH, 2, (int64_t[]){4, 4});
+    fail_each_keras_allocation();
     lam_key *probe = NULL;
     if (lam_key_generate(&probe) == LAM_OK)
         fail_each_allocation("encrypted", ENCRYPTED_PATH, 3, (int64_t[]){4, 4, 1});

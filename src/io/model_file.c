@@ -15,6 +15,7 @@
  * accumulator; Adamax m, u; Nadam m, v). */
 #include "train/train.h"
 #include "io/encrypt.h"
+#include "io/keras_file.h"
 #include "io/model_file.h"
 
 #include <errno.h>
@@ -679,6 +680,8 @@ done:
 static lam_status load_bytes(const char *path, const unsigned char *buf, size_t size,
                              const lam_key *key, lam_model **out)
 {
+    /* Keras's own files (.keras, .h5) are told by their first bytes. */
+    if (lam_keras_magic(buf, size)) return lam_keras_from_bytes(path, buf, size, out);
     if (!lam_encrypted_magic(buf, size)) return load_from(path, buf, size, out);
     if (!key) {
         char id[17] = "?";

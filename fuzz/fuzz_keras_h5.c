@@ -1,0 +1,29 @@
+/* fuzz_keras_h5.c - Keras's legacy .h5 reader (lam_keras_from_bytes on an
+ * HDF5 image: the model_config and training_config attributes, the
+ * model_weights and optimizer_weights groups) on arbitrary bytes. Seeds:
+ * tests/fixtures/keras_files/tiny*.h5. Inputs that do not start as HDF5 files
+ * do are left to the other targets. A model that loads must predict.
+ *
+ * Known: libhdf5 itself (Debian's 1.10.8, and 1.14.6 as h5py bundles it)
+ * can spin for minutes in H5Aread of a variable-length string attribute whose
+ * global-heap entry is damaged (H5T__conv_vlen -> H5HG_read); the fuzzer
+ * reports it as a timeout within the first minute. lamina cannot bound time
+ * spent inside libhdf5, so untrusted .h5 files are as safe as libhdf5 is. */
+#include "fuzz_common.h"
+#include "io/keras_file.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 8 || memcmp(data, LAM_HDF5_MAGIC, 8) != 0) return 0;
+    lam_model *m = NULL;
+    lam_error_clear();
+    lam_status s = lam_keras_from_bytes("fuzz.h5", data, size, &m);
+    fuzz_check(s, m, "lam_keras_from_bytes (.h5)");
+    if (m && lam_model_num_inputs(m) == 1 && lam_model_input_size(m) <= 4096 &&
+        lam_model_num_outputs(m) == 1 && lam_model_output_size(m) <= 4096) {
+        float x[4096] = {0}, y[4096];
+        (void)lam_predict_raw(m, x, 1, y);
+    }
+    lam_model_free(m);
+    return 0;
+}
