@@ -96,6 +96,13 @@ const unsigned char *lam_mapped_sample(const lam_mapped *m, int64_t j)
     return s->data + (j - s->first) * m->sample_bytes;
 }
 
+void lam_mapped_will_need(const lam_mapped *m, int64_t j)
+{
+    const uintptr_t page = 4096, at = (uintptr_t)lam_mapped_sample(m, j);
+    const uintptr_t from = at & ~(page - 1), to = at + (uintptr_t)m->sample_bytes;
+    madvise((void *)from, to - from, MADV_WILLNEED);
+}
+
 void lam_mapped_trim(lam_mapped *m)
 {
     for (int i = 0; i < m->nshards; i++) madvise(m->shards[i].base, m->shards[i].len,

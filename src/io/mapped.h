@@ -46,6 +46,9 @@ const unsigned char *lam_mapped_sample(const lam_mapped *m, int64_t j);
  * Safe from several threads (the pages of a read-only mapping re-fault from
  * the page cache if another thread still reads them). */
 void lam_mapped_touch(lam_mapped *m, int64_t count);
+/* Asks the kernel to start reading sample j (MADV_WILLNEED) without waiting:
+ * a batch's random samples then come from disk in parallel, not one by one. */
+void lam_mapped_will_need(const lam_mapped *m, int64_t j);
 /* Drops every shard's pages from the process now. */
 void lam_mapped_trim(lam_mapped *m);
 
