@@ -236,7 +236,8 @@ static lam_status idx_map_images(const idx_file *f, lam_mapped **out)
     const int64_t offset = 4 + 4 * (int64_t)f->rank;
     unsigned char want[16] = {0, 0, 0x08, (unsigned char)f->rank};
     for (int i = 0; i < f->rank; i++)
-        for (int k = 0; k < 4; k++) want[4 + 4 * i + k] = (unsigned char)(f->dims[i] >> (24 - 8 * k));
+        for (int k = 0; k < 4; k++)
+            want[4 + 4 * i + k] = (unsigned char)(f->dims[i] >> (24 - 8 * k));
     int fd = open(f->path, O_RDONLY);
     if (fd < 0)
         return lam_error(LAM_ERR_IO, "%s: cannot open IDX images file: %s", f->path,
