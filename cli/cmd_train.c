@@ -55,6 +55,8 @@ static const char USAGE[] =
     "  --limit N             train on the first N samples only\n"
     "  --test-limit N        evaluate on the first N test samples only\n"
     "  --no-shuffle          keep the sample order (Keras shuffle=False)\n"
+    "  --prefetch, --no-prefetch  gather the next batch on a background thread (default: on\n"
+    "                        for memory-mapped data, docs/STREAMING.md; same results either way)\n"
     "  --standardize         put a Keras Normalization layer after the input of a JSON spec\n"
     "                        and fit it to the training data (without the validation split):\n"
     "                        mean 0, standard deviation 1 per feature of the input's last axis\n"
@@ -114,6 +116,7 @@ typedef struct train_args {
     double validation_split, lr, beta1, beta2, epsilon, momentum, rho, initial_accumulator;
     double weight_decay, clipnorm, clipvalue, global_clipnorm;
     bool nesterov, amsgrad, centered, json, no_header, no_shuffle, encrypt;
+    bool prefetch, no_prefetch;
     bool standardize, minmax; /* a Normalization after the input of a spec */
     /* DP-SGD. */
     double dp_clip, dp_noise, dp_epsilon, dp_delta;
@@ -177,6 +180,8 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--min-class-samples", OPT_INT, &a->min_class_samples, NULL},
         {"--tokenizer", OPT_STR, &a->tokenizer, NULL},
         {"--no-shuffle", OPT_FLAG, &a->no_shuffle, NULL},
+        {"--prefetch", OPT_FLAG, &a->prefetch, NULL},
+        {"--no-prefetch", OPT_FLAG, &a->no_prefetch, NULL},
         {"--standardize", OPT_FLAG, &a->standardize, NULL},
         {"--minmax", OPT_FLAG, &a->minmax, NULL},
         {"--json", OPT_FLAG, &a->json, NULL},
@@ -569,6 +574,7 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
     }
     fo.batch_size = (int)a->batch_size;
     fo.shuffle = !a->no_shuffle;
+    fo.prefetch = !a->no_prefetch && (a->prefetch || lam_dataset_is_mapped(train));
     fo.validation_split = (float)a->validation_split;
     fo.verbose = (int)a->verbose;
     fo.out = a->json ? stderr : stdout; /* stdout holds only the JSON object */

@@ -4,7 +4,9 @@
  *   DIR                 a folder of IDX files: train-images-idx3-ubyte[.gz],
  *                       train-labels-idx1-ubyte[.gz], optionally t10k-* (the test split)
  *   FILE.csv            lam_load_csv (--label-column NAME|INDEX, --no-header)
- *   X.npy[:Y.npy]       lam_load_npy, labels from the second file
+ *   X.npy[:Y.npy]       lam_open_npy, labels from the second file; mapped from 64 MiB on
+ *   'X_*.npy[:Y_*.npy]' lam_open_npy_shards over the files matching the glob patterns,
+ *                       sorted (docs/STREAMING.md)
  *   FILE.libsvm|.svm|.txt  lam_load_libsvm
  *   text:PATH           lam_load_text, a tokenizer, lam_lm_split: windows of --block ids with
  *                       next-token labels; the last 10% of the tokens are the test split
@@ -14,6 +16,8 @@
  */
 #include "cli.h"
 
+#include <glob.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,7 +55,8 @@ static int load_idx_pair(const char *dir, const char *prefix, bool required, lam
         return cli_error("%s: no %s-images-idx3-ubyte[.gz] and %s-labels-idx1-ubyte[.gz] in "
                          "this folder", dir, prefix, prefix);
     }
-    return lam_load_idx(images, labels, out) == LAM_OK ? CLI_OK : cli_lib_error();
+    return lam_open_idx(images, labels, LAM_STORAGE_AUTO, out) == LAM_OK ? CLI_OK
+                                                                          : cli_lib_error();
 }
 
 static int load_idx_dir(const char *dir, lam_dataset **train, lam_dataset **test)
@@ -74,20 +79,59 @@ static void csv_label_column(const char *spec, lam_csv_options *o)
     }
 }
 
+/* A glob pattern: '*', '?' or '[' in the name. */
+static bool is_pattern(const char *path) { return strpbrk(path, "*?[") != NULL; }
+
+/* Files matching pattern, sorted (glob's order: strcoll of the names). */
+static int glob_files(const char *pattern, glob_t *g)
+{
+    int e = glob(pattern, GLOB_ERR, NULL, g);
+    if (e == GLOB_NOMATCH) return cli_error("%s: no file matches this pattern", pattern);
+    if (e != 0) return cli_error("%s: cannot list the files of this pattern", pattern);
+    return CLI_OK;
+}
+
+/* X_PATTERN[:Y_PATTERN]: one data set over the matching files, mapped, in
+ * sorted order; the i-th y file holds the labels of the i-th x file. */
+static int load_npy_shards(const char *x, const char *y, lam_dataset **out)
+{
+    glob_t gx = {0}, gy = {0};
+    int rc = glob_files(x, &gx);
+    if (rc == CLI_OK && y) rc = glob_files(y, &gy);
+    if (rc == CLI_OK && y && gx.gl_pathc != gy.gl_pathc)
+        rc = cli_error("%s matches %zu files but %s matches %zu: every x shard needs its y "
+                       "shard", x, (size_t)gx.gl_pathc, y, (size_t)gy.gl_pathc);
+    if (rc == CLI_OK && gx.gl_pathc > INT32_MAX) rc = cli_error("%s: too many files", x);
+    if (rc == CLI_OK &&
+        lam_open_npy_shards((int)gx.gl_pathc, (const char *const *)gx.gl_pathv,
+                            y ? (const char *const *)gy.gl_pathv : NULL, out) != LAM_OK)
+        rc = cli_lib_error();
+    if (gx.gl_pathv) globfree(&gx);
+    if (gy.gl_pathv) globfree(&gy);
+    return rc;
+}
+
 static int load_npy(const char *source, lam_dataset **out)
 {
     /* X.npy:Y.npy; a ':' is only a separator after ".npy" so that paths with
-     * colons still load. */
+     * colons still load. Large files are mapped (LAM_STORAGE_AUTO). */
     const char *sep = strstr(source, ".npy:");
-    if (!sep) return lam_load_npy(source, NULL, out) == LAM_OK ? CLI_OK : cli_lib_error();
+    if (!sep) {
+        if (is_pattern(source)) return load_npy_shards(source, NULL, out);
+        return lam_open_npy(source, NULL, LAM_STORAGE_AUTO, out) == LAM_OK ? CLI_OK
+                                                                            : cli_lib_error();
+    }
     size_t n = (size_t)(sep - source) + 4;
     char *x = malloc(n + 1);
     if (!x) return cli_error("out of memory");
     memcpy(x, source, n);
     x[n] = '\0';
-    lam_status st = lam_load_npy(x, sep + 5, out);
+    int rc;
+    if (is_pattern(x) || is_pattern(sep + 5)) rc = load_npy_shards(x, sep + 5, out);
+    else rc = lam_open_npy(x, sep + 5, LAM_STORAGE_AUTO, out) == LAM_OK ? CLI_OK
+                                                                        : cli_lib_error();
     free(x);
-    return st == LAM_OK ? CLI_OK : cli_lib_error();
+    return rc;
 }
 
 /* ------------------------------------------------------------------ text */

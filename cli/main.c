@@ -44,6 +44,7 @@ static void usage(FILE *f)
             "  FILE.csv              numeric CSV, one sample a row (--label-column NAME|INDEX, "
             "--no-header)\n"
             "  X.npy[:Y.npy]         NumPy arrays: samples along the first axis, integer labels\n"
+            "                        (memory-mapped from 64 MiB on); 'X_*.npy:Y_*.npy': shards\n"
             "  FILE.libsvm|.svm|.txt libsvm text (\"label idx:val ...\")\n"
             "  text:PATH             a UTF-8 file or a folder of *.txt files for next-token\n"
             "                        prediction: windows of --block T ids, the last 10%% of the\n"

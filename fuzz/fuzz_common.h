@@ -124,6 +124,14 @@ __attribute__((unused)) static void fuzz_touch_dataset(lam_dataset *ds)
         acc ^= x[0];
         acc ^= x[(size_t)(n * ss) * es - 1];
     }
+    float *row = !x && n > 0 && ss > 0 ? malloc(sizeof(float) * (size_t)ss) : NULL;
+    if (row) { /* a mapped data set: its first and last samples, read through the mapping */
+        const int64_t ends[2] = {0, n - 1};
+        for (int k = 0; k < 2; k++)
+            if (lam_dataset_gather(ds, &ends[k], 1, row, NULL, NULL) == LAM_OK)
+                acc ^= (unsigned char)(row[0] > 0.5f) ^ (unsigned char)(row[ss - 1] > 0.5f);
+        free(row);
+    }
     int32_t *y = lam_dataset_labels(ds);
     if (y && n > 0) acc ^= (unsigned char)(y[0] ^ y[n - 1]);
     float *t = lam_dataset_targets(ds);

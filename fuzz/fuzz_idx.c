@@ -1,7 +1,8 @@
 /* fuzz_idx.c - lam_load_idx on arbitrary bytes, read as the images file (with
  * a valid one-label labels file) and as the labels file (with a valid
  * one-image images file). IDX files may be gzip, so the bytes also go
- * through zlib's gzip reader. */
+ * through zlib's gzip reader; and as images mapped (lam_open_idx with
+ * LAM_STORAGE_MAPPED). */
 #include "fuzz_common.h"
 
 static const uint8_t one_image[] = {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4};
@@ -31,6 +32,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lam_error_clear();
     s = lam_load_idx(images, fuzzed, &ds);
     fuzz_check(s, ds, "lam_load_idx(fuzzed labels)");
+    fuzz_touch_dataset(ds);
+    lam_dataset_free(ds);
+
+    ds = NULL;
+    lam_error_clear();
+    s = lam_open_idx(fuzzed, labels, LAM_STORAGE_MAPPED, &ds);
+    fuzz_check(s, ds, "lam_open_idx(fuzzed images, mapped)");
     fuzz_touch_dataset(ds);
     lam_dataset_free(ds);
     return 0;

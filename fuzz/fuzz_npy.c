@@ -1,5 +1,6 @@
 /* fuzz_npy.c - lam_load_npy on arbitrary bytes, as x alone, and as y with a
- * valid two-sample x. */
+ * valid two-sample x; the mapped readers (lam_open_npy with
+ * LAM_STORAGE_MAPPED, lam_open_npy_shards after a valid shard) on x. */
 #include "fuzz_common.h"
 
 /* np.save of np.zeros((2, 3), np.float32) */
@@ -35,6 +36,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lam_error_clear();
     s = lam_load_npy(x, fuzzed, &ds);
     fuzz_check(s, ds, "lam_load_npy(fuzzed y)");
+    fuzz_touch_dataset(ds);
+    lam_dataset_free(ds);
+
+    ds = NULL;
+    lam_error_clear();
+    s = lam_open_npy(fuzzed, NULL, LAM_STORAGE_MAPPED, &ds);
+    fuzz_check(s, ds, "lam_open_npy(fuzzed x, mapped)");
+    fuzz_touch_dataset(ds);
+    lam_dataset_free(ds);
+
+    ds = NULL;
+    lam_error_clear();
+    const char *shards[2] = {x, fuzzed};
+    s = lam_open_npy_shards(2, shards, NULL, &ds);
+    fuzz_check(s, ds, "lam_open_npy_shards(valid x, fuzzed x)");
     fuzz_touch_dataset(ds);
     lam_dataset_free(ds);
     return 0;

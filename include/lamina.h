@@ -810,6 +810,9 @@ typedef struct lam_fit_options {
     /* Differentially private training (lamina_privacy.h, lam_dp_defaults);
      * NULL (default): none. */
     const struct lam_dp_options *dp;
+    /* Gather the next batch on a background thread while this one computes
+     * (lamina_streaming.h); the results are bit-identical. Default false. */
+    bool prefetch;
 } lam_fit_options;
 lam_fit_options lam_fit_defaults(void);
 
@@ -1061,5 +1064,6 @@ lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
 #include "lamina_encrypt.h"
 #include "lamina_desensitize.h"
 #include "lamina_onnx.h"
+#include "lamina_streaming.h"
 
 #endif

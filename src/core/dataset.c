@@ -1,5 +1,6 @@
 /* dataset.c - in-memory data sets kept in their stored type. */
 #include "internal.h"
+#include "io/mapped.h"
 
 #include <string.h>
 
@@ -66,6 +67,7 @@ lam_status lam_dataset_adopt(lam_dataset **out, lam_dtype dtype, int64_t n, int 
 void lam_dataset_free(lam_dataset *ds)
 {
     if (!ds) return;
+    lam_mapped_release(ds->mapped);
     lam_free(ds->x);
     lam_free(ds->labels);
     lam_free(ds->weights);
@@ -161,8 +163,23 @@ lam_status lam_dataset_slice(const lam_dataset *ds, int64_t first, int64_t count
         return lam_error(LAM_ERR_ARG, "dataset: slice [%lld, %lld) outside %lld samples",
                          (long long)first, (long long)(first + count), (long long)ds->n);
     lam_dataset *s;
-    LAM_TRY(lam_dataset_create(&s, ds->dtype, count, ds->rank, ds->shape, false,
-                               ds->target_size));
+    if (ds->mapped) {
+        /* A slice of a mapped set shares its mapping (mapped sets have labels,
+         * never targets): a validation split of a streamed set stays streamed. */
+        LAM_TRY(lam_dataset_create(&s, ds->dtype, 0, ds->rank, ds->shape, false, 0));
+        lam_free(s->x);
+        s->x = NULL;
+        s->n = count;
+        s->mapped = ds->mapped;
+        s->mapped_first = ds->mapped_first + first;
+        lam_mapped_retain(ds->mapped);
+    } else {
+        LAM_TRY(lam_dataset_create(&s, ds->dtype, count, ds->rank, ds->shape, false,
+                                   ds->target_size));
+        const size_t es = dtype_size(ds->dtype);
+        memcpy(s->x, (const char *)ds->x + (size_t)(first * ds->sample_size) * es,
+               (size_t)(count * ds->sample_size) * es);
+    }
     if (ds->labels) {
         lam_status st = lam_dataset_set_labels(s, ds->label_size, ds->labels + first * ds->label_size,
                                                ds->weights ? ds->weights + first * ds->label_size : NULL);
@@ -171,9 +188,6 @@ lam_status lam_dataset_slice(const lam_dataset *ds, int64_t first, int64_t count
             return st;
         }
     }
-    size_t es = dtype_size(ds->dtype);
-    memcpy(s->x, (const char *)ds->x + (size_t)(first * ds->sample_size) * es,
-           (size_t)(count * ds->sample_size) * es);
     if (ds->targets)
         memcpy(s->targets, ds->targets + first * ds->target_size,
                (size_t)(count * ds->target_size) * sizeof(float));
@@ -194,6 +208,12 @@ lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int6
 {
     const int64_t L = ds->label_size;
     const int64_t d = ds->sample_size;
+    /* A mapped batch's samples are requested from the disk all at once first
+     * (a no-op for cached pages): measured on a file out of the page cache. */
+    for (int64_t i = 0; x && ds->mapped && count > 1 && i < count; i++) {
+        const int64_t j = idx ? idx[i] : first + i;
+        if (j >= 0 && j < ds->n) lam_mapped_will_need(ds->mapped, ds->mapped_first + j);
+    }
     for (int64_t i = 0; i < count; i++) {
         int64_t j = idx ? idx[i] : first + i;
         if (j < 0 || j >= ds->n)
@@ -201,12 +221,16 @@ lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int6
                              (long long)j, (long long)ds->n);
         if (x) {
             float *dst = x + i * d;
+            const size_t es = dtype_size(ds->dtype);
+            const unsigned char *xs = ds->mapped ? lam_mapped_sample(ds->mapped,
+                                                                     ds->mapped_first + j)
+                                                 : (const unsigned char *)ds->x + j * d * es;
             if (ds->dtype == LAM_U8) {
-                const uint8_t *src = (const uint8_t *)ds->x + j * d;
+                const uint8_t *src = xs;
                 const float sc = ds->scale;
                 for (int64_t k = 0; k < d; k++) dst[k] = (float)src[k] * sc;
             } else {
-                memcpy(dst, (const float *)ds->x + j * d, (size_t)d * sizeof(float));
+                memcpy(dst, xs, (size_t)d * sizeof(float));
             }
         }
         if (labels) {
@@ -221,5 +245,6 @@ lam_status lam_dataset_gather_at(const lam_dataset *ds, const int64_t *idx, int6
             memcpy(targets + i * ds->target_size, ds->targets + j * ds->target_size,
                    (size_t)ds->target_size * sizeof(float));
     }
+    if (x && ds->mapped) lam_mapped_touch(ds->mapped, count);
     return LAM_OK;
 }

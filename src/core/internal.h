@@ -63,6 +63,10 @@ struct lam_dataset {
     float *weights;     /* n * label_size per-label weights, or NULL (all 1) */
     float *targets;     /* n * target_size, or NULL */
     int64_t target_size;
+    /* Samples in read-only file mappings (io/mapped.h) instead of x, which is
+     * then NULL: sample j is mapped sample mapped_first + j. */
+    struct lam_mapped *mapped;
+    int64_t mapped_first;
 };
 
 /* A data set of n samples holding x (allocated with lam_malloc), which it

@@ -15,8 +15,12 @@
  *     IDX but not image/label data lamina expects: LAM_ERR_UNSUPPORTED. A type
  *     byte IDX does not define at all is a bad magic: LAM_ERR_FORMAT.
  *   - A count mismatch between images and labels is LAM_ERR_FORMAT.
+ *   - lam_open_idx maps plain (not gzip) images (docs/STREAMING.md): the file
+ *     must then hold exactly the declared bytes, as reading requires; labels
+ *     are always read (one byte a sample).
  */
 #include "internal.h"
+#include "io/mapped.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -223,14 +227,49 @@ static lam_status idx_slurp(idx_file *f, const char *role, uint8_t **out)
     return LAM_OK;
 }
 
-lam_status lam_load_idx(const char *images_path, const char *labels_path, lam_dataset **out)
+/* Maps the images of a plain (not gzip) IDX file whose header f holds. The
+ * file is opened again for the mapping, so its header is checked again in
+ * the mapping itself: the file may have changed in between. */
+static lam_status idx_map_images(const idx_file *f, lam_mapped **out)
 {
-    if (!out) return lam_error(LAM_ERR_ARG, "lam_load_idx: out is NULL");
     *out = NULL;
+    const int64_t offset = 4 + 4 * (int64_t)f->rank;
+    unsigned char want[16] = {0, 0, 0x08, (unsigned char)f->rank};
+    for (int i = 0; i < f->rank; i++)
+        for (int k = 0; k < 4; k++)
+            want[4 + 4 * i + k] = (unsigned char)(f->dims[i] >> (24 - 8 * k));
+    int fd = open(f->path, O_RDONLY);
+    if (fd < 0)
+        return lam_error(LAM_ERR_IO, "%s: cannot open IDX images file: %s", f->path,
+                         strerror(errno));
+    lam_mapped *m = NULL;
+    lam_status s = lam_mapped_create(&m, 1, f->dims[1] * f->dims[2]);
+    if (s == LAM_OK) s = lam_mapped_add(m, fd, f->path, "IDX images", offset, f->dims[0]);
+    close(fd); /* the mapping stays */
+    if (s == LAM_OK && memcmp(m->shards[0].base, want, (size_t)offset) != 0)
+        s = lam_error(LAM_ERR_IO, "%s: the IDX header changed while the file was opened",
+                      f->path);
+    if (s != LAM_OK) {
+        lam_mapped_release(m);
+        return s;
+    }
+    *out = m;
+    return LAM_OK;
+}
+
+lam_status lam_open_idx(const char *images_path, const char *labels_path, lam_storage storage,
+                        lam_dataset **out)
+{
+    if (!out) return lam_error(LAM_ERR_ARG, "lam_open_idx: out is NULL");
+    *out = NULL;
+    if (storage != LAM_STORAGE_AUTO && storage != LAM_STORAGE_MEMORY &&
+        storage != LAM_STORAGE_MAPPED)
+        return lam_error(LAM_ERR_ARG, "lam_open_idx: unknown storage %d", (int)storage);
     idx_file im, lb;
     memset(&lb, 0, sizeof lb);
     uint8_t *pix = NULL, *raw = NULL;
     lam_dataset *ds = NULL;
+    lam_mapped *map = NULL;
 
     LAM_TRY(idx_open(&im, images_path, 3, "images"));
     lam_status s = idx_open(&lb, labels_path, 1, "labels");
@@ -242,14 +281,34 @@ lam_status lam_load_idx(const char *images_path, const char *labels_path, lam_da
                       labels_path, (long long)lb.dims[0]);
         goto done;
     }
-    s = idx_slurp(&im, "images", &pix);
+    /* gzdirect: zlib found no gzip header, the file is plain and can be mapped. */
+    const bool plain = gzdirect(im.gz) == 1;
+    if (storage == LAM_STORAGE_MAPPED && !plain) {
+        s = lam_error(LAM_ERR_UNSUPPORTED, "%s: gzip-compressed IDX images cannot be "
+                      "memory-mapped; gunzip the file first", images_path);
+        goto done;
+    }
+    const bool map_it = storage == LAM_STORAGE_MAPPED ||
+                        (storage == LAM_STORAGE_AUTO && plain &&
+                         im.bytes >= LAM_MAP_THRESHOLD_BYTES);
+    const int64_t shape[3] = {im.dims[1], im.dims[2], 1};
+    if (map_it) {
+        s = idx_map_images(&im, &map);
+    } else {
+        s = idx_slurp(&im, "images", &pix);
+    }
     if (s != LAM_OK) goto done;
     s = idx_slurp(&lb, "labels", &raw);
     if (s != LAM_OK) goto done;
-    const int64_t shape[3] = {im.dims[1], im.dims[2], 1};
-    s = lam_dataset_adopt(&ds, LAM_U8, im.dims[0], 3, shape, pix);
-    if (s != LAM_OK) goto done;
-    pix = NULL; /* the data set's now */
+    if (map_it) {
+        s = lam_dataset_from_mapped(&ds, LAM_U8, 3, shape, map, true);
+        if (s != LAM_OK) goto done;
+        map = NULL; /* the data set's now */
+    } else {
+        s = lam_dataset_adopt(&ds, LAM_U8, im.dims[0], 3, shape, pix);
+        if (s != LAM_OK) goto done;
+        pix = NULL; /* the data set's now */
+    }
     for (int64_t i = 0; i < ds->n; i++) ds->labels[i] = raw[i];
     ds->scale = 1.0f / 255.0f;
     *out = ds;
@@ -259,8 +318,14 @@ done:
     idx_close(&lb);
     lam_free(pix);
     lam_free(raw);
+    lam_mapped_release(map);
     lam_dataset_free(ds);
     return s;
+}
+
+lam_status lam_load_idx(const char *images_path, const char *labels_path, lam_dataset **out)
+{
+    return lam_open_idx(images_path, labels_path, LAM_STORAGE_MEMORY, out);
 }
 
 /* ------------------------------------------------------------ Fashion-MNIST */

@@ -23,6 +23,7 @@
  *     depend on the host's byte order.
  */
 #include "io/npy.h"
+#include "io/mapped.h"
 
 #include <errno.h>
 #include <math.h>
@@ -467,65 +468,135 @@ static lam_status read_y(npy_file *nf, int32_t *labels)
     return s;
 }
 
-lam_status lam_load_npy(const char *x_path, const char *y_path, lam_dataset **out)
+/* Opens x and checks what a data set needs of it. */
+static lam_status open_x(npy_file *xf, const char *x_path)
 {
-    if (!out) return lam_error(LAM_ERR_ARG, "lam_load_npy: out is NULL");
+    LAM_TRY(npy_open(xf, x_path, "x"));
+    char sb[96];
+    lam_status s = LAM_OK;
+    if (!(xf->kind == 'f' || (xf->kind == 'u' && xf->size == 1)))
+        s = lam_error(LAM_ERR_UNSUPPORTED, "%s: x dtype '%s' is not supported, expected "
+                      "'<f4', '<f8' or '|u1'", x_path, xf->descr);
+    else if (xf->rank < 2 || xf->rank > 5)
+        s = lam_error(LAM_ERR_SHAPE, "%s: x has shape %s, expected 2 to 5 axes (samples, "
+                      "then 1 to 4 per-sample axes; reshape a 1-D array to (n, 1))", x_path,
+                      shape_str(xf, sb, sizeof sb));
+    for (int i = 0; s == LAM_OK && i < xf->rank; i++)
+        if (xf->shape[i] == 0)
+            s = lam_error(LAM_ERR_FORMAT, "%s: x has shape %s, expected every axis >= 1 "
+                          "(no samples or empty samples)", x_path,
+                          shape_str(xf, sb, sizeof sb));
+    if (s != LAM_OK) npy_close(xf);
+    return s;
+}
+
+/* Opens y and checks it holds one class id for each of xf's samples. */
+static lam_status open_y(npy_file *yf, const char *y_path, const npy_file *xf)
+{
+    LAM_TRY(npy_open(yf, y_path, "y"));
+    char sb[96], sb2[96];
+    lam_status s = LAM_OK;
+    if (yf->kind != 'i' && yf->kind != 'u' && yf->kind != 'b')
+        s = lam_error(LAM_ERR_UNSUPPORTED, "%s: y dtype '%s' is not supported, expected "
+                      "an integer type ('<i8', '<i4', '|u1', ...) holding class ids",
+                      y_path, yf->descr);
+    else if (!(yf->rank == 1 || (yf->rank == 2 && yf->shape[1] == 1)))
+        s = lam_error(LAM_ERR_SHAPE, "%s: y has shape %s, expected (n,) or (n, 1)", y_path,
+                      shape_str(yf, sb, sizeof sb));
+    else if (yf->shape[0] != xf->shape[0])
+        s = lam_error(LAM_ERR_SHAPE, "%s has %lld samples (shape %s) but %s has %lld "
+                      "labels (shape %s); expected the same count", xf->path,
+                      (long long)xf->shape[0], shape_str(xf, sb, sizeof sb), y_path,
+                      (long long)yf->shape[0], shape_str(yf, sb2, sizeof sb2));
+    if (s != LAM_OK) npy_close(yf);
+    return s;
+}
+
+/* x can be read from a mapping as it is: uint8, or float32 in this machine's
+ * byte order. */
+static bool mappable(const npy_file *xf)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return xf->kind == 'u';
+#else
+    return xf->kind == 'u' || (xf->kind == 'f' && xf->size == 4);
+#endif
+}
+
+/* Every float32 of a mapped x must be finite, as read_x requires. Looks at the
+ * bits (exponent all ones: inf or NaN) so that an unaligned array is fine,
+ * and drops the pages every LAM_MAPPED_TRIM_BYTES so that checking a file
+ * larger than memory keeps the process small. */
+static lam_status check_finite(const npy_file *xf, lam_mapped *m, const unsigned char *p)
+{
+    for (int64_t i = 0; i < xf->count; i++) {
+        if (i % (LAM_MAPPED_TRIM_BYTES / 4) == 0 && i) lam_mapped_trim(m);
+        uint32_t u;
+        memcpy(&u, p + 4 * i, 4);
+        if ((u & 0x7f800000u) == 0x7f800000u) {
+            float f;
+            memcpy(&f, &u, 4);
+            return lam_error(LAM_ERR_FORMAT, "%s: element %lld is %g; expected finite float32 "
+                             "features", xf->path, (long long)i, (double)f);
+        }
+    }
+    lam_mapped_trim(m);
+    return LAM_OK;
+}
+
+/* Maps xf's data as the next shard of m (and checks it). */
+static lam_status map_x(npy_file *xf, lam_mapped *m)
+{
+    long pos = ftell(xf->f);
+    if (pos < 0)
+        return lam_error(LAM_ERR_IO, "%s: cannot tell where the data starts: %s", xf->path,
+                         strerror(errno));
+    LAM_TRY(lam_mapped_add(m, fileno(xf->f), xf->path, ".npy x", pos, xf->shape[0]));
+    if (xf->kind == 'f') return check_finite(xf, m, m->shards[m->nshards - 1].data);
+    return LAM_OK;
+}
+
+lam_status lam_open_npy(const char *x_path, const char *y_path, lam_storage storage,
+                        lam_dataset **out)
+{
+    if (!out) return lam_error(LAM_ERR_ARG, "lam_open_npy: out is NULL");
     *out = NULL;
-    if (!x_path) return lam_error(LAM_ERR_ARG, "lam_load_npy: no x file name given");
+    if (!x_path) return lam_error(LAM_ERR_ARG, "lam_open_npy: no x file name given");
+    if (storage != LAM_STORAGE_AUTO && storage != LAM_STORAGE_MEMORY &&
+        storage != LAM_STORAGE_MAPPED)
+        return lam_error(LAM_ERR_ARG, "lam_open_npy: unknown storage %d", (int)storage);
     npy_file xf, yf;
     memset(&yf, 0, sizeof yf);
     lam_dataset *ds = NULL;
-    char sb[96], sb2[96];
+    lam_mapped *map = NULL;
 
-    LAM_TRY(npy_open(&xf, x_path, "x"));
-    lam_status s = LAM_OK;
-    if (!(xf.kind == 'f' || (xf.kind == 'u' && xf.size == 1))) {
-        s = lam_error(LAM_ERR_UNSUPPORTED, "%s: x dtype '%s' is not supported, expected "
-                      "'<f4', '<f8' or '|u1'", x_path, xf.descr);
-        goto done;
-    }
-    if (xf.rank < 2 || xf.rank > 5) {
-        s = lam_error(LAM_ERR_SHAPE, "%s: x has shape %s, expected 2 to 5 axes (samples, "
-                      "then 1 to 4 per-sample axes; reshape a 1-D array to (n, 1))", x_path,
-                      shape_str(&xf, sb, sizeof sb));
-        goto done;
-    }
-    for (int i = 0; i < xf.rank; i++)
-        if (xf.shape[i] == 0) {
-            s = lam_error(LAM_ERR_FORMAT, "%s: x has shape %s, expected every axis >= 1 "
-                          "(no samples or empty samples)", x_path,
-                          shape_str(&xf, sb, sizeof sb));
-            goto done;
-        }
+    LAM_TRY(open_x(&xf, x_path));
+    lam_status s = y_path ? open_y(&yf, y_path, &xf) : LAM_OK;
+    if (s != LAM_OK) goto done;
     const int64_t n = xf.shape[0];
-    if (y_path) {
-        s = npy_open(&yf, y_path, "y");
-        if (s != LAM_OK) goto done;
-        if (yf.kind != 'i' && yf.kind != 'u' && yf.kind != 'b') {
-            s = lam_error(LAM_ERR_UNSUPPORTED, "%s: y dtype '%s' is not supported, expected "
-                          "an integer type ('<i8', '<i4', '|u1', ...) holding class ids",
-                          y_path, yf.descr);
-            goto done;
-        }
-        if (!(yf.rank == 1 || (yf.rank == 2 && yf.shape[1] == 1))) {
-            s = lam_error(LAM_ERR_SHAPE, "%s: y has shape %s, expected (n,) or (n, 1)", y_path,
-                          shape_str(&yf, sb, sizeof sb));
-            goto done;
-        }
-        if (yf.shape[0] != n) {
-            s = lam_error(LAM_ERR_SHAPE, "%s has %lld samples (shape %s) but %s has %lld "
-                          "labels (shape %s); expected the same count", x_path, (long long)n,
-                          shape_str(&xf, sb, sizeof sb), y_path, (long long)yf.shape[0],
-                          shape_str(&yf, sb2, sizeof sb2));
-            goto done;
-        }
+    const lam_dtype dtype = xf.kind == 'u' ? LAM_U8 : LAM_F32;
+    bool map_it = storage == LAM_STORAGE_MAPPED ||
+                  (storage == LAM_STORAGE_AUTO && mappable(&xf) &&
+                   xf.count * xf.size >= LAM_MAP_THRESHOLD_BYTES);
+    if (map_it && !mappable(&xf)) {
+        s = lam_error(LAM_ERR_UNSUPPORTED, "%s: x dtype '%s' cannot be memory-mapped, expected "
+                      "'|u1' or '<f4' (save it with x.astype('<f4'))", x_path, xf.descr);
+        goto done;
     }
-    s = lam_dataset_create(&ds, xf.kind == 'u' ? LAM_U8 : LAM_F32, n, xf.rank - 1,
-                           xf.shape + 1, y_path != NULL, 0);
-    if (s != LAM_OK) goto done;
-    s = read_x(&xf, ds);
-    if (s == LAM_OK) s = npy_check_end(&xf);
-    if (s != LAM_OK) goto done;
+    if (map_it) {
+        s = lam_mapped_create(&map, 1, xf.count / n * xf.size);
+        if (s == LAM_OK) s = map_x(&xf, map);
+        if (s == LAM_OK)
+            s = lam_dataset_from_mapped(&ds, dtype, xf.rank - 1, xf.shape + 1, map,
+                                        y_path != NULL);
+        if (s != LAM_OK) goto done;
+        map = NULL; /* the data set's now */
+    } else {
+        s = lam_dataset_create(&ds, dtype, n, xf.rank - 1, xf.shape + 1, y_path != NULL, 0);
+        if (s == LAM_OK) s = read_x(&xf, ds);
+        if (s == LAM_OK) s = npy_check_end(&xf);
+        if (s != LAM_OK) goto done;
+    }
     if (y_path) {
         s = read_y(&yf, ds->labels);
         if (s == LAM_OK) s = npy_check_end(&yf);
@@ -536,7 +607,90 @@ lam_status lam_load_npy(const char *x_path, const char *y_path, lam_dataset **ou
 done:
     npy_close(&xf);
     npy_close(&yf);
+    lam_mapped_release(map);
     lam_dataset_free(ds);
+    return s;
+}
+
+lam_status lam_load_npy(const char *x_path, const char *y_path, lam_dataset **out)
+{
+    if (!out) return lam_error(LAM_ERR_ARG, "lam_load_npy: out is NULL");
+    return lam_open_npy(x_path, y_path, LAM_STORAGE_MEMORY, out);
+}
+
+static lam_status shard_mismatch(const npy_file *xf, const npy_file *first)
+{
+    char sb[96], sb2[96];
+    return lam_error(LAM_ERR_SHAPE, "%s: x has dtype '%s' and shape %s, but the "
+                     "first shard %s has dtype '%s' and shape %s; every shard needs the same "
+                     "dtype and per-sample shape", xf->path, xf->descr,
+                     shape_str(xf, sb, sizeof sb), first->path, first->descr,
+                     shape_str(first, sb2, sizeof sb2));
+}
+
+lam_status lam_open_npy_shards(int count, const char *const *x_paths,
+                               const char *const *y_paths, lam_dataset **out)
+{
+    if (!out) return lam_error(LAM_ERR_ARG, "lam_open_npy_shards: out is NULL");
+    *out = NULL;
+    if (count < 1 || !x_paths)
+        return lam_error(LAM_ERR_ARG, "lam_open_npy_shards: %d shards, expected >= 1", count);
+    for (int i = 0; i < count; i++)
+        if (!x_paths[i] || (y_paths && !y_paths[i]))
+            return lam_error(LAM_ERR_ARG, "lam_open_npy_shards: shard %d has no file name",
+                             i + 1);
+    npy_file first, xf, yf;
+    memset(&xf, 0, sizeof xf);
+    memset(&yf, 0, sizeof yf);
+    lam_mapped *map = NULL;
+    lam_dataset *ds = NULL;
+    int32_t *labels = NULL;
+    int64_t n = 0;
+    int at = 0; /* the shard being opened, for messages */
+    LAM_TRY(open_x(&first, x_paths[0]));
+    npy_close(&first); /* only its header is kept, to compare the others with */
+    lam_status s = mappable(&first) ? lam_mapped_create(&map, count, first.count /
+                                                        first.shape[0] * first.size)
+                                    : lam_error(LAM_ERR_UNSUPPORTED, "%s: x dtype '%s' cannot "
+                                                "be memory-mapped, expected '|u1' or '<f4' in "
+                                                "every shard", first.path, first.descr);
+    for (int i = 0; i < count && s == LAM_OK; i++) {
+        at = i;
+        s = open_x(&xf, x_paths[i]);
+        if (s != LAM_OK) break;
+        bool same = xf.rank == first.rank && strcmp(xf.descr, first.descr) == 0;
+        for (int k = 1; same && k < xf.rank; k++) same = xf.shape[k] == first.shape[k];
+        if (!same) s = shard_mismatch(&xf, &first);
+        if (s == LAM_OK) s = map_x(&xf, map);
+        if (s == LAM_OK && y_paths) {
+            s = open_y(&yf, y_paths[i], &xf);
+            int32_t *grown = s == LAM_OK ? lam_realloc(labels, sizeof *labels *
+                                                                   (size_t)(n + xf.shape[0]))
+                                         : NULL;
+            if (s == LAM_OK && !grown) s = LAM_ERR_NOMEM;
+            if (grown) labels = grown;
+            if (s == LAM_OK) s = read_y(&yf, labels + n);
+            if (s == LAM_OK) s = npy_check_end(&yf);
+            npy_close(&yf);
+        }
+        n += xf.shape[0];
+        npy_close(&xf);
+    }
+    if (s == LAM_OK)
+        s = lam_dataset_from_mapped(&ds, first.kind == 'u' ? LAM_U8 : LAM_F32, first.rank - 1,
+                                    first.shape + 1, map, false);
+    if (s == LAM_OK) {
+        map = NULL; /* the data set's now */
+        ds->labels = labels;
+        labels = NULL;
+        *out = ds;
+    } else if (s != LAM_ERR_NOMEM) {
+        s = lam_error_context(s, "shard %d of %d", at + 1, count);
+    }
+    npy_close(&xf);
+    npy_close(&yf);
+    lam_mapped_release(map);
+    lam_free(labels);
     return s;
 }
 

@@ -3,6 +3,7 @@
 #include "train/train.h"
 #include "train/progress.h"
 #include "train/dp.h"
+#include "core/worker.h"
 
 #include <math.h>
 #include <string.h>
@@ -175,14 +176,14 @@ nomem:
 }
 
 /* Copies samples idx[0..count) (or first.. when idx is NULL) into the
- * model's input buffers and the target buffers, turning labels into
- * targets where the loss wants. */
-static void load_batch(lam_model *m, const fit_data *d, const int64_t *idx, int64_t first,
-                       int count)
+ * input buffers xs (NULL: the model's) and the target buffers, turning
+ * labels into targets where the loss wants. */
+static void load_batch_into(lam_model *m, const fit_data *d, float *const *xs,
+                            const int64_t *idx, int64_t first, int count)
 {
     for (int k = 0; k < d->nx; k++)
-        lam_dataset_gather_at(d->x[k], idx, first, count, lam_model_input_buffer(m, k), NULL,
-                              NULL, NULL);
+        lam_dataset_gather_at(d->x[k], idx, first, count,
+                              xs ? xs[k] : lam_model_input_buffer(m, k), NULL, NULL, NULL);
     for (int k = 0; d->t && k < d->ny; k++) {
         const lam_dataset *ds = d->y[k];
         const lam_node *o = lam_model_output_node(m, k);
@@ -201,6 +202,90 @@ static void load_batch(lam_model *m, const fit_data *d, const int64_t *idx, int6
             }
         }
     }
+}
+
+static void load_batch(lam_model *m, const fit_data *d, const int64_t *idx, int64_t first,
+                       int count)
+{
+    load_batch_into(m, d, NULL, idx, first, count);
+}
+
+/* Prefetch (lam_fit_options.prefetch): while step s computes, a worker
+ * thread gathers the batch of step s + 1 into buffers of its own; step
+ * s + 1 then copies its inputs into the model's buffers and swaps the
+ * target buffers. The same samples in the same order reach the same
+ * buffers, so training is bit-identical with and without it. Batches are
+ * prefetched only inside an epoch: the next epoch's order depends on the
+ * generator after this epoch's last step. */
+typedef struct batch_prefetch {
+    lam_worker *worker; /* NULL: no prefetch */
+    lam_model *m;
+    fit_data d;  /* the training data with the staged target buffers */
+    float **xs;  /* staged inputs, one buffer per model input */
+    const int64_t *idx;
+    int64_t first; /* the staged batch: samples first.. (or idx[0..count)) */
+    int count;
+    bool pending;
+} batch_prefetch;
+
+static void prefetch_job(void *arg)
+{
+    batch_prefetch *p = arg;
+    load_batch_into(p->m, &p->d, p->xs, p->idx, p->first, p->count);
+}
+
+static void prefetch_end(batch_prefetch *p)
+{
+    lam_worker_stop(p->worker);
+    for (int k = 0; p->xs && k < p->d.nx; k++) lam_free_aligned(p->xs[k]);
+    lam_free(p->xs);
+    data_free(&p->d);
+    *p = (batch_prefetch){0};
+}
+
+static lam_status prefetch_begin(batch_prefetch *p, lam_model *m, const fit_data *d, int batch)
+{
+    *p = (batch_prefetch){.m = m, .d = *d};
+    p->d.t = NULL;
+    lam_status st = data_alloc(m, &p->d, batch);
+    if (st == LAM_OK && !(p->xs = lam_calloc((size_t)d->nx, sizeof *p->xs))) st = LAM_ERR_NOMEM;
+    for (int k = 0; st == LAM_OK && k < d->nx; k++) {
+        const size_t bytes = sizeof(float) * (size_t)batch * (size_t)d->x[k]->sample_size;
+        if (!(p->xs[k] = lam_alloc_aligned(bytes))) st = LAM_ERR_NOMEM;
+    }
+    if (st == LAM_OK) st = lam_worker_start(&p->worker);
+    if (st != LAM_OK) prefetch_end(p);
+    return st;
+}
+
+/* Loads the batch of samples order[first..first + count) (or first.. without
+ * order) into the model and d, from the prefetched one when it is that batch,
+ * then starts gathering the next one (of up to batch samples) on the worker. */
+static void prefetch_next(batch_prefetch *p, lam_model *m, fit_data *d, const int64_t *order,
+                          int64_t first, int count, int64_t n, int batch)
+{
+    if (!p->worker) {
+        load_batch(m, d, order ? order + first : NULL, first, count);
+        return;
+    }
+    lam_worker_wait(p->worker);
+    if (p->pending && p->first == first && p->count == count) {
+        for (int k = 0; k < d->nx; k++)
+            memcpy(lam_model_input_buffer(m, k), p->xs[k],
+                   sizeof(float) * (size_t)count * (size_t)d->x[k]->sample_size);
+        fit_data t = *d; /* swap the target buffers: no copy */
+        d->t = p->d.t, d->labels = p->d.labels, d->values = p->d.values;
+        d->weights = p->d.weights;
+        p->d.t = t.t, p->d.labels = t.labels, p->d.values = t.values, p->d.weights = t.weights;
+    } else {
+        load_batch(m, d, order ? order + first : NULL, first, count);
+    }
+    p->pending = first + count < n;
+    if (!p->pending) return;
+    p->first = first + count;
+    p->count = (int)(n - p->first < batch ? n - p->first : batch);
+    p->idx = order ? order + p->first : NULL;
+    lam_worker_post(p->worker, prefetch_job, p);
 }
 
 /* Inference works in pieces of at most this many samples: the batch size
@@ -480,6 +565,8 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     if (st == LAM_OK) st = lam_callbacks_begin(m, o.callbacks, o.ncallbacks, has_val, &cbr);
     if (st == LAM_OK) st = lam_model_plan(m, o.batch_size);
     if (st == LAM_OK) st = data_alloc(m, &d, o.batch_size);
+    batch_prefetch pf = {0};
+    if (st == LAM_OK && o.prefetch && !dp) st = prefetch_begin(&pf, m, &d, o.batch_size);
     int64_t *order = st == LAM_OK ? lam_malloc(sizeof(int64_t) * (size_t)n_train) : NULL;
     lam_history *h = st == LAM_OK ? lam_calloc(1, sizeof *h) : NULL;
     if (h) h->log = lam_calloc((size_t)(o.epochs > 0 ? o.epochs : 1), sizeof *h->log);
@@ -541,7 +628,8 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
                 st = dp_train_step(m, &d, &o, dp, o.shuffle ? order + seen : NULL, seen, count,
                                    e + 1, s + 1, &bm);
             } else {
-                load_batch(m, &d, o.shuffle ? order + seen : NULL, seen, count);
+                prefetch_next(&pf, m, &d, o.shuffle ? order : NULL, seen, count, n_train,
+                              o.batch_size);
                 st = train_step(m, &d, &o, count, e + 1, s + 1, &bm);
             }
             if (st == LAM_ERR_NUMERIC && lam_callbacks_stop_on_loss(cbr)) {
@@ -624,6 +712,7 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
         if (stop_by_callback) break;
     }
 done:
+    prefetch_end(&pf);
     lam_callbacks_end(cbr);
     lam_dp_end(dp, m);
     lam_free(order);
