@@ -810,6 +810,9 @@ typedef struct lam_fit_options {
     /* Differentially private training (lamina_privacy.h, lam_dp_defaults);
      * NULL (default): none. */
     const struct lam_dp_options *dp;
+    /* Data-parallel training over MPI processes (lamina_dist.h): batch_size
+     * is then the global batch. NULL (default): this process alone. */
+    struct lam_dist *dist;
 } lam_fit_options;
 lam_fit_options lam_fit_defaults(void);
 
@@ -1043,5 +1046,6 @@ lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
 #include "lamina_encrypt.h"
 #include "lamina_desensitize.h"
 #include "lamina_onnx.h"
+#include "lamina_dist.h"
 
 #endif
