@@ -517,7 +517,8 @@ static void report_privacy(const train_args *a, const lam_model *m, cJSON *root)
 }
 
 static void report(const train_args *a, const lam_model *m, const lam_history *h,
-                   int initial_epoch, const lam_eval_result *test, const char *out)
+                   int initial_epoch, const lam_eval_result *test, const char *out,
+                   const lam_dist *dist)
 {
     if (!a->json) {
         report_privacy(a, m, NULL);
@@ -544,6 +545,11 @@ static void report(const train_args *a, const lam_model *m, const lam_history *h
     if (out) cJSON_AddStringToObject(root, "out", out);
     else cJSON_AddNullToObject(root, "out");
     report_privacy(a, m, root);
+    if (dist) { /* rank 0's view: its seconds in collectives, waits included */
+        cJSON *d = cJSON_AddObjectToObject(root, "dist");
+        cJSON_AddNumberToObject(d, "ranks", lam_dist_size(dist));
+        cli_json_number(d, "comm_seconds", lam_dist_comm_seconds(dist));
+    }
     if (h && h->stopped_by[0]) {
         cJSON_AddStringToObject(root, "stopped_by", h->stopped_by);
         cJSON_AddNumberToObject(root, "stopped_epoch", initial_epoch + h->stopped_epoch);
@@ -648,7 +654,7 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
         lam_history_free(h);
         return cli_lib_error();
     }
-    report(a, m, h, initial_epoch, test ? &res : NULL, out);
+    report(a, m, h, initial_epoch, test ? &res : NULL, out, dist);
     lam_history_free(h);
     return CLI_OK;
 }
