@@ -81,6 +81,13 @@ static const char USAGE[] =
     "                        from an encrypted file is always saved encrypted\n"
     "  --json                print one JSON object: history, test result, output file\n"
     "\n"
+    "Data-parallel training over processes (MPI; docs/SCALE_OUT.md):\n"
+    "  --dist mpi|none       `mpirun -np N lamina train ...` trains one model on N processes,\n"
+    "                        each computing 1/N of every batch (--batch-size is the global\n"
+    "                        batch); default: mpi when started by Open MPI's mpirun\n"
+    "                        (OMPI_COMM_WORLD_SIZE is set), else none. Only rank 0 prints\n"
+    "                        and writes files\n"
+    "\n"
     "Differential privacy (DP-SGD: per-sample clipping, Gaussian noise, Poisson batches):\n"
     "  --dp-clip C           clip each sample's gradient to L2 norm C (turns DP-SGD on)\n"
     "  --dp-noise SIGMA      noise multiplier: noise std SIGMA * C on the clipped sum\n"
@@ -109,7 +116,7 @@ static const char USAGE[] =
 
 typedef struct train_args {
     const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
-    const char *tokenizer;
+    const char *tokenizer, *dist;
     long block, max_len, min_class_samples;
     long epochs, batch_size, seed, threads, verbose, limit, test_limit, checkpoint_every;
     const char *lr_schedule, *exclude_wd;
@@ -207,6 +214,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--dp-shuffle", OPT_FLAG, &a->dp_shuffle, NULL},
         {"--dp-seeded-noise", OPT_FLAG, &a->dp_seeded_noise, NULL},
         {"--dp-per-layer", OPT_FLAG, &a->dp_per_layer, NULL},
+        {"--dist", OPT_STR, &a->dist, NULL},
         {NULL, OPT_FLAG, NULL, NULL},
     };
     const char *pos[1];
@@ -249,6 +257,13 @@ static int parse_args(int argc, char **argv, train_args *a)
             return cli_usage_error("train", "--dp-clip must be > 0, --dp-noise >= 0, "
                                    "--dp-epsilon > 0 and 0 < --dp-delta < 1");
     }
+    if (a->dist && strcmp(a->dist, "mpi") != 0 && strcmp(a->dist, "none") != 0)
+        return cli_usage_error("train", "--dist is mpi or none, not \"%s\"", a->dist);
+    /* Under Open MPI's mpirun every rank has OMPI_COMM_WORLD_SIZE. */
+    if (!a->dist) a->dist = getenv("OMPI_COMM_WORLD_SIZE") ? "mpi" : "none";
+    if (strcmp(a->dist, "mpi") == 0 && a->seen_dp_clip)
+        return cli_usage_error("train", "--dp-* (DP-SGD) does not run data-parallel (--dist "
+                               "mpi) yet");
     if (a->json && !a->seen_verbose) a->verbose = 0;
     /* A saved model carries its optimizer and state; compiling again would
      * reinitialise its weights, so these options only apply to a spec.
@@ -507,7 +522,8 @@ static void report_privacy(const train_args *a, const lam_model *m, cJSON *root)
 }
 
 static void report(const train_args *a, const lam_model *m, const lam_history *h,
-                   int initial_epoch, const lam_eval_result *test, const char *out)
+                   int initial_epoch, const lam_eval_result *test, const char *out,
+                   const lam_dist *dist)
 {
     if (!a->json) {
         report_privacy(a, m, NULL);
@@ -534,6 +550,11 @@ static void report(const train_args *a, const lam_model *m, const lam_history *h
     if (out) cJSON_AddStringToObject(root, "out", out);
     else cJSON_AddNullToObject(root, "out");
     report_privacy(a, m, root);
+    if (dist) { /* rank 0's view: its seconds in collectives, waits included */
+        cJSON *d = cJSON_AddObjectToObject(root, "dist");
+        cJSON_AddNumberToObject(d, "ranks", lam_dist_size(dist));
+        cli_json_number(d, "comm_seconds", lam_dist_comm_seconds(dist));
+    }
     if (h && h->stopped_by[0]) {
         cJSON_AddStringToObject(root, "stopped_by", h->stopped_by);
         cJSON_AddNumberToObject(root, "stopped_epoch", initial_epoch + h->stopped_epoch);
@@ -558,9 +579,14 @@ static int dp_from_args(const train_args *a, lam_dp_options *dp)
 }
 
 static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset *train,
-               lam_dataset *test, const lam_key *key)
+               lam_dataset *test, const lam_key *key, lam_dist *dist)
 {
     lam_fit_options fo = lam_fit_defaults();
+    fo.dist = dist;
+    /* Data-parallel: ranks other than 0 write no files and evaluate nothing
+     * (their weights are rank 0's); their stdout is closed in cmd_train. */
+    const bool writer = lam_dist_rank(dist) == 0;
+    if (!writer) test = NULL;
     fo.initial_epoch = initial_epoch;
     if (a->resume) {
         /* Keras: fit(epochs=TOTAL, initial_epoch=done); default one more. */
@@ -578,7 +604,7 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
     fo.validation_split = (float)a->validation_split;
     fo.verbose = (int)a->verbose;
     fo.out = a->json ? stderr : stdout; /* stdout holds only the JSON object */
-    const char *out = a->out ? a->out : a->resume;
+    const char *out = !writer ? NULL : a->out ? a->out : a->resume;
     checkpoint_target target = {out, key};
     if (out) {
         /* An unwritable path or a full disk shows now, not after the training. */
@@ -596,6 +622,10 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
     lam_callback callbacks[5];
     fo.callbacks = callbacks;
     fo.ncallbacks = callbacks_from_args(a, key, callbacks);
+    if (!writer) /* the file-writing callbacks (--save-best, --csv-log) come last */
+        while (fo.ncallbacks > 0 && (callbacks[fo.ncallbacks - 1].kind == LAM_CB_MODEL_CHECKPOINT ||
+                                     callbacks[fo.ncallbacks - 1].kind == LAM_CB_CSV_LOGGER))
+            fo.ncallbacks--;
     lam_history *h = NULL;
     signal(SIGINT, on_sigint);
     signal(SIGTERM, on_sigint);
@@ -630,7 +660,7 @@ static int run(const train_args *a, lam_model *m, int initial_epoch, lam_dataset
         lam_history_free(h);
         return cli_lib_error();
     }
-    report(a, m, h, initial_epoch, test ? &res : NULL, out);
+    report(a, m, h, initial_epoch, test ? &res : NULL, out, dist);
     lam_history_free(h);
     return CLI_OK;
 }
@@ -646,11 +676,21 @@ int cmd_train(int argc, char **argv)
     int initial_epoch = 0;
     lam_key *key = NULL;
     int norm_layer;
+    lam_dist *dist = NULL;
+    if (strcmp(a.dist, "mpi") == 0) {
+        if (lam_dist_world(&dist) != LAM_OK) return cli_lib_error();
+        /* Only rank 0 prints; errors (stderr) show from every rank. */
+        if (lam_dist_rank(dist) != 0 && !freopen("/dev/null", "w", stdout))
+            return cli_error("cannot redirect rank %d's output", lam_dist_rank(dist));
+    }
     rc = prepare_model(&a, &m, &initial_epoch, &norm_layer);
     if (rc == CLI_OK) rc = output_key(&a, &key);
     if (rc == CLI_OK) rc = load_data(&a, m, &train, &test);
     if (rc == CLI_OK && norm_layer >= 0) rc = adapt_scaling(&a, m, norm_layer, train);
-    if (rc == CLI_OK) rc = run(&a, m, initial_epoch, train, test, key);
+    if (rc == CLI_OK) rc = run(&a, m, initial_epoch, train, test, key, dist);
+    /* A failed rank exits without finalising MPI: mpirun then ends the job
+     * (a finalize would wait for ranks that wait for this one). */
+    if (rc == CLI_OK) lam_dist_free(dist);
     lam_key_free(key);
     lam_dataset_free(train);
     lam_dataset_free(test);

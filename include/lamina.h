@@ -813,6 +813,9 @@ typedef struct lam_fit_options {
     /* Gather the next batch on a background thread while this one computes
      * (lamina_streaming.h); the results are bit-identical. Default false. */
     bool prefetch;
+    /* Data-parallel training over MPI processes (lamina_dist.h): batch_size
+     * is then the global batch. NULL (default): this process alone. */
+    struct lam_dist *dist;
 } lam_fit_options;
 lam_fit_options lam_fit_defaults(void);
 
@@ -1065,5 +1068,6 @@ lam_status lam_textcls_counts(const lam_text_samples *s, const lam_tokenizer *t,
 #include "lamina_desensitize.h"
 #include "lamina_onnx.h"
 #include "lamina_streaming.h"
+#include "lamina_dist.h"
 
 #endif

@@ -10,7 +10,7 @@
 #           library is built with OpenMP, and clang does not bring it)
 #           (scripts/fuzz.sh)
 set -eu
-pkgs="gcc make cmake pkg-config zlib1g-dev libcjson-dev libpng-dev libcairo2-dev libsodium-dev libhdf5-dev libzip-dev fonts-dejavu-core libprotobuf-c-dev protobuf-c-compiler libonnx-dev"
+pkgs="gcc make cmake pkg-config zlib1g-dev libcjson-dev libpng-dev libcairo2-dev libsodium-dev libhdf5-dev libzip-dev fonts-dejavu-core libprotobuf-c-dev protobuf-c-compiler libonnx-dev openmpi-bin libopenmpi-dev"
 for arg in "$@"; do
     case "$arg" in
     --data) pkgs="$pkgs dataset-fashion-mnist fortunes" ;;

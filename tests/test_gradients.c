@@ -115,7 +115,11 @@ static void check_elementwise(void)
     CHECK_OK(lam_model_add_flatten(m));
     CHECK_OK(lam_model_add_dropout(m, 0.4f));
     CHECK_OK(lam_model_add_dense(m, 2, LAM_ACT_TANH));
-    gradcheck("Flatten + Dropout(0.4) (training mask)", m, LAM_LOSS_MSE, 3, smooth);
+    /* The kept values are scaled by 1 / 0.6, which raises tanh's curvature: a
+     * smaller step keeps the central difference's truncation error below the
+     * tolerance (this mask's parameter 0: 1.8e-3 relative at eps 1e-2). */
+    gradcheck("Flatten + Dropout(0.4) (training mask)", m, LAM_LOSS_MSE, 3,
+              (check_opts){0, 0, 5e-3f});
     lam_model_free(m);
 }
 

@@ -884,6 +884,7 @@ lam_ctx lam_node_ctx(lam_model *m, lam_node *nd, lam_mode mode)
                      .seed = m->seed,
                      .step = m->step,
                      .position = m->position,
+                     .batch_offset = m->batch_offset,
                      .param_grads = true,
                      .masks = m->in_masks};
 }

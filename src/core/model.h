@@ -55,6 +55,7 @@ struct lam_model {
     lam_mode last_mode;
     int last_batch;
     int64_t position;     /* a decoder's current sequence position (lam_decoder_step) */
+    int64_t batch_offset; /* data-parallel fit: this rank's first sample in the global batch */
     /* Explanations (src/explain) only; zero otherwise. While override_values
      * is set, forward copies it ([batch, out.size] floats) into node
      * override_node's output instead of running that node's op: integrated

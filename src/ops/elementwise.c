@@ -84,9 +84,11 @@ static lam_status dropout_build(lam_node *n)
 
 static void dropout_forward(lam_node *n, const lam_ctx *c, const float *const *xs, float *y, int batch)
 {
-    /* The mask depends on (seed, step, layer) only: reproducible whatever the threads. */
-    lam_dropout_forward((int64_t)batch * n->in[0].size, c->training ? n->spec.rate : 0.0f,
-                        c->seed, (uint64_t)c->step, (uint64_t)n->index, xs[0], n->saved, y);
+    /* The mask depends on (seed, step, layer, sample in the global batch) only:
+     * reproducible whatever the threads, and whatever the data-parallel ranks. */
+    lam_dropout_forward(batch, n->in[0].size, c->training ? n->spec.rate : 0.0f, c->seed,
+                        (uint64_t)c->step, (uint64_t)n->index, c->batch_offset, xs[0], n->saved,
+                        y);
 }
 
 static void dropout_backward(lam_node *n, const lam_ctx *c, const float *const *xs,

@@ -117,6 +117,8 @@ typedef struct lam_ctx {
     bool record;          /* keep what backward needs (training or input gradients) */
     uint64_t seed;        /* model seed, step and node index: dropout masks */
     int64_t step;
+    int64_t batch_offset; /* the batch's first sample in the global batch (data-parallel
+                           * fit; 0 otherwise): dropout keys its masks by global sample */
     int64_t position;     /* a decoder's sequence position of this call (0 otherwise):
                            * PositionEmbedding's row, MultiHeadAttention's cache slot */
     /* Per input k: its mask [batch, positions of input k] (1 = real, 0 =

@@ -4,6 +4,7 @@
 #include "train/progress.h"
 #include "train/dp.h"
 #include "core/worker.h"
+#include "train/dist.h"
 
 #include <math.h>
 #include <string.h>
@@ -471,6 +472,36 @@ static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_o
     return hook_and_update(m, o);
 }
 
+/* One data-parallel step (lamina_dist.h) on the global batch of `count`
+ * samples at order idx (or first.. when idx is NULL): this rank's slice of
+ * it forward and backward, with dropout keyed by each sample's position in
+ * the global batch; then the gradients and metrics summed over the ranks and
+ * the same update on every rank. A rank whose slice is empty (a last batch
+ * smaller than the rank count) adds a zero gradient. */
+static lam_status dist_train_step(lam_model *m, const fit_data *d, const lam_fit_options *o,
+                                  const int64_t *idx, int64_t first, int count, int epoch,
+                                  int64_t step, lam_batch_metrics *bm)
+{
+    int mine, local;
+    lam_dist_share(o->dist, count, &mine, &local);
+    *bm = (lam_batch_metrics){0};
+    if (local > 0) {
+        load_batch(m, d, idx ? idx + mine : NULL, first + mine, local);
+        m->batch_offset = mine;
+        lam_status st = lam_forward(m, local, LAM_MODE_TRAIN);
+        m->batch_offset = 0;
+        LAM_TRY(st);
+        LAM_TRY(lam_loss_eval(m, local, d->t, true, bm));
+        LAM_TRY(lam_backward(m, local, false));
+    } else {
+        memset(m->grads, 0, sizeof(float) * (size_t)m->nparams);
+    }
+    LAM_TRY(lam_dist_step_reduce(o->dist, m, local, count, bm));
+    LAM_TRY(check_loss(m, bm->loss, epoch, step));
+    LAM_TRY(hook_and_update(m, o));
+    return lam_dist_step_end(o->dist, m);
+}
+
 static void emit(const lam_fit_options *o, lam_display *disp, const lam_progress *p)
 {
     lam_display_progress(p, disp);
@@ -514,6 +545,11 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     if (!m->compiled)
         return lam_error(LAM_ERR_STATE, "model \"%s\": call lam_model_compile before lam_fit",
                          m->name);
+    if (o.dist && lam_dist_rank(o.dist) != 0) {
+        /* Data-parallel: rank 0 alone displays and checkpoints. */
+        o.verbose = 0;
+        o.checkpoint = NULL;
+    }
     if (o.batch_size < 1)
         return lam_error(LAM_ERR_ARG, "fit: batch_size is %d, expected >= 1", o.batch_size);
     if (o.epochs < 0 || o.initial_epoch < 0)
@@ -523,6 +559,8 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
         return lam_error(LAM_ERR_ARG, "fit: validation_split is %g, expected 0 <= split < 1",
                          (double)o.validation_split);
     LAM_TRY(check_data(m, train, "training", true));
+    /* Data-parallel: every rank from rank 0's model (resume state included). */
+    if (o.dist) LAM_TRY(lam_dist_fit_begin(o.dist, m, o.dp != NULL));
     const int64_t n_all = train->x[0]->n;
     /* Keras takes the LAST fraction, before shuffling. */
     const int64_t n_train = o.validation_split > 0
@@ -563,10 +601,20 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     if (st == LAM_OK && o.dp)
         st = lam_dp_begin(m, o.dp, o.batch_size, n_train, fit_steps, &dp);
     if (st == LAM_OK) st = lam_callbacks_begin(m, o.callbacks, o.ncallbacks, has_val, &cbr);
-    if (st == LAM_OK) st = lam_model_plan(m, o.batch_size);
-    if (st == LAM_OK) st = data_alloc(m, &d, o.batch_size);
+    /* Data-parallel: a rank computes at most its share of a batch. */
+    int plan_batch = o.batch_size;
+    if (o.dist) {
+        int first_of_rank;
+        lam_dist_share(o.dist, o.batch_size, &first_of_rank, &plan_batch);
+        if (plan_batch < 1) plan_batch = 1;
+    }
+    if (st == LAM_OK) st = lam_model_plan(m, plan_batch);
+    if (st == LAM_OK) st = data_alloc(m, &d, plan_batch);
     batch_prefetch pf = {0};
-    if (st == LAM_OK && o.prefetch && !dp) st = prefetch_begin(&pf, m, &d, o.batch_size);
+    /* Prefetch gathers whole batches: not for DP-SGD's own loading, nor a
+     * rank's share of one. */
+    if (st == LAM_OK && o.prefetch && !dp && !o.dist)
+        st = prefetch_begin(&pf, m, &d, o.batch_size);
     int64_t *order = st == LAM_OK ? lam_malloc(sizeof(int64_t) * (size_t)n_train) : NULL;
     lam_history *h = st == LAM_OK ? lam_calloc(1, sizeof *h) : NULL;
     if (h) h->log = lam_calloc((size_t)(o.epochs > 0 ? o.epochs : 1), sizeof *h->log);
@@ -618,7 +666,7 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
             if (poisson) {
                 /* Each sample joins independently with probability q, as the
                  * accountant assumes; the batch may be empty or exceed
-                 * batch_size (samples are computed one at a time). */
+                 * batch_size (dp_train_step takes it in chunks). */
                 const double q = lam_dp_sample_rate(dp);
                 count = 0;
                 for (int64_t i = 0; i < n_train; i++)
@@ -627,6 +675,9 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
             } else if (dp) {
                 st = dp_train_step(m, &d, &o, dp, o.shuffle ? order + seen : NULL, seen, count,
                                    e + 1, s + 1, &bm);
+            } else if (o.dist) {
+                st = dist_train_step(m, &d, &o, o.shuffle ? order + seen : NULL, seen, count,
+                                     e + 1, s + 1, &bm);
             } else {
                 prefetch_next(&pf, m, &d, o.shuffle ? order : NULL, seen, count, n_train,
                               o.batch_size);
@@ -658,7 +709,8 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
             p.has_epsilon = dp && lam_dp_epsilon_every_step(dp);
             if (p.has_epsilon && (st = lam_dp_epsilon(dp, &p.epsilon)) != LAM_OK) break;
             if (s + 1 < steps) emit(&o, &disp, &p);
-            if (lam_stop_requested()) {
+            /* Data-parallel ranks stop together: on a request any of them had. */
+            if (o.dist ? lam_dist_stop_agreed(o.dist) : lam_stop_requested()) {
                 if (o.checkpoint && s + 1 < steps && (st = o.checkpoint(m, o.checkpoint_user)))
                     break;
                 st = lam_error(LAM_ERR_INTERRUPTED, "model \"%s\": training stopped on request "

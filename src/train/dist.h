@@ -1,0 +1,26 @@
+/* dist.h - what fit.c asks of data-parallel training (dist.c); users see
+ * lamina_dist.h. */
+#ifndef LAM_TRAIN_DIST_H
+#define LAM_TRAIN_DIST_H
+
+#include "core/model.h"
+
+/* This rank's contiguous slice [*first, *first + *count) of a global batch of
+ * `global` samples: N near-equal parts in rank order, the first global % N
+ * ranks one sample more. *count may be 0 (a batch smaller than N). */
+void lam_dist_share(const lam_dist *d, int global, int *first, int *count);
+/* Refuses what data-parallel fit does not support, then broadcasts rank 0's
+ * model (weights, state, optimizer state, step, epoch, generators) to all. */
+lam_status lam_dist_fit_begin(lam_dist *d, lam_model *m, bool dp);
+/* After this rank's backward of `local` of the step's `global` samples (its
+ * gradient buffer zero when local is 0): weights the gradient by
+ * local / global and sums it over the ranks in place, sums *bm (loss,
+ * correct, counted) and agrees on a stop request (lam_dist_stop_agreed). */
+lam_status lam_dist_step_reduce(lam_dist *d, lam_model *m, int local, int global,
+                                lam_batch_metrics *bm);
+/* After the update: rank 0's non-trainable state on every rank. */
+lam_status lam_dist_step_end(lam_dist *d, lam_model *m);
+/* Whether any rank had a stop requested at the last lam_dist_step_reduce. */
+bool lam_dist_stop_agreed(const lam_dist *d);
+
+#endif

@@ -1,0 +1,72 @@
+#!/bin/sh
+# test_mpi_kill.sh - a data-parallel run (`mpirun -np 2 lamina train`) whose
+# rank 1 is SIGKILLed at a random moment ends within a bounded time with an
+# error naming the dead rank (Open MPI's mpirun ends the job), leaves rank
+# 0's last checkpoint loadable (saves are atomic), and a resumed run from
+# that checkpoint finishes. MPI_KILLS=N repeats it N times (default 3; the
+# acceptance run uses 10). Skips (77) without mpirun or without MPI.
+set -eu
+
+. "$(dirname "$0")/cli_common.sh"
+
+D="${LAMINA_BUILD_DIR:-../build}/tests/lamina_weights_diff"
+command -v mpirun >/dev/null 2>&1 || { echo "SKIPPED: mpirun not found (apt-get install openmpi-bin)"; exit 77; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+
+tiny_csv "$tmp/d.csv"
+cat >"$tmp/m.json" <<'JSON'
+{"module": "keras", "class_name": "Sequential", "config": {"name": "tiny", "layers": [
+ {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "input_layer"}},
+ {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 16, "activation": "relu"}},
+ {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_1", "units": 2, "activation": "softmax"}}]}}
+JSON
+if ! timeout 60 mpirun --oversubscribe -np 1 "$L" train --dist mpi --model "$tmp/m.json" \
+        --data "$tmp/d.csv" --verbose 0 >/dev/null 2>"$tmp/err"; then
+    grep -q "built without MPI" "$tmp/err" && { echo "SKIPPED: lamina was built without MPI"; exit 77; }
+    cat "$tmp/err" >&2; fail "mpirun -np 1 lamina train failed"
+fi
+
+kills=${MPI_KILLS:-3}
+i=0
+while [ $i -lt $kills ]; do
+    i=$((i + 1))
+    ck="$tmp/ck$i.safetensors"
+    # 100 steps an epoch, a checkpoint every 20: far longer than the kill delay.
+    timeout 120 mpirun --oversubscribe --bind-to none -np 2 "$L" train --model "$tmp/m.json" \
+        --data "$tmp/d.csv" --batch-size 2 --epochs 2000 --threads 1 --verbose 0 \
+        --checkpoint-every 20 --out "$ck" >"$tmp/out" 2>"$tmp/err" &
+    job=$!
+    # Rank 1: the child of mpirun whose environment says so.
+    victim=""
+    tries=0
+    while [ -z "$victim" ] && [ $tries -lt 200 ]; do
+        tries=$((tries + 1))
+        sleep 0.05
+        for p in $(pgrep -P "$(pgrep -P $job | head -n 1)" 2>/dev/null); do
+            tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 &&
+                victim=$p
+        done
+    done
+    [ -n "$victim" ] || { kill $job 2>/dev/null; fail "kill $i: rank 1 never started"; }
+    # A random moment after training began (the first save is at the start).
+    while [ ! -f "$ck" ]; do sleep 0.05; done
+    sleep "$(awk -v s=$i 'BEGIN { srand(s * 7919); printf "%.2f", 0.2 + rand() * 1.5 }')"
+    t0=$(date +%s)
+    kill -9 "$victim"
+    set +e
+    wait $job
+    rc=$?
+    set -e
+    t=$(($(date +%s) - t0))
+    [ $rc -ne 0 ] || fail "kill $i: the job exited 0 after rank 1 was killed"
+    [ $rc -ne 124 ] || fail "kill $i: the job hung after rank 1 was killed"
+    [ $t -le 60 ] || fail "kill $i: the job took ${t}s to end"
+    grep -q "signal 9\|Killed\|exited on signal" "$tmp/err" ||
+        { cat "$tmp/err" >&2; fail "kill $i: no error naming the killed rank"; }
+    "$D" "$ck" "$ck" 0 >/dev/null || fail "kill $i: the checkpoint $ck does not load"
+    # Resuming (on one process) finishes: one more epoch than the checkpoint holds.
+    "$L" train --resume "$ck" --data "$tmp/d.csv" --batch-size 2 --threads 1 --verbose 0 \
+        >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; fail "kill $i: resume failed"; }
+    [ $i -gt 1 ] || sed -n 's/^/    | /p' "$tmp/err" | head -n 12
+    ok "kill $i: ended in ${t}s (exit $rc), checkpoint loads, resumed run finished"
+done
