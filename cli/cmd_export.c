@@ -1,21 +1,23 @@
 /* cmd_export.c - `lamina export`: a model written in another format, chosen
- * by the extension of --to (.onnx). Each format is one entry of FORMATS. */
+ * by the extension of --to (.onnx, .keras). Each format is one entry of FORMATS. */
 #include "cli.h"
 
 #include <string.h>
 
 static const char USAGE[] =
-    "usage: lamina export SPEC.json|MODEL.safetensors --to FILE.onnx [options]\n"
+    "usage: lamina export SPEC.json|MODEL --to FILE.onnx|FILE.keras [options]\n"
     "\n"
     "Writes the model in the format the extension of --to names:\n"
     "  .onnx   ONNX (onnxruntime and other runtimes): the inference graph on lamina's\n"
     "          layout (float32, batch first, images NHWC), weights included\n"
+    "  .keras  Keras 3 (keras.saving.load_model): config.json, metadata.json and\n"
+    "          model.weights.h5 in a zip; the model opens uncompiled\n"
     "A spec (.json) is exported with freshly initialised weights (--seed). An encrypted\n"
     "model file needs its key in LAMINA_KEY_FILE or LAMINA_KEY. The file is written\n"
     "atomically: a reader sees the old file or the new one, never a mix.\n"
     "\n"
     "  --to FILE      the file to write (required)\n"
-    "  --opset N      ONNX operator set, 13 to 18 (default 17)\n"
+    "  --opset N      ONNX operator set, 13 to 18 (default 17); ONNX only\n"
     "  --seed N       a spec's initialisation seed (default: the model's)\n";
 
 typedef struct export_args {
@@ -35,6 +37,12 @@ static int to_onnx(const lam_model *m, const export_args *a)
     return lam_model_export_onnx(m, a->to, &o) == LAM_OK ? CLI_OK : cli_lib_error();
 }
 
+static int to_keras(const lam_model *m, const export_args *a)
+{
+    if (a->opset_seen) return cli_usage_error("export", "--opset is for .onnx files");
+    return lam_model_export_keras(m, a->to) == LAM_OK ? CLI_OK : cli_lib_error();
+}
+
 typedef struct export_format {
     const char *ext;
     int (*write)(const lam_model *m, const export_args *a);
@@ -42,6 +50,7 @@ typedef struct export_format {
 
 static const export_format FORMATS[] = {
     {".onnx", to_onnx},
+    {".keras", to_keras},
 };
 #define N_FORMATS (sizeof FORMATS / sizeof FORMATS[0])
 
@@ -64,7 +73,7 @@ int cmd_export(int argc, char **argv)
     for (size_t i = 0; i < N_FORMATS; i++)
         if (cli_ends_with(a.to, FORMATS[i].ext)) fmt = &FORMATS[i];
     if (!fmt) return cli_usage_error("export", "%s: unknown format (expected a name ending "
-                                     "in .onnx)", a.to);
+                                     "in .onnx or .keras)", a.to);
     if (a.seed_seen && !cli_is_spec(pos[0]))
         return cli_usage_error("export", "--seed initialises a spec (.json); %s has its "
                                "weights", pos[0]);

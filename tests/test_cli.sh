@@ -177,6 +177,24 @@ grep -q "val_\* need validation data" "$tmp/err" || fail "val_loss monitor witho
 expect_rc 2 train --model "$tmp/dense.json" --data "$tmp/d.csv" --restore-best-weights
 ok "callbacks: early stopping, best weights restored, CSV log, best-only checkpoint"
 
+# Export: a .keras file lamina reads back to the same loss; an unknown format
+# and an ONNX option on a Keras file are refused. (A build without libhdf5 and
+# libzip must say what to install.)
+if "$L" export "$tmp/es.safetensors" --to "$tmp/es.keras" 2>"$tmp/err"; then
+    [ "$(head -c 2 "$tmp/es.keras")" = "PK" ] || fail "export .keras: not a zip"
+    "$L" evaluate "$tmp/es.keras" --data "$tmp/d.csv" --json >"$tmp/e3.json"
+    [ "$(json_num loss "$tmp/e3.json")" = "$(json_num loss "$tmp/e1.json")" ] ||
+        fail "export .keras: loss $(json_num loss "$tmp/e3.json"), model's $(json_num loss "$tmp/e1.json")"
+    ok "export .keras: read back with the same loss"
+else
+    grep -q "libhdf5\|libzip" "$tmp/err" || fail "export .keras failed: $(cat "$tmp/err")"
+    echo "export .keras: skipped (built without libhdf5/libzip)"
+fi
+expect_rc 2 export "$tmp/es.safetensors" --to "$tmp/es.tflite"
+grep -q "unknown format" "$tmp/err" || fail "export to an unknown format"
+expect_rc 2 export "$tmp/es.safetensors" --to "$tmp/es.keras" --opset 17
+grep -q "opset is for .onnx" "$tmp/err" || fail "export --opset with .keras"
+
 # Fashion-MNIST through the command: tests/test_cli_fashion_mnist.sh (skipped,
 # not passed, where the data is not installed).
 
