@@ -20,24 +20,25 @@ file(GLOB LAMINA_PUBLIC_HEADERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/include/la
 install(FILES ${LAMINA_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 # The optional libraries this build has, for both package files: a program
-# linking the static library statically needs them too.
+# linking the static library statically needs them too. Each is NAME:module:
+# the pkg-config module behind the imported target PkgConfig::NAME that the
+# build linked; the package config looks the same ones up
+# (LAMINA_PKG_MODULES, "NAME module" lines).
 set(LAMINA_PC_REQUIRES_PRIVATE "zlib libcjson libpng")
-set(LAMINA_WITH_CAIRO OFF)
-set(LAMINA_WITH_SODIUM OFF)
-set(LAMINA_WITH_PROTOBUFC OFF)
+set(LAMINA_PKG_MODULES "")
+foreach(lib CAIRO:cairo:LAMINA_PLOT_LIBS SODIUM:libsodium:LAMINA_CRYPTO_LIBS
+            PROTOBUFC:libprotobuf-c:LAMINA_ONNX_LIBS HDF5:hdf5-serial:LAMINA_HDF5_LIBS
+            ZIP:libzip:LAMINA_ZIP_LIBS)
+  string(REPLACE ":" ";" parts ${lib})
+  list(GET parts 0 name)
+  list(GET parts 1 module)
+  list(GET parts 2 var)
+  if(${var})
+    string(APPEND LAMINA_PC_REQUIRES_PRIVATE " ${module}")
+    string(APPEND LAMINA_PKG_MODULES "lamina_find_module(${name} ${module})\n")
+  endif()
+endforeach()
 set(LAMINA_WITH_MPI OFF)
-if(LAMINA_PLOT_LIBS)
-  string(APPEND LAMINA_PC_REQUIRES_PRIVATE " cairo")
-  set(LAMINA_WITH_CAIRO ON)
-endif()
-if(LAMINA_CRYPTO_LIBS)
-  string(APPEND LAMINA_PC_REQUIRES_PRIVATE " libsodium")
-  set(LAMINA_WITH_SODIUM ON)
-endif()
-if(LAMINA_ONNX_LIBS)
-  string(APPEND LAMINA_PC_REQUIRES_PRIVATE " libprotobuf-c")
-  set(LAMINA_WITH_PROTOBUFC ON)
-endif()
 if(LAMINA_MPI_LIBS)
   string(APPEND LAMINA_PC_REQUIRES_PRIVATE " ompi-c")
   set(LAMINA_WITH_MPI ON)
