@@ -25,6 +25,10 @@ void lam_dp_step_begin(lam_dp_run *r);
  * layer gives per-sample norms in one backward: the fast path) rather than
  * lam_dp_add_sample one by one (the reference path). */
 bool lam_dp_batched(const lam_dp_run *r);
+/* The batch the model is planned for: batch_size, or on the batched path with
+ * Poisson sampling a little more, so that a batch above its mean size still
+ * takes one backward (lam_dp_add_batch takes at most this many). */
+int lam_dp_capacity(const lam_dp_run *r, int batch_size);
 /* Adds one sample's gradient g (param_count floats), clipped to clip_norm
  * (each layer's slice to clip_norm / sqrt(layers) with per_layer). */
 void lam_dp_add_sample(lam_dp_run *r, const float *g);

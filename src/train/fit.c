@@ -446,9 +446,9 @@ static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_o
     *bm = (lam_batch_metrics){0};
     lam_dp_step_begin(dp);
     const bool batched = lam_dp_batched(dp);
-    /* Batched: chunks of batch_size (Poisson batches may exceed it), whose
-     * clipped sums add up. Else one sample at a time. */
-    const int chunk_max = batched ? o->batch_size : 1;
+    /* Batched: chunks of the planned capacity (a Poisson batch may exceed
+     * it), whose clipped sums add up. Else one sample at a time. */
+    const int chunk_max = batched ? lam_dp_capacity(dp, o->batch_size) : 1;
     for (int i = 0; i < count; i += chunk_max) {
         const int chunk = count - i < chunk_max ? count - i : chunk_max;
         load_batch(m, d, idx ? idx + i : NULL, first + i, chunk);
@@ -608,6 +608,7 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
         lam_dist_share(o.dist, o.batch_size, &first_of_rank, &plan_batch);
         if (plan_batch < 1) plan_batch = 1;
     }
+    if (dp) plan_batch = lam_dp_capacity(dp, o.batch_size);
     if (st == LAM_OK) st = lam_model_plan(m, plan_batch);
     if (st == LAM_OK) st = data_alloc(m, &d, plan_batch);
     batch_prefetch pf = {0};
