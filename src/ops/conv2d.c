@@ -294,6 +294,66 @@ static void conv_backward_winograd(lam_node *n, const lam_ctx *c, const float *x
         lam_bias_grad(dy, (int64_t)batch * g.OH * g.OW, F, c->grads + (int64_t)9 * g.C * F);
 }
 
+/* Per-thread work of the per-sample gradients. The direct kernel: its
+ * scratch for one image and, unless kept, the gradient. Else: the sample's
+ * im2col rows (unless forward kept them), then the norm's work. */
+static int64_t conv_sample_scratch(const lam_node *n)
+{
+    lam_window g = conv_window(n, 1);
+    const int K = g.KH * g.KW * g.C, P = g.OH * g.OW;
+    if (algo_of(n) == CONV_DIRECT)
+        return lam_conv_direct_scratch_floats(&g, n->spec.units) + n->param_count;
+    const int64_t cols = algo_of(n) == CONV_IM2COL ? 0 : (int64_t)P * K;
+    return cols + lam_outer_sqnorm_work(P, K, n->spec.units);
+}
+
+/* Each sample's kernel gradient is its im2col rows^T . dz (P positions), its
+ * bias gradient the sum of dz's rows. Formed, and kept in sample_grads when
+ * the engine gives room: from them lam_backward_reweighted needs no second
+ * weight-gradient pass. The direct algorithm (the first layer, C < 8) forms
+ * it with its own weight kernel, ReLU's backward fused through ymask (dz is
+ * then still dL/dy): im2col and a GEMM of 9 rows, plus a pass of ReLU's
+ * backward over the largest output, took a third of the seed CNN's
+ * per-sample work. */
+static void conv_sample_grads(lam_node *n, const lam_ctx *c, const float *x, const float *dz,
+                              const float *ymask, int batch)
+{
+    lam_window g = conv_window(n, 1);
+    const int F = n->spec.units, K = g.KH * g.KW * g.C, P = g.OH * g.OW;
+    const bool direct = algo_of(n) == CONV_DIRECT, cols_saved = algo_of(n) == CONV_IM2COL;
+    const int64_t per = conv_sample_scratch(n), P_count = n->param_count;
+    #pragma omp parallel for num_threads(c->sample_threads) schedule(static)
+    for (int b = 0; b < batch; b++) {
+        float *work = c->sample_work + omp_get_thread_num() * per;
+        const float *B = dz + (int64_t)b * P * F;
+        double s;
+        if (direct) {
+            float *G = c->sample_grads ? c->sample_grads + b * P_count : work;
+            lam_conv_direct_backward_weights(&g, F, x + b * n->in[0].size, B,
+                                             ymask ? ymask + (int64_t)b * P * F : NULL, G,
+                                             n->spec.use_bias ? G + (int64_t)K * F : NULL,
+                                             work + P_count);
+            s = lam_sqnorm(G, P_count);
+        } else {
+            const float *cols = cols_saved ? n->saved + b * n->saved_floats : work;
+            if (!cols_saved) {
+                lam_im2col(&g, x + b * n->in[0].size, work);
+                work += (int64_t)P * K;
+            }
+            if (c->sample_grads) {
+                float *G = c->sample_grads + b * P_count;
+                lam_outer_sum(P, K, F, cols, B, G);
+                if (n->spec.use_bias) lam_column_sum(P, F, B, G + (int64_t)K * F);
+                s = lam_sqnorm(G, P_count);
+            } else {
+                s = lam_outer_sqnorm(P, K, F, cols, B, work);
+                if (n->spec.use_bias) s += lam_column_sum_sqnorm(P, F, B);
+            }
+        }
+        c->sample_sq[b] += s;
+    }
+}
+
 static void conv_forward_direct(lam_node *n, const lam_ctx *c, const float *x, float *y, int batch)
 {
     lam_window g = conv_window(n, batch);
@@ -311,12 +371,12 @@ static void conv_backward_direct(lam_node *n, const lam_ctx *c, const float *x, 
     const int F = n->spec.units, K = g.KH * g.KW * g.C;
     float *dbias = n->spec.use_bias ? c->grads + (int64_t)K * F : NULL;
     /* Without dx, ReLU's backward is folded into the weight-gradient loop. */
-    const bool mask = !dx && !c->sample_sq && !n->grad_is_preact &&
-                      n->spec.activation == LAM_ACT_RELU;
+    const bool mask = !dx && !n->grad_is_preact && n->spec.activation == LAM_ACT_RELU;
     if (!mask) lam_node_activate_backward(n, y, dy, batch, F);
     if (c->param_grads)
         lam_conv_direct_backward_weights(&g, F, x, dy, mask ? y : NULL, c->grads, dbias,
                                          c->scratch);
+    if (c->sample_sq) conv_sample_grads(n, c, x, dy, mask ? y : NULL, batch);
     if (dx) {
         lam_gemm(false, true, batch * g.OH * g.OW, K, F, 1.0f, dy, F, c->params, F, 0.0f,
                  c->scratch, K);
@@ -335,50 +395,6 @@ static void conv_forward(lam_node *n, const lam_ctx *c, const float *const *xs, 
     }
 }
 
-/* Per-thread work of the per-sample gradients: the sample's im2col rows
- * (unless forward kept them), then the norm's work. */
-static int64_t conv_sample_scratch(const lam_node *n)
-{
-    lam_window g = conv_window(n, 1);
-    const int K = g.KH * g.KW * g.C, P = g.OH * g.OW;
-    const int64_t cols = algo_of(n) == CONV_IM2COL ? 0 : (int64_t)P * K;
-    return cols + lam_outer_sqnorm_work(P, K, n->spec.units);
-}
-
-/* Each sample's kernel gradient is its im2col rows^T . dz (P positions), its
- * bias gradient the sum of dz's rows. Formed, and kept in sample_grads when
- * the engine gives room: from them lam_backward_reweighted needs no second
- * weight-gradient pass. */
-static void conv_sample_grads(lam_node *n, const lam_ctx *c, const float *x, const float *dz,
-                              int batch)
-{
-    lam_window g = conv_window(n, 1);
-    const int F = n->spec.units, K = g.KH * g.KW * g.C, P = g.OH * g.OW;
-    const bool cols_saved = algo_of(n) == CONV_IM2COL;
-    const int64_t per = conv_sample_scratch(n), P_count = n->param_count;
-    #pragma omp parallel for num_threads(c->sample_threads) schedule(static)
-    for (int b = 0; b < batch; b++) {
-        float *work = c->sample_work + omp_get_thread_num() * per;
-        const float *cols = cols_saved ? n->saved + b * n->saved_floats : work;
-        if (!cols_saved) {
-            lam_im2col(&g, x + b * n->in[0].size, work);
-            work += (int64_t)P * K;
-        }
-        const float *B = dz + (int64_t)b * P * F;
-        double s;
-        if (c->sample_grads) {
-            float *G = c->sample_grads + b * P_count;
-            lam_outer_sum(P, K, F, cols, B, G);
-            if (n->spec.use_bias) lam_column_sum(P, F, B, G + (int64_t)K * F);
-            s = lam_sqnorm(G, P_count);
-        } else {
-            s = lam_outer_sqnorm(P, K, F, cols, B, work);
-            if (n->spec.use_bias) s += lam_column_sum_sqnorm(P, F, B);
-        }
-        c->sample_sq[b] += s;
-    }
-}
-
 static void conv_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
                           const float *y, float *dy, float *const *dxs, int batch)
 {
@@ -390,7 +406,8 @@ static void conv_backward(lam_node *n, const lam_ctx *c, const float *const *xs,
     case CONV_WINOGRAD4: conv_backward_winograd(n, c, x, y, dy, dx, batch); break;
     default: conv_backward_im2col(n, c, x, y, dy, dx, batch); break;
     }
-    if (c->sample_sq) conv_sample_grads(n, c, x, dy, batch); /* dy now holds dz */
+    /* dy now holds dz (the direct path forms its own, inside) */
+    if (c->sample_sq && algo_of(n) != CONV_DIRECT) conv_sample_grads(n, c, x, dy, NULL, batch);
 }
 
 /* The tangent is the convolution of dx without bias, then the activation's.
