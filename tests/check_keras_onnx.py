@@ -41,7 +41,9 @@ def main():
                     lam.export(m, path, 17)
                     want = lam.predict(m, x)
                     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-                    got = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+                    inp = sess.get_inputs()[0]  # the model's own rank: (N, 28, 28) for the LSTM
+                    shape = [x.shape[0]] + [int(d) for d in inp.shape[1:]]
+                    got = sess.run(None, {inp.name: x.reshape(shape)})[0]
             finally:
                 lam.lib.lam_model_free(m)
             d_lam = float(np.abs(got.reshape(want.shape) - want).max())
