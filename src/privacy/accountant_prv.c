@@ -200,8 +200,10 @@ lam_status lam_prv_epsilon(const lam_privacy_steps *runs, size_t n_runs, double 
         memset(wi, 0, m * sizeof *wi);
         if ((s = lam_fft_radix2(wr, wi, m, 0)) != LAM_OK) goto done;
         for (size_t k = 0; k < m; k++) {
-            double complex z = cpow(CMPLX(wr[k], wi[k]), (double)runs[r].steps);
-            double complex acc = CMPLX(re[k], im[k]) * z;
+            /* a + b I, not CMPLX: clang (the fuzz build) has no CMPLX in glibc's
+             * complex.h; the values are finite, where the two agree. */
+            double complex z = cpow(wr[k] + wi[k] * I, (double)runs[r].steps);
+            double complex acc = (re[k] + im[k] * I) * z;
             re[k] = creal(acc);
             im[k] = cimag(acc);
         }
