@@ -141,4 +141,15 @@ __attribute__((unused)) static void fuzz_touch_dataset(lam_dataset *ds)
     (void)lam_dataset_num_classes(ds);
 }
 
+/* A small model that loaded must predict (a zero input, batch 1): its
+ * layers' shapes and weights came from the fuzzed bytes. */
+__attribute__((unused)) static void fuzz_predict_small(lam_model *m)
+{
+    if (m && lam_model_num_inputs(m) == 1 && lam_model_input_size(m) <= 4096 &&
+        lam_model_num_outputs(m) == 1 && lam_model_output_size(m) <= 4096) {
+        float x[4096] = {0}, y[4096];
+        (void)lam_predict_raw(m, x, 1, y);
+    }
+}
+
 #endif
