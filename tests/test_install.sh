@@ -14,6 +14,12 @@ for tool in cc cmake pkg-config; do
     command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 done
 [ -f "$build/cmake_install.cmake" ] || { echo "SKIP: no install rules in $build"; exit 77; }
+# A sanitizer build's library needs the sanitizer runtime loaded first by
+# whatever links it: the plain build's run tests installing.
+if grep -q "^LAMINA_SANITIZE:BOOL=ON" "$build/CMakeCache.txt" 2>/dev/null; then
+    echo "SKIP: $build is a sanitizer build (the plain build runs this test)"
+    exit 77
+fi
 
 # --- install ---------------------------------------------------------------
 stage=$tmp/stage

@@ -14,6 +14,10 @@ D="${LAMINA_BUILD_DIR:-../build}/tests/lamina_weights_diff"
 command -v mpirun >/dev/null 2>&1 || { echo "SKIPPED: mpirun not found (apt-get install openmpi-bin)"; exit 77; }
 # Open MPI refuses root unless both are set (a root container).
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+# Under the sanitizer build (make test-sanitize), Open MPI's own allocations,
+# some in components it unloads (no module name to suppress by), are never
+# freed: LeakSanitizer is off for the ranks; ASan and UBSan still check them.
+[ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"
 # --oversubscribe: more ranks than cores on a small machine; the timeout
 # turns a hang into a failure.
 mpi() { n=$1; shift; timeout 300 mpirun --oversubscribe --bind-to none -np "$n" "$L" "$@"; }
@@ -91,7 +95,13 @@ if [ -f "$data/train-images-idx3-ubyte.gz" ] || [ -f "$data/train-images-idx3-ub
     "$L" train $cnn --out "$tmp/c1.safetensors" >/dev/null
     mpi 2 train $cnn --out "$tmp/c2.safetensors" >/dev/null
     mpi 2 train $cnn --out "$tmp/c2b.safetensors" >/dev/null
-    "$D" "$tmp/c1.safetensors" "$tmp/c2.safetensors" 1e-5 || fail "seed CNN: -np 2 differs"
+    # 1e-5 holds in the optimised build (6.7e-6 measured). The sanitizer
+    # build (-O1) rounds the two slice sizes' products differently and Adam's
+    # m / sqrt(v) magnifies that where a gradient is near zero (3e-4 seen):
+    # there the bound is 1e-3, still far below a wrong share (0.1).
+    tol=1e-5
+    [ -n "${ASAN_OPTIONS:-}" ] && tol=1e-3
+    "$D" "$tmp/c1.safetensors" "$tmp/c2.safetensors" $tol || fail "seed CNN: -np 2 differs"
     cmp "$tmp/c2.safetensors" "$tmp/c2b.safetensors" || fail "seed CNN: two -np 2 runs differ"
     ok "seed CNN, 20 steps: -np 2 = one process: $("$D" "$tmp/c1.safetensors" "$tmp/c2.safetensors" 1); -np 2 twice identical"
 else

@@ -248,7 +248,7 @@ static const char *node_n(ox *x, const char *op, const char *const *in, int nin,
         outs[i] = fresh(x, op);
         if (out) out[i] = outs[i];
     }
-    memcpy(ats, at, sizeof *ats * (size_t)nat);
+    if (nat) memcpy(ats, at, sizeof *ats * (size_t)nat); /* at is NULL when nat is 0 */
     nd->n_input = (size_t)nin;
     nd->input = ins;
     nd->n_output = (size_t)nout;
@@ -282,7 +282,7 @@ static Onnx__TensorProto *tensor_new(ox *x, const char *name, int type, int rank
     int64_t *d = ox_alloc(x, sizeof *d * (size_t)(rank ? rank : 1));
     if (!t || !d || !name) return NULL;
     onnx__tensor_proto__init(t);
-    memcpy(d, dims, sizeof *d * (size_t)rank);
+    if (rank) memcpy(d, dims, sizeof *d * (size_t)rank); /* a scalar's dims are NULL */
     t->n_dims = (size_t)rank;
     t->dims = d;
     t->has_data_type = true;
@@ -349,7 +349,7 @@ static const char *init_i64(ox *x, const int64_t *v, int n, bool scalar)
 static const char *reshape(ox *x, const char *v, int rank, const int64_t *dims)
 {
     int64_t s[8] = {-1};
-    memcpy(s + 1, dims, sizeof *dims * (size_t)rank);
+    if (rank) memcpy(s + 1, dims, sizeof *dims * (size_t)rank);
     return op2(x, "Reshape", v, init_i64(x, s, rank + 1, false));
 }
 
