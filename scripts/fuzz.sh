@@ -45,6 +45,12 @@ export LSAN_OPTIONS="suppressions=$root/fuzz/lsan.supp"
 export OMP_NUM_THREADS=1
 mkdir -p fuzz/crashes
 status=0
+# Whether every artifact in folder $1 is a libFuzzer timeout.
+only_timeouts() {
+    for a in "$1"/*; do
+        case "$(basename "$a")" in timeout-*) ;; *) return 1 ;; esac
+    done
+}
 for t in $targets; do
     work="$build/corpus/$t"
     art="$build/artifacts/$t"
@@ -66,6 +72,14 @@ for t in $targets; do
         found=$((found + 1))
     done
     echo "$t: ${runs:-?} runs in ${secs}s, coverage ${cov:-?}, exit $rc, $found artifact(s)"
+    if [ "$t" = fuzz_keras_h5 ] && [ "$found" -ne 0 ] && only_timeouts "$art"; then
+        # libhdf5 itself (1.10.8 here, 1.14.6 too) spins in H5Aread ->
+        # H5T__conv_vlen -> H5HG_read on a damaged global heap: an upstream
+        # hang that lamina cannot bound (fuzz/fuzz_keras_h5.c, MODEL_FILES.md).
+        # Reported, kept in fuzz/crashes/, not failed; a crash still fails.
+        echo "  known libhdf5 hang (timeout inside H5HG_read), not failed: fuzz/crashes/$t-timeout-*"
+        continue
+    fi
     if [ "$rc" -ne 0 ] || [ "$found" -ne 0 ]; then
         status=1
         grep -m 1 -A 30 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|^(==[0-9]+== )?(ERROR|WARNING)|: failed with|not a lam_status|without a result|does not' \
