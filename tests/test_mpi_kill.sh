@@ -9,13 +9,7 @@ set -eu
 
 . "$(dirname "$0")/cli_common.sh"
 
-D="${LAMINA_BUILD_DIR:-../build}/tests/lamina_weights_diff"
-command -v mpirun >/dev/null 2>&1 || { echo "SKIPPED: mpirun not found (apt-get install openmpi-bin)"; exit 77; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-# Under the sanitizer build (make test-sanitize), Open MPI's own allocations,
-# some in components it unloads (no module name to suppress by), are never
-# freed: LeakSanitizer is off for the ranks; ASan and UBSan still check them.
-[ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0"
+. "$(dirname "$0")/mpi_common.sh"
 
 tiny_csv "$tmp/d.csv"
 cat >"$tmp/m.json" <<'JSON'
