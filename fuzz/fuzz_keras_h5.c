@@ -9,17 +9,9 @@
  * global-heap entry is damaged (H5T__conv_vlen -> H5HG_read); the fuzzer
  * reports it as a timeout within the first minute. lamina cannot bound time
  * spent inside libhdf5, so untrusted .h5 files are as safe as libhdf5 is. */
-#include "fuzz_common.h"
-#include "io/keras_file.h"
+#include "fuzz_keras.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 8 || memcmp(data, LAM_HDF5_MAGIC, 8) != 0) return 0;
-    lam_model *m = NULL;
-    lam_error_clear();
-    lam_status s = lam_keras_from_bytes("fuzz.h5", data, size, &m);
-    fuzz_check(s, m, "lam_keras_from_bytes (.h5)");
-    fuzz_predict_small(m);
-    lam_model_free(m);
-    return 0;
+    return fuzz_keras_file(data, size, LAM_HDF5_MAGIC, 8, "fuzz.h5");
 }
