@@ -12,12 +12,13 @@ void lam_dist_share(const lam_dist *d, int global, int *first, int *count);
 /* Refuses what data-parallel fit does not support, then broadcasts rank 0's
  * model (weights, state, optimizer state, step, epoch, generators) to all. */
 lam_status lam_dist_fit_begin(lam_dist *d, lam_model *m, bool dp);
-/* After this rank's backward of `local` of the step's `global` samples (its
- * gradient buffer zero when local is 0): weights the gradient by
- * local / global and sums it over the ranks in place, sums *bm (loss,
- * correct, counted) and agrees on a stop request (lam_dist_stop_agreed). */
-lam_status lam_dist_step_reduce(lam_dist *d, lam_model *m, int local, int global,
-                                lam_batch_metrics *bm);
+/* This rank's backward of `local` of the step's `global` samples (a zero
+ * gradient when local is 0), its gradient weighted by local / global, with
+ * the sum over the ranks started layer by layer as backward finishes them. */
+lam_status lam_dist_backward(lam_dist *d, lam_model *m, int local, int global);
+/* Waits for that sum (in place in m->grads), then sums *bm (loss, correct,
+ * counted) and agrees on a stop request (lam_dist_stop_agreed). */
+lam_status lam_dist_step_reduce(lam_dist *d, lam_batch_metrics *bm);
 /* After the update: rank 0's non-trainable state on every rank. */
 lam_status lam_dist_step_end(lam_dist *d, lam_model *m);
 /* Whether any rank had a stop requested at the last lam_dist_step_reduce. */

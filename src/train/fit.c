@@ -492,11 +492,9 @@ static lam_status dist_train_step(lam_model *m, const fit_data *d, const lam_fit
         m->batch_offset = 0;
         LAM_TRY(st);
         LAM_TRY(lam_loss_eval(m, local, d->t, true, bm));
-        LAM_TRY(lam_backward(m, local, false));
-    } else {
-        memset(m->grads, 0, sizeof(float) * (size_t)m->nparams);
     }
-    LAM_TRY(lam_dist_step_reduce(o->dist, m, local, count, bm));
+    LAM_TRY(lam_dist_backward(o->dist, m, local, count));
+    LAM_TRY(lam_dist_step_reduce(o->dist, bm));
     LAM_TRY(check_loss(m, bm->loss, epoch, step));
     LAM_TRY(hook_and_update(m, o));
     return lam_dist_step_end(o->dist, m);
