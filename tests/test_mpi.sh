@@ -52,6 +52,11 @@ mpi 2 train $train_args --verbose 0 --out "$tmp/two_again.safetensors" >/dev/nul
 cmp "$tmp/two.safetensors" "$tmp/two_again.safetensors" || fail "two -np 2 runs differ"
 ok "-np 2 twice: identical files"
 
+# Each rank's prefetch thread gathers only its slice of the next batch.
+mpi 2 train $train_args --verbose 0 --prefetch --out "$tmp/two_pf.safetensors" >/dev/null
+cmp "$tmp/two.safetensors" "$tmp/two_pf.safetensors" || fail "-np 2 with --prefetch differs"
+ok "-np 2 with --prefetch: the same file"
+
 # Three ranks: slices of 7, 7, 6 samples.
 mpi 3 train $train_args --verbose 0 --out "$tmp/three.safetensors" >/dev/null
 "$D" "$tmp/one.safetensors" "$tmp/three.safetensors" 1e-5 || fail "-np 3 weights differ"
