@@ -272,9 +272,6 @@ static int parse_args(int argc, char **argv, train_args *a)
         return cli_usage_error("train", "--dist-timeout must be >= 0 (0: no limit)");
     if (a->seen_dist_timeout && strcmp(a->dist, "mpi") != 0)
         return cli_usage_error("train", "--dist-timeout needs --dist mpi (or mpirun)");
-    if (strcmp(a->dist, "mpi") == 0 && a->seen_dp_clip)
-        return cli_usage_error("train", "--dp-* (DP-SGD) does not run data-parallel (--dist "
-                               "mpi) yet");
     if (a->json && !a->seen_verbose) a->verbose = 0;
     /* A saved model carries its optimizer and state; compiling again would
      * reinitialise its weights, so these options only apply to a spec.

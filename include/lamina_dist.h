@@ -34,8 +34,10 @@
  *   Callbacks run on every rank (their decisions agree); give file-writing
  *   ones (ModelCheckpoint, CSVLogger) to rank 0 only.
  * Dropout masks are drawn per sample, keyed by the sample's position in the
- * GLOBAL batch, so they do not depend on N. DP-SGD (lam_fit_options.dp) is
- * not supported with dist (LAM_ERR_UNSUPPORTED).
+ * GLOBAL batch, so they do not depend on N. DP-SGD (lam_fit_options.dp)
+ * runs data-parallel too: the Poisson batch is drawn alike on every rank,
+ * each rank clips its slice's samples, rank 0 alone adds the noise, and the
+ * sums are summed: the same mechanism, so the same accounting.
  *
  * A build without MPI (LAMINA_MPI=OFF, or libopenmpi-dev missing) has these
  * calls; lam_dist_world and lam_dist_mpi then return LAM_ERR_UNSUPPORTED. */

@@ -183,6 +183,49 @@ static void sensitivity(void)
     lam_dataset_free(ds);
 }
 
+/* Dropout draws its masks per sample of the step's batch, so with a huge C
+ * and no noise a DP step (batched, or one sample at a time on the
+ * reference path) gives the plain batch gradient with dropout. */
+static void dropout_masks(void)
+{
+    lam_dataset *ds = separable(8);
+    for (int reference = 0; reference < 2; reference++) {
+        lam_model *m[2];
+        for (int k = 0; k < 2; k++) {
+            m[k] = lam_sequential("dropout");
+            lam_model_set_seed(m[k], 5);
+            CHECK_OK(lam_model_add_input(m[k], 1, (int64_t[]){6}));
+            CHECK_OK(lam_model_add_dense(m[k], 32, LAM_ACT_TANH));
+            CHECK_OK(lam_model_add_dropout(m[k], 0.5f));
+            CHECK_OK(lam_model_add_dense(m[k], 2, LAM_ACT_SOFTMAX));
+            lam_optimizer sgd = lam_sgd();
+            CHECK_OK(lam_model_compile(m[k], &sgd, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+        }
+        const int64_t P = lam_model_param_count(m[0]);
+        float *g = malloc(sizeof(float) * (size_t)P);
+        batch_gradient(m[1], ds, 0, 4, g);
+        lam_dp_options dp = lam_dp_defaults();
+        dp.clip_norm = 1e9;
+        dp.noise_multiplier = 0;
+        dp.poisson = false;
+        dp.seeded_noise = true;
+        dp.reference_clipping = reference;
+        capture c = {0};
+        lam_fit_options fo = dp_fit(&dp, 4, &c);
+        fo.shuffle = false;
+        CHECK_OK(lam_fit(m[0], ds, &fo, NULL));
+        double worst = 0;
+        for (int64_t j = 0; j < P; j++) worst = fmax(worst, fabs(c.g[0][j] - g[j]));
+        CHECK(worst < 1e-6, "%s path with dropout: DP update differs from the batch gradient "
+              "by %g", reference ? "reference" : "batched", worst);
+        free(g);
+        capture_free(&c);
+        lam_model_free(m[0]);
+        lam_model_free(m[1]);
+    }
+    lam_dataset_free(ds);
+}
+
 /* (b) the noise: the difference between runs with and without noise (same
  * batches: fixed order) is N(0, (sigma C / (q n))^2) per coordinate. */
 static void noise_scale(void)
@@ -461,6 +504,7 @@ int main(void)
 {
     lam_set_threads(1);
     sensitivity();
+    dropout_masks();
     noise_scale();
     accounting();
     target_epsilon();

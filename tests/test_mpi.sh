@@ -81,6 +81,18 @@ mpi 3 train --resume "$tmp/r3.safetensors" --data "$tmp/d.csv" --epochs 2 --batc
 "$D" "$tmp/one.safetensors" "$tmp/r3.safetensors" 1e-5 || fail "resumed on 3 ranks differs"
 ok "1 epoch on 2 ranks, resumed on 1 process or 3 ranks = 2 epochs at once"
 
+# DP-SGD over 2 ranks: the same Poisson batches, each rank clipping its
+# slice, rank 0's noise (seeded here, so one process draws the same).
+dp="$train_args --dp-clip 0.5 --dp-noise 1.1 --dp-delta 1e-5 --dp-seeded-noise --verbose 0 --json"
+"$L" train $dp --out "$tmp/dp1.safetensors" >"$tmp/dp1.json"
+mpi 2 train $dp --out "$tmp/dp2.safetensors" >"$tmp/dp2.json" 2>"$tmp/err" ||
+    { cat "$tmp/err" >&2; fail "mpirun -np 2 lamina train --dp-clip failed"; }
+"$D" "$tmp/dp1.safetensors" "$tmp/dp2.safetensors" 1e-5 || fail "DP-SGD: -np 2 differs"
+eps() { sed -n 's/.*"epsilon":\([0-9.eE+-]*\).*/\1/p' "$1" | head -n 1; }
+[ -n "$(eps "$tmp/dp1.json")" ] && [ "$(eps "$tmp/dp1.json")" = "$(eps "$tmp/dp2.json")" ] ||
+    fail "DP-SGD: epsilon $(eps "$tmp/dp1.json") on one process, $(eps "$tmp/dp2.json") on 2"
+ok "DP-SGD, -np 2 = one process (seeded noise, Poisson batches): $("$D" "$tmp/dp1.safetensors" "$tmp/dp2.safetensors" 1); epsilon $(eps "$tmp/dp2.json") both"
+
 expect_rc 2 train --dist tcp --model "$tmp/drop.json" --data "$tmp/d.csv"
 err_has "--dist is mpi or none"
 ok "--dist tcp refused"

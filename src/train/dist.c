@@ -253,11 +253,8 @@ typedef struct dist_scalars {
     lam_optimizer opt; /* plain data: the learning rate a callback may have changed */
 } dist_scalars;
 
-lam_status lam_dist_fit_begin(lam_dist *d, lam_model *m, bool dp)
+lam_status lam_dist_fit_begin(lam_dist *d, lam_model *m)
 {
-    if (dp)
-        return lam_error(LAM_ERR_UNSUPPORTED, "model \"%s\": DP-SGD (dp options) is not "
-                         "supported with data-parallel training (dist)", m->name);
     const double t0 = lam_now();
     dist_scalars s = {.nparams = m->nparams, .nstate = m->nstate, .nslots = m->nslots,
                       .step = m->step, .epoch = m->epoch, .epoch_step = m->epoch_step,
@@ -315,6 +312,14 @@ lam_status lam_dist_backward(lam_dist *d, lam_model *m, int local, int global)
     }
     LAM_TRY(st);
     if (d->rc == MPI_SUCCESS) d->rc = start_buckets(d, m->grads, 0);
+    return d->rc == MPI_SUCCESS ? LAM_OK : mpi_error(d->rc, "MPI_Iallreduce of the gradients");
+}
+
+lam_status lam_dist_sum_gradients(lam_dist *d, lam_model *m)
+{
+    d->scale = 1.0f;
+    d->started = 0;
+    d->rc = start_buckets(d, m->grads, 0);
     return d->rc == MPI_SUCCESS ? LAM_OK : mpi_error(d->rc, "MPI_Iallreduce of the gradients");
 }
 
@@ -386,7 +391,8 @@ void lam_dist_share(const lam_dist *d, int global, int *first, int *count)
     *count = global;
 }
 
-lam_status lam_dist_fit_begin(lam_dist *d, lam_model *m, bool dp) { return no_mpi("lam_fit"); }
+lam_status lam_dist_fit_begin(lam_dist *d, lam_model *m) { return no_mpi("lam_fit"); }
+lam_status lam_dist_sum_gradients(lam_dist *d, lam_model *m) { return no_mpi("lam_fit"); }
 
 lam_status lam_dist_set_timeout(lam_dist *d, double seconds) { return no_mpi("lam_dist_set_timeout"); }
 

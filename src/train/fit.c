@@ -456,12 +456,20 @@ static lam_status train_step(lam_model *m, const fit_data *d, const lam_fit_opti
 /* One DP-SGD step on samples idx[0..count) (count may be 0: a noise-only
  * step): each sample's gradient clipped and summed, by one backward per
  * batch (the fast path) or per sample (the reference), then noised and
- * scaled by dp.c before the hook and the update. */
+ * scaled by dp.c before the hook and the update. Data-parallel: each rank
+ * clips its slice of the samples, rank 0 alone adds the noise, and the sum
+ * over the ranks is the step's noised clipped sum. */
 static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_options *o,
                                 lam_dp_run *dp, const int64_t *idx, int64_t first, int count,
                                 int epoch, int64_t step, lam_batch_metrics *bm)
 {
     *bm = (lam_batch_metrics){0};
+    int mine = 0; /* this rank's first sample in the step's batch */
+    if (o->dist) {
+        lam_dist_share(o->dist, count, &mine, &count);
+        if (idx) idx += mine;
+        first += mine;
+    }
     lam_dp_step_begin(dp);
     const bool batched = lam_dp_batched(dp);
     /* Batched: chunks of the planned capacity (a Poisson batch may exceed
@@ -471,14 +479,19 @@ static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_o
         const int chunk = count - i < chunk_max ? count - i : chunk_max;
         load_batch(m, d, idx ? idx + i : NULL, first + i, chunk);
         lam_batch_metrics part;
-        LAM_TRY(lam_forward(m, chunk, LAM_MODE_TRAIN));
+        /* Dropout keyed by the sample's position in the step's batch, as
+         * a plain step draws it, whatever the chunks and the ranks. */
+        m->batch_offset = mine + i;
+        lam_status st = lam_forward(m, chunk, LAM_MODE_TRAIN);
+        m->batch_offset = 0;
+        LAM_TRY(st);
         if (batched) {
             LAM_TRY(lam_loss_eval_per_sample(m, chunk, d->t, &part));
-            LAM_TRY(check_loss(m, part.loss, epoch, step));
+            if (!o->dist) LAM_TRY(check_loss(m, part.loss, epoch, step));
             LAM_TRY(lam_dp_add_batch(dp, m, chunk));
         } else {
             LAM_TRY(lam_loss_eval(m, 1, d->t, true, &part));
-            LAM_TRY(check_loss(m, part.loss, epoch, step));
+            if (!o->dist) LAM_TRY(check_loss(m, part.loss, epoch, step));
             LAM_TRY(lam_backward(m, 1, false));
             lam_dp_add_sample(dp, m->grads);
         }
@@ -486,8 +499,14 @@ static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_o
         bm->correct += part.correct;
         bm->counted += part.counted;
     }
-    LAM_TRY(lam_dp_step_end(dp, m, m->grads));
-    return hook_and_update(m, o);
+    LAM_TRY(lam_dp_step_end(dp, m, m->grads, lam_dist_rank(o->dist) == 0));
+    if (!o->dist) return hook_and_update(m, o);
+    /* Ranks check the loss after summing it, so that all fail together. */
+    LAM_TRY(lam_dist_sum_gradients(o->dist, m));
+    LAM_TRY(lam_dist_step_reduce(o->dist, bm));
+    LAM_TRY(check_loss(m, bm->loss, epoch, step));
+    LAM_TRY(hook_and_update(m, o));
+    return lam_dist_step_end(o->dist, m);
 }
 
 /* One data-parallel step (lamina_dist.h) on a global batch of `count`
@@ -574,7 +593,7 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
                          (double)o.validation_split);
     LAM_TRY(check_data(m, train, "training", true));
     /* Data-parallel: every rank from rank 0's model (resume state included). */
-    if (o.dist) LAM_TRY(lam_dist_fit_begin(o.dist, m, o.dp != NULL));
+    if (o.dist) LAM_TRY(lam_dist_fit_begin(o.dist, m));
     const int64_t n_all = train->x[0]->n;
     /* Keras takes the LAST fraction, before shuffling. */
     const int64_t n_train = o.validation_split > 0
