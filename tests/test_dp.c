@@ -93,6 +93,18 @@ static lam_fit_options dp_fit(const lam_dp_options *dp, int batch, capture *c)
     return fo;
 }
 
+/* DP without noise on fixed, unshuffled batches: the update is a plain
+ * function of the clipped gradients. */
+static lam_dp_options dp_exact(double clip_norm)
+{
+    lam_dp_options dp = lam_dp_defaults();
+    dp.clip_norm = clip_norm;
+    dp.noise_multiplier = 0;
+    dp.poisson = false;
+    dp.seeded_noise = true;
+    return dp;
+}
+
 /* Each sample's clip factors, one per group of parameters [at[k], at[k + 1]). */
 static void clip_groups(const float *g, const int64_t *at, int groups, double C, double *scale,
                         int *clipped)
@@ -135,11 +147,7 @@ static void sensitivity(void)
         const int64_t at[3] = {0, per_layer ? first : P, P};
         const int groups = per_layer ? 2 : 1;
         const double group_C = C / sqrt((double)groups);
-        lam_dp_options dp = lam_dp_defaults();
-        dp.clip_norm = C;
-        dp.noise_multiplier = 0;
-        dp.poisson = false;
-        dp.seeded_noise = true;
+        lam_dp_options dp = dp_exact(C);
         dp.per_layer = per_layer;
         capture c = {0};
         lam_fit_options fo = dp_fit(&dp, 4, &c);
@@ -204,11 +212,7 @@ static void dropout_masks(void)
         const int64_t P = lam_model_param_count(m[0]);
         float *g = malloc(sizeof(float) * (size_t)P);
         batch_gradient(m[1], ds, 0, 4, g);
-        lam_dp_options dp = lam_dp_defaults();
-        dp.clip_norm = 1e9;
-        dp.noise_multiplier = 0;
-        dp.poisson = false;
-        dp.seeded_noise = true;
+        lam_dp_options dp = dp_exact(1e9);
         dp.reference_clipping = reference;
         capture c = {0};
         lam_fit_options fo = dp_fit(&dp, 4, &c);
