@@ -87,6 +87,9 @@ static const char USAGE[] =
     "                        batch); default: mpi when started by Open MPI's mpirun\n"
     "                        (OMPI_COMM_WORLD_SIZE is set), else none. Only rank 0 prints\n"
     "                        and writes files\n"
+  "  --dist-timeout S      a rank waiting more than S seconds for the others (a rank\n"
+  "                        killed, a host cut off) fails the job; 0: wait forever\n"
+  "                        (default 60)\n"
     "\n"
     "Differential privacy (DP-SGD: per-sample clipping, Gaussian noise, Poisson batches):\n"
     "  --dp-clip C           clip each sample's gradient to L2 norm C (turns DP-SGD on)\n"
@@ -117,6 +120,8 @@ static const char USAGE[] =
 typedef struct train_args {
     const char *model, *resume, *data, *test, *out, *optimizer, *loss, *label_column;
     const char *tokenizer, *dist;
+    double dist_timeout;
+    bool seen_dist_timeout;
     long block, max_len, min_class_samples;
     long epochs, batch_size, seed, threads, verbose, limit, test_limit, checkpoint_every;
     const char *lr_schedule, *exclude_wd;
@@ -146,7 +151,8 @@ static int parse_args(int argc, char **argv, train_args *a)
 {
     *a = (train_args){.epochs = 1, .batch_size = 32, .seed = 42, .verbose = 1,
                       .optimizer = "adam", .loss = "sparse_categorical_crossentropy",
-                      .lr_factor = 0.1, .monitor = "val_loss"};
+                      .lr_factor = 0.1, .monitor = "val_loss",
+                      .dist_timeout = LAM_DIST_DEFAULT_TIMEOUT};
     const cli_option opts[] = {
         {"--model", OPT_STR, &a->model, NULL},
         {"--resume", OPT_STR, &a->resume, NULL},
@@ -215,6 +221,7 @@ static int parse_args(int argc, char **argv, train_args *a)
         {"--dp-seeded-noise", OPT_FLAG, &a->dp_seeded_noise, NULL},
         {"--dp-per-layer", OPT_FLAG, &a->dp_per_layer, NULL},
         {"--dist", OPT_STR, &a->dist, NULL},
+        {"--dist-timeout", OPT_FLOAT, &a->dist_timeout, &a->seen_dist_timeout},
         {NULL, OPT_FLAG, NULL, NULL},
     };
     const char *pos[1];
@@ -261,9 +268,10 @@ static int parse_args(int argc, char **argv, train_args *a)
         return cli_usage_error("train", "--dist is mpi or none, not \"%s\"", a->dist);
     /* Under Open MPI's mpirun every rank has OMPI_COMM_WORLD_SIZE. */
     if (!a->dist) a->dist = getenv("OMPI_COMM_WORLD_SIZE") ? "mpi" : "none";
-    if (strcmp(a->dist, "mpi") == 0 && a->seen_dp_clip)
-        return cli_usage_error("train", "--dp-* (DP-SGD) does not run data-parallel (--dist "
-                               "mpi) yet");
+    if (!(a->dist_timeout >= 0))
+        return cli_usage_error("train", "--dist-timeout must be >= 0 (0: no limit)");
+    if (a->seen_dist_timeout && strcmp(a->dist, "mpi") != 0)
+        return cli_usage_error("train", "--dist-timeout needs --dist mpi (or mpirun)");
     if (a->json && !a->seen_verbose) a->verbose = 0;
     /* A saved model carries its optimizer and state; compiling again would
      * reinitialise its weights, so these options only apply to a spec.
@@ -679,6 +687,7 @@ int cmd_train(int argc, char **argv)
     lam_dist *dist = NULL;
     if (strcmp(a.dist, "mpi") == 0) {
         if (lam_dist_world(&dist) != LAM_OK) return cli_lib_error();
+        if (lam_dist_set_timeout(dist, a.dist_timeout) != LAM_OK) return cli_lib_error();
         /* Only rank 0 prints; errors (stderr) show from every rank. */
         if (lam_dist_rank(dist) != 0 && !freopen("/dev/null", "w", stdout))
             return cli_error("cannot redirect rank %d's output", lam_dist_rank(dist));

@@ -20,7 +20,8 @@
  *   batch of batch_size samples is cut into N contiguous slices, rank r
  *   computing slice r (the first batch_size % N ranks one sample more);
  * - each rank's gradient (of its slice's mean loss) is weighted by its share
- *   of the batch and the flat gradient buffers are summed with MPI_Allreduce:
+ *   of the batch and the flat gradient buffers are summed with
+ *   MPI_Iallreduce, bucket by bucket as backward finishes their layers:
  *   the sum is the gradient of the global batch's mean loss, as one process
  *   computes it (up to float rounding);
  * - every rank then applies the same update, so the weights stay identical;
@@ -33,8 +34,10 @@
  *   Callbacks run on every rank (their decisions agree); give file-writing
  *   ones (ModelCheckpoint, CSVLogger) to rank 0 only.
  * Dropout masks are drawn per sample, keyed by the sample's position in the
- * GLOBAL batch, so they do not depend on N. DP-SGD (lam_fit_options.dp) is
- * not supported with dist (LAM_ERR_UNSUPPORTED).
+ * GLOBAL batch, so they do not depend on N. DP-SGD (lam_fit_options.dp)
+ * runs data-parallel too: the Poisson batch is drawn alike on every rank,
+ * each rank clips its slice's samples, rank 0 alone adds the noise, and the
+ * sums are summed: the same mechanism, so the same accounting.
  *
  * A build without MPI (LAMINA_MPI=OFF, or libopenmpi-dev missing) has these
  * calls; lam_dist_world and lam_dist_mpi then return LAM_ERR_UNSUPPORTED. */
@@ -61,6 +64,14 @@ void lam_dist_free(lam_dist *d);
 
 int lam_dist_rank(const lam_dist *d); /* 0..size-1 */
 int lam_dist_size(const lam_dist *d);
+/* A collective (the gradient sum, a broadcast) that waits longer than
+ * `seconds` for the other ranks fails with LAM_ERR_IO naming it: a peer
+ * that stopped answering (its host cut off) ends the job instead of hanging
+ * it. 0: wait forever. The default, LAM_DIST_DEFAULT_TIMEOUT, is far above
+ * any wait of a healthy job (ranks wait for each other only as long as
+ * their step times differ) and still ends a stuck one within a minute. */
+#define LAM_DIST_DEFAULT_TIMEOUT 60.0
+lam_status lam_dist_set_timeout(lam_dist *d, double seconds);
 /* Wall seconds this process spent in lamina's collectives (allreduce of the
  * gradients and metrics, broadcasts) since d was made: the communication
  * share of training time, waits for slower ranks included. */

@@ -221,8 +221,8 @@ mutant src/core/model.c \
     'm->grads_written[nd->owner] = false;' \
     'a shared layer'"'"'s second call overwrites the first one'"'"'s weight gradient'
 mutant src/core/model.c \
-    'if (m->nodes[i].op && m->nodes[i].owner == i && !m->grads_written[i])' \
-    'if (m->nodes[i].op && m->nodes[i].owner == i && !m->grads_written[i] && 0)' \
+    'if (nd->op && nd->owner == i && !m->grads_written[i])' \
+    'if (nd->op && nd->owner == i && !m->grads_written[i] && 0)' \
     'weights no gradient reached keep stale gradients'
 mutant src/train/loss.c \
     'grad[i] *= w;' \
@@ -542,6 +542,33 @@ mutant src/privacy/accountant.c \
     'runs[n - 1].noise_multiplier = sigma;' \
     'runs[0].noise_multiplier = sigma;' \
     'target-epsilon calibration varies the first (spent) run instead of the new one'
+
+# Data-parallel training (the MPI tests run where mpirun is installed) and
+# the per-sample positions it keys dropout by.
+mutant src/core/model.c \
+    'if (!param_grads || !nd->op || nd->owner != i) continue;' \
+    'if (!param_grads || !nd->op) continue;' \
+    'grads_ready also after a shared layer'"'"'s later call, before its weights are final'
+mutant src/train/dist.c \
+    'for (; d->started < d->nbuckets && d->buckets[d->started].lo >= from; d->started++) {' \
+    'for (; d->started < d->nbuckets && d->buckets[d->started].hi >= from; d->started++) {' \
+    'a bucket starts summing before backward has finished its lowest layer'
+mutant src/train/dist.c \
+    'for (int64_t i = b.lo; i < b.hi; i++) grads[i] *= d->scale;' \
+    'for (int64_t i = b.lo + 1; i < b.hi; i++) grads[i] *= d->scale;' \
+    'each bucket'"'"'s first gradient not weighted by the rank'"'"'s share'
+mutant src/train/fit.c \
+    'LAM_TRY(lam_dp_step_end(dp, m, m->grads, lam_dist_rank(o->dist) == 0));' \
+    'LAM_TRY(lam_dp_step_end(dp, m, m->grads, true));' \
+    'DP-SGD over ranks: every rank adds noise (N times the variance)'
+mutant src/train/fit.c \
+    'm->batch_offset = mine + i;' \
+    'm->batch_offset = mine;' \
+    'DP-SGD steps key dropout by the chunk, not the sample (one mask for every sample)'
+mutant src/kernels/attention.c \
+    'const uint64_t sample = (uint64_t)a->batch_offset + (uint64_t)b;' \
+    'const uint64_t sample = (uint64_t)b;' \
+    'attention dropout ignores the slice'"'"'s position in the whole batch'
 
 # ---------------------------------------------------------------- machinery
 # Lines of FILE holding FROM (a fixed string); FROM must appear once in all.

@@ -11,7 +11,8 @@
  * attribution method, token ids, attention weights); and explaining trees
  * (SHAP, permutation importance, surrogate rules); encrypted model files
  * (a key from bytes, encrypted checkpoints, save and load with the key);
- * desensitising a CSV table (rules, quoted fields, hash, bins, suppression).
+ * desensitising a CSV table (rules, quoted fields, hash, bins, suppression);
+ * streaming (mapped .npy, shards, mapped IDX, fit with the prefetch thread).
  *
  * For N = 1, 2, ... the N-th allocation from the start of the path fails
  * (lam_testing_fail_alloc_after(N)). Each run must stop with an error status
@@ -32,6 +33,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[256];
@@ -576,6 +578,113 @@ static lam_status path_dp(const lam_dataset *data)
  * loaded; an SVM with standardisation fitted, saved (its scaler) and loaded. */
 static const char SCALING_PATH[] = "scaling";
 
+/* Streaming: tiny uint8 .npy shards (x [n, 4, 4], y int32 [n]) and IDX
+ * files, written once by the test; the path maps them (one file, the
+ * shards, IDX) and trains on the mapped set with the prefetch thread. */
+static const char STREAMING_PATH[] = "streaming";
+static char stream_dir[300]; /* beside dir: stray_files removes what it finds in dir */
+
+static void write_npy(const char *path, const char *descr, int rank, const int64_t *shape,
+                      const void *data, size_t bytes)
+{
+    char dict[128], dims[64] = "";
+    for (int k = 0; k < rank; k++)
+        snprintf(dims + strlen(dims), sizeof dims - strlen(dims), "%lld,%s",
+                 (long long)shape[k], rank > 1 && k + 1 < rank ? " " : "");
+    int len = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, "
+                       "'shape': (%s), }", descr, dims);
+    const int header = (10 + len + 1 + 63) / 64 * 64 - 10; /* 64-byte aligned, '\n' last */
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL, "cannot write %s", path);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(header & 0xff, f);
+    fputc(header >> 8, f);
+    fprintf(f, "%-*s\n", header - 1, dict);
+    fwrite(data, 1, bytes, f);
+    fclose(f);
+}
+
+static void write_idx(const char *path, const uint8_t *head, size_t head_bytes,
+                      const uint8_t *data, size_t bytes)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL, "cannot write %s", path);
+    fwrite(head, 1, head_bytes, f);
+    fwrite(data, 1, bytes, f);
+    fclose(f);
+}
+
+static void streaming_files(void)
+{
+    uint8_t x[24 * 16], labels8[24];
+    int32_t y[24];
+    for (int i = 0; i < 24 * 16; i++) x[i] = (uint8_t)((i * 37) % 251);
+    for (int i = 0; i < 24; i++) y[i] = i % 3, labels8[i] = (uint8_t)(i % 3);
+    snprintf(stream_dir, sizeof stream_dir, "%s-data", dir);
+    CHECK(mkdir(stream_dir, 0700) == 0, "cannot make %s", stream_dir);
+    char p[512];
+    for (int k = 0; k < 2; k++) { /* two shards of 12 */
+        snprintf(p, sizeof p, "%s/x%d.npy", stream_dir, k);
+        write_npy(p, "|u1", 3, (int64_t[]){12, 4, 4}, x + k * 12 * 16, 12 * 16);
+        snprintf(p, sizeof p, "%s/y%d.npy", stream_dir, k);
+        write_npy(p, "<i4", 1, (int64_t[]){12}, y + k * 12, 12 * sizeof(int32_t));
+    }
+    const uint8_t images[16] = {0, 0, 8, 3, 0, 0, 0, 24, 0, 0, 0, 4, 0, 0, 0, 4};
+    const uint8_t labels[8] = {0, 0, 8, 1, 0, 0, 0, 24};
+    snprintf(p, sizeof p, "%s/images.idx", stream_dir);
+    write_idx(p, images, sizeof images, x, sizeof x);
+    snprintf(p, sizeof p, "%s/labels.idx", stream_dir);
+    write_idx(p, labels, sizeof labels, labels8, sizeof labels8);
+}
+
+static void streaming_files_remove(void)
+{
+    static const char *names[] = {"x0.npy", "x1.npy", "y0.npy", "y1.npy", "images.idx",
+                                  "labels.idx"};
+    char p[512];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", stream_dir, names[i]);
+        unlink(p);
+    }
+    rmdir(stream_dir);
+}
+
+static lam_status path_streaming(void)
+{
+    char x[2][512], y[2][512], images[512], labels[512];
+    for (int k = 0; k < 2; k++) {
+        snprintf(x[k], sizeof x[k], "%s/x%d.npy", stream_dir, k);
+        snprintf(y[k], sizeof y[k], "%s/y%d.npy", stream_dir, k);
+    }
+    snprintf(images, sizeof images, "%s/images.idx", stream_dir);
+    snprintf(labels, sizeof labels, "%s/labels.idx", stream_dir);
+    const char *xs[2] = {x[0], x[1]}, *ys[2] = {y[0], y[1]};
+    lam_dataset *one = NULL, *shards = NULL, *idx = NULL;
+    lam_model *m = lam_sequential("streamed");
+    lam_status s = m ? LAM_OK : LAM_ERR_NOMEM;
+    if (s == LAM_OK) s = lam_open_npy(x[0], y[0], LAM_STORAGE_MAPPED, &one);
+    if (s == LAM_OK) s = lam_open_npy_shards(2, xs, ys, &shards);
+    if (s == LAM_OK) s = lam_open_idx(images, labels, LAM_STORAGE_MAPPED, &idx);
+    if (s == LAM_OK) s = lam_model_add_input(m, 2, (int64_t[]){4, 4});
+    if (s == LAM_OK) s = lam_model_add_flatten(m);
+    if (s == LAM_OK) s = lam_model_add_dense(m, 3, LAM_ACT_SOFTMAX);
+    lam_optimizer sgd = lam_sgd();
+    if (s == LAM_OK) s = lam_model_compile(m, &sgd, LAM_LOSS_SPARSE_CATEGORICAL_CE);
+    lam_fit_options fo = lam_fit_defaults();
+    fo.batch_size = 5;
+    fo.verbose = 0;
+    fo.prefetch = true;
+    if (s == LAM_OK) s = lam_fit(m, shards, &fo, NULL);
+    if (s == LAM_OK) s = lam_fit(m, idx, &fo, NULL);
+    lam_eval_result r;
+    if (s == LAM_OK) s = lam_evaluate(m, one, 4, 0, &r);
+    lam_model_free(m);
+    lam_dataset_free(one);
+    lam_dataset_free(shards);
+    lam_dataset_free(idx);
+    return s;
+}
+
 static lam_status path_scaling(const lam_dataset *data, const char *file, float *pred)
 {
     lam_model *m = lam_sequential("scaled"), *with = NULL, *back = NULL;
@@ -628,6 +737,7 @@ static lam_status run_path(const char *spec, const lam_dataset *data, const char
     if (spec == ENCRYPTED_PATH) return path_encrypted(data, file, ckpt_file, pred);
     if (spec == DP_PATH) return path_dp(data);
     if (spec == SCALING_PATH) return path_scaling(data, file, pred);
+    if (spec == STREAMING_PATH) return path_streaming();
     return spec ? path(spec, data, file, ckpt_file, pred) : path_functional(data, pred);
 }
 
@@ -914,6 +1024,9 @@ int main(void)
     fail_each_allocation("desensitize", DESENS_PATH, 2, (int64_t[]){4, 4});
     fail_each_onnx_allocation();
     fail_each_allocation("scaling", SCALING_PATH, 2, (int64_t[]){4, 4});
+    streaming_files();
+    fail_each_allocation("streaming", STREAMING_PATH, 2, (int64_t[]){4, 4});
+    streaming_files_remove();
     fail_each_keras_allocation();
     lam_key *probe = NULL;
     if (lam_key_generate(&probe) == LAM_OK)

@@ -184,6 +184,36 @@ static void kernel_dropout_rate(void)
     free(q); free(k); free(v); free(o); free(o2);
 }
 
+/* Data-parallel ranks compute slices of a batch: samples [2, 5) of a batch
+ * of 5, forward with batch_offset 2, get the masks the whole batch gives
+ * them (and without the offset, other ones). */
+static void kernel_dropout_slice(void)
+{
+    lam_attention_args a = {.batch = 5, .tq = 6, .s = 6, .heads = 2, .dk = 3, .dv = 3,
+                            .rate = 0.5f, .seed = 11};
+    const int64_t per = 6 * 2 * 3, n = 5 * per;
+    float *q = malloc(sizeof(float) * (size_t)n), *k = malloc(sizeof(float) * (size_t)n);
+    float *v = malloc(sizeof(float) * (size_t)n), *o = malloc(sizeof(float) * (size_t)n);
+    float *os = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) {
+        q[i] = sinf(0.37f * (float)i);
+        k[i] = cosf(0.21f * (float)i);
+        v[i] = sinf(0.13f * (float)i + 1.0f);
+    }
+    lam_attention_forward(&a, q, k, v, o, NULL);
+    lam_attention_args slice = a;
+    slice.batch = 3;
+    slice.batch_offset = 2;
+    lam_attention_forward(&slice, q + 2 * per, k + 2 * per, v + 2 * per, os, NULL);
+    CHECK(memcmp(o + 2 * per, os, sizeof(float) * (size_t)(3 * per)) == 0,
+          "samples 2..4 with batch_offset 2: the whole batch's outputs");
+    slice.batch_offset = 0;
+    lam_attention_forward(&slice, q + 2 * per, k + 2 * per, v + 2 * per, os, NULL);
+    CHECK(memcmp(o + 2 * per, os, sizeof(float) * (size_t)(3 * per)) != 0,
+          "the same slice at offset 0 draws other masks");
+    free(q); free(k); free(v); free(o); free(os);
+}
+
 /* ------------------------------------------------------------- the layer */
 
 static lam_layer_spec mha_spec(int heads, int key_dim)
@@ -783,6 +813,7 @@ int main(void)
     if (chdir(".") != 0) return 1;
     kernel_vs_naive();
     kernel_dropout_rate();
+    kernel_dropout_slice();
     keras_parity();
     gradients();
     weights_as_keras();

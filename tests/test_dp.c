@@ -93,6 +93,18 @@ static lam_fit_options dp_fit(const lam_dp_options *dp, int batch, capture *c)
     return fo;
 }
 
+/* DP without noise on fixed, unshuffled batches: the update is a plain
+ * function of the clipped gradients. */
+static lam_dp_options dp_exact(double clip_norm)
+{
+    lam_dp_options dp = lam_dp_defaults();
+    dp.clip_norm = clip_norm;
+    dp.noise_multiplier = 0;
+    dp.poisson = false;
+    dp.seeded_noise = true;
+    return dp;
+}
+
 /* Each sample's clip factors, one per group of parameters [at[k], at[k + 1]). */
 static void clip_groups(const float *g, const int64_t *at, int groups, double C, double *scale,
                         int *clipped)
@@ -135,11 +147,7 @@ static void sensitivity(void)
         const int64_t at[3] = {0, per_layer ? first : P, P};
         const int groups = per_layer ? 2 : 1;
         const double group_C = C / sqrt((double)groups);
-        lam_dp_options dp = lam_dp_defaults();
-        dp.clip_norm = C;
-        dp.noise_multiplier = 0;
-        dp.poisson = false;
-        dp.seeded_noise = true;
+        lam_dp_options dp = dp_exact(C);
         dp.per_layer = per_layer;
         capture c = {0};
         lam_fit_options fo = dp_fit(&dp, 4, &c);
@@ -179,6 +187,45 @@ static void sensitivity(void)
         capture_free(&c);
         lam_model_free(m);
         lam_model_free(ref);
+    }
+    lam_dataset_free(ds);
+}
+
+/* Dropout draws its masks per sample of the step's batch, so with a huge C
+ * and no noise a DP step (batched, or one sample at a time on the
+ * reference path) gives the plain batch gradient with dropout. */
+static void dropout_masks(void)
+{
+    lam_dataset *ds = separable(8);
+    for (int reference = 0; reference < 2; reference++) {
+        lam_model *m[2];
+        for (int k = 0; k < 2; k++) {
+            m[k] = lam_sequential("dropout");
+            lam_model_set_seed(m[k], 5);
+            CHECK_OK(lam_model_add_input(m[k], 1, (int64_t[]){6}));
+            CHECK_OK(lam_model_add_dense(m[k], 32, LAM_ACT_TANH));
+            CHECK_OK(lam_model_add_dropout(m[k], 0.5f));
+            CHECK_OK(lam_model_add_dense(m[k], 2, LAM_ACT_SOFTMAX));
+            lam_optimizer sgd = lam_sgd();
+            CHECK_OK(lam_model_compile(m[k], &sgd, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+        }
+        const int64_t P = lam_model_param_count(m[0]);
+        float *g = malloc(sizeof(float) * (size_t)P);
+        batch_gradient(m[1], ds, 0, 4, g);
+        lam_dp_options dp = dp_exact(1e9);
+        dp.reference_clipping = reference;
+        capture c = {0};
+        lam_fit_options fo = dp_fit(&dp, 4, &c);
+        fo.shuffle = false;
+        CHECK_OK(lam_fit(m[0], ds, &fo, NULL));
+        double worst = 0;
+        for (int64_t j = 0; j < P; j++) worst = fmax(worst, fabs(c.g[0][j] - g[j]));
+        CHECK(worst < 1e-6, "%s path with dropout: DP update differs from the batch gradient "
+              "by %g", reference ? "reference" : "batched", worst);
+        free(g);
+        capture_free(&c);
+        lam_model_free(m[0]);
+        lam_model_free(m[1]);
     }
     lam_dataset_free(ds);
 }
@@ -461,6 +508,7 @@ int main(void)
 {
     lam_set_threads(1);
     sensitivity();
+    dropout_masks();
     noise_scale();
     accounting();
     target_epsilon();

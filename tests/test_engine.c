@@ -465,6 +465,82 @@ static void allocation_failures(void)
     lam_dataset_free(train);
 }
 
+/* backward's grads_ready hook (what data-parallel training starts its sums
+ * from): called with offsets that never grow, and at each call the
+ * gradients from the offset on are already what backward ends with; with a
+ * shared layer (its second call above its first) and a branch no gradient
+ * reaches (zero, and final at once). */
+typedef struct ready_log {
+    int calls;
+    int64_t from[16];
+    float *seen[16]; /* grads[from..nparams) at that call */
+    const lam_model *m;
+} ready_log;
+
+static void log_ready(void *user, int64_t from)
+{
+    ready_log *r = user;
+    if (r->calls >= 16) return;
+    const int64_t n = r->m->nparams - from;
+    r->from[r->calls] = from;
+    r->seen[r->calls] = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    memcpy(r->seen[r->calls], r->m->grads + from, sizeof(float) * (size_t)n);
+    r->calls++;
+}
+
+static void grads_ready_hook(void)
+{
+    lam_model *m = lam_model_new("ready");
+    int x, h1, h2, h3, y, side;
+    lam_layer_spec d = lam_layer_defaults(LAM_LAYER_DENSE);
+    d.units = 6;
+    d.activation = LAM_ACT_TANH;
+    CHECK_OK(lam_model_input(m, "x", 1, (int64_t[]){6}, &x));
+    CHECK_OK(lam_model_call(m, &d, 1, &x, &h1));
+    d.name[0] = '\0';
+    CHECK_OK(lam_model_call(m, &d, 1, &h1, &h2));
+    CHECK_OK(lam_model_call_shared(m, h1, 1, &h2, &h3)); /* the first Dense again */
+    lam_layer_spec head = lam_layer_defaults(LAM_LAYER_DENSE);
+    head.units = 3;
+    head.activation = LAM_ACT_SOFTMAX;
+    CHECK_OK(lam_model_call(m, &head, 1, &h3, &y));
+    d.name[0] = '\0';
+    CHECK_OK(lam_model_call(m, &d, 1, &x, &side)); /* feeds no output */
+    CHECK_OK(lam_model_set_outputs(m, 1, &y));
+    lam_optimizer sgd = lam_sgd();
+    CHECK_OK(lam_model_compile(m, &sgd, LAM_LOSS_SPARSE_CATEGORICAL_CE));
+    CHECK_OK(lam_model_plan(m, 4));
+    fill(lam_model_input_buffer(m, 0), 4 * 6);
+    int32_t labels[4] = {0, 1, 2, 1};
+    lam_target t = {labels, NULL, NULL};
+    lam_batch_metrics bm;
+    ready_log r = {.m = m};
+    for (int64_t i = 0; i < m->nparams; i++) m->grads[i] = NAN; /* a slice left unwritten shows */
+    m->grads_ready = log_ready;
+    m->grads_ready_user = &r;
+    CHECK_OK(lam_forward(m, 4, LAM_MODE_TRAIN));
+    CHECK_OK(lam_loss_eval(m, 4, &t, true, &bm));
+    CHECK_OK(lam_backward(m, 4, false));
+    m->grads_ready = NULL;
+    CHECK(r.calls == 4, "one call per layer with weights: %d calls", r.calls);
+    CHECK(r.calls > 0 && r.from[r.calls - 1] == 0, "the last call covers every weight");
+    for (int c = 0; c < r.calls; c++) {
+        CHECK(c == 0 || r.from[c] <= r.from[c - 1], "call %d: offset %lld after %lld", c,
+              (long long)r.from[c], (long long)(c ? r.from[c - 1] : 0));
+        const int64_t n = m->nparams - r.from[c];
+        CHECK(memcmp(r.seen[c], m->grads + r.from[c], sizeof(float) * (size_t)n) == 0,
+              "call %d: the gradients from %lld on changed after it", c, (long long)r.from[c]);
+        free(r.seen[c]);
+    }
+    bool finite = true, side_zero = true;
+    const lam_node *sn = &m->nodes[side];
+    for (int64_t i = 0; i < m->nparams; i++) finite &= isfinite(m->grads[i]) != 0;
+    for (int64_t i = 0; i < sn->param_count; i++) side_zero &= m->grads[sn->param_offset + i] == 0;
+    CHECK(finite, "every gradient written");
+    CHECK(side_zero, "the branch feeding no output has zero gradients");
+    lam_model_free(m);
+}
+
 int main(void)
 {
     lam_rng_seed(&rng, 11);
@@ -480,5 +556,6 @@ int main(void)
     builder_refusals();
     non_finite_stops();
     allocation_failures();
+    grads_ready_hook();
     return test_summary("test_engine");
 }

@@ -52,6 +52,11 @@ mpi 2 train $train_args --verbose 0 --out "$tmp/two_again.safetensors" >/dev/nul
 cmp "$tmp/two.safetensors" "$tmp/two_again.safetensors" || fail "two -np 2 runs differ"
 ok "-np 2 twice: identical files"
 
+# Each rank's prefetch thread gathers only its slice of the next batch.
+mpi 2 train $train_args --verbose 0 --prefetch --out "$tmp/two_pf.safetensors" >/dev/null
+cmp "$tmp/two.safetensors" "$tmp/two_pf.safetensors" || fail "-np 2 with --prefetch differs"
+ok "-np 2 with --prefetch: the same file"
+
 # Three ranks: slices of 7, 7, 6 samples.
 mpi 3 train $train_args --verbose 0 --out "$tmp/three.safetensors" >/dev/null
 "$D" "$tmp/one.safetensors" "$tmp/three.safetensors" 1e-5 || fail "-np 3 weights differ"
@@ -75,6 +80,18 @@ mpi 3 train --resume "$tmp/r3.safetensors" --data "$tmp/d.csv" --epochs 2 --batc
 "$D" "$tmp/one.safetensors" "$tmp/r.safetensors" 1e-5 || fail "resumed on 1 process differs"
 "$D" "$tmp/one.safetensors" "$tmp/r3.safetensors" 1e-5 || fail "resumed on 3 ranks differs"
 ok "1 epoch on 2 ranks, resumed on 1 process or 3 ranks = 2 epochs at once"
+
+# DP-SGD over 2 ranks: the same Poisson batches, each rank clipping its
+# slice, rank 0's noise (seeded here, so one process draws the same).
+dp="$train_args --dp-clip 0.5 --dp-noise 1.1 --dp-delta 1e-5 --dp-seeded-noise --verbose 0 --json"
+"$L" train $dp --out "$tmp/dp1.safetensors" >"$tmp/dp1.json"
+mpi 2 train $dp --out "$tmp/dp2.safetensors" >"$tmp/dp2.json" 2>"$tmp/err" ||
+    { cat "$tmp/err" >&2; fail "mpirun -np 2 lamina train --dp-clip failed"; }
+"$D" "$tmp/dp1.safetensors" "$tmp/dp2.safetensors" 1e-5 || fail "DP-SGD: -np 2 differs"
+eps() { sed -n 's/.*"epsilon":\([0-9.eE+-]*\).*/\1/p' "$1" | head -n 1; }
+[ -n "$(eps "$tmp/dp1.json")" ] && [ "$(eps "$tmp/dp1.json")" = "$(eps "$tmp/dp2.json")" ] ||
+    fail "DP-SGD: epsilon $(eps "$tmp/dp1.json") on one process, $(eps "$tmp/dp2.json") on 2"
+ok "DP-SGD, -np 2 = one process (seeded noise, Poisson batches): $("$D" "$tmp/dp1.safetensors" "$tmp/dp2.safetensors" 1); epsilon $(eps "$tmp/dp2.json") both"
 
 expect_rc 2 train --dist tcp --model "$tmp/drop.json" --data "$tmp/d.csv"
 err_has "--dist is mpi or none"

@@ -4,7 +4,10 @@
 # error naming the dead rank (Open MPI's mpirun ends the job), leaves rank
 # 0's last checkpoint loadable (saves are atomic), and a resumed run from
 # that checkpoint finishes. MPI_KILLS=N repeats it N times (default 3; the
-# acceptance run uses 10). Skips (77) without mpirun or without MPI.
+# acceptance run uses 10). Then a rank that stops answering without dying
+# (SIGSTOP: what a host cut off looks like to its peers, which no process
+# exit reports) ends the job within --dist-timeout. Skips (77) without
+# mpirun or without MPI.
 set -eu
 
 . "$(dirname "$0")/cli_common.sh"
@@ -24,6 +27,21 @@ if ! timeout 60 mpirun --oversubscribe -np 1 "$L" train --dist mpi --model "$tmp
     cat "$tmp/err" >&2; fail "mpirun -np 1 lamina train failed"
 fi
 
+# The pid of rank 1 of the mpirun started as job $1: the child of mpirun
+# whose environment says so (empty if it never started).
+rank1_of() {
+    r=""
+    tries=0
+    while [ -z "$r" ] && [ $tries -lt 200 ]; do
+        tries=$((tries + 1))
+        sleep 0.05
+        for p in $(pgrep -P "$(pgrep -P "$1" | head -n 1)" 2>/dev/null); do
+            tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && r=$p
+        done
+    done
+    echo "$r"
+}
+
 kills=${MPI_KILLS:-3}
 i=0
 while [ $i -lt $kills ]; do
@@ -34,17 +52,7 @@ while [ $i -lt $kills ]; do
         --data "$tmp/d.csv" --batch-size 2 --epochs 2000 --threads 1 --verbose 0 \
         --checkpoint-every 20 --out "$ck" >"$tmp/out" 2>"$tmp/err" &
     job=$!
-    # Rank 1: the child of mpirun whose environment says so.
-    victim=""
-    tries=0
-    while [ -z "$victim" ] && [ $tries -lt 200 ]; do
-        tries=$((tries + 1))
-        sleep 0.05
-        for p in $(pgrep -P "$(pgrep -P $job | head -n 1)" 2>/dev/null); do
-            tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 &&
-                victim=$p
-        done
-    done
+    victim=$(rank1_of $job)
     [ -n "$victim" ] || { kill $job 2>/dev/null; fail "kill $i: rank 1 never started"; }
     # A random moment after training began (the first save is at the start).
     while [ ! -f "$ck" ]; do sleep 0.05; done
@@ -68,3 +76,30 @@ while [ $i -lt $kills ]; do
     [ $i -gt 1 ] || sed -n 's/^/    | /p' "$tmp/err" | head -n 12
     ok "kill $i: ended in ${t}s (exit $rc), checkpoint loads, resumed run finished"
 done
+
+# Rank 1 stopped (SIGSTOP) mid-run: alive, so mpirun sees nothing; rank 0
+# gives up after --dist-timeout 2 with a message, and mpirun ends the job.
+ck="$tmp/stall.safetensors"
+timeout 120 mpirun --oversubscribe --bind-to none -np 2 "$L" train --model "$tmp/m.json" \
+    --data "$tmp/d.csv" --batch-size 2 --epochs 2000 --threads 1 --verbose 0 \
+    --checkpoint-every 20 --dist-timeout 2 --out "$ck" >"$tmp/out" 2>"$tmp/err" &
+job=$!
+victim=$(rank1_of $job)
+[ -n "$victim" ] || { kill $job 2>/dev/null; fail "stall: rank 1 never started"; }
+while [ ! -f "$ck" ]; do sleep 0.05; done
+sleep 0.5
+t0=$(date +%s)
+kill -STOP "$victim"
+set +e
+wait $job
+rc=$?
+set -e
+t=$(($(date +%s) - t0))
+kill -9 "$victim" 2>/dev/null || true
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "stall: the job exited $rc with rank 1 stopped"
+[ $t -le 30 ] || fail "stall: the job took ${t}s to end (--dist-timeout 2)"
+grep -q "rank 0 of 2: .* did not complete within 2 s" "$tmp/err" ||
+    { cat "$tmp/err" >&2; fail "stall: no error naming the wait that timed out"; }
+"$D" "$ck" "$ck" 0 >/dev/null || fail "stall: the checkpoint does not load"
+sed -n 's/^/    | /p' "$tmp/err" | head -n 4
+ok "rank 1 stopped: the job ended in ${t}s (exit $rc) with rank 0's timeout, checkpoint loads"

@@ -925,7 +925,82 @@ static void add_into(float *restrict dst, const float *restrict src, int64_t n)
     for (int64_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
-/* sq: per-sample norms instead of parameter gradients (lam_backward_sample_norms). */
+/* One node's backward: dL/d(its inputs) and its weights' gradients from
+ * dL/d(its output). A gradient reaching a node by a second route (fan-out)
+ * or a layer's second call goes to grad_tmp first and is then added: the
+ * sums are in a fixed order, so the bits do not depend on threads.
+ * sq: per-sample norms instead of parameter gradients (lam_backward_sample_norms). */
+static void backward_node(lam_model *m, lam_node *nd, int batch, bool input_grads,
+                          bool param_grads, double *sq)
+{
+    const int64_t B = batch;
+    if (nd->op->aliases_input) {
+        lam_node *src = &m->nodes[nd->inputs[0]];
+        const int64_t count = B * nd->out.size;
+        if (m->aliased[nd->index]) {
+            m->has_grad[src->index] = true; /* the gradient is already there */
+        } else if (m->has_grad[src->index]) {
+            add_into(src->grad, nd->grad, count);
+        } else {
+            memcpy(src->grad, nd->grad, sizeof(float) * (size_t)count);
+            m->has_grad[src->index] = true;
+        }
+        return;
+    }
+    float *tmp = m->grad_tmp;
+    bool any_tmp = false;
+    for (int k = 0; k < nd->ninputs; k++) {
+        lam_node *src = &m->nodes[nd->inputs[k]];
+        if (!src->op && !input_grads) {
+            m->dxs[k] = NULL; /* nobody asked for dL/dx */
+        } else if (m->has_grad[src->index]) {
+            m->dxs[k] = tmp;
+            tmp += B * nd->in[k].size;
+            any_tmp = true;
+        } else {
+            m->dxs[k] = src->grad;
+            m->has_grad[src->index] = true;
+        }
+    }
+    for (int k = 0; k < nd->ninputs; k++) {
+        m->xs[k] = m->nodes[nd->inputs[k]].value;
+        m->in_masks[k] = m->nodes[nd->inputs[k]].mask;
+    }
+    lam_ctx c = lam_node_ctx(m, nd, m->last_mode);
+    c.param_grads = param_grads;
+    const bool shared_again = param_grads && m->grads_written[nd->owner];
+    if (shared_again) c.grads = tmp;
+    if (sq && nd->sample_group >= 0) {
+        /* The gradient as received: the op's backward may overwrite it,
+         * and lam_backward_reweighted runs the op again from it. */
+        if (nd->sample_dy)
+            memcpy(nd->sample_dy, nd->grad, sizeof(float) * (size_t)B * (size_t)nd->out.size);
+        c.sample_sq = sq + (int64_t)nd->sample_group * B;
+        c.sample_grads = nd->sample_grads;
+        c.sample_work = m->sample_work;
+        c.sample_threads = m->sample_threads;
+    }
+    nd->op->backward(nd, &c, m->xs, nd->value, nd->grad, m->dxs, batch);
+    if (shared_again) add_into(m->grads + nd->param_offset, tmp, nd->param_count);
+    m->grads_written[nd->owner] = true;
+    if (any_tmp)
+        for (int k = 0; k < nd->ninputs; k++) {
+            float *d = m->dxs[k];
+            lam_node *src = &m->nodes[nd->inputs[k]];
+            if (d && d != src->grad) add_into(src->grad, d, B * nd->in[k].size);
+        }
+}
+
+/* Node i's weights' gradients are final once backward has passed it: its
+ * first call (the owner) comes before its other calls. Weights no gradient
+ * reached (a branch that feeds no output) get zero. */
+static void weights_final(lam_model *m, int i)
+{
+    const lam_node *nd = &m->nodes[i];
+    if (nd->op && nd->owner == i && !m->grads_written[i])
+        memset(m->grads + nd->param_offset, 0, sizeof(float) * (size_t)nd->param_count);
+}
+
 static lam_status backward(lam_model *m, int batch, bool input_grads, bool param_grads,
                            double *sq)
 {
@@ -934,86 +1009,28 @@ static lam_status backward(lam_model *m, int batch, bool input_grads, bool param
         return lam_error(LAM_ERR_STATE, "model \"%s\": backward of batch %d needs a forward of "
                          "that batch in LAM_MODE_TRAIN or LAM_MODE_INFER_GRAD first", m->name,
                          batch);
-    const lam_mode mode = m->last_mode;
     memset(m->has_grad, 0, sizeof(bool) * (size_t)m->n);
     memset(m->grads_written, 0, sizeof(bool) * (size_t)m->n);
     if (sq) memset(sq, 0, sizeof(double) * (size_t)lam_model_sample_groups(m) * (size_t)batch);
     for (int k = 0; k < lam_model_num_outputs(m); k++) m->has_grad[lam_model_output_id(m, k)] = true;
-    /* Reverse topological order. A gradient reaching a node by a second
-     * route (fan-out) or a layer's second call goes to grad_tmp first and is
-     * then added: the sums are in a fixed order, so the bits do not depend
-     * on threads. */
+    /* Reverse topological order. Once backward has passed a layer's first
+     * call, the gradients from its offset on are final (offsets grow with
+     * the first call's index), and grads_ready may send them away while
+     * backward goes on (data-parallel training, dist.c). */
     for (int i = m->n - 1; i >= m->backward_lowest; i--) {
         lam_node *nd = &m->nodes[i];
-        if (!nd->op || !m->has_grad[i]) continue;
-        const int64_t B = batch;
-        if (nd->op->aliases_input) {
-            lam_node *src = &m->nodes[nd->inputs[0]];
-            const int64_t count = B * nd->out.size;
-            if (m->aliased[i]) {
-                m->has_grad[src->index] = true; /* the gradient is already there */
-            } else if (m->has_grad[src->index]) {
-                add_into(src->grad, nd->grad, count);
-            } else {
-                memcpy(src->grad, nd->grad, sizeof(float) * (size_t)count);
-                m->has_grad[src->index] = true;
-            }
-            continue;
-        }
-        float *tmp = m->grad_tmp;
-        bool any_tmp = false;
-        for (int k = 0; k < nd->ninputs; k++) {
-            lam_node *src = &m->nodes[nd->inputs[k]];
-            if (!src->op && !input_grads) {
-                m->dxs[k] = NULL; /* nobody asked for dL/dx */
-            } else if (m->has_grad[src->index]) {
-                m->dxs[k] = tmp;
-                tmp += B * nd->in[k].size;
-                any_tmp = true;
-            } else {
-                m->dxs[k] = src->grad;
-                m->has_grad[src->index] = true;
-            }
-        }
-        for (int k = 0; k < nd->ninputs; k++) {
-            m->xs[k] = m->nodes[nd->inputs[k]].value;
-            m->in_masks[k] = m->nodes[nd->inputs[k]].mask;
-        }
-        lam_ctx c = lam_node_ctx(m, nd, mode);
-        c.param_grads = param_grads;
-        const bool shared_again = param_grads && m->grads_written[nd->owner];
-        if (shared_again) c.grads = tmp;
-        if (sq && nd->sample_group >= 0) {
-            /* The gradient as received: the op's backward may overwrite it,
-             * and lam_backward_reweighted runs the op again from it. */
-            if (nd->sample_dy)
-                memcpy(nd->sample_dy, nd->grad, sizeof(float) * (size_t)B * (size_t)nd->out.size);
-            c.sample_sq = sq + (int64_t)nd->sample_group * B;
-            c.sample_grads = nd->sample_grads;
-            c.sample_work = m->sample_work;
-            c.sample_threads = m->sample_threads;
-        }
-        nd->op->backward(nd, &c, m->xs, nd->value, nd->grad, m->dxs, batch);
-        if (shared_again) add_into(m->grads + nd->param_offset, tmp, nd->param_count);
-        m->grads_written[nd->owner] = true;
-        if (any_tmp)
-            for (int k = 0; k < nd->ninputs; k++) {
-                float *d = m->dxs[k];
-                lam_node *src = &m->nodes[nd->inputs[k]];
-                if (d && d != src->grad) add_into(src->grad, d, B * nd->in[k].size);
-            }
+        if (nd->op && m->has_grad[i]) backward_node(m, nd, batch, input_grads, param_grads, sq);
+        if (!param_grads || !nd->op || nd->owner != i) continue;
+        weights_final(m, i);
+        if (m->grads_ready) m->grads_ready(m->grads_ready_user, nd->param_offset);
     }
+    for (int i = 0; param_grads && i < m->backward_lowest; i++) weights_final(m, i);
     if (input_grads)
         for (int k = 0; k < m->ninputs; k++) {
             lam_node *in = &m->nodes[m->input_nodes[k]];
             if (!m->has_grad[in->index])
                 memset(in->grad, 0, sizeof(float) * (size_t)batch * (size_t)in->out.size);
         }
-    /* Weights no gradient reached (a branch that feeds no output) get zero. */
-    for (int i = 0; param_grads && i < m->n; i++)
-        if (m->nodes[i].op && m->nodes[i].owner == i && !m->grads_written[i])
-            memset(m->grads + m->nodes[i].param_offset, 0,
-                   sizeof(float) * (size_t)m->nodes[i].param_count);
     return LAM_OK;
 }
 

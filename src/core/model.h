@@ -56,6 +56,11 @@ struct lam_model {
     int last_batch;
     int64_t position;     /* a decoder's current sequence position (lam_decoder_step) */
     int64_t batch_offset; /* data-parallel fit: this rank's first sample in the global batch */
+    /* Called by a backward with weight gradients after each layer: the
+     * gradients at [from, nparams) are final (data-parallel fit sends them
+     * off while backward goes on). NULL: not called. */
+    void (*grads_ready)(void *user, int64_t from);
+    void *grads_ready_user;
     /* Explanations (src/explain) only; zero otherwise. While override_values
      * is set, forward copies it ([batch, out.size] floats) into node
      * override_node's output instead of running that node's op: integrated

@@ -85,14 +85,15 @@ static inline uint64_t mix64(uint64_t z)
 }
 
 /* A counter-based draw: P[t, j] of head h, sample b is kept when a hash of
- * (seed, b, h, t, j) falls below keep, so backward recomputes the same
+ * (seed, batch_offset + b, h, t, j) falls below keep, so backward recomputes the same
  * decision instead of storing a tq x s mask. A 64-bit hash per row gives
  * the row's key, then a 32-bit one (murmur3's finaliser) per key, which
  * vectorises: with 64-bit hashes per key, dropout doubled the time of the
  * char-GPT shape's forward + backward. */
 static inline uint32_t dropout_row_key(const lam_attention_args *a, int b, int h, int t)
 {
-    const uint64_t row = ((uint64_t)b * (uint64_t)a->heads + (uint64_t)h) * (uint64_t)a->tq +
+    const uint64_t sample = (uint64_t)a->batch_offset + (uint64_t)b;
+    const uint64_t row = (sample * (uint64_t)a->heads + (uint64_t)h) * (uint64_t)a->tq +
                          (uint64_t)t;
     return (uint32_t)(mix64(a->seed ^ mix64(row + 0x9e3779b97f4a7c15ull)) >> 32);
 }

@@ -40,6 +40,8 @@ typedef struct lam_attention_args {
     const float *mask;      /* [batch, tq, s], or NULL */
     float rate;             /* dropout on the probabilities, [0, 1): kept ones scaled 1/(1-rate) */
     uint64_t seed;          /* which dropout draw (rate > 0) */
+    int64_t batch_offset;   /* sample 0's position in the whole batch (data-parallel ranks
+                             * compute slices of it): the draw depends on that position */
     bool empty_rows_zero;   /* a row that sees no key weighs nothing (else every key evenly) */
 } lam_attention_args;
 

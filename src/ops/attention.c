@@ -212,6 +212,7 @@ static lam_attention_args attention_args(const lam_node *n, const lam_ctx *c, co
         lam_rng r;
         lam_rng_derive(&r, c->seed, (uint64_t)c->step, (uint64_t)n->index);
         a.seed = lam_rng_next(&r);
+        a.batch_offset = c->batch_offset;
     }
     a.mask = xs && d->mask >= 0 ? xs[d->mask] : NULL;
     /* Padding masks (Embedding's mask_zero), as Keras's query_mask and

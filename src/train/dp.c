@@ -416,10 +416,16 @@ static lam_status record(lam_dp_run *r, lam_model *m, bool with_epsilon)
     return st;
 }
 
-lam_status lam_dp_step_end(lam_dp_run *r, lam_model *m, float *grads)
+lam_status lam_dp_step_end(lam_dp_run *r, lam_model *m, float *grads, bool noise)
 {
     const double sigma = r->o.noise_multiplier;
-    if (sigma > 0) LAM_TRY(add_noise(r, m, sigma * r->o.clip_norm));
+    if (sigma > 0 && noise) {
+        LAM_TRY(add_noise(r, m, sigma * r->o.clip_norm));
+    } else if (sigma > 0 && r->o.seeded_noise) {
+        /* The draws another rank adds: the generator (which also draws
+         * the Poisson batches) stays the same on every rank. */
+        for (int64_t i = 0; i < r->n; i++) (void)lam_rng_normal(&m->rng);
+    }
     for (int64_t i = 0; i < r->n; i++) grads[i] = (float)(r->sum[i] / r->expected);
     if (sigma > 0) LAM_TRY(lam_privacy_accountant_step(r->acc, sigma, r->q, 1));
     else r->unbounded = true;

@@ -36,10 +36,11 @@ void lam_dp_add_sample(lam_dp_run *r, const float *g);
  * gradients lam_loss_eval_per_sample wrote: one backward for the norms, one
  * pass of the layers' weight gradients with the clip factors. */
 lam_status lam_dp_add_batch(lam_dp_run *r, lam_model *m, int batch);
-/* Ends a step: noise on the sum, division by the expected batch size, the
- * result into grads (param_count floats); the accountant counts the step and
- * m's metadata records the accounting so far. */
-lam_status lam_dp_step_end(lam_dp_run *r, lam_model *m, float *grads);
+/* Ends a step: noise on the sum (unless !noise: data-parallel ranks other
+ * than 0, whose sums rank 0's noise joins), division by the expected batch
+ * size, the result into grads (param_count floats); the accountant counts
+ * the step and m's metadata records the accounting so far. */
+lam_status lam_dp_step_end(lam_dp_run *r, lam_model *m, float *grads, bool noise);
 /* Epsilon spent so far at the options' delta (+inf after a step without noise);
  * computed once per step count. */
 lam_status lam_dp_epsilon(lam_dp_run *r, double *epsilon);

@@ -217,22 +217,36 @@ static void load_batch(lam_model *m, const fit_data *d, const int64_t *idx, int6
  * target buffers. The same samples in the same order reach the same
  * buffers, so training is bit-identical with and without it. Batches are
  * prefetched only inside an epoch: the next epoch's order depends on the
- * generator after this epoch's last step. */
+ * generator after this epoch's last step. A data-parallel rank gathers
+ * (and so reads, from a mapped file) only its slice of each batch. */
 typedef struct batch_prefetch {
     lam_worker *worker; /* NULL: no prefetch */
     lam_model *m;
+    const lam_dist *dist; /* NULL: whole batches */
     fit_data d;  /* the training data with the staged target buffers */
     float **xs;  /* staged inputs, one buffer per model input */
-    const int64_t *idx;
-    int64_t first; /* the staged batch: samples first.. (or idx[0..count)) */
+    const int64_t *order;
+    int64_t first; /* the staged batch: positions first.. of the order */
     int count;
     bool pending;
 } batch_prefetch;
 
+/* Loads this rank's slice of the batch at positions [first, first + count)
+ * of order (or samples first.. without order): into the model's inputs, or
+ * into xs when given. */
+static void load_slice(lam_model *m, const fit_data *d, float **xs, const lam_dist *dist,
+                       const int64_t *order, int64_t first, int count)
+{
+    int mine = 0, local = count;
+    if (dist) lam_dist_share(dist, count, &mine, &local);
+    if (local > 0)
+        load_batch_into(m, d, xs, order ? order + first + mine : NULL, first + mine, local);
+}
+
 static void prefetch_job(void *arg)
 {
     batch_prefetch *p = arg;
-    load_batch_into(p->m, &p->d, p->xs, p->idx, p->first, p->count);
+    load_slice(p->m, &p->d, p->xs, p->dist, p->order, p->first, p->count);
 }
 
 static void prefetch_end(batch_prefetch *p)
@@ -244,9 +258,10 @@ static void prefetch_end(batch_prefetch *p)
     *p = (batch_prefetch){0};
 }
 
-static lam_status prefetch_begin(batch_prefetch *p, lam_model *m, const fit_data *d, int batch)
+static lam_status prefetch_begin(batch_prefetch *p, lam_model *m, const fit_data *d,
+                                 const lam_dist *dist, int batch)
 {
-    *p = (batch_prefetch){.m = m, .d = *d};
+    *p = (batch_prefetch){.m = m, .dist = dist, .d = *d};
     p->d.t = NULL;
     lam_status st = data_alloc(m, &p->d, batch);
     if (st == LAM_OK && !(p->xs = lam_calloc((size_t)d->nx, sizeof *p->xs))) st = LAM_ERR_NOMEM;
@@ -259,33 +274,36 @@ static lam_status prefetch_begin(batch_prefetch *p, lam_model *m, const fit_data
     return st;
 }
 
-/* Loads the batch of samples order[first..first + count) (or first.. without
- * order) into the model and d, from the prefetched one when it is that batch,
- * then starts gathering the next one (of up to batch samples) on the worker. */
+/* Loads (this rank's slice of) the batch of samples order[first..first +
+ * count) (or first.. without order) into the model and d, from the
+ * prefetched one when it is that batch, then starts gathering the next one
+ * (of up to batch samples) on the worker. */
 static void prefetch_next(batch_prefetch *p, lam_model *m, fit_data *d, const int64_t *order,
                           int64_t first, int count, int64_t n, int batch)
 {
     if (!p->worker) {
-        load_batch(m, d, order ? order + first : NULL, first, count);
+        load_slice(m, d, NULL, p->dist, order, first, count);
         return;
     }
     lam_worker_wait(p->worker);
     if (p->pending && p->first == first && p->count == count) {
+        int mine = 0, local = count;
+        if (p->dist) lam_dist_share(p->dist, count, &mine, &local);
         for (int k = 0; k < d->nx; k++)
             memcpy(lam_model_input_buffer(m, k), p->xs[k],
-                   sizeof(float) * (size_t)count * (size_t)d->x[k]->sample_size);
+                   sizeof(float) * (size_t)local * (size_t)d->x[k]->sample_size);
         fit_data t = *d; /* swap the target buffers: no copy */
         d->t = p->d.t, d->labels = p->d.labels, d->values = p->d.values;
         d->weights = p->d.weights;
         p->d.t = t.t, p->d.labels = t.labels, p->d.values = t.values, p->d.weights = t.weights;
     } else {
-        load_batch(m, d, order ? order + first : NULL, first, count);
+        load_slice(m, d, NULL, p->dist, order, first, count);
     }
     p->pending = first + count < n;
     if (!p->pending) return;
     p->first = first + count;
     p->count = (int)(n - p->first < batch ? n - p->first : batch);
-    p->idx = order ? order + p->first : NULL;
+    p->order = order;
     lam_worker_post(p->worker, prefetch_job, p);
 }
 
@@ -438,12 +456,20 @@ static lam_status train_step(lam_model *m, const fit_data *d, const lam_fit_opti
 /* One DP-SGD step on samples idx[0..count) (count may be 0: a noise-only
  * step): each sample's gradient clipped and summed, by one backward per
  * batch (the fast path) or per sample (the reference), then noised and
- * scaled by dp.c before the hook and the update. */
+ * scaled by dp.c before the hook and the update. Data-parallel: each rank
+ * clips its slice of the samples, rank 0 alone adds the noise, and the sum
+ * over the ranks is the step's noised clipped sum. */
 static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_options *o,
                                 lam_dp_run *dp, const int64_t *idx, int64_t first, int count,
                                 int epoch, int64_t step, lam_batch_metrics *bm)
 {
     *bm = (lam_batch_metrics){0};
+    int mine = 0; /* this rank's first sample in the step's batch */
+    if (o->dist) {
+        lam_dist_share(o->dist, count, &mine, &count);
+        if (idx) idx += mine;
+        first += mine;
+    }
     lam_dp_step_begin(dp);
     const bool batched = lam_dp_batched(dp);
     /* Batched: chunks of the planned capacity (a Poisson batch may exceed
@@ -453,14 +479,19 @@ static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_o
         const int chunk = count - i < chunk_max ? count - i : chunk_max;
         load_batch(m, d, idx ? idx + i : NULL, first + i, chunk);
         lam_batch_metrics part;
-        LAM_TRY(lam_forward(m, chunk, LAM_MODE_TRAIN));
+        /* Dropout keyed by the sample's position in the step's batch, as
+         * a plain step draws it, whatever the chunks and the ranks. */
+        m->batch_offset = mine + i;
+        lam_status st = lam_forward(m, chunk, LAM_MODE_TRAIN);
+        m->batch_offset = 0;
+        LAM_TRY(st);
         if (batched) {
             LAM_TRY(lam_loss_eval_per_sample(m, chunk, d->t, &part));
-            LAM_TRY(check_loss(m, part.loss, epoch, step));
+            if (!o->dist) LAM_TRY(check_loss(m, part.loss, epoch, step));
             LAM_TRY(lam_dp_add_batch(dp, m, chunk));
         } else {
             LAM_TRY(lam_loss_eval(m, 1, d->t, true, &part));
-            LAM_TRY(check_loss(m, part.loss, epoch, step));
+            if (!o->dist) LAM_TRY(check_loss(m, part.loss, epoch, step));
             LAM_TRY(lam_backward(m, 1, false));
             lam_dp_add_sample(dp, m->grads);
         }
@@ -468,35 +499,37 @@ static lam_status dp_train_step(lam_model *m, const fit_data *d, const lam_fit_o
         bm->correct += part.correct;
         bm->counted += part.counted;
     }
-    LAM_TRY(lam_dp_step_end(dp, m, m->grads));
-    return hook_and_update(m, o);
+    LAM_TRY(lam_dp_step_end(dp, m, m->grads, lam_dist_rank(o->dist) == 0));
+    if (!o->dist) return hook_and_update(m, o);
+    /* Ranks check the loss after summing it, so that all fail together. */
+    LAM_TRY(lam_dist_sum_gradients(o->dist, m));
+    LAM_TRY(lam_dist_step_reduce(o->dist, bm));
+    LAM_TRY(check_loss(m, bm->loss, epoch, step));
+    LAM_TRY(hook_and_update(m, o));
+    return lam_dist_step_end(o->dist, m);
 }
 
-/* One data-parallel step (lamina_dist.h) on the global batch of `count`
- * samples at order idx (or first.. when idx is NULL): this rank's slice of
- * it forward and backward, with dropout keyed by each sample's position in
- * the global batch; then the gradients and metrics summed over the ranks and
- * the same update on every rank. A rank whose slice is empty (a last batch
- * smaller than the rank count) adds a zero gradient. */
+/* One data-parallel step (lamina_dist.h) on a global batch of `count`
+ * samples whose slice for this rank is loaded: that slice forward and
+ * backward, with dropout keyed by each sample's position in the global
+ * batch; then the gradients and metrics summed over the ranks and the same
+ * update on every rank. A rank whose slice is empty (a last batch smaller
+ * than the rank count) adds a zero gradient. */
 static lam_status dist_train_step(lam_model *m, const fit_data *d, const lam_fit_options *o,
-                                  const int64_t *idx, int64_t first, int count, int epoch,
-                                  int64_t step, lam_batch_metrics *bm)
+                                  int count, int epoch, int64_t step, lam_batch_metrics *bm)
 {
     int mine, local;
     lam_dist_share(o->dist, count, &mine, &local);
     *bm = (lam_batch_metrics){0};
     if (local > 0) {
-        load_batch(m, d, idx ? idx + mine : NULL, first + mine, local);
         m->batch_offset = mine;
         lam_status st = lam_forward(m, local, LAM_MODE_TRAIN);
         m->batch_offset = 0;
         LAM_TRY(st);
         LAM_TRY(lam_loss_eval(m, local, d->t, true, bm));
-        LAM_TRY(lam_backward(m, local, false));
-    } else {
-        memset(m->grads, 0, sizeof(float) * (size_t)m->nparams);
     }
-    LAM_TRY(lam_dist_step_reduce(o->dist, m, local, count, bm));
+    LAM_TRY(lam_dist_backward(o->dist, m, local, count));
+    LAM_TRY(lam_dist_step_reduce(o->dist, bm));
     LAM_TRY(check_loss(m, bm->loss, epoch, step));
     LAM_TRY(hook_and_update(m, o));
     return lam_dist_step_end(o->dist, m);
@@ -560,7 +593,7 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
                          (double)o.validation_split);
     LAM_TRY(check_data(m, train, "training", true));
     /* Data-parallel: every rank from rank 0's model (resume state included). */
-    if (o.dist) LAM_TRY(lam_dist_fit_begin(o.dist, m, o.dp != NULL));
+    if (o.dist) LAM_TRY(lam_dist_fit_begin(o.dist, m));
     const int64_t n_all = train->x[0]->n;
     /* Keras takes the LAST fraction, before shuffling. */
     const int64_t n_train = o.validation_split > 0
@@ -612,10 +645,9 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     if (st == LAM_OK) st = lam_model_plan(m, plan_batch);
     if (st == LAM_OK) st = data_alloc(m, &d, plan_batch);
     batch_prefetch pf = {0};
-    /* Prefetch gathers whole batches: not for DP-SGD's own loading, nor a
-     * rank's share of one. */
-    if (st == LAM_OK && o.prefetch && !dp && !o.dist)
-        st = prefetch_begin(&pf, m, &d, o.batch_size);
+    /* DP-SGD loads its own (Poisson) batches: no prefetch. */
+    pf.dist = o.dist;
+    if (st == LAM_OK && o.prefetch && !dp) st = prefetch_begin(&pf, m, &d, o.dist, plan_batch);
     int64_t *order = st == LAM_OK ? lam_malloc(sizeof(int64_t) * (size_t)n_train) : NULL;
     lam_history *h = st == LAM_OK ? lam_calloc(1, sizeof *h) : NULL;
     if (h) h->log = lam_calloc((size_t)(o.epochs > 0 ? o.epochs : 1), sizeof *h->log);
@@ -676,13 +708,11 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
             } else if (dp) {
                 st = dp_train_step(m, &d, &o, dp, o.shuffle ? order + seen : NULL, seen, count,
                                    e + 1, s + 1, &bm);
-            } else if (o.dist) {
-                st = dist_train_step(m, &d, &o, o.shuffle ? order + seen : NULL, seen, count,
-                                     e + 1, s + 1, &bm);
             } else {
                 prefetch_next(&pf, m, &d, o.shuffle ? order : NULL, seen, count, n_train,
                               o.batch_size);
-                st = train_step(m, &d, &o, count, e + 1, s + 1, &bm);
+                st = o.dist ? dist_train_step(m, &d, &o, count, e + 1, s + 1, &bm)
+                            : train_step(m, &d, &o, count, e + 1, s + 1, &bm);
             }
             if (st == LAM_ERR_NUMERIC && lam_callbacks_stop_on_loss(cbr)) {
                 /* TerminateOnNaN: end quietly, with the weights before this step. */
