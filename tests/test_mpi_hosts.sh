@@ -7,11 +7,13 @@
 # gives (every tensor within 1e-5 relative), the traffic crossed host 1's
 # link and nothing was made in the root namespace; the same run twice gives
 # identical files; 3 hosts agree with one process; the seed CNN on 2,000
-# Fashion-MNIST images too when installed. Then a host cut off mid-run (its
-# link set down): mpirun ends within 60 s with an error, no process is left
-# on the cut-off host, rank 0's last checkpoint loads, and a resumed run on
-# one process finishes. Skips (77) without mpirun, in a build without MPI, or
-# where namespaces cannot be made (not root). POSIX sh; run by ctest from tests/.
+# Fashion-MNIST images too when installed. Then host 1 cut off mid-run (its
+# link set down), twice: ended by lamina's --dist-timeout (rank 0's error
+# message), then by Open MPI's keepalive on its daemons (nothing left on host
+# 1): each time mpirun ends within 60 s with an error, rank 0's last
+# checkpoint loads, and a resumed run on one process finishes. Skips (77)
+# without mpirun, in a build without MPI, or where namespaces cannot be made
+# (not root). POSIX sh; run by ctest from tests/; about 30 s.
 set -eu
 
 . "$(dirname "$0")/cli_common.sh"
@@ -96,3 +98,75 @@ if [ -f "$data/train-images-idx3-ubyte.gz" ] || [ -f "$data/train-images-idx3-ub
 else
     echo "(seed CNN part skipped: Fashion-MNIST not installed in $data)"
 fi
+
+# Host 1 cut off mid-run: its link set down while the two ranks train (a
+# checkpoint every 20 steps), as a pulled cable or a dead switch port would.
+# No packet is refused (no reset), nothing tells either side: each waits.
+cat >"$tmp/m.json" <<'JSON'
+{"module": "keras", "class_name": "Sequential", "config": {"name": "tiny", "layers": [
+ {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "input_layer"}},
+ {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 16, "activation": "relu"}},
+ {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_1", "units": 2, "activation": "softmax"}}]}}
+JSON
+h1=$(netns_host 1)
+# cut_off NAME MPIRUN_OPTIONS...: the run, the cut, then sets rc, t (seconds
+# from the cut to mpirun's end), left (the processes still on host 1), ck.
+cut_off() {
+    name=$1
+    shift
+    ck="$tmp/ck_$name.safetensors"
+    NETNS_TIMEOUT=120 netns_mpirun 2 "$@" "$L" train --model "$tmp/m.json" --data "$tmp/d.csv" \
+        --batch-size 2 --epochs 2000 --threads 1 --verbose 0 --dist-timeout 10 \
+        --checkpoint-every 20 --out "$ck" >"$tmp/out" 2>"$tmp/err_$name" &
+    job=$!
+    tries=0
+    while [ ! -f "$ck" ]; do
+        tries=$((tries + 1))
+        [ $tries -lt 400 ] || { cat "$tmp/err_$name" >&2; fail "cut-off $name: no checkpoint after 20 s"; }
+        sleep 0.05
+    done
+    sleep 1
+    t0=$(date +%s)
+    ip -n "$h1" link set eth0 down
+    set +e
+    wait $job
+    rc=$?
+    set -e
+    t=$(($(date +%s) - t0))
+    left=$(for p in $(ip netns pids "$h1"); do cat "/proc/$p/comm" 2>/dev/null; done | tr '\n' ' ')
+    [ $rc -ne 0 ] || fail "cut-off $name: the job exited 0"
+    [ $rc -ne 124 ] || { cat "$tmp/err_$name" >&2; fail "cut-off $name: mpirun hung (killed after 120 s)"; }
+    [ $t -le 60 ] || fail "cut-off $name: mpirun took ${t}s to end"
+    "$D" "$ck" "$ck" 0 >/dev/null || fail "cut-off $name: the checkpoint does not load"
+    "$L" train --resume "$ck" --data "$tmp/d.csv" --batch-size 2 --threads 1 --verbose 0 \
+        >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; fail "cut-off $name: resume failed"; }
+    # The next run gets host 1 back, with none of this run's processes.
+    netns_kill "$h1"
+    ip -n "$h1" link set eth0 up
+}
+
+# 1. lamina's --dist-timeout 10: rank 0's collective fails after 10 s, rank 0
+# exits 1 and mpirun aborts the job. Open MPI's mpirun then orders host 1's
+# daemon to kill rank 1 and waits for it over the dead link until TCP gives
+# up on the message: 15 retransmissions (net.ipv4.tcp_retries2), about 15
+# minutes, and mpirun hangs so long (measured: killed at 120 s). Host 0 is
+# set to give up after 3 retransmissions (about 3 s; a per-namespace setting).
+ip netns exec "$(netns_host 0)" sysctl -qw net.ipv4.tcp_retries2=3
+cut_off timeout
+grep -q "did not complete within 10 s" "$tmp/err_timeout" ||
+    { cat "$tmp/err_timeout" >&2; fail "cut-off: no --dist-timeout error from rank 0"; }
+sed -n 's/^/    | /; /lamina:/p; /exited with non-zero/p' "$tmp/err_timeout"
+ok "host 1 cut off, --dist-timeout 10: mpirun ended in ${t}s (exit $rc) with rank 0's timeout error; checkpoint ($("$L" summary "$ck" | sed -n 's/^ *Trained: //p')) loads, resumed on one process; left on host 1: ${left:-nothing}"
+ip netns exec "$(netns_host 0)" sysctl -qw net.ipv4.tcp_retries2=15
+
+# 2. Open MPI's own watch on its daemons: TCP keepalive on the runtime's
+# connections (idle during training) probing after 2 s, every 1 s, giving up
+# after 3 unanswered: mpirun and host 1's daemon each see the other gone
+# within about 5 s, before lamina's timeout, and end every rank on both hosts.
+cut_off keepalive --mca oob_tcp_keepalive_time 2 --mca oob_tcp_keepalive_intvl 1 \
+    --mca oob_tcp_keepalive_probes 3
+grep -q "lost communication with a remote daemon" "$tmp/err_keepalive" ||
+    { cat "$tmp/err_keepalive" >&2; fail "cut-off: no error naming the lost daemon"; }
+sed -n 's/^/    | /; /lost communication/p; /Remote daemon/p' "$tmp/err_keepalive"
+[ -z "$left" ] || fail "cut-off with keepalive: left on host 1: $left"
+ok "host 1 cut off, runtime keepalive 2+3x1 s: mpirun ended in ${t}s (exit $rc), nothing left on host 1; checkpoint ($("$L" summary "$ck" | sed -n 's/^ *Trained: //p')) loads, resumed on one process"
