@@ -23,8 +23,8 @@
 # quotes, for the remote shell to read), hence `sh -c "$*"` below.
 #
 # netns_down kills every process left in the namespaces (netns_kill) and
-# deletes them; call it from an EXIT trap. netns_require exits 77 (ctest's skip) saying why when
-# namespaces cannot be made here.
+# deletes them; call it from an EXIT trap. netns_require exits 77 (ctest's
+# skip) saying why when namespaces cannot be made here.
 
 NETNS_PREFIX="${NETNS_PREFIX:-lam$$}"
 NETNS_NET="${NETNS_NET:-10.199.0}"

@@ -67,7 +67,8 @@ grep -q '"dist":{"ranks":2' "$tmp/two.json" || fail "2 hosts: not 2 ranks: $(cat
 # 20 allreduces of the 114 gradients (456 bytes) each way at least.
 [ $crossed -gt 18240 ] || fail "2 hosts: only $crossed bytes crossed host 1's link"
 "$D" "$tmp/one.safetensors" "$tmp/two.safetensors" 1e-5 >/dev/null || fail "2 hosts: weights differ from one process'"
-ok "2 hosts x 1 rank = one process (20 steps, dropout): $("$D" "$tmp/one.safetensors" "$tmp/two.safetensors" 1); $crossed bytes over host 1's link"
+diff=$("$D" "$tmp/one.safetensors" "$tmp/two.safetensors" 1)
+ok "2 hosts x 1 rank = one process (20 steps, dropout): $diff; $crossed bytes over host 1's link"
 
 NETNS_TIMEOUT=120 netns_mpirun 2 "$L" train $train_args --verbose 0 \
     --out "$tmp/two_again.safetensors" >/dev/null 2>"$tmp/err" ||
@@ -102,20 +103,16 @@ fi
 # Host 1 cut off mid-run: its link set down while the two ranks train (a
 # checkpoint every 20 steps), as a pulled cable or a dead switch port would.
 # No packet is refused (no reset), nothing tells either side: each waits.
-cat >"$tmp/m.json" <<'JSON'
-{"module": "keras", "class_name": "Sequential", "config": {"name": "tiny", "layers": [
- {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "input_layer"}},
- {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 16, "activation": "relu"}},
- {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_1", "units": 2, "activation": "softmax"}}]}}
-JSON
 h1=$(netns_host 1)
+# What checkpoint $1 holds: "N epochs, M optimizer steps".
+trained() { "$L" summary "$1" | sed -n 's/^ *Trained: //p'; }
 # cut_off NAME MPIRUN_OPTIONS...: the run, the cut, then sets rc, t (seconds
 # from the cut to mpirun's end), left (the processes still on host 1), ck.
 cut_off() {
     name=$1
     shift
     ck="$tmp/ck_$name.safetensors"
-    NETNS_TIMEOUT=120 netns_mpirun 2 "$@" "$L" train --model "$tmp/m.json" --data "$tmp/d.csv" \
+    NETNS_TIMEOUT=120 netns_mpirun 2 "$@" "$L" train --model "$tmp/drop.json" --data "$tmp/d.csv" \
         --batch-size 2 --epochs 2000 --threads 1 --verbose 0 --dist-timeout 10 \
         --checkpoint-every 20 --out "$ck" >"$tmp/out" 2>"$tmp/err_$name" &
     job=$!
@@ -156,7 +153,8 @@ cut_off timeout
 grep -q "did not complete within 10 s" "$tmp/err_timeout" ||
     { cat "$tmp/err_timeout" >&2; fail "cut-off: no --dist-timeout error from rank 0"; }
 sed -n 's/^/    | /; /lamina:/p; /exited with non-zero/p' "$tmp/err_timeout"
-ok "host 1 cut off, --dist-timeout 10: mpirun ended in ${t}s (exit $rc) with rank 0's timeout error; checkpoint ($("$L" summary "$ck" | sed -n 's/^ *Trained: //p')) loads, resumed on one process; left on host 1: ${left:-nothing}"
+ok "host 1 cut off, --dist-timeout 10: mpirun ended in ${t}s (exit $rc) with rank 0's error;" \
+   "checkpoint ($(trained "$ck")) loads, resumed on one process; left on host 1: ${left:-nothing}"
 ip netns exec "$(netns_host 0)" sysctl -qw net.ipv4.tcp_retries2=15
 
 # 2. Open MPI's own watch on its daemons: TCP keepalive on the runtime's
@@ -169,4 +167,5 @@ grep -q "lost communication with a remote daemon" "$tmp/err_keepalive" ||
     { cat "$tmp/err_keepalive" >&2; fail "cut-off: no error naming the lost daemon"; }
 sed -n 's/^/    | /; /lost communication/p; /Remote daemon/p' "$tmp/err_keepalive"
 [ -z "$left" ] || fail "cut-off with keepalive: left on host 1: $left"
-ok "host 1 cut off, runtime keepalive 2+3x1 s: mpirun ended in ${t}s (exit $rc), nothing left on host 1; checkpoint ($("$L" summary "$ck" | sed -n 's/^ *Trained: //p')) loads, resumed on one process"
+ok "host 1 cut off, runtime keepalive 2+3x1 s: mpirun ended in ${t}s (exit $rc), nothing left" \
+   "on host 1; checkpoint ($(trained "$ck")) loads, resumed on one process"
