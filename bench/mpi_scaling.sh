@@ -1,38 +1,75 @@
 #!/bin/sh
 # mpi_scaling.sh - data-parallel throughput of `lamina train` on one machine:
-# samples/s of the seed CNN for 1 process x 1 thread against N processes x 1
+# samples/s of a seed model for 1 process x 1 thread against N processes x 1
 # thread (mpirun -np N, one core each), same global batch, same data, and
 # the share of rank 0's training time spent in MPI collectives (waits for
 # the slower rank included). Run it on an idle machine with >= N free cores:
 # the issue's target is N=2 at >= 90% of twice the 1-process figure.
 #
-#   bench/mpi_scaling.sh [BUILD_DIR] [N] [SAMPLES] [BATCH]   (defaults: build 2 6000 128)
+#   bench/mpi_scaling.sh [--hosts] [--model cnn|lstm] [BUILD_DIR] [N] [SAMPLES] [BATCH]
+#                                          (defaults: cnn, build 2 6000 128)
 #
+# --model lstm measures the seed LSTM (examples/seed_lstm.json: the images'
+# 28 rows as a sequence of 28 steps) instead of the seed CNN. --hosts also
+# runs the N processes across N hosts, one rank each: network namespaces of
+# this machine joined by veth pairs (scripts/netns_hosts.sh; needs root),
+# the ranks talking TCP over the veths instead of shared memory.
 # Needs Fashion-MNIST (scripts/install-deps.sh --data) and Open MPI.
 set -eu
+hosts=0
+model=cnn
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --hosts) hosts=1; shift ;;
+        --model) model=$2; shift 2 ;;
+        --model=*) model=${1#--model=}; shift ;;
+        *) break ;;
+    esac
+done
 B=${1:-build}
 N=${2:-2}
 S=${3:-6000}
 BATCH=${4:-128}
-L="$B/lamina"
 here=$(cd "$(dirname "$0")/.." && pwd)
+L="$(cd "$B" && pwd)/lamina"
+case "$model" in
+    cnn) json=$here/examples/seed_cnn.json; name="seed CNN" ;;
+    lstm) json=$here/examples/seed_lstm.json; name="seed LSTM" ;;
+    *) echo "mpi_scaling.sh: --model is cnn or lstm, not '$model'" >&2; exit 2 ;;
+esac
 export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-args="--model $here/examples/seed_cnn.json --data fashion-mnist --limit $S --test-limit 1"
+args="--model $json --data fashion-mnist --limit $S --test-limit 1"
 args="$args --epochs 2 --batch-size $BATCH --threads 1 --verbose 0 --json"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT INT TERM
+if [ $hosts -eq 1 ]; then
+    . "$here/scripts/netns_hosts.sh"
+    netns_require
+    trap 'netns_down; rm -rf "$tmp"' EXIT
+    trap 'exit 1' INT TERM HUP
+    netns_up "$N"
+else
+    trap 'rm -rf "$tmp"' EXIT INT TERM
+fi
 # The second epoch's seconds: the first warms caches and the memory plan.
 epoch2() { sed -n 's/.*"epoch":2,[^}]*"seconds":\([0-9.eE+-]*\).*/\1/p' "$1"; }
+comm() { sed -n 's/.*"comm_seconds":\([0-9.eE+-]*\).*/\1/p' "$1"; }
+total() {
+    sed -n 's/.*"history":\[\(.*\)\].*/\1/p' "$1" |
+        awk -F'"seconds":' '{ s = 0; for (i = 2; i <= NF; i++) s += $i + 0; print s }'
+}
 "$L" train $args >"$tmp/one.json"
 mpirun ${MPI_BIND:---bind-to core --map-by core} -np "$N" "$L" train $args >"$tmp/n.json"
+[ $hosts -eq 0 ] || netns_mpirun "$N" "$L" train $args >"$tmp/h.json"
 t1=$(epoch2 "$tmp/one.json")
-tn=$(epoch2 "$tmp/n.json")
-comm=$(sed -n 's/.*"comm_seconds":\([0-9.eE+-]*\).*/\1/p' "$tmp/n.json")
-total=$(sed -n 's/.*"history":\[\(.*\)\].*/\1/p' "$tmp/n.json" |
-        awk -F'"seconds":' '{ s = 0; for (i = 2; i <= NF; i++) s += $i + 0; print s }')
-awk -v s="$S" -v t1="$t1" -v tn="$tn" -v n="$N" -v c="$comm" -v tt="$total" 'BEGIN {
-    a = s / t1; b = s / tn;
-    printf "seed CNN, %d samples, global batch '"$BATCH"', epoch 2, 1 thread per process\n", s;
-    printf "1 process : %8.0f samples/s\n", a;
-    printf "%d processes: %8.0f samples/s = %.1f%% of %d x 1 process\n", n, b, 100 * b / (n * a), n;
-    printf "rank 0 in collectives: %.1f%% of its training time (both epochs)\n", 100 * c / tt }'
+echo "$name, $S samples, global batch $BATCH, epoch 2, 1 thread per process"
+awk -v s="$S" -v t1="$t1" 'BEGIN { printf "1 process : %8.0f samples/s\n", s / t1 }'
+# line FILE LABEL: samples/s of N ranks, % of N x one process, time in collectives.
+line() {
+    awk -v s="$S" -v t1="$t1" -v tn="$(epoch2 "$1")" -v n="$N" -v c="$(comm "$1")" \
+        -v tt="$(total "$1")" -v what="$2" 'BEGIN {
+        a = s / t1; b = s / tn;
+        printf "%d %s: %8.0f samples/s = %.1f%% of %d x 1 process; ", n, what, b, 100 * b / (n * a), n;
+        printf "rank 0 in collectives %.1f%% of its training time (both epochs)\n", 100 * c / tt }'
+}
+line "$tmp/n.json" "processes, one machine (shared memory)"
+[ $hosts -eq 0 ] || line "$tmp/h.json" "namespace hosts x 1 rank (TCP over veth)"
