@@ -47,6 +47,13 @@ netns_require() {
         echo "SKIPPED: cannot create network namespaces here (ip netns add: $why)"
         exit 77
     fi
+    # Running in one (it remounts /sys) and a veth pair can be refused too.
+    if ! why=$(ip netns exec "${NETNS_PREFIX}probe" true 2>&1) ||
+       ! why=$(ip -n "${NETNS_PREFIX}probe" link add p0 type veth peer name p1 2>&1); then
+        ip netns del "${NETNS_PREFIX}probe"
+        echo "SKIPPED: cannot run in or link network namespaces here ($why)"
+        exit 77
+    fi
     ip netns del "${NETNS_PREFIX}probe"
 }
 
