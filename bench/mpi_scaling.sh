@@ -57,19 +57,61 @@ total() {
     sed -n 's/.*"history":\[\(.*\)\].*/\1/p' "$1" |
         awk -F'"seconds":' '{ s = 0; for (i = 2; i <= NF; i++) s += $i + 0; print s }'
 }
-"$L" train $args >"$tmp/one.json"
-mpirun ${MPI_BIND:---bind-to core --map-by core} -np "$N" "$L" train $args >"$tmp/n.json"
-[ $hosts -eq 0 ] || netns_mpirun "$N" "$L" train $args >"$tmp/h.json"
-t1=$(epoch2 "$tmp/one.json")
-echo "$name, $S samples, global batch $BATCH, epoch 2, 1 thread per process"
-awk -v s="$S" -v t1="$t1" 'BEGIN { printf "1 process : %8.0f samples/s\n", s / t1 }'
-# line FILE LABEL: samples/s of N ranks, % of N x one process, time in collectives.
-line() {
-    awk -v s="$S" -v t1="$t1" -v tn="$(epoch2 "$1")" -v n="$N" -v c="$(comm "$1")" \
-        -v tt="$(total "$1")" -v what="$2" 'BEGIN {
-        a = s / t1; b = s / tn;
-        printf "%d %s: %8.0f samples/s = %.1f%% of %d x 1 process; ", n, what, b, 100 * b / (n * a), n;
-        printf "rank 0 in collectives %.1f%% of its training time (both epochs)\n", 100 * c / tt }'
+# ROUNDS rounds (default 3), each running every setting once, back to back,
+# so that a slow spell of the machine hits all of them; medians reported.
+# "independent" is the machine's own ceiling: N single processes, each on
+# its own core with batch/N and no communication, run at once.
+rounds=${ROUNDS:-3}
+nproc_batch=$((BATCH / N))
+r=1
+while [ $r -le "$rounds" ]; do
+    "$L" train $args >"$tmp/one.$r.json"
+    mpirun ${MPI_BIND:---bind-to core --map-by core} -np "$N" "$L" train $args >"$tmp/n.$r.json"
+    [ $hosts -eq 0 ] || netns_mpirun "$N" "$L" train $args >"$tmp/h.$r.json"
+    k=0
+    while [ $k -lt "$N" ]; do
+        taskset -c "$k" "$L" train $args --batch-size "$nproc_batch" >"$tmp/i$k.$r.json" &
+        k=$((k + 1))
+    done
+    wait
+    r=$((r + 1))
+done
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# rate KIND: samples/s of every round, one per line (N independent: their sum).
+rate() {
+    r=1
+    while [ $r -le "$rounds" ]; do
+        if [ "$1" = i ]; then
+            k=0
+            while [ $k -lt "$N" ]; do epoch2 "$tmp/i$k.$r.json"; k=$((k + 1)); done |
+                awk -v s="$S" '{ t += s / $1 } END { print t }'
+        else
+            awk -v s="$S" -v t="$(epoch2 "$tmp/$1.$r.json")" 'BEGIN { print s / t }'
+        fi
+        r=$((r + 1))
+    done
 }
-line "$tmp/n.json" "processes, one machine (shared memory)"
-[ $hosts -eq 0 ] || line "$tmp/h.json" "namespace hosts x 1 rank (TCP over veth)"
+share() { # KIND: rank 0's share of time in collectives, every round
+    r=1
+    while [ $r -le "$rounds" ]; do
+        awk -v c="$(comm "$tmp/$1.$r.json")" -v t="$(total "$tmp/$1.$r.json")" \
+            'BEGIN { print 100 * c / t }'
+        r=$((r + 1))
+    done
+}
+a=$(rate one | median)
+echo "$name, $S samples, global batch $BATCH, epoch 2, 1 thread per process;" \
+     "medians of $rounds rounds (each round's values in brackets)"
+printf "1 process : %8.0f samples/s  [%s]\n" "$a" "$(rate one | awk '{ printf "%.0f ", $1 }')"
+# line KIND LABEL: samples/s of N ranks, % of N x one process, time in collectives.
+line() {
+    b=$(rate "$1" | median)
+    printf "%d %s: %8.0f samples/s = %.1f%% of %d x 1 process  [%s]" "$N" "$2" "$b" \
+        "$(awk -v a="$a" -v b="$b" -v n="$N" 'BEGIN { print 100 * b / (n * a) }')" "$N" \
+        "$(rate "$1" | awk '{ printf "%.0f ", $1 }')"
+    if [ "$1" = i ]; then echo; return; fi
+    printf "; rank 0 in collectives %.1f%% of its time\n" "$(share "$1" | median)"
+}
+line n "processes, one machine (shared memory)"
+[ $hosts -eq 0 ] || line h "namespace hosts x 1 rank (TCP over veth)"
+line i "independent processes, batch $nproc_batch each, no communication (the machine's ceiling)"
