@@ -146,7 +146,8 @@ cut_off() {
 # exits 1 and mpirun aborts the job. Open MPI's mpirun then orders host 1's
 # daemon to kill rank 1 and waits for it over the dead link until TCP gives
 # up on the message: 15 retransmissions (net.ipv4.tcp_retries2), about 15
-# minutes, and mpirun hangs so long (measured: killed at 120 s). Host 0 is
+# minutes, and mpirun hangs so long (measured with --dist-timeout 60: 990 s
+# from the cut to mpirun's end). Host 0 is
 # set to give up after 3 retransmissions (about 3 s; a per-namespace setting).
 if ip netns exec "$(netns_host 0)" sysctl -qw net.ipv4.tcp_retries2=3 2>/dev/null; then
     cut_off timeout
