@@ -131,6 +131,7 @@ lam_status lam_dist_set_timeout(lam_dist *d, double seconds)
     d->timeout = seconds;
     return LAM_OK;
 }
+
 bool lam_dist_stop_agreed(const lam_dist *d) { return d->stop; }
 
 void lam_dist_share(const lam_dist *d, int global, int *first, int *count)

@@ -645,7 +645,8 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     if (st == LAM_OK) st = lam_model_plan(m, plan_batch);
     if (st == LAM_OK) st = data_alloc(m, &d, plan_batch);
     batch_prefetch pf = {0};
-    /* DP-SGD loads its own (Poisson) batches: no prefetch. */
+    /* Without the worker too, the loader takes a rank's slice of each
+     * batch. DP-SGD loads its own (Poisson) batches: no prefetch. */
     pf.dist = o.dist;
     if (st == LAM_OK && o.prefetch && !dp) st = prefetch_begin(&pf, m, &d, o.dist, plan_batch);
     int64_t *order = st == LAM_OK ? lam_malloc(sizeof(int64_t) * (size_t)n_train) : NULL;
