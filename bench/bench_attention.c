@@ -10,28 +10,15 @@
  * usage: bench_attention [batch tq s heads dk dv causal rate [runs]]
  *        bench_attention layer [batch t heads dk [runs]] */
 #include "core/model.h"
+#include "bench_common.h"
 #include "kernels/attention.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static float *random_floats(lam_rng *r, int64_t n)
 {
@@ -77,12 +64,12 @@ static int bench_layer(int argc, char **argv)
     for (int threads = 1; threads <= all; threads = threads < all ? all : all + 1) {
         lam_set_threads(threads);
         for (int i = 0; i < runs; i++) {
-            double t0 = wall_now();
+            double t0 = bench_wall();
             lam_forward(m, B, LAM_MODE_TRAIN);
             lam_backward(m, B, true);
-            t[i] = wall_now() - t0;
+            t[i] = bench_wall() - t0;
         }
-        qsort(t, (size_t)runs, sizeof *t, cmp);
+        qsort(t, (size_t)runs, sizeof *t, bench_cmp_double);
         printf("%d thread(s): %.3f ms\n", threads, 1e3 * t[runs / 2]);
     }
     free(t);
@@ -134,24 +121,24 @@ int main(int argc, char **argv)
     for (int threads = 1; threads <= all; threads = threads < all ? all : all + 1) {
         lam_set_threads(threads);
         for (int i = 0; i < runs; i++) {
-            double t0 = wall_now();
+            double t0 = bench_wall();
             lam_attention_forward(&a, q, k, v, o, lse);
-            double t1 = wall_now();
+            double t1 = bench_wall();
             lam_attention_backward(&a, q, k, v, o, lse, dout, dq, dk, dv);
             tf[i] = t1 - t0;
-            tb[i] = wall_now() - t1;
+            tb[i] = bench_wall() - t1;
         }
-        qsort(tf, (size_t)runs, sizeof *tf, cmp);
-        qsort(tb, (size_t)runs, sizeof *tb, cmp);
+        qsort(tf, (size_t)runs, sizeof *tf, bench_cmp_double);
+        qsort(tb, (size_t)runs, sizeof *tb, bench_cmp_double);
         printf("fused, %d thread(s): forward %.3f ms, backward %.3f ms, total %.3f ms\n", threads,
                1e3 * tf[runs / 2], 1e3 * tb[runs / 2], 1e3 * (tf[runs / 2] + tb[runs / 2]));
     }
-    double t0 = wall_now();
+    double t0 = bench_wall();
     lam_attention_forward_naive(&a, q, k, v, o, work);
-    double t1 = wall_now();
+    double t1 = bench_wall();
     lam_attention_backward_naive(&a, q, k, v, dout, dq, dk, dv, work);
     printf("naive, 1 thread: forward %.3f ms, backward %.3f ms\n", 1e3 * (t1 - t0),
-           1e3 * (wall_now() - t1));
+           1e3 * (bench_wall() - t1));
     free(q); free(k); free(v); free(dout); free(o); free(lse); free(dq); free(dk); free(dv);
     free(work); free(tf); free(tb);
     return 0;

@@ -7,27 +7,11 @@
  *                 [--dump-libsvm PREFIX]   (writes PREFIX.train / PREFIX.test for svm-train)
  */
 #include "lamina.h"
+#include "bench_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* Process CPU seconds (all threads): the machine may be shared, so wall time
- * alone can mislead. */
-static double cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static double cpu0, cpu1;
 
@@ -144,13 +128,13 @@ int main(int argc, char **argv)
         p.max_depth = depth;
         lam_tree *t;
         RUN(lam_tree_create(&t, &p));
-        t0 = now();
-        cpu0 = cpu();
+        t0 = bench_wall();
+        cpu0 = bench_cpu();
         RUN(lam_tree_fit(t, xtr, ntr, d, ytr));
-        t1 = now();
-        cpu1 = cpu();
+        t1 = bench_wall();
+        cpu1 = bench_cpu();
         RUN(lam_tree_predict(t, xte, nte, d, pred));
-        t2 = now();
+        t2 = bench_wall();
         printf("tree: %s depth %d, %lld nodes\n", crit == LAM_CRITERION_GINI ? "gini" : "entropy",
                lam_tree_depth(t), (long long)lam_tree_node_count(t));
         report("tree", accuracy(pred, yte, nte), t1 - t0, t2 - t1, nte);
@@ -162,13 +146,13 @@ int main(int argc, char **argv)
         p.criterion = crit;
         lam_forest *f;
         RUN(lam_forest_create(&f, &p));
-        t0 = now();
-        cpu0 = cpu();
+        t0 = bench_wall();
+        cpu0 = bench_cpu();
         RUN(lam_forest_fit(f, xtr, ntr, d, ytr));
-        t1 = now();
-        cpu1 = cpu();
+        t1 = bench_wall();
+        cpu1 = bench_cpu();
         RUN(lam_forest_predict(f, xte, nte, d, pred));
-        t2 = now();
+        t2 = bench_wall();
         printf("forest: %d trees, %s, sqrt features, unlimited depth\n", trees,
                crit == LAM_CRITERION_GINI ? "gini" : "entropy");
         report("forest", accuracy(pred, yte, nte), t1 - t0, t2 - t1, nte);
@@ -179,13 +163,13 @@ int main(int argc, char **argv)
         lp.C = linC;
         lam_linear *m;
         RUN(lam_linear_create(&m, &lp));
-        t0 = now();
-        cpu0 = cpu();
+        t0 = bench_wall();
+        cpu0 = bench_cpu();
         RUN(lam_linear_fit(m, xtr, ntr, d, ytr));
-        t1 = now();
-        cpu1 = cpu();
+        t1 = bench_wall();
+        cpu1 = bench_cpu();
         RUN(lam_linear_predict(m, xte, nte, d, pred));
-        t2 = now();
+        t2 = bench_wall();
         printf("linear: squared hinge, C=%g, one-vs-rest\n", linC);
         report("linear", accuracy(pred, yte, nte), t1 - t0, t2 - t1, nte);
         lam_linear_free(m);
@@ -198,13 +182,13 @@ int main(int argc, char **argv)
         p.eps = eps;
         lam_svm *s;
         RUN(lam_svm_create(&s, &p));
-        t0 = now();
-        cpu0 = cpu();
+        t0 = bench_wall();
+        cpu0 = bench_cpu();
         RUN(lam_svm_fit(s, xtr, ntr, d, ytr));
-        t1 = now();
-        cpu1 = cpu();
+        t1 = bench_wall();
+        cpu1 = bench_cpu();
         RUN(lam_svm_predict(s, xte, nte, d, pred));
-        t2 = now();
+        t2 = bench_wall();
         printf("svm: RBF C=%g gamma=%.9g, %lld support vectors\n", C, lam_svm_gamma(s),
                (long long)lam_svm_num_support(s));
         report("svm", accuracy(pred, yte, nte), t1 - t0, t2 - t1, nte);

@@ -10,24 +10,11 @@
  *                 [--reference] [--seeded] [--per-layer]
  */
 #include "lamina.h"
+#include "bench_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static lam_model *seed_cnn(const char *spec)
 {
@@ -36,13 +23,7 @@ static lam_model *seed_cnn(const char *spec)
         if (lam_model_from_json_file(spec, &m) != LAM_OK) return NULL;
     } else {
         m = lam_sequential("seed_cnn");
-        lam_model_add_input(m, 3, (int64_t[]){28, 28, 1});
-        lam_model_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
-        lam_model_add_maxpool2d(m, 2, 2);
-        lam_model_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
-        lam_model_add_maxpool2d(m, 2, 2);
-        lam_model_add_flatten(m);
-        lam_model_add_dense(m, 64, LAM_ACT_RELU);
+        bench_add_seed_cnn_body(m, 28);
         lam_model_add_dense(m, 10, LAM_ACT_SOFTMAX);
     }
     lam_optimizer adam = lam_adam();
@@ -71,9 +52,9 @@ static double run(const char *spec, lam_dataset *ds, int batch, int mode, bool s
     fo.verbose = 0;
     fo.dp = mode ? &dp : NULL;
     const int64_t steps = lam_dataset_count(ds) / batch;
-    const double t0 = now();
+    const double t0 = bench_wall();
     lam_status st = lam_fit(m, ds, &fo, NULL);
-    const double t = now() - t0;
+    const double t = bench_wall() - t0;
     lam_model_free(m);
     if (st != LAM_OK) {
         fprintf(stderr, "bench_dp_step: %s\n", lam_last_error());
@@ -120,8 +101,7 @@ int main(int argc, char **argv)
         }
     double med[3];
     for (int k = 0; k < modes; k++) {
-        qsort(t[k], (size_t)runs, sizeof(double), cmp_double);
-        med[k] = t[k][runs / 2];
+        med[k] = bench_median(t[k], runs);
         printf("%-18s %8.2f ms/step  (x%.2f plain; batch %d, %d steps, median of %d)\n",
                names[k], med[k] * 1e3, med[k] / med[0], batch, steps, runs);
         free(t[k]);

@@ -2,10 +2,10 @@
  * with (batch 32), with 1 and 2 OpenMP threads; median of several reps.
  * Usage: bench_gemm [reps]   (also times lam_gemm_naive once for scale) */
 #include "kernels/kernels.h"
+#include "bench_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -40,19 +40,6 @@ static const shape shapes[] = {
     {"square (ref)", false, false, 1024, 1024, 1024},
 };
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Median seconds per call; each rep runs enough calls to take ~20 ms. */
 static double time_gemm(const shape *s, const float *A, const float *B, float *C, int reps)
 {
@@ -63,12 +50,12 @@ static double time_gemm(const shape *s, const float *A, const float *B, float *C
     double t[64];
     if (reps > 64) reps = 64;
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_wall();
         for (int c = 0; c < calls; c++)
             lam_gemm(s->ta, s->tb, s->M, s->N, s->K, 1.0f, A, lda, B, ldb, 0.0f, C, s->N);
-        t[r] = (now() - t0) / calls;
+        t[r] = (bench_wall() - t0) / calls;
     }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+    qsort(t, (size_t)reps, sizeof t[0], bench_cmp_double);
     return t[reps / 2];
 }
 

@@ -12,6 +12,7 @@
  * first N Fashion-MNIST test images when the data is installed, else
  * uniform noise. */
 #include "explain/explain.h"
+#include "bench_common.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -22,13 +23,7 @@ static lam_model *seed_cnn(void)
 {
     lam_model *m = lam_sequential("seed_cnn");
     lam_model_set_seed(m, 42);
-    lam_model_add_input(m, 3, (int64_t[]){28, 28, 1});
-    lam_model_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
-    lam_model_add_maxpool2d(m, 2, 2);
-    lam_model_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
-    lam_model_add_maxpool2d(m, 2, 2);
-    lam_model_add_flatten(m);
-    lam_model_add_dense(m, 64, LAM_ACT_RELU);
+    bench_add_seed_cnn_body(m, 28);
     lam_model_add_dense(m, 10, LAM_ACT_SOFTMAX);
     if (lam_model_init_weights(m) != LAM_OK) return NULL;
     lam_rng r;

@@ -8,33 +8,11 @@
  *
  * usage: bench_layers [cnn|lstm|gru|rnn] [steps] [latency] */
 #include "core/model.h"
-#include "bench_conv_algo.h"
+#include "bench_common.h"
 
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
-/* Process CPU seconds: on a shared machine wall time measures the other
- * tenants; CPU time measures us (summed over threads). */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
     lam_fpu_flush_begin(); /* as lam_fit does */
@@ -45,7 +23,7 @@ int main(int argc, char **argv)
                                                        : LAM_LAYER_INPUT;
     const bool latency = argc > 3 && !strcmp(argv[3], "latency");
     const int steps = argc > 2 ? atoi(argv[2]) : 50, B = latency ? 1 : 32;
-    double (*now)(void) = latency ? wall_now : cpu_now;
+    double (*now)(void) = latency ? bench_wall : bench_cpu;
     lam_model *m = lam_sequential(NULL);
     if (rec != LAM_LAYER_INPUT) {
         lam_model_add_input(m, 2, (int64_t[]){28, 28});
@@ -56,13 +34,7 @@ int main(int argc, char **argv)
             lam_model_add(m, &s);
         }
     } else {
-        lam_model_add_input(m, 3, (int64_t[]){28, 28, 1});
-        bench_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
-        lam_model_add_maxpool2d(m, 2, 2);
-        bench_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
-        lam_model_add_maxpool2d(m, 2, 2);
-        lam_model_add_flatten(m);
-        lam_model_add_dense(m, 64, LAM_ACT_RELU);
+        bench_add_seed_cnn_body(m, 28);
     }
     lam_model_add_dense(m, 10, LAM_ACT_SOFTMAX);
     lam_optimizer adam = lam_adam();
@@ -112,13 +84,13 @@ int main(int argc, char **argv)
                          .masks = m->in_masks};
             const float *xs[1] = {m->nodes[i - 1].value};
             float *dxs[1] = {i > 1 ? m->nodes[i - 1].grad : NULL};
-            double t0 = cpu_now();
+            double t0 = bench_cpu();
             nd->op->backward(nd, &c, xs, nd->value, nd->grad, dxs, B);
-            bw[i * steps + s] = cpu_now() - t0;
+            bw[i * steps + s] = bench_cpu() - t0;
         }
-        double t0 = cpu_now();
+        double t0 = bench_cpu();
         lam_optimizer_update(m, lam_model_learning_rate(m));
-        opt[s] = cpu_now() - t0;
+        opt[s] = bench_cpu() - t0;
     }
     double total = 0;
     if (latency)
@@ -128,8 +100,8 @@ int main(int argc, char **argv)
         printf("%-22s %12s %12s   (CPU us per sample, batch %d, %d threads)\n", "layer",
                "forward", "backward", B, lam_get_threads());
     for (int i = 1; i < n; i++) {
-        qsort(fw + i * steps, (size_t)steps, sizeof(double), cmp);
-        qsort(bw + i * steps, (size_t)steps, sizeof(double), cmp);
+        qsort(fw + i * steps, (size_t)steps, sizeof(double), bench_cmp_double);
+        qsort(bw + i * steps, (size_t)steps, sizeof(double), bench_cmp_double);
         double f = fw[i * steps + steps / 2] / B * 1e6, b = bw[i * steps + steps / 2] / B * 1e6;
         total += f + b;
         if (latency) printf("%-22s %12.1f\n", m->nodes[i].spec.name, f);
@@ -140,7 +112,7 @@ int main(int argc, char **argv)
         lam_model_free(m);
         return 0;
     }
-    qsort(opt, (size_t)steps, sizeof(double), cmp);
+    qsort(opt, (size_t)steps, sizeof(double), bench_cmp_double);
     double o = opt[steps / 2] / B * 1e6;
     printf("%-22s %12.1f\n%-22s %12.1f\n", "optimizer", o, "total", total + o);
     free(fw);

@@ -6,24 +6,12 @@
  */
 #include <lamina.h>
 
-#include "bench_conv_algo.h"
+#include "bench_common.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* Timing as the twins: the epoch without its first step. */
 typedef struct {
@@ -53,13 +41,7 @@ static lam_model *seed_model(bool lstm)
         if (!s) s = lam_model_add_lstm(m, 64, true);
         if (!s) s = lam_model_add_lstm(m, 64, false);
     } else {
-        s = lam_model_add_input(m, 3, (int64_t[]){28, 28, 1});
-        if (!s) s = bench_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
-        if (!s) s = lam_model_add_maxpool2d(m, 2, 2);
-        if (!s) s = bench_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
-        if (!s) s = lam_model_add_maxpool2d(m, 2, 2);
-        if (!s) s = lam_model_add_flatten(m);
-        if (!s) s = lam_model_add_dense(m, 64, LAM_ACT_RELU);
+        s = bench_add_seed_cnn_body(m, 28);
     }
     if (!s) s = lam_model_add_dense(m, 10, LAM_ACT_SOFTMAX);
     lam_optimizer adam = lam_adam();
@@ -165,11 +147,11 @@ int main(int argc, char **argv)
     printf("{\"framework\": \"lamina\", \"model\": \"%s\", \"threads\": %d, "
            "\"batch_size\": %d, \"train_samples\": %lld, \"repeats\": %d, "
            "\"us_per_sample\": %.2f, \"us_per_sample_all\": [",
-           model_name, threads, batch, (long long)n, repeats, median(us_sorted, repeats));
+           model_name, threads, batch, (long long)n, repeats, bench_median(us_sorted, repeats));
     for (int r = 0; r < repeats; r++) printf(r ? ", %.2f" : "%.2f", us[r]);
     printf("], \"epoch_s\": %.3f, \"latency_b1_us\": %.2f, \"throughput_b256_per_s\": %.1f, "
            "\"peak_rss_mb\": %.1f, \"test_accuracy\": %.4f, \"versions\": {\"lamina\": \"%s\"}}\n",
-           median(ep_sorted, repeats), median(lat, 200), (double)done / thr_total,
+           bench_median(ep_sorted, repeats), bench_median(lat, 200), (double)done / thr_total,
            (double)ru.ru_maxrss / 1024.0, ev.accuracy, lam_version());
     free(x);
     lam_model_free(m);

@@ -9,13 +9,13 @@
  *       CNN over a fully shuffled epoch, then samples/s on stdout
  */
 #include "lamina.h"
+#include "bench_common.h"
 
 #include <glob.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define SIDE 28
 #define PIX (SIDE * SIDE)
@@ -122,42 +122,29 @@ typedef struct counter {
     double t_first;
 } counter;
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Stops lam_fit after limit steps; times from the end of the first step
  * (planning and the first touch of the buffers are not throughput). */
 static void on_progress(const lam_progress *p, void *user)
 {
     counter *c = user;
     if (p->event != LAM_PROGRESS_STEP) return;
-    if (++c->steps == 1) c->t_first = now();
+    if (++c->steps == 1) c->t_first = bench_wall();
     if (c->steps >= c->limit) lam_request_stop();
 }
 
 static int train(int64_t steps, int batch, const char *storage, bool prefetch, const char *src)
 {
     lam_dataset *ds = NULL;
-    const double t0 = now();
+    const double t0 = bench_wall();
     if (open_data(src, strcmp(storage, "memory") ? LAM_STORAGE_AUTO : LAM_STORAGE_MEMORY,
                   &ds) != LAM_OK) {
         fprintf(stderr, "%s\n", lam_last_error());
         return 1;
     }
-    const double t_open = now() - t0;
+    const double t_open = bench_wall() - t0;
     lam_model *m = lam_sequential(NULL);
     lam_model_set_seed(m, 42);
-    lam_model_add_input(m, 3, (int64_t[]){SIDE, SIDE, 1});
-    lam_model_add_conv2d(m, 32, 3, 3, LAM_ACT_RELU);
-    lam_model_add_maxpool2d(m, 2, 2);
-    lam_model_add_conv2d(m, 64, 3, 3, LAM_ACT_RELU);
-    lam_model_add_maxpool2d(m, 2, 2);
-    lam_model_add_flatten(m);
-    lam_model_add_dense(m, 64, LAM_ACT_RELU);
+    bench_add_seed_cnn_body(m, SIDE);
     lam_model_add_dense(m, 10, LAM_ACT_SOFTMAX);
     lam_optimizer o = lam_adam();
     lam_model_compile(m, &o, LAM_LOSS_SPARSE_CATEGORICAL_CE);
@@ -169,7 +156,7 @@ static int train(int64_t steps, int batch, const char *storage, bool prefetch, c
     fo.progress = on_progress;
     fo.progress_user = &c;
     lam_status s = lam_fit(m, ds, &fo, NULL);
-    const double t = now() - c.t_first;
+    const double t = bench_wall() - c.t_first;
     if (s != LAM_OK && s != LAM_ERR_INTERRUPTED) {
         fprintf(stderr, "%s\n", lam_last_error());
         return 1;

@@ -6,25 +6,11 @@
  *   bench_tree_shap [--limit N] [--trees T] [--rows R] [--background B] [--threads T]
  */
 #include "lamina.h"
+#include "bench_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int load(bool train, int64_t limit, float **x, int32_t **y, int64_t *n)
 {
@@ -65,7 +51,7 @@ int main(int argc, char **argv)
     lam_forest_params p = lam_forest_defaults();
     p.n_trees = (int)trees;
     lam_forest *f;
-    double t0 = now();
+    double t0 = bench_wall();
     if (lam_forest_create(&f, &p) != LAM_OK || lam_forest_fit(f, xtr, ntr, 784, ytr) != LAM_OK) {
         fprintf(stderr, "bench_tree_shap: %s\n", lam_last_error());
         return 1;
@@ -77,19 +63,19 @@ int main(int argc, char **argv)
         if (lam_tree_depth(lam_forest_tree(f, i)) > depth) depth = lam_tree_depth(lam_forest_tree(f, i));
     }
     printf("forest: %ld trees on %lld samples in %.1f s, %lld nodes (%.0f a tree), depth <= %d, "
-           "%d threads\n", trees, (long long)ntr, now() - t0, (long long)nodes,
+           "%d threads\n", trees, (long long)ntr, bench_wall() - t0, (long long)nodes,
            (double)nodes / trees, depth, lam_get_threads());
     double *phi = malloc(sizeof(double) * (size_t)(nte * 784 * 10)), expected[10];
-    double w = now(), c = cpu();
+    double w = bench_wall(), c = bench_cpu();
     if (lam_forest_shap(f, xte, nte, 784, phi, expected) != LAM_OK) return 1;
     printf("path-dependent: %.2f ms a row wall, %.2f ms CPU (%lld rows)\n",
-           (now() - w) / nte * 1e3, (cpu() - c) / nte * 1e3, (long long)nte);
-    w = now();
-    c = cpu();
+           (bench_wall() - w) / nte * 1e3, (bench_cpu() - c) / nte * 1e3, (long long)nte);
+    w = bench_wall();
+    c = bench_cpu();
     if (lam_forest_shap_interventional(f, xtr, background, xte, nte, 784, phi, expected) != LAM_OK)
         return 1;
     printf("interventional (%ld background rows): %.2f ms a row wall, %.2f ms CPU\n", background,
-           (now() - w) / nte * 1e3, (cpu() - c) / nte * 1e3);
+           (bench_wall() - w) / nte * 1e3, (bench_cpu() - c) / nte * 1e3);
     lam_forest_free(f);
     free(phi);
     free(xtr);
