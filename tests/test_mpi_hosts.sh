@@ -28,13 +28,7 @@ trap 'netns_down; rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
 
 tiny_csv "$tmp/d.csv"
-cat >"$tmp/drop.json" <<'JSON'
-{"module": "keras", "class_name": "Sequential", "config": {"name": "tiny", "layers": [
- {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [null, 4], "name": "input_layer"}},
- {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 16, "activation": "relu"}},
- {"module": "keras.layers", "class_name": "Dropout", "config": {"name": "dropout", "rate": 0.3}},
- {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense_1", "units": 2, "activation": "softmax"}}]}}
-JSON
+mpi_dropout_model "$tmp/drop.json"
 
 root_links=$(ip -o link show | wc -l)
 netns_up 3
@@ -45,21 +39,16 @@ link_bytes() {
         /sys/class/net/eth0/statistics/rx_bytes | awk '{ s += $1 } END { print s }'
 }
 
-set +e
-NETNS_TIMEOUT=60 netns_mpirun 1 "$L" train --dist mpi --model "$tmp/drop.json" \
-    --data "$tmp/d.csv" --epochs 1 --verbose 0 >"$tmp/out" 2>"$tmp/err"
-rc=$?
-set -e
-if grep -q "built without MPI" "$tmp/err"; then
-    echo "SKIPPED: lamina was built without MPI (install libopenmpi-dev, reconfigure)"; exit 77
-fi
-[ $rc -eq 0 ] || { cat "$tmp/err" >&2; fail "mpirun -np 1 on host 0 exited $rc"; }
+NETNS_TIMEOUT=60
+mpi_require netns_mpirun 1 "$L" train --dist mpi --model "$tmp/drop.json" --data "$tmp/d.csv" \
+    --epochs 1 --verbose 0
+NETNS_TIMEOUT=120
 
 # 200 samples, global batch 20, 2 epochs: 20 steps, with dropout.
 train_args="--model $tmp/drop.json --data $tmp/d.csv --epochs 2 --batch-size 20 --lr 0.01 --threads 1"
 "$L" train $train_args --verbose 0 --out "$tmp/one.safetensors" >/dev/null
 b0=$(link_bytes 1)
-NETNS_TIMEOUT=120 netns_mpirun 2 "$L" train $train_args --verbose 0 --json \
+netns_mpirun 2 "$L" train $train_args --verbose 0 --json \
     --out "$tmp/two.safetensors" >"$tmp/two.json" 2>"$tmp/err" ||
     { cat "$tmp/err" >&2; fail "2 hosts: mpirun failed"; }
 crossed=$(($(link_bytes 1) - b0))
@@ -70,34 +59,21 @@ grep -q '"dist":{"ranks":2' "$tmp/two.json" || fail "2 hosts: not 2 ranks: $(cat
 diff=$("$D" "$tmp/one.safetensors" "$tmp/two.safetensors" 1)
 ok "2 hosts x 1 rank = one process (20 steps, dropout): $diff; $crossed bytes over host 1's link"
 
-NETNS_TIMEOUT=120 netns_mpirun 2 "$L" train $train_args --verbose 0 \
+netns_mpirun 2 "$L" train $train_args --verbose 0 \
     --out "$tmp/two_again.safetensors" >/dev/null 2>"$tmp/err" ||
     { cat "$tmp/err" >&2; fail "2 hosts, second run: mpirun failed"; }
 cmp "$tmp/two.safetensors" "$tmp/two_again.safetensors" || fail "two 2-host runs differ"
 ok "2 hosts twice: identical files"
 
 # Three hosts: slices of 7, 7, 6 samples.
-NETNS_TIMEOUT=120 netns_mpirun 3 "$L" train $train_args --verbose 0 \
+netns_mpirun 3 "$L" train $train_args --verbose 0 \
     --out "$tmp/three.safetensors" >/dev/null 2>"$tmp/err" ||
     { cat "$tmp/err" >&2; fail "3 hosts: mpirun failed"; }
 "$D" "$tmp/one.safetensors" "$tmp/three.safetensors" 1e-5 >/dev/null || fail "3 hosts: weights differ"
 ok "3 hosts x 1 rank (uneven slices) = one process: $("$D" "$tmp/one.safetensors" "$tmp/three.safetensors" 1)"
 
-# The seed CNN on 2,000 Fashion-MNIST images: 20 steps of a global batch 100.
-data="${LAMINA_DATA:-/usr/share/datasets/fashion-mnist}"
-if [ -f "$data/train-images-idx3-ubyte.gz" ] || [ -f "$data/train-images-idx3-ubyte" ]; then
-    cnn="--model ../examples/seed_cnn.json --data fashion-mnist --limit 2000 --test-limit 1"
-    cnn="$cnn --epochs 1 --batch-size 100 --threads 1 --verbose 0"
-    "$L" train $cnn --out "$tmp/c1.safetensors" >/dev/null
-    NETNS_TIMEOUT=120 netns_mpirun 2 "$L" train $cnn --out "$tmp/c2.safetensors" \
-        >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; fail "seed CNN, 2 hosts: mpirun failed"; }
-    # As in test_mpi.sh: 1e-5 in the optimised build, 1e-3 under the sanitizer (-O1).
-    tol=1e-5
-    [ -n "${ASAN_OPTIONS:-}" ] && tol=1e-3
-    "$D" "$tmp/c1.safetensors" "$tmp/c2.safetensors" $tol >/dev/null || fail "seed CNN: 2 hosts differ"
+if mpi_seed_cnn netns_mpirun 2 "$L"; then
     ok "seed CNN, 20 steps: 2 hosts = one process: $("$D" "$tmp/c1.safetensors" "$tmp/c2.safetensors" 1)"
-else
-    echo "(seed CNN part skipped: Fashion-MNIST not installed in $data)"
 fi
 
 # Host 1 cut off mid-run: its link set down while the two ranks train (a
@@ -112,7 +88,7 @@ cut_off() {
     name=$1
     shift
     ck="$tmp/ck_$name.safetensors"
-    NETNS_TIMEOUT=120 netns_mpirun 2 "$@" "$L" train --model "$tmp/drop.json" --data "$tmp/d.csv" \
+    netns_mpirun 2 "$@" "$L" train --model "$tmp/drop.json" --data "$tmp/d.csv" \
         --batch-size 2 --epochs 2000 --threads 1 --verbose 0 --dist-timeout 10 \
         --checkpoint-every 20 --out "$ck" >"$tmp/out" 2>"$tmp/err_$name" &
     job=$!
