@@ -141,6 +141,15 @@ __attribute__((unused)) static void fuzz_touch_dataset(lam_dataset *ds)
     (void)lam_dataset_num_classes(ds);
 }
 
+/* A data set reader's result: fuzz_check, then every byte touched, then freed. */
+__attribute__((unused)) static void fuzz_check_dataset(lam_status s, lam_dataset *ds,
+                                                       const char *what)
+{
+    fuzz_check(s, ds, what);
+    fuzz_touch_dataset(ds);
+    lam_dataset_free(ds);
+}
+
 /* A small model that loaded must predict (a zero input, batch 1): its
  * layers' shapes and weights came from the fuzzed bytes. */
 __attribute__((unused)) static void fuzz_predict_small(lam_model *m)

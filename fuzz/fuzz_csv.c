@@ -18,8 +18,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lam_dataset *ds = NULL;
     lam_error_clear();
     lam_status s = lam_load_csv(path, &o, &ds);
-    fuzz_check(s, ds, "lam_load_csv");
-    fuzz_touch_dataset(ds);
-    lam_dataset_free(ds);
+    fuzz_check_dataset(s, ds, "lam_load_csv");
     return 0;
 }

@@ -24,22 +24,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lam_dataset *ds = NULL;
     lam_error_clear();
     lam_status s = lam_load_idx(fuzzed, labels, &ds);
-    fuzz_check(s, ds, "lam_load_idx(fuzzed images)");
-    fuzz_touch_dataset(ds);
-    lam_dataset_free(ds);
+    fuzz_check_dataset(s, ds, "lam_load_idx(fuzzed images)");
 
     ds = NULL;
     lam_error_clear();
     s = lam_load_idx(images, fuzzed, &ds);
-    fuzz_check(s, ds, "lam_load_idx(fuzzed labels)");
-    fuzz_touch_dataset(ds);
-    lam_dataset_free(ds);
+    fuzz_check_dataset(s, ds, "lam_load_idx(fuzzed labels)");
 
     ds = NULL;
     lam_error_clear();
     s = lam_open_idx(fuzzed, labels, LAM_STORAGE_MAPPED, &ds);
-    fuzz_check(s, ds, "lam_open_idx(fuzzed images, mapped)");
-    fuzz_touch_dataset(ds);
-    lam_dataset_free(ds);
+    fuzz_check_dataset(s, ds, "lam_open_idx(fuzzed images, mapped)");
     return 0;
 }

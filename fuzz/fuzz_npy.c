@@ -28,30 +28,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     lam_dataset *ds = NULL;
     lam_error_clear();
     lam_status s = lam_load_npy(fuzzed, NULL, &ds);
-    fuzz_check(s, ds, "lam_load_npy(fuzzed x)");
-    fuzz_touch_dataset(ds);
-    lam_dataset_free(ds);
+    fuzz_check_dataset(s, ds, "lam_load_npy(fuzzed x)");
 
     ds = NULL;
     lam_error_clear();
     s = lam_load_npy(x, fuzzed, &ds);
-    fuzz_check(s, ds, "lam_load_npy(fuzzed y)");
-    fuzz_touch_dataset(ds);
-    lam_dataset_free(ds);
+    fuzz_check_dataset(s, ds, "lam_load_npy(fuzzed y)");
 
     ds = NULL;
     lam_error_clear();
     s = lam_open_npy(fuzzed, NULL, LAM_STORAGE_MAPPED, &ds);
-    fuzz_check(s, ds, "lam_open_npy(fuzzed x, mapped)");
-    fuzz_touch_dataset(ds);
-    lam_dataset_free(ds);
+    fuzz_check_dataset(s, ds, "lam_open_npy(fuzzed x, mapped)");
 
     ds = NULL;
     lam_error_clear();
     const char *shards[2] = {x, fuzzed};
     s = lam_open_npy_shards(2, shards, NULL, &ds);
-    fuzz_check(s, ds, "lam_open_npy_shards(valid x, fuzzed x)");
-    fuzz_touch_dataset(ds);
-    lam_dataset_free(ds);
+    fuzz_check_dataset(s, ds, "lam_open_npy_shards(valid x, fuzzed x)");
     return 0;
 }
