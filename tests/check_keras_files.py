@@ -15,7 +15,6 @@ Exit status 1 when a pair differs by more than 2 images or an export does not ma
 ctest test: it needs Python and TensorFlow.
 """
 import argparse
-import gzip
 import json
 import os
 import subprocess
@@ -29,17 +28,11 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import numpy as np  # noqa: E402
 import keras  # noqa: E402
 
+from make_keras_file_fixtures import idx  # noqa: E402  (the same reader)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures", "keras_files")
 MODELS = ["cnn", "lstm", "resnet", "transformer"]
-
-
-def idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def main():
