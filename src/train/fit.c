@@ -258,10 +258,10 @@ static void prefetch_end(batch_prefetch *p)
     *p = (batch_prefetch){0};
 }
 
-static lam_status prefetch_begin(batch_prefetch *p, lam_model *m, const fit_data *d,
-                                 const lam_dist *dist, int batch)
+/* Starts the worker of p (whose dist is set) for batches of up to `batch`. */
+static lam_status prefetch_begin(batch_prefetch *p, lam_model *m, const fit_data *d, int batch)
 {
-    *p = (batch_prefetch){.m = m, .dist = dist, .d = *d};
+    *p = (batch_prefetch){.m = m, .dist = p->dist, .d = *d};
     p->d.t = NULL;
     lam_status st = data_alloc(m, &p->d, batch);
     if (st == LAM_OK && !(p->xs = lam_calloc((size_t)d->nx, sizeof *p->xs))) st = LAM_ERR_NOMEM;
@@ -644,11 +644,10 @@ static lam_status fit_impl(lam_model *m, const fit_data *train, const lam_fit_op
     if (dp) plan_batch = lam_dp_capacity(dp, o.batch_size);
     if (st == LAM_OK) st = lam_model_plan(m, plan_batch);
     if (st == LAM_OK) st = data_alloc(m, &d, plan_batch);
-    batch_prefetch pf = {0};
-    /* Without the worker too, the loader takes a rank's slice of each
-     * batch. DP-SGD loads its own (Poisson) batches: no prefetch. */
-    pf.dist = o.dist;
-    if (st == LAM_OK && o.prefetch && !dp) st = prefetch_begin(&pf, m, &d, o.dist, plan_batch);
+    /* Without the worker too, the loader takes a rank's slice of each batch. */
+    batch_prefetch pf = {.dist = o.dist};
+    /* DP-SGD loads its own (Poisson) batches: no prefetch. */
+    if (st == LAM_OK && o.prefetch && !dp) st = prefetch_begin(&pf, m, &d, plan_batch);
     int64_t *order = st == LAM_OK ? lam_malloc(sizeof(int64_t) * (size_t)n_train) : NULL;
     lam_history *h = st == LAM_OK ? lam_calloc(1, sizeof *h) : NULL;
     if (h) h->log = lam_calloc((size_t)(o.epochs > 0 ? o.epochs : 1), sizeof *h->log);
