@@ -299,34 +299,43 @@ lam_status lam_dist_fit_begin(lam_dist *d, lam_model *m)
     return plan_buckets(d, m);
 }
 
-lam_status lam_dist_backward(lam_dist *d, lam_model *m, int local, int global)
+/* A step's sum begins: no bucket started, each weighted by scale. */
+static void sum_begin(lam_dist *d, float scale)
 {
-    /* Each rank's gradient is that of its slice's mean loss; weighted by its
-     * share, the ranks' sum is the gradient of the global batch's mean. */
-    d->scale = (float)((double)local / (double)global);
+    d->scale = scale;
     d->started = 0;
     d->rc = MPI_SUCCESS;
-    lam_status st = LAM_OK;
-    if (local > 0) {
-        m->grads_ready = grads_ready;
-        m->grads_ready_user = d;
-        st = lam_backward(m, local, false);
-        m->grads_ready = NULL;
-        m->grads_ready_user = NULL;
-    } else {
-        memset(m->grads, 0, sizeof(float) * (size_t)m->nparams);
-    }
-    LAM_TRY(st);
+}
+
+/* Starts every bucket not started yet. */
+static lam_status start_rest(lam_dist *d, lam_model *m)
+{
     if (d->rc == MPI_SUCCESS) d->rc = start_buckets(d, m->grads, 0);
     return d->rc == MPI_SUCCESS ? LAM_OK : mpi_error(d->rc, "MPI_Iallreduce of the gradients");
 }
 
+lam_status lam_dist_backward(lam_dist *d, lam_model *m, int local, int global)
+{
+    /* Each rank's gradient is that of its slice's mean loss; weighted by its
+     * share, the ranks' sum is the gradient of the global batch's mean. */
+    sum_begin(d, (float)((double)local / (double)global));
+    if (local > 0) {
+        m->grads_ready = grads_ready;
+        m->grads_ready_user = d;
+        lam_status st = lam_backward(m, local, false);
+        m->grads_ready = NULL;
+        m->grads_ready_user = NULL;
+        LAM_TRY(st);
+    } else {
+        memset(m->grads, 0, sizeof(float) * (size_t)m->nparams);
+    }
+    return start_rest(d, m);
+}
+
 lam_status lam_dist_sum_gradients(lam_dist *d, lam_model *m)
 {
-    d->scale = 1.0f;
-    d->started = 0;
-    d->rc = start_buckets(d, m->grads, 0);
-    return d->rc == MPI_SUCCESS ? LAM_OK : mpi_error(d->rc, "MPI_Iallreduce of the gradients");
+    sum_begin(d, 1.0f);
+    return start_rest(d, m);
 }
 
 lam_status lam_dist_step_reduce(lam_dist *d, lam_batch_metrics *bm)
